@@ -1,0 +1,612 @@
+package protocol
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// DefaultMaxLineBytes is the default limit on one JSONL line: 64 MiB.
+// Records of tens of MB exist in the wild (PROTOCOL.md section 3).
+const DefaultMaxLineBytes = 64 << 20
+
+// readerBufferSize is the bufio buffer. Lines that fit are returned without
+// a copy; longer lines are assembled in a growable buffer up to the limit.
+const readerBufferSize = 256 << 10
+
+// LineTooLongError reports a line over the reader's limit. The reader has
+// skipped the rest of that line and can go on with the next one.
+type LineTooLongError struct {
+	Limit  int    // the configured maximum, in bytes
+	Size   int64  // the line's full length, in bytes
+	Line   int64  // 1-based line number
+	Prefix []byte // the first bytes of the line, for diagnostics
+}
+
+func (e *LineTooLongError) Error() string {
+	return fmt.Sprintf("line %d is %d bytes, over the %d-byte limit (max_line_bytes)", e.Line, e.Size, e.Limit)
+}
+
+// Reader reads newline-delimited lines with a bounded size. Memory stays
+// O(limit) whatever the input: a longer line is skipped and reported as a
+// *LineTooLongError. Unlike bufio.Scanner it has no hidden 64 KiB ceiling.
+type Reader struct {
+	br   *bufio.Reader
+	max  int
+	buf  []byte
+	line int64
+}
+
+// NewReader returns a Reader with the given line limit; max <= 0 means
+// DefaultMaxLineBytes.
+func NewReader(r io.Reader, max int) *Reader {
+	if max <= 0 {
+		max = DefaultMaxLineBytes
+	}
+	size := readerBufferSize
+	if max < size {
+		size = max + 1
+		if size < 16 {
+			size = 16
+		}
+	}
+	return &Reader{br: bufio.NewReaderSize(r, size), max: max}
+}
+
+// LineNumber returns the number of lines read so far.
+func (r *Reader) LineNumber() int64 { return r.line }
+
+// ReadLine returns the next line without its "\n" (or "\r\n"). The slice is
+// valid only until the next call. At the end of input it returns io.EOF; a
+// final line without a newline is returned first.
+func (r *Reader) ReadLine() ([]byte, error) {
+	frag, err := r.br.ReadSlice('\n')
+	if err == nil {
+		r.line++
+		if len(frag)-1 > r.max {
+			return nil, &LineTooLongError{Limit: r.max, Size: int64(len(frag) - 1), Line: r.line, Prefix: prefix(frag)}
+		}
+		return trimEOL(frag), nil
+	}
+	if err != bufio.ErrBufferFull {
+		if len(frag) == 0 {
+			return nil, err
+		}
+		r.line++
+		if err == io.EOF {
+			if len(frag) > r.max {
+				return nil, &LineTooLongError{Limit: r.max, Size: int64(len(frag)), Line: r.line, Prefix: prefix(frag)}
+			}
+			return trimEOL(frag), nil
+		}
+		return nil, err
+	}
+	// A long line: assemble it, up to the limit.
+	r.line++
+	r.buf = append(r.buf[:0], frag...)
+	for {
+		frag, err = r.br.ReadSlice('\n')
+		n := len(r.buf) + len(frag)
+		content := n
+		if err == nil {
+			content-- // the newline
+		}
+		if content > r.max {
+			switch err {
+			case bufio.ErrBufferFull:
+				return nil, r.skipLong(int64(n))
+			case nil, io.EOF:
+				return nil, r.tooLong(int64(content))
+			default:
+				return nil, err
+			}
+		}
+		r.buf = append(r.buf, frag...)
+		switch err {
+		case nil, io.EOF:
+			line := trimEOL(r.buf)
+			r.shrink()
+			return line, nil
+		case bufio.ErrBufferFull:
+			continue
+		default:
+			return nil, err
+		}
+	}
+}
+
+// skipLong discards the rest of an over-long line and reports its size.
+func (r *Reader) skipLong(size int64) error {
+	for {
+		frag, err := r.br.ReadSlice('\n')
+		size += int64(len(frag))
+		switch err {
+		case bufio.ErrBufferFull:
+			continue
+		case nil:
+			return r.tooLong(size - 1)
+		case io.EOF:
+			return r.tooLong(size)
+		default:
+			return err
+		}
+	}
+}
+
+func (r *Reader) tooLong(size int64) error {
+	e := &LineTooLongError{Limit: r.max, Size: size, Line: r.line, Prefix: prefix(r.buf)}
+	r.buf = nil // release the big buffer
+	return e
+}
+
+// shrink drops a buffer that grew far past the common line size, so one huge
+// record does not pin its memory for the rest of the stream. The line just
+// returned stays valid: it still references the old array.
+func (r *Reader) shrink() {
+	if cap(r.buf) > 4<<20 {
+		r.buf = nil
+	}
+}
+
+func prefix(b []byte) []byte {
+	const n = 1024
+	if len(b) > n {
+		b = b[:n]
+	}
+	return append([]byte(nil), b...)
+}
+
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// ErrNotMessage is wrapped by ScanEnvelope errors for lines that are not an
+// Airbyte message at all (not a JSON object, or no "type").
+var ErrNotMessage = errors.New("not an Airbyte message")
+
+// Envelope is what Ferry needs to route a line without decoding its payload.
+type Envelope struct {
+	Type Type
+	// Stream and Namespace are set for RECORD lines.
+	Stream    string
+	Namespace string
+	// Raw is the original line. It aliases the reader's buffer.
+	Raw []byte
+}
+
+// Descriptor returns the record's stream descriptor.
+func (e *Envelope) Descriptor() StreamDescriptor {
+	return StreamDescriptor{Name: e.Stream, Namespace: e.Namespace}
+}
+
+// ScanEnvelope validates a line's JSON syntax and finds its message type and,
+// for a RECORD, its stream and namespace, without decoding the record body.
+// A line that is not a JSON object with a string "type" gives an error that
+// wraps ErrNotMessage. An unknown type is not an error: check Type.Known.
+func ScanEnvelope(line []byte) (Envelope, error) {
+	env := Envelope{Raw: line}
+	s := scanner{b: line}
+	s.ws()
+	if !s.eat('{') {
+		return env, fmt.Errorf("%w: not a JSON object", ErrNotMessage)
+	}
+	var recordAt = -1
+	err := s.members(func(key []byte) error {
+		switch string(key) {
+		case "type":
+			v, ok, err := s.stringValue()
+			if err != nil {
+				return err
+			}
+			if ok {
+				env.Type = Type(v)
+				return nil
+			}
+		case "record":
+			s.ws()
+			recordAt = s.i
+		}
+		return s.skipValue(0)
+	})
+	if err != nil {
+		return env, fmt.Errorf("%w: %v", ErrNotMessage, err)
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return env, fmt.Errorf("%w: trailing data after the JSON object", ErrNotMessage)
+	}
+	if env.Type == "" {
+		return env, fmt.Errorf("%w: no \"type\"", ErrNotMessage)
+	}
+	if env.Type == TypeRecord && recordAt >= 0 {
+		rs := scanner{b: line, i: recordAt}
+		if rs.eat('{') {
+			_ = rs.members(func(key []byte) error {
+				switch string(key) {
+				case "stream":
+					if v, ok, err := rs.stringValue(); err != nil || ok {
+						env.Stream = v
+						return err
+					}
+				case "namespace":
+					if v, ok, err := rs.stringValue(); err != nil || ok {
+						env.Namespace = v
+						return err
+					}
+				}
+				return rs.skipValue(0)
+			})
+		}
+	}
+	return env, nil
+}
+
+// maxDepth bounds nesting so hostile input cannot exhaust the stack.
+const maxDepth = 10000
+
+// scanner is a small validating JSON skipper. It checks syntax (strings,
+// escapes, numbers, literals, nesting) but builds nothing.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) && isSpace(s.b[s.i]) {
+		s.i++
+	}
+}
+
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) errf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: "+format, append([]any{s.i}, args...)...)
+}
+
+// members iterates an object's members after its '{', calling fn with the
+// raw key with the scanner positioned just after the ':'. fn must consume
+// the value.
+func (s *scanner) members(fn func(key []byte) error) error {
+	s.ws()
+	if s.eat('}') {
+		return nil
+	}
+	for {
+		s.ws()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return s.errf("want an object key")
+		}
+		start := s.i + 1
+		esc, err := s.skipString()
+		if err != nil {
+			return err
+		}
+		key := s.b[start : s.i-1]
+		if esc {
+			var k string
+			if json.Unmarshal(s.b[start-1:s.i], &k) == nil {
+				key = []byte(k)
+			}
+		}
+		s.ws()
+		if !s.eat(':') {
+			return s.errf("want ':'")
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			return nil
+		}
+		return s.errf("want ',' or '}'")
+	}
+}
+
+// stringValue reads a string value if one is next. ok is false (and
+// nothing consumed) when the value is not a string.
+func (s *scanner) stringValue() (v string, ok bool, err error) {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return "", false, nil
+	}
+	start := s.i
+	esc, err := s.skipString()
+	if err != nil {
+		return "", false, err
+	}
+	if !esc {
+		return string(s.b[start+1 : s.i-1]), true, nil
+	}
+	if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
+		return "", false, s.errf("bad string: %v", err)
+	}
+	return v, true, nil
+}
+
+// skipString skips a string starting at its opening quote and reports
+// whether it held escapes.
+func (s *scanner) skipString() (escaped bool, err error) {
+	s.i++ // opening quote
+	for {
+		j := bytes.IndexByte(s.b[s.i:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			return escaped, s.errf("unterminated string")
+		}
+		seg := s.b[s.i : s.i+j]
+		if k := bytes.IndexByte(seg, '\\'); k < 0 {
+			if err := checkControl(seg); err != nil {
+				return escaped, s.errf("%v", err)
+			}
+			s.i += j + 1
+			return escaped, nil
+		}
+		// Walk the segment byte by byte to honour escapes.
+		escaped = true
+		for s.i < len(s.b) {
+			c := s.b[s.i]
+			switch {
+			case c == '"':
+				s.i++
+				return escaped, nil
+			case c == '\\':
+				if s.i+1 >= len(s.b) {
+					return escaped, s.errf("unterminated escape")
+				}
+				switch s.b[s.i+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					s.i += 2
+				case 'u':
+					if s.i+6 > len(s.b) || !isHex4(s.b[s.i+2:s.i+6]) {
+						return escaped, s.errf("bad \\u escape")
+					}
+					s.i += 6
+				default:
+					return escaped, s.errf("bad escape")
+				}
+			case c < 0x20:
+				return escaped, s.errf("control character in string")
+			default:
+				s.i++
+			}
+		}
+		return escaped, s.errf("unterminated string")
+	}
+}
+
+func checkControl(seg []byte) error {
+	for _, c := range seg {
+		if c < 0x20 {
+			return errors.New("control character in string")
+		}
+	}
+	return nil
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// skipValue skips one JSON value.
+func (s *scanner) skipValue(depth int) error {
+	if depth > maxDepth {
+		return s.errf("nesting deeper than %d", maxDepth)
+	}
+	s.ws()
+	if s.i >= len(s.b) {
+		return s.errf("unexpected end of input")
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, err := s.skipString()
+		return err
+	case c == '{':
+		s.i++
+		return s.members(func([]byte) error { return s.skipValue(depth + 1) })
+	case c == '[':
+		s.i++
+		s.ws()
+		if s.eat(']') {
+			return nil
+		}
+		for {
+			if err := s.skipValue(depth + 1); err != nil {
+				return err
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat(']') {
+				return nil
+			}
+			return s.errf("want ',' or ']'")
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		return s.number()
+	default:
+		return s.errf("unexpected character %q", c)
+	}
+}
+
+func (s *scanner) literal(lit string) error {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+		return s.errf("bad literal")
+	}
+	s.i += len(lit)
+	return nil
+}
+
+// number skips a number following the JSON grammar.
+func (s *scanner) number() error {
+	s.eat('-')
+	if s.eat('0') {
+	} else if s.digits() == 0 {
+		return s.errf("bad number")
+	}
+	if s.eat('.') && s.digits() == 0 {
+		return s.errf("bad number fraction")
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if s.digits() == 0 {
+			return s.errf("bad number exponent")
+		}
+	}
+	return nil
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}
+
+// Decode fully decodes one line into a Message. Unknown members survive in
+// Extra. It checks the envelope rules of PROTOCOL.md 2.1: a known type needs
+// its payload. An unknown type decodes without error; check Type.Known.
+func Decode(line []byte) (*Message, error) {
+	var m Message
+	if err := json.Unmarshal(line, &m); err != nil {
+		return nil, err
+	}
+	if m.Type == "" {
+		return nil, fmt.Errorf("%w: no \"type\"", ErrNotMessage)
+	}
+	if err := m.checkPayload(); err != nil {
+		return &m, err
+	}
+	return &m, nil
+}
+
+// checkPayload verifies that a known type carries its payload.
+func (m *Message) checkPayload() error {
+	missing := false
+	switch m.Type {
+	case TypeRecord:
+		missing = m.Record == nil
+	case TypeState:
+		missing = m.State == nil
+	case TypeLog:
+		missing = m.Log == nil
+	case TypeSpec:
+		missing = m.Spec == nil
+	case TypeConnectionStatus:
+		missing = m.ConnectionStatus == nil
+	case TypeCatalog:
+		missing = m.Catalog == nil
+	case TypeTrace:
+		missing = m.Trace == nil
+	case TypeControl:
+		missing = m.Control == nil
+	case TypeDestinationCatalog:
+		missing = len(m.DestinationCatalog) == 0
+	}
+	if missing {
+		return fmt.Errorf("%s message without its payload", m.Type)
+	}
+	return nil
+}
+
+// NonProtocolLog turns a stdout line that is not an Airbyte message into a
+// LOG message tagged with the connector's name, as Airbyte does. Lines that
+// look like a record are logged at WARN, since dropping one loses data.
+// The text is capped at maxLogLineBytes and made valid UTF-8.
+func NonProtocolLog(connector string, line []byte) *Log {
+	level := LevelInfo
+	if LooksLikeRecord(line) {
+		level = LevelWarn
+	}
+	text := line
+	truncated := false
+	if len(text) > maxLogLineBytes {
+		text, truncated = text[:maxLogLineBytes], true
+	}
+	msg := connector + ": " + string(bytes.ToValidUTF8(text, []byte("\uFFFD")))
+	if truncated {
+		msg += fmt.Sprintf(" ... [%d bytes truncated]", len(line)-maxLogLineBytes)
+	}
+	return &Log{Level: level, Message: msg}
+}
+
+// maxLogLineBytes caps one non-protocol line in the log (PROTOCOL.md 1.4).
+const maxLogLineBytes = 16 << 10
+
+// LooksLikeRecord reports whether a malformed line seems to carry a record.
+func LooksLikeRecord(line []byte) bool {
+	return bytes.Contains(line, []byte(`"RECORD"`))
+}
+
+// ValidUTF8 reports whether b is valid UTF-8.
+func ValidUTF8(b []byte) bool { return utf8.Valid(b) }
+
+// Writer writes JSONL messages through a buffer. It is not safe for
+// concurrent use.
+type Writer struct {
+	bw *bufio.Writer
+}
+
+// NewWriter returns a Writer with a 64 KiB buffer.
+func NewWriter(w io.Writer) *Writer {
+	return &Writer{bw: bufio.NewWriterSize(w, 64<<10)}
+}
+
+// WriteMessage encodes m as one line.
+func (w *Writer) WriteMessage(m *Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return w.WriteLine(b)
+}
+
+// WriteLine writes one raw line and its newline.
+func (w *Writer) WriteLine(b []byte) error {
+	if _, err := w.bw.Write(b); err != nil {
+		return err
+	}
+	return w.bw.WriteByte('\n')
+}
+
+// Flush writes buffered data to the underlying writer.
+func (w *Writer) Flush() error { return w.bw.Flush() }
+
+// Buffered returns the number of bytes waiting in the buffer.
+func (w *Writer) Buffered() int { return w.bw.Buffered() }
