@@ -57,6 +57,11 @@ func NewReader(r io.Reader, max int) *Reader {
 	return &Reader{br: bufio.NewReaderSize(r, size), max: max}
 }
 
+// Buffered returns the number of bytes that can be read without blocking on
+// the underlying reader. A forwarder flushes its output when this is 0, so
+// data never waits in a buffer while the input is idle.
+func (r *Reader) Buffered() int { return r.br.Buffered() }
+
 // LineNumber returns the number of lines read so far.
 func (r *Reader) LineNumber() int64 { return r.line }
 
