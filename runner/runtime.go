@@ -31,6 +31,14 @@ import (
 //     for failures to run the connector at all (missing image, engine down).
 //   - Run is safe to call concurrently with different specs. spec.Name is
 //     unique per attempt.
+//   - Once the connector has exited, Run does not wait for stdio.In: a copy
+//     blocked in In.Read ends at that Read's return, and the bytes it got are
+//     dropped. The owner of In (e.g. an io.Pipe) should close it after Run.
+//   - If writing to stdio.Out or stdio.Err fails, Run discards the rest of
+//     that stream (so the connector never blocks on a full pipe), lets the
+//     connector run to its end, and returns the write error. Run cannot
+//     interrupt a Write that blocks: writers must not block forever once ctx
+//     is cancelled.
 type Runtime interface {
 	// Name returns "docker", "local" or the fake's name, for logs.
 	Name() string
@@ -148,8 +156,13 @@ var ErrCancelled = errors.New("cancelled")
 // build it.
 type ImageNotFoundError struct {
 	Image string
+	// Hint, when set, replaces the default advice on how to build it.
+	Hint string
 }
 
 func (e *ImageNotFoundError) Error() string {
+	if e.Hint != "" {
+		return fmt.Sprintf("image %s not found: %s", e.Image, e.Hint)
+	}
 	return fmt.Sprintf("image %s not found: build it first (make images), no registry is reachable", e.Image)
 }

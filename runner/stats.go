@@ -1,0 +1,144 @@
+package runner
+
+import (
+	"fmt"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// Stats are an attempt's counts. Emitted counts are what Ferry forwarded
+// (stdio) or what the connectors reported (socket); committed counts are
+// what acknowledged states cover.
+type Stats struct {
+	RecordsEmitted   int64         `json:"recordsEmitted"`
+	BytesEmitted     int64         `json:"bytesEmitted"`
+	RecordsCommitted int64         `json:"recordsCommitted"`
+	BytesCommitted   int64         `json:"bytesCommitted"`
+	StatesEmitted    int64         `json:"statesEmitted"`
+	StatesCommitted  int64         `json:"statesCommitted"`
+	Streams          []StreamStats `json:"streamStats"`
+}
+
+// StreamStats are one stream's counts. The three record counts of G12 are
+// RecordsEmitted (Ferry's), SourceRecordCount (the sum of the source's
+// sourceStats) and DestinationRecordCount (the sum of the destination's
+// destinationStats).
+type StreamStats struct {
+	Stream                 protocol.StreamDescriptor `json:"stream"`
+	RecordsEmitted         int64                     `json:"recordsEmitted"`
+	BytesEmitted           int64                     `json:"bytesEmitted"`
+	RecordsCommitted       int64                     `json:"recordsCommitted"`
+	BytesCommitted         int64                     `json:"bytesCommitted"`
+	SourceRecordCount      int64                     `json:"sourceRecordCount"`
+	DestinationRecordCount int64                     `json:"destinationRecordCount"`
+	// DestinationCommitted is the destination's cumulative
+	// committedRecordsCount, when it reports one.
+	DestinationCommitted int64  `json:"destinationCommittedCount,omitempty"`
+	StatesEmitted        int64  `json:"statesEmitted"`
+	StatesCommitted      int64  `json:"statesCommitted"`
+	Status               string `json:"status,omitempty"` // last STREAM_STATUS from the source
+	RowEstimate          int64  `json:"rowEstimate,omitempty"`
+	ByteEstimate         int64  `json:"byteEstimate,omitempty"`
+}
+
+// statsBook accumulates stats. The pump and the destination reader update
+// it under the sync's mutex.
+type statsBook struct {
+	total   Stats
+	streams map[protocol.StreamDescriptor]*StreamStats
+}
+
+func newStatsBook(idx *catalogIndex) *statsBook {
+	b := &statsBook{streams: make(map[protocol.StreamDescriptor]*StreamStats, len(idx.order))}
+	for _, d := range idx.order {
+		b.streams[d] = &StreamStats{Stream: d}
+	}
+	return b
+}
+
+func (b *statsBook) stream(d protocol.StreamDescriptor) *StreamStats {
+	s := b.streams[d]
+	if s == nil {
+		s = &StreamStats{Stream: d}
+		b.streams[d] = s
+	}
+	return s
+}
+
+func (b *statsBook) record(d protocol.StreamDescriptor, n int) {
+	s := b.stream(d)
+	s.RecordsEmitted++
+	s.BytesEmitted += int64(n)
+	b.total.RecordsEmitted++
+	b.total.BytesEmitted += int64(n)
+}
+
+func (b *statsBook) unrecord(d protocol.StreamDescriptor, n int) {
+	s := b.stream(d)
+	s.RecordsEmitted--
+	s.BytesEmitted -= int64(n)
+	b.total.RecordsEmitted--
+	b.total.BytesEmitted -= int64(n)
+}
+
+func (b *statsBook) sourceState(s *protocol.State) {
+	b.total.StatesEmitted++
+	if s.Kind() == protocol.StateStream {
+		st := b.stream(s.Stream.StreamDescriptor)
+		st.StatesEmitted++
+		if s.SourceStats != nil && s.SourceStats.RecordCount != nil {
+			st.SourceRecordCount += int64(*s.SourceStats.RecordCount)
+		}
+	}
+}
+
+// ack books what an acknowledgement confirmed.
+func (b *statsBook) ack(r *ackResult, echo *protocol.State) {
+	b.total.RecordsCommitted += r.records
+	b.total.BytesCommitted += r.bytes
+	b.total.StatesCommitted += int64(r.states)
+	if r.key != globalKey {
+		st := b.stream(r.key)
+		st.RecordsCommitted += r.records
+		st.BytesCommitted += r.bytes
+		st.StatesCommitted += int64(r.states)
+		if echo.DestinationStats != nil && echo.DestinationStats.RecordCount != nil {
+			st.DestinationRecordCount += int64(*echo.DestinationStats.RecordCount)
+		}
+		if n, ok := extraInt(echo.Extra, "committedRecordsCount"); ok {
+			st.DestinationCommitted = n
+		}
+		return
+	}
+	for d, n := range r.perStream {
+		b.stream(d).RecordsCommitted += n
+	}
+	if echo.Global != nil {
+		for _, ss := range echo.Global.StreamStates {
+			if n, ok := extraInt(ss.Extra, "committedRecordsCount"); ok {
+				b.stream(ss.StreamDescriptor).DestinationCommitted = n
+			}
+		}
+	}
+}
+
+func (b *statsBook) snapshot() Stats {
+	out := b.total
+	out.Streams = make([]StreamStats, 0, len(b.streams))
+	for _, d := range sortedKeys(b.streams) {
+		out.Streams = append(out.Streams, *b.streams[d])
+	}
+	return out
+}
+
+func extraInt(e protocol.Extra, key string) (int64, bool) {
+	raw, ok := e[key]
+	if !ok {
+		return 0, false
+	}
+	var f float64
+	if _, err := fmt.Sscan(string(raw), &f); err != nil {
+		return 0, false
+	}
+	return int64(f), true
+}

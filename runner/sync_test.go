@@ -1,0 +1,417 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// TestSyncForwardsAndCommits checks the happy path: records pass byte for
+// byte, states get Ferry's ids and counts, COMPLETE statuses follow the
+// source's clean exit, and the acknowledged states are committed.
+func TestSyncForwardsAndCommits(t *testing.T) {
+	var lines []string
+	for i := 1; i <= 4; i++ {
+		lines = append(lines, recordLine("users", i))
+		if i%2 == 0 {
+			lines = append(lines, streamStateLine("users", i))
+		}
+	}
+	// A record with unusual spacing and unknown members must arrive as is.
+	odd := `{"type": "RECORD", "record": {"stream": "orders", "data": {"id": 1, "big": 12345678901234567890}, "emitted_at": 1, "x-unknown": [1,2]}, "extra": true}`
+	lines = append(lines, odd, `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"orders"},"stream_state":{"cursor":1}},"sourceStats":{"recordCount":1.0}}}`)
+
+	dst := &destRecorder{}
+	cp := &memCheckpointer{}
+	rt := &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}
+	res, err := Sync(context.Background(), rt, baseConfig(cp, nil, "users", "orders"))
+	if err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if res.Status != StatusSucceeded {
+		t.Fatalf("status: got %s, want succeeded", res.Status)
+	}
+	recs := dst.inputOf(protocol.TypeRecord)
+	if len(recs) != 5 || recs[4] != odd {
+		t.Fatalf("records: got %d, last %q; want 5 with the odd one untouched", len(recs), recs[len(recs)-1])
+	}
+	states := dst.inputOf(protocol.TypeState)
+	want := []string{
+		`{"type":"STATE","state":{"id":1,"sourceStats":{"recordCount":2.0},"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":2}}}}`,
+		`{"type":"STATE","state":{"id":2,"sourceStats":{"recordCount":2.0},"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":4}}}}`,
+		`{"type":"STATE","state":{"id":3,"type":"STREAM","stream":{"stream_descriptor":{"name":"orders"},"stream_state":{"cursor":1}},"sourceStats":{"recordCount":1.0}}}`,
+	}
+	if strings.Join(states, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("forwarded states:\n got %s\nwant %s", strings.Join(states, "\n"), strings.Join(want, "\n"))
+	}
+	traces := dst.inputOf(protocol.TypeTrace)
+	if len(traces) != 2 || !strings.Contains(traces[0], `"COMPLETE"`) {
+		t.Fatalf("COMPLETE statuses: got %v, want one per stream", traces)
+	}
+	got := stateJSON(t, cp.last())
+	wantState := `[{"type":"STREAM","stream":{"stream_descriptor":{"name":"orders"},"stream_state":{"cursor":1}}},{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":4}}}]`
+	if got != wantState {
+		t.Fatalf("committed state:\n got %s\nwant %s", got, wantState)
+	}
+	if res.Stats.RecordsEmitted != 5 || res.Stats.RecordsCommitted != 5 || res.Stats.StatesCommitted != 3 {
+		t.Fatalf("stats: got %+v", res.Stats)
+	}
+	if !res.CommittedAnyState {
+		t.Fatal("CommittedAnyState is false")
+	}
+}
+
+// TestSyncDestinationCrashCommitsLastAck is G3: the destination acks state
+// 4 of 10 and crashes; exactly state 4 is committed and the attempt fails
+// with the destination as origin.
+func TestSyncDestinationCrashCommitsLastAck(t *testing.T) {
+	var lines []string
+	for i := 1; i <= 100; i++ {
+		lines = append(lines, recordLine("users", i))
+		if i%10 == 0 {
+			lines = append(lines, streamStateLine("users", i))
+		}
+	}
+	dst := &destRecorder{crashAfterState: 4}
+	cp := &memCheckpointer{}
+	rt := &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}
+	res, err := Sync(context.Background(), rt, baseConfig(cp, nil, "users"))
+	if err == nil || res.Status != StatusFailed {
+		t.Fatalf("got status %s err %v, want failed", res.Status, err)
+	}
+	if got := stateJSON(t, cp.last()); !strings.Contains(got, `"cursor":40}`) {
+		t.Fatalf("committed state: got %s, want cursor 40", got)
+	}
+	if !hasFailure(res, OriginDestination, "", "") {
+		t.Fatalf("failures %+v: want a destination failure", res.Failures)
+	}
+	if res.Stats.RecordsCommitted != 40 {
+		t.Fatalf("records committed: got %d, want 40", res.Stats.RecordsCommitted)
+	}
+}
+
+// TestSyncRefusesBadAcks is G2: forged, unknown, regressing and
+// foreign-stream acknowledgements are never committed and fail a strict
+// attempt; the honest acknowledgements still commit.
+func TestSyncRefusesBadAcks(t *testing.T) {
+	cases := []struct {
+		name      string
+		ack       func(n int, line string) string
+		wantState string // substring of the committed state
+		wantErr   string
+	}{
+		{
+			name: "unknown id",
+			ack: func(n int, line string) string {
+				if n == 3 {
+					return strings.Replace(line, `"id":3`, `"id":99`, 1)
+				}
+				return line
+			},
+			wantState: `"cursor":2}`, wantErr: "never sent",
+		},
+		{
+			name: "forged blob",
+			ack: func(n int, line string) string {
+				if n == 3 {
+					return strings.Replace(line, `"cursor":3`, `"cursor":1000`, 1)
+				}
+				return line
+			},
+			wantState: `"cursor":2}`, wantErr: "different state",
+		},
+		{
+			name: "foreign stream",
+			ack: func(n int, line string) string {
+				if n == 3 {
+					return strings.Replace(line, `"name":"users"`, `"name":"orders"`, 1)
+				}
+				return line
+			},
+			wantState: `"cursor":2}`, wantErr: "Ferry sent it for stream users",
+		},
+		{
+			name: "regressing id is ignored",
+			ack: func(n int, line string) string {
+				if n == 3 {
+					return strings.Replace(line, `"id":3`, `"id":1`, 1)
+				}
+				return line
+			},
+			wantState: `"cursor":2}`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lines := []string{
+				recordLine("users", 1), streamStateLine("users", 1),
+				recordLine("users", 2), streamStateLine("users", 2),
+				recordLine("users", 3), streamStateLine("users", 3),
+			}
+			dst := &destRecorder{ack: tc.ack}
+			cp := &memCheckpointer{}
+			rt := &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}
+			res, err := Sync(context.Background(), rt, baseConfig(cp, nil, "users", "orders"))
+			got := stateJSON(t, cp.last())
+			if !strings.Contains(got, tc.wantState) {
+				t.Fatalf("committed: got %s, want %s", got, tc.wantState)
+			}
+			if strings.Contains(got, "1000") {
+				t.Fatalf("a forged state was committed: %s", got)
+			}
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("got error %v, want success", err)
+				}
+				return
+			}
+			if err == nil || len(res.ProtocolErrors) == 0 || !strings.Contains(res.ProtocolErrors[0], tc.wantErr) {
+				t.Fatalf("got err %v, protocol errors %v; want a failure naming %q", err, res.ProtocolErrors, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestSyncSourceFailureSendsNoComplete is G5: a source that exits 1 after
+// emitting everything gets no COMPLETE, and acks still commit.
+func TestSyncSourceFailureSendsNoComplete(t *testing.T) {
+	lines := []string{recordLine("users", 1), streamStateLine("users", 1),
+		`{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1795287976937.5989,"error":{"message":"boom","failure_type":"config_error"}}}`}
+	dst := &destRecorder{}
+	cp := &memCheckpointer{}
+	rt := &fakeRuntime{source: scriptedSource(1, lines...), destination: dst.run}
+	res, err := Sync(context.Background(), rt, baseConfig(cp, nil, "users"))
+	if err == nil {
+		t.Fatal("got success, want failure")
+	}
+	if traces := dst.inputOf(protocol.TypeTrace); len(traces) != 0 {
+		t.Fatalf("destination got %v, want no COMPLETE", traces)
+	}
+	if !strings.Contains(stateJSON(t, cp.last()), `"cursor":1}`) {
+		t.Fatalf("the acked state was not committed: %s", stateJSON(t, cp.last()))
+	}
+	if res.Failures[0].Type != protocol.FailureConfig || res.Failures[0].ExternalMessage != "boom" || !IsConfigError(err) {
+		t.Fatalf("failures: got %+v, want the config_error trace first", res.Failures)
+	}
+}
+
+// TestSyncTimeouts is G8: a hung source, a destination that stops reading
+// and a destination that never exits each fail the attempt, and the
+// containers are stopped.
+func TestSyncTimeouts(t *testing.T) {
+	hang := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		<-ctx.Done()
+		return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
+	}
+	t.Run("no progress", func(t *testing.T) {
+		src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+			writeLines(stdio.Out, recordLine("users", 1))
+			return hang(ctx, spec, stdio)
+		}
+		dst := &destRecorder{}
+		cfg := baseConfig(&memCheckpointer{}, nil, "users")
+		cfg.Timeouts.NoProgress = 100 * time.Millisecond
+		res, _ := Sync(context.Background(), &fakeRuntime{source: src, destination: dst.run}, cfg)
+		if !hasFailure(res, OriginSource, FailureHeartbeatTimeout, "no-progress") {
+			t.Fatalf("failures %+v: want a heartbeat_timeout", res.Failures)
+		}
+	})
+	t.Run("destination stops reading", func(t *testing.T) {
+		var lines []string
+		for i := 0; i < 20000; i++ {
+			lines = append(lines, recordLine("users", i))
+		}
+		cfg := baseConfig(&memCheckpointer{}, nil, "users")
+		cfg.Timeouts.DestinationWrite = 100 * time.Millisecond
+		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: hang}, cfg)
+		if !hasFailure(res, OriginDestination, FailureDestinationTimeout, "did not read") {
+			t.Fatalf("failures %+v: want a destination_timeout", res.Failures)
+		}
+	})
+	t.Run("destination never exits", func(t *testing.T) {
+		dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+			io.Copy(io.Discard, stdio.In)
+			return hang(ctx, spec, stdio)
+		}
+		cfg := baseConfig(&memCheckpointer{}, nil, "users")
+		cfg.Timeouts.EndOfInput = 100 * time.Millisecond
+		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("users", 1)), destination: dst}, cfg)
+		if !hasFailure(res, OriginDestination, FailureDestinationTimeout, "after the end of its input") {
+			t.Fatalf("failures %+v: want an end-of-input timeout", res.Failures)
+		}
+	})
+}
+
+// TestSyncCancel checks that a cancel ends the attempt as cancelled and
+// still commits what was acknowledged.
+func TestSyncCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	src := func(c context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		writeLines(stdio.Out, recordLine("users", 1), streamStateLine("users", 1))
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+		<-c.Done()
+		return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
+	}
+	dst := &destRecorder{}
+	cp := &memCheckpointer{}
+	res, err := Sync(ctx, &fakeRuntime{source: src, destination: dst.run}, baseConfig(cp, nil, "users"))
+	if res.Status != StatusCancelled || err == nil {
+		t.Fatalf("got %s (%v), want cancelled", res.Status, err)
+	}
+	if !strings.Contains(stateJSON(t, cp.last()), `"cursor":1}`) {
+		t.Fatalf("acked state lost on cancel: %s", stateJSON(t, cp.last()))
+	}
+}
+
+// TestSyncBadSourceOutput: garbage is logged and dropped, a record-like
+// garbage line fails a strict attempt, an unknown stream is fatal, and a
+// line over the limit fails cleanly naming the limit.
+func TestSyncBadSourceOutput(t *testing.T) {
+	t.Run("garbage", func(t *testing.T) {
+		log := &syncBuffer{}
+		lines := []string{"hello from print()", recordLine("users", 1), `{"type":"RECORD","record":{"stream":"users"`, streamStateLine("users", 1)}
+		res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, log, "users"))
+		if err == nil || !hasFailure(res, OriginSource, "", "record-like") {
+			t.Fatalf("got %v %+v, want a record-like failure", err, res.Failures)
+		}
+		if !strings.Contains(log.String(), "hello from print()") {
+			t.Fatalf("log lacks the garbage line:\n%s", log.String())
+		}
+	})
+	t.Run("unknown stream", func(t *testing.T) {
+		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("nope", 1)), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
+		if !hasFailure(res, OriginSource, "", "not in the configured catalog") {
+			t.Fatalf("failures %+v", res.Failures)
+		}
+	})
+	t.Run("line too long", func(t *testing.T) {
+		big := fmt.Sprintf(`{"type":"RECORD","record":{"stream":"users","data":{"blob":%q},"emitted_at":1}}`, strings.Repeat("x", 5000))
+		cfg := baseConfig(&memCheckpointer{}, nil, "users")
+		cfg.MaxLineBytes = 1024
+		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, big), destination: (&destRecorder{}).run}, cfg)
+		if !hasFailure(res, OriginSource, "", "over the 1024-byte limit") || !hasFailure(res, OriginSource, "", "stream users") {
+			t.Fatalf("failures %+v", res.Failures)
+		}
+	})
+}
+
+// TestSyncLegacyAndGlobalAliases covers real-connector quirks: LEGACY state
+// without a type, and GLOBAL echoes under "global_" with ", " spacing.
+func TestSyncLegacyAndGlobalAliases(t *testing.T) {
+	t.Run("legacy", func(t *testing.T) {
+		lines := []string{recordLine("users", 1), `{"type":"STATE","state":{"data":{"users":{"cursor":1}}}}`}
+		cp := &memCheckpointer{}
+		_, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, baseConfig(cp, nil, "users"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := protocol.StateFile(cp.last())
+		if string(file) != `{"users":{"cursor":1}}` {
+			t.Fatalf("legacy state file: got %s, want the bare blob", file)
+		}
+	})
+	t.Run("global_", func(t *testing.T) {
+		lines := []string{recordLine("users", 1),
+			`{"type":"STATE","state":{"type":"GLOBAL","global":{"shared_state":{"lsn":123456789012345678901},"stream_states":[{"stream_descriptor":{"name":"users"},"stream_state":{"c":1}}]}}}`}
+		dst := &destRecorder{ack: func(n int, line string) string {
+			m, _ := protocol.Decode([]byte(line))
+			return fmt.Sprintf(`{"type": "STATE", "state": {"type": "GLOBAL", "id": %d, "global_": {"stream_states": [{"stream_descriptor": {"name": "users"}, "stream_state": {"c": 1}}], "shared_state": {"lsn": 123456789012345678901}}}}`, *m.State.ID)
+		}}
+		cp := &memCheckpointer{}
+		_, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}, baseConfig(cp, nil, "users"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := stateJSON(t, cp.last())
+		if !strings.Contains(got, `"global":{"shared_state":{"lsn":123456789012345678901}`) || strings.Contains(got, "global_") {
+			t.Fatalf("committed: got %s", got)
+		}
+	})
+	t.Run("echo without id", func(t *testing.T) {
+		lines := []string{recordLine("users", 1), streamStateLine("users", 1), recordLine("users", 2), streamStateLine("users", 2)}
+		dst := &destRecorder{ack: func(n int, line string) string {
+			m, _ := protocol.Decode([]byte(line))
+			m.State.ID = nil
+			b, _ := json.Marshal(m)
+			return string(b)
+		}}
+		cp := &memCheckpointer{}
+		_, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}, baseConfig(cp, nil, "users"))
+		if err != nil || !strings.Contains(stateJSON(t, cp.last()), `"cursor":2}`) {
+			t.Fatalf("err %v, committed %s", err, stateJSON(t, cp.last()))
+		}
+	})
+}
+
+// TestSyncMixedStateKinds: STREAM and GLOBAL in one sync are fatal.
+func TestSyncMixedStateKinds(t *testing.T) {
+	lines := []string{streamStateLine("users", 1), `{"type":"STATE","state":{"type":"GLOBAL","global":{"stream_states":[]}}}`}
+	res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
+	if !hasFailure(res, OriginSource, "", "mixed STREAM and GLOBAL") {
+		t.Fatalf("failures %+v", res.Failures)
+	}
+}
+
+// TestSyncCommitFailureKeepsState: a failing commit (a full disk) fails the
+// attempt with origin persistence.
+func TestSyncCommitFailureKeepsState(t *testing.T) {
+	cp := &memCheckpointer{fail: errors.New("database or disk is full")}
+	res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("users", 1), streamStateLine("users", 1)), destination: (&destRecorder{}).run}, baseConfig(cp, nil, "users"))
+	if err == nil || !hasFailure(res, OriginPersistence, "", "disk is full") {
+		t.Fatalf("got %v %+v, want a persistence failure", err, res.Failures)
+	}
+}
+
+// TestSyncRedactsSecrets: secret values never reach the log or failures.
+func TestSyncRedactsSecrets(t *testing.T) {
+	log := &syncBuffer{}
+	lines := []string{`{"type":"LOG","log":{"level":"INFO","message":"connecting with hunter2-password"}}`,
+		`{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":"bad password hunter2-password"}}}`}
+	src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		io.WriteString(stdio.Err, "stderr: hunter2-password\n")
+		return scriptedSource(1, lines...)(ctx, spec, stdio)
+	}
+	cfg := baseConfig(&memCheckpointer{}, log, "users")
+	cfg.Secrets = []string{"hunter2-password"}
+	res, _ := Sync(context.Background(), &fakeRuntime{source: src, destination: (&destRecorder{}).run}, cfg)
+	if strings.Contains(log.String(), "hunter2") {
+		t.Fatalf("secret in log:\n%s", log.String())
+	}
+	b, _ := json.Marshal(res)
+	if strings.Contains(string(b), "hunter2") {
+		t.Fatalf("secret in result: %s", b)
+	}
+	if !strings.Contains(log.String(), Mask) {
+		t.Fatalf("log does not show the mask:\n%s", log.String())
+	}
+}
+
+// TestSyncFieldSelectionAndMapping: deselected fields are dropped and names
+// mapped for that stream only; acks map back to source names.
+func TestSyncFieldSelectionAndMapping(t *testing.T) {
+	lines := []string{recordLine("users", 1), streamStateLine("users", 1)}
+	dst := &destRecorder{}
+	cp := &memCheckpointer{}
+	cfg := baseConfig(cp, nil, "users")
+	cfg.Mapping = NamespaceMapping{Prefix: "raw_"}
+	cfg.SelectedFields = map[protocol.StreamDescriptor][]string{{Name: "users"}: {"id"}}
+	_, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := dst.inputOf(protocol.TypeRecord)
+	if len(recs) != 1 || !strings.Contains(recs[0], `"stream":"raw_users"`) || strings.Contains(recs[0], `"name"`) {
+		t.Fatalf("record: got %v", recs)
+	}
+	if got := stateJSON(t, cp.last()); !strings.Contains(got, `{"name":"users"}`) {
+		t.Fatalf("committed state uses the destination name: %s", got)
+	}
+}
