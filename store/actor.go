@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Actor is a source or a destination: a configured instance of a connector
+// definition.
+type Actor struct {
+	ID           string
+	Kind         ActorKind
+	Name         string
+	DefinitionID string
+	// Config is the connector configuration. Callers pass plaintext; the
+	// store encrypts the values of the spec's airbyte_secret fields before
+	// they reach the database, and every method returns Config with those
+	// values masked ("**********"). ActorConfig returns the plaintext.
+	Config    json.RawMessage
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ResolvedConfig is a decrypted connector config, for running a connector.
+type ResolvedConfig struct {
+	// Config is the plaintext config: byte-for-byte the compacted JSON the
+	// caller stored.
+	Config json.RawMessage
+	// Secrets are the plaintext secret values (strings unquoted), longest
+	// first, for redacting logs by value.
+	Secrets []string
+}
+
+// Validate checks the fields a caller sets. It returns a *ValidationError.
+func (a *Actor) Validate() error {
+	if !a.Kind.valid() {
+		return invalid("kind", "must be source or destination")
+	}
+	if strings.TrimSpace(a.Name) == "" {
+		return invalid("name", "is required")
+	}
+	if len(a.Name) > 200 {
+		return invalid("name", "is longer than 200 bytes")
+	}
+	if a.DefinitionID == "" {
+		return invalid("definitionId", "is required")
+	}
+	if _, err := compactObject("config", a.Config); err != nil {
+		return err
+	}
+	return nil
+}
+
+// CreateActor inserts a source or destination, filling in ID (when empty),
+// CreatedAt and UpdatedAt, and replacing a.Config with its masked form. The
+// definition must be of the same kind and have a cached spec, since the
+// spec says which values to encrypt. It returns a *ValidationError (also
+// when the config holds the mask where a secret belongs), or ErrConflict
+// when the id is taken.
+func (db *DB) CreateActor(ctx context.Context, a *Actor) error {
+	return db.update(ctx, "create "+string(a.Kind), func(tx *Tx) error {
+		if err := checkID(&a.ID); err != nil {
+			return err
+		}
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		tree, err := actorSecretTree(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		plain, _ := compactObject("config", a.Config)
+		sealed, err := db.key.sealConfig(tree, a.ID, plain)
+		if err != nil {
+			return err
+		}
+		a.CreatedAt, a.UpdatedAt = tx.now, tx.now
+		if _, err := tx.ExecContext(ctx, `INSERT INTO actors (id, kind, name, definition_id, config,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.Kind, a.Name, a.DefinitionID, string(sealed),
+			formatTime(a.CreatedAt), formatTime(a.UpdatedAt)); err != nil {
+			return wrapErr("create "+string(a.Kind), err)
+		}
+		a.Config, err = maskEnvelopes(sealed)
+		return err
+	})
+}
+
+// actorSecretTree loads a's definition, checks its kind and returns the
+// secret locations of its spec.
+func actorSecretTree(ctx context.Context, tx *Tx, a *Actor) (*secretTree, error) {
+	d, err := findDefinition(ctx, tx, a.DefinitionID)
+	if err != nil {
+		return nil, invalid("definitionId", "definition %s not found", a.DefinitionID)
+	}
+	if d.Kind != a.Kind {
+		return nil, invalid("definitionId", "definition %s is a %s definition", d.ID, d.Kind)
+	}
+	if d.Spec == nil {
+		return nil, invalid("definitionId", "definition %s has no cached spec yet", d.ID)
+	}
+	return parseSecretTree(d.Spec)
+}
+
+// Actor returns the source or destination with the given id and kind, its
+// config masked. It returns ErrNotFound.
+func (db *DB) Actor(ctx context.Context, kind ActorKind, id string) (*Actor, error) {
+	var a *Actor
+	err := db.view(ctx, "get "+string(kind), func(tx *Tx) (err error) {
+		if a, err = findActor(ctx, tx, kind, id); err != nil {
+			return err
+		}
+		a.Config, err = maskEnvelopes(a.Config)
+		return err
+	})
+	return a, err
+}
+
+// ActorFilter selects sources or destinations. Kind is required.
+type ActorFilter struct {
+	Kind         ActorKind
+	DefinitionID string
+	Page
+}
+
+// Actors lists sources or destinations, oldest first, configs masked, and
+// returns the total count of matches before paging. It returns a
+// *ValidationError when f.Kind is not set.
+func (db *DB) Actors(ctx context.Context, f ActorFilter) ([]*Actor, int, error) {
+	if !f.Kind.valid() {
+		return nil, 0, invalid("kind", "must be source or destination")
+	}
+	limit, offset := f.limits()
+	var out []*Actor
+	var total int
+	err := db.view(ctx, "list "+string(f.Kind)+"s", func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+`, COUNT(*) OVER () FROM actors
+			WHERE kind = ? AND (? = '' OR definition_id = ?)
+			ORDER BY created_at, id LIMIT ? OFFSET ?`,
+			f.Kind, f.DefinitionID, f.DefinitionID, limit, offset)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanActor(rows, &total)
+			if err != nil {
+				return err
+			}
+			if a.Config, err = maskEnvelopes(a.Config); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	return out, total, err
+}
+
+// UpdateActor replaces the name and config of the source or destination
+// a.ID. A secret value equal to the mask keeps the stored secret
+// (MergeSecrets). DefinitionID cannot change. On success a holds the stored
+// row, config masked. It returns ErrNotFound or a *ValidationError.
+func (db *DB) UpdateActor(ctx context.Context, a *Actor) error {
+	return db.update(ctx, "update "+string(a.Kind), func(tx *Tx) error {
+		old, err := findActor(ctx, tx, a.Kind, a.ID)
+		if err != nil {
+			return err
+		}
+		if a.DefinitionID == "" {
+			a.DefinitionID = old.DefinitionID
+		}
+		if a.DefinitionID != old.DefinitionID {
+			return invalid("definitionId", "cannot change")
+		}
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		if err := updateActorConfig(ctx, tx, old, a.Config); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE actors SET name = ? WHERE id = ?`, a.Name, a.ID); err != nil {
+			return err
+		}
+		old.Name = a.Name
+		*a = *old
+		a.Config, err = maskEnvelopes(a.Config)
+		return err
+	})
+}
+
+// UpdateActorConfig replaces only the config of a source or destination,
+// as a connector's CONTROL message asks (PROTOCOL.md 2.4). Masked values
+// keep the stored secrets. It returns ErrNotFound or a *ValidationError.
+func (db *DB) UpdateActorConfig(ctx context.Context, kind ActorKind, id string, config json.RawMessage) error {
+	return db.update(ctx, "update "+string(kind)+" config", func(tx *Tx) error {
+		old, err := findActor(ctx, tx, kind, id)
+		if err != nil {
+			return err
+		}
+		return updateActorConfig(ctx, tx, old, config)
+	})
+}
+
+// updateActorConfig merges masked values from old's stored config into
+// config, encrypts it, and writes it; old is updated in place.
+func updateActorConfig(ctx context.Context, tx *Tx, old *Actor, config json.RawMessage) error {
+	tree, err := actorSecretTree(ctx, tx, old)
+	if err != nil {
+		return err
+	}
+	in, err := compactObject("config", config)
+	if err != nil {
+		return err
+	}
+	storedPlain, _, err := tx.db.key.openConfig(old.ID, old.Config)
+	if err != nil {
+		return err
+	}
+	merged, err := tree.mergeSecrets(storedPlain, in)
+	if err != nil {
+		return err
+	}
+	sealed, err := tx.db.key.sealConfig(tree, old.ID, merged)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE actors SET config = ?, updated_at = ? WHERE id = ?`,
+		string(sealed), formatTime(tx.now), old.ID); err != nil {
+		return err
+	}
+	old.Config, old.UpdatedAt = sealed, tx.now
+	return nil
+}
+
+// DeleteActor deletes a source or destination. It returns ErrNotFound, or
+// ErrConflict while a connection uses it.
+func (db *DB) DeleteActor(ctx context.Context, kind ActorKind, id string) error {
+	return db.update(ctx, "delete "+string(kind), func(tx *Tx) error {
+		if _, err := findActor(ctx, tx, kind, id); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM connections
+			WHERE source_id = ? OR destination_id = ?`, id, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return conflict("%s %s is used by %d connections", kind, id, n)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM actors WHERE id = ?`, id)
+		return err
+	})
+}
+
+// ActorConfig returns the decrypted config of a source or destination and
+// its secret values, for running the connector. Never log or return it to
+// users. It returns ErrNotFound, or an error when a secret cannot be
+// decrypted (a wrong key file).
+func (db *DB) ActorConfig(ctx context.Context, kind ActorKind, id string) (*ResolvedConfig, error) {
+	var rc *ResolvedConfig
+	err := db.view(ctx, "get "+string(kind)+" config", func(tx *Tx) error {
+		a, err := findActor(ctx, tx, kind, id)
+		if err != nil {
+			return err
+		}
+		rc, err = resolveConfig(tx.db.key, a)
+		return err
+	})
+	return rc, err
+}
+
+func resolveConfig(k *Key, a *Actor) (*ResolvedConfig, error) {
+	plain, secrets, err := k.openConfig(a.ID, a.Config)
+	if err != nil {
+		return nil, err
+	}
+	return &ResolvedConfig{Config: plain, Secrets: secretValues(secrets)}, nil
+}
+
+// resealActors re-encrypts the configs of d's actors under d's spec, after
+// the spec changed.
+func resealActors(ctx context.Context, tx *Tx, d *Definition) error {
+	tree, err := parseSecretTree(d.Spec)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+` FROM actors WHERE definition_id = ?`, d.ID)
+	if err != nil {
+		return err
+	}
+	var actors []*Actor
+	for rows.Next() {
+		a, err := scanActor(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		actors = append(actors, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, a := range actors {
+		plain, _, err := tx.db.key.openConfig(a.ID, a.Config)
+		if err != nil {
+			return err
+		}
+		sealed, err := tx.db.key.sealConfig(tree, a.ID, plain)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE actors SET config = ? WHERE id = ?`, string(sealed), a.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const actorColumns = `id, kind, name, definition_id, config, created_at, updated_at`
+
+// findActor returns the actor with its stored (encrypted) config.
+func findActor(ctx context.Context, tx *Tx, kind ActorKind, id string) (*Actor, error) {
+	row := tx.QueryRowContext(ctx, `SELECT `+actorColumns+` FROM actors WHERE id = ? AND kind = ?`, id, kind)
+	a, err := scanActor(row)
+	if errNoRows(err) {
+		return nil, notFound(string(kind), id)
+	}
+	return a, err
+}
+
+func scanActor(s scanner, extra ...any) (*Actor, error) {
+	var a Actor
+	var config, created, updated string
+	dest := []any{&a.ID, &a.Kind, &a.Name, &a.DefinitionID, &config, &created, &updated}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	a.Config = json.RawMessage(config)
+	var ts timeScanner
+	a.CreatedAt, a.UpdatedAt = ts.time(created), ts.time(updated)
+	return &a, ts.err
+}

@@ -1,0 +1,289 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// ActorKind says whether a definition or actor is a source or a
+// destination.
+type ActorKind string
+
+// Actor kinds.
+const (
+	KindSource      ActorKind = "source"
+	KindDestination ActorKind = "destination"
+)
+
+func (k ActorKind) valid() bool { return k == KindSource || k == KindDestination }
+
+// Definition is a connector definition: an image (or local binary) that
+// sources or destinations run.
+type Definition struct {
+	ID   string
+	Name string
+	Kind ActorKind
+	// Image is the Docker image reference, e.g. "ferry/source-faker:dev".
+	Image string
+	// BinaryPath is the connector binary the local runtime runs; empty
+	// means none.
+	BinaryPath string
+	// IPCOptions come from the image label io.ferry.ipc-options or the
+	// API; nil means a legacy connector (STDIO, JSONL).
+	IPCOptions *IPCOptions
+	// Spec is the cached ConnectorSpecification JSON (nil until cached),
+	// and SpecImageID the image ID it was cached for. Its airbyte_secret
+	// fields decide which config values are encrypted.
+	Spec        json.RawMessage
+	SpecImageID string
+	Resources   Resources
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Resources are a connector's limits. Zero means unset.
+type Resources struct {
+	MemoryBytes int64
+	CPUs        float64
+}
+
+// Validate checks the fields a caller sets. It returns a *ValidationError.
+func (d *Definition) Validate() error {
+	if strings.TrimSpace(d.Name) == "" {
+		return invalid("name", "is required")
+	}
+	if len(d.Name) > 200 {
+		return invalid("name", "is longer than 200 bytes")
+	}
+	if !d.Kind.valid() {
+		return invalid("kind", "must be source or destination")
+	}
+	if d.Image == "" || strings.ContainsAny(d.Image, " \t\n") {
+		return invalid("image", "must be a Docker image reference")
+	}
+	if strings.ContainsRune(d.BinaryPath, 0) {
+		return invalid("binaryPath", "must be a file path")
+	}
+	if d.IPCOptions != nil {
+		if err := d.IPCOptions.Validate(); err != nil {
+			return err
+		}
+	}
+	if d.Resources.MemoryBytes < 0 {
+		return invalid("resources.memoryBytes", "must not be negative")
+	}
+	if d.Resources.CPUs < 0 {
+		return invalid("resources.cpus", "must not be negative")
+	}
+	if d.Spec != nil {
+		var spec struct {
+			ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
+		}
+		if kindOf(d.Spec) != '{' || json.Unmarshal(d.Spec, &spec) != nil {
+			return invalid("spec", "must be a ConnectorSpecification JSON object")
+		}
+		if kindOf(spec.ConnectionSpecification) != '{' {
+			return invalid("spec.connectionSpecification", "must be a JSON Schema object")
+		}
+		if _, err := parseSecretTree(d.Spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateDefinition inserts d, filling in ID (when empty), CreatedAt and
+// UpdatedAt. It returns a *ValidationError for invalid fields and
+// ErrConflict when the name or id is taken.
+func (db *DB) CreateDefinition(ctx context.Context, d *Definition) error {
+	return db.update(ctx, "create definition", func(tx *Tx) error {
+		return createDefinition(ctx, tx, d)
+	})
+}
+
+func createDefinition(ctx context.Context, tx *Tx, d *Definition) error {
+	if err := checkID(&d.ID); err != nil {
+		return err
+	}
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	ipc, err := marshalIPC(d.IPCOptions)
+	if err != nil {
+		return err
+	}
+	d.Spec = compactOrNil(d.Spec)
+	d.CreatedAt, d.UpdatedAt = tx.now, tx.now
+	_, err = tx.ExecContext(ctx, `INSERT INTO definitions (id, name, kind, image, binary_path,
+		ipc_options, spec, spec_image_id, memory_bytes, cpus, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Name, d.Kind, d.Image, nullString(d.BinaryPath), ipc, rawOrNil(d.Spec),
+		nullString(d.SpecImageID), d.Resources.MemoryBytes, d.Resources.CPUs,
+		formatTime(d.CreatedAt), formatTime(d.UpdatedAt))
+	if err != nil {
+		return wrapErr("create definition "+d.Name, err)
+	}
+	return nil
+}
+
+// Definition returns the definition with the given id, or ErrNotFound.
+func (db *DB) Definition(ctx context.Context, id string) (*Definition, error) {
+	var d *Definition
+	err := db.view(ctx, "get definition", func(tx *Tx) (err error) {
+		d, err = findDefinition(ctx, tx, id)
+		return err
+	})
+	return d, err
+}
+
+// DefinitionFilter selects definitions. Zero fields match everything.
+type DefinitionFilter struct {
+	Kind ActorKind
+	Name string
+	Page
+}
+
+// Definitions lists definitions by name, and returns the total count of
+// matches before paging.
+func (db *DB) Definitions(ctx context.Context, f DefinitionFilter) ([]*Definition, int, error) {
+	limit, offset := f.limits()
+	var out []*Definition
+	var total int
+	err := db.view(ctx, "list definitions", func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+definitionColumns+`, COUNT(*) OVER ()
+			FROM definitions WHERE (? = '' OR kind = ?) AND (? = '' OR name = ?)
+			ORDER BY name LIMIT ? OFFSET ?`, f.Kind, f.Kind, f.Name, f.Name, limit, offset)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, err := scanDefinition(rows, &total)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return rows.Err()
+	})
+	return out, total, err
+}
+
+// UpdateDefinition replaces the mutable fields of the definition d.ID (all
+// but Kind and CreatedAt) and sets UpdatedAt. When the spec changes, the
+// configs of its sources or destinations are re-encrypted in the same
+// transaction under the new spec's secret fields. It returns ErrNotFound,
+// a *ValidationError (also when Kind would change), or ErrConflict.
+func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
+	return db.update(ctx, "update definition", func(tx *Tx) error {
+		old, err := findDefinition(ctx, tx, d.ID)
+		if err != nil {
+			return err
+		}
+		if d.Kind != old.Kind {
+			return invalid("kind", "cannot change from %s", old.Kind)
+		}
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		ipc, err := marshalIPC(d.IPCOptions)
+		if err != nil {
+			return err
+		}
+		d.Spec = compactOrNil(d.Spec)
+		d.CreatedAt, d.UpdatedAt = old.CreatedAt, tx.now
+		if _, err := tx.ExecContext(ctx, `UPDATE definitions SET name = ?, image = ?,
+			binary_path = ?, ipc_options = ?, spec = ?, spec_image_id = ?, memory_bytes = ?,
+			cpus = ?, updated_at = ? WHERE id = ?`,
+			d.Name, d.Image, nullString(d.BinaryPath), ipc, rawOrNil(d.Spec),
+			nullString(d.SpecImageID), d.Resources.MemoryBytes, d.Resources.CPUs,
+			formatTime(d.UpdatedAt), d.ID); err != nil {
+			return wrapErr("update definition "+d.Name, err)
+		}
+		if !bytes.Equal(old.Spec, d.Spec) {
+			return resealActors(ctx, tx, d)
+		}
+		return nil
+	})
+}
+
+// DeleteDefinition deletes a definition. It returns ErrNotFound, or
+// ErrConflict while a source or destination uses it.
+func (db *DB) DeleteDefinition(ctx context.Context, id string) error {
+	return db.update(ctx, "delete definition", func(tx *Tx) error {
+		if _, err := findDefinition(ctx, tx, id); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM actors WHERE definition_id = ?`,
+			id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return conflict("definition %s is used by %d sources or destinations", id, n)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM definitions WHERE id = ?`, id)
+		return err
+	})
+}
+
+const definitionColumns = `id, name, kind, image, binary_path, ipc_options, spec, spec_image_id,
+	memory_bytes, cpus, created_at, updated_at`
+
+func findDefinition(ctx context.Context, tx *Tx, id string) (*Definition, error) {
+	row := tx.QueryRowContext(ctx, `SELECT `+definitionColumns+` FROM definitions WHERE id = ?`, id)
+	d, err := scanDefinition(row)
+	if errNoRows(err) {
+		return nil, notFound("definition", id)
+	}
+	return d, err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanDefinition reads definitionColumns, then the extra destinations.
+func scanDefinition(s scanner, extra ...any) (*Definition, error) {
+	var d Definition
+	var bin, ipc, spec, specImage sql.NullString
+	var created, updated string
+	dest := []any{&d.ID, &d.Name, &d.Kind, &d.Image, &bin, &ipc, &spec, &specImage,
+		&d.Resources.MemoryBytes, &d.Resources.CPUs, &created, &updated}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	d.BinaryPath, d.SpecImageID = bin.String, specImage.String
+	if spec.Valid {
+		d.Spec = json.RawMessage(spec.String)
+	}
+	var err error
+	if ipc.Valid {
+		if d.IPCOptions, err = unmarshalIPC(&ipc.String); err != nil {
+			return nil, err
+		}
+	}
+	var ts timeScanner
+	d.CreatedAt, d.UpdatedAt = ts.time(created), ts.time(updated)
+	return &d, ts.err
+}
+
+func compactOrNil(v json.RawMessage) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, v); err != nil {
+		return v // Validate has already rejected invalid JSON
+	}
+	return buf.Bytes()
+}
+
+func rawOrNil(v json.RawMessage) any {
+	if v == nil {
+		return nil
+	}
+	return string(v)
+}

@@ -1,0 +1,323 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// secretTree marks where a connector spec declares secrets. It merges every
+// branch of oneOf, anyOf and allOf into one node, so a field that is secret
+// in any branch is treated as secret whatever branch a config uses, as
+// Airbyte's JsonSecretsProcessor does. "*" stands for any key
+// (additionalProperties, patternProperties). Local "$ref"s are not
+// followed; real connector specs inline their schemas.
+type secretTree struct {
+	secret bool
+	props  map[string]*secretTree
+	items  *secretTree
+}
+
+// maxSchemaDepth bounds recursion on hostile specs.
+const maxSchemaDepth = 64
+
+// parseSecretTree reads the secret paths of a spec. spec may be a whole
+// ConnectorSpecification (its connectionSpecification is used) or the JSON
+// Schema itself. An empty spec has no secrets.
+func parseSecretTree(spec json.RawMessage) (*secretTree, error) {
+	t := &secretTree{}
+	if len(bytes.TrimSpace(spec)) == 0 || string(spec) == "null" {
+		return t, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(spec, &top); err != nil {
+		return nil, invalid("spec", "not a JSON object")
+	}
+	schema := spec
+	if cs, ok := top["connectionSpecification"]; ok {
+		schema = cs
+	}
+	if err := t.add(schema, 0); err != nil {
+		return nil, err
+	}
+	t.prune()
+	return t, nil
+}
+
+type schemaNode struct {
+	Secret               json.RawMessage            `json:"airbyte_secret"`
+	Properties           map[string]json.RawMessage `json:"properties"`
+	PatternProperties    map[string]json.RawMessage `json:"patternProperties"`
+	AdditionalProperties json.RawMessage            `json:"additionalProperties"`
+	Items                json.RawMessage            `json:"items"`
+	PrefixItems          []json.RawMessage          `json:"prefixItems"`
+	OneOf                []json.RawMessage          `json:"oneOf"`
+	AnyOf                []json.RawMessage          `json:"anyOf"`
+	AllOf                []json.RawMessage          `json:"allOf"`
+}
+
+func (t *secretTree) add(schema json.RawMessage, depth int) error {
+	if depth > maxSchemaDepth {
+		return invalid("spec", "schema nested deeper than %d levels", maxSchemaDepth)
+	}
+	if kindOf(schema) != '{' {
+		return nil // a boolean schema, or junk where a schema may be absent
+	}
+	var n schemaNode
+	if err := json.Unmarshal(schema, &n); err != nil {
+		return invalid("spec", "malformed schema: %s", jsonErrText(err))
+	}
+	if string(bytes.TrimSpace(n.Secret)) == "true" {
+		t.secret = true
+	}
+	for k, sub := range n.Properties {
+		if err := t.child(k).add(sub, depth+1); err != nil {
+			return err
+		}
+	}
+	for _, sub := range n.PatternProperties {
+		if err := t.child("*").add(sub, depth+1); err != nil {
+			return err
+		}
+	}
+	if err := t.child("*").add(n.AdditionalProperties, depth+1); err != nil {
+		return err
+	}
+	items := n.PrefixItems
+	switch kindOf(n.Items) {
+	case '{':
+		items = append(items, n.Items)
+	case '[': // draft-07 tuple form
+		es, err := arrayElems(n.Items)
+		if err != nil {
+			return invalid("spec", "malformed items")
+		}
+		items = append(items, es...)
+	}
+	for _, sub := range items {
+		if t.items == nil {
+			t.items = &secretTree{}
+		}
+		if err := t.items.add(sub, depth+1); err != nil {
+			return err
+		}
+	}
+	for _, branches := range [][]json.RawMessage{n.OneOf, n.AnyOf, n.AllOf} {
+		for _, b := range branches {
+			if err := t.add(b, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t *secretTree) child(k string) *secretTree {
+	if t.props == nil {
+		t.props = make(map[string]*secretTree)
+	}
+	c, ok := t.props[k]
+	if !ok {
+		c = &secretTree{}
+		t.props[k] = c
+	}
+	return c
+}
+
+// prune drops the branches without secrets and reports whether t has any.
+func (t *secretTree) prune() bool {
+	if t == nil {
+		return false
+	}
+	for k, c := range t.props {
+		if !c.prune() {
+			delete(t.props, k)
+		}
+	}
+	if !t.items.prune() {
+		t.items = nil
+	}
+	return t.secret || len(t.props) > 0 || t.items != nil
+}
+
+// rewrite returns v with every value at a secret location replaced by
+// fn(path, value, peer), where peer is the value at the same location in
+// another document (nil when absent or when no peer document is given).
+// Null values are left alone: there is nothing to hide.
+func (t *secretTree) rewrite(v, peer json.RawMessage, path jsonPath, fn func(path jsonPath, v, peer json.RawMessage) (json.RawMessage, error)) (json.RawMessage, error) {
+	if t == nil {
+		return v, nil
+	}
+	if t.secret {
+		if kindOf(v) == 'n' {
+			return v, nil
+		}
+		return fn(path, v, peer)
+	}
+	switch kindOf(v) {
+	case '{':
+		if len(t.props) == 0 {
+			return v, nil
+		}
+		ms, err := objectMembers(v)
+		if err != nil {
+			return nil, err
+		}
+		peers := map[string]json.RawMessage{}
+		if kindOf(peer) == '{' {
+			pms, err := objectMembers(peer)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range pms {
+				peers[m.Key] = m.Value
+			}
+		}
+		for i := range ms {
+			c := t.props[ms[i].Key]
+			if c == nil {
+				c = t.props["*"]
+			}
+			k := ms[i].Key
+			if ms[i].Value, err = c.rewrite(ms[i].Value, peers[k], path.key(k), fn); err != nil {
+				return nil, err
+			}
+		}
+		return buildObject(ms), nil
+	case '[':
+		if t.items == nil {
+			return v, nil
+		}
+		es, err := arrayElems(v)
+		if err != nil {
+			return nil, err
+		}
+		var pes []json.RawMessage
+		if kindOf(peer) == '[' {
+			if pes, err = arrayElems(peer); err != nil {
+				return nil, err
+			}
+		}
+		for i := range es {
+			var p json.RawMessage
+			if i < len(pes) {
+				p = pes[i]
+			}
+			if es[i], err = t.items.rewrite(es[i], p, path.index(i), fn); err != nil {
+				return nil, err
+			}
+		}
+		return buildArray(es), nil
+	}
+	return v, nil
+}
+
+var maskJSON = json.RawMessage(`"` + Mask + `"`)
+
+// MaskSecrets returns config with every secret value replaced by the mask
+// "**********": the values of fields marked "airbyte_secret": true anywhere
+// in spec (a ConnectorSpecification or its connectionSpecification), and
+// any encrypted value. Use it on any config that leaves Ferry (API output,
+// logs). It returns a *ValidationError when spec or config is malformed.
+func MaskSecrets(spec, config json.RawMessage) (json.RawMessage, error) {
+	t, err := parseSecretTree(spec)
+	if err != nil {
+		return nil, err
+	}
+	c, err := compactObject("config", config)
+	if err != nil {
+		return nil, err
+	}
+	out, err := t.rewrite(c, nil, "", func(_ jsonPath, _, _ json.RawMessage) (json.RawMessage, error) {
+		return maskJSON, nil
+	})
+	if err != nil {
+		return nil, invalid("config", "malformed: %s", jsonErrText(err))
+	}
+	return maskEnvelopes(out)
+}
+
+// maskEnvelopes replaces every encrypted value with the mask.
+func maskEnvelopes(config json.RawMessage) (json.RawMessage, error) {
+	return walkAll(config, "", func(_ jsonPath, v json.RawMessage) (json.RawMessage, bool, error) {
+		if _, ok := envelopeText(v); ok {
+			return maskJSON, true, nil
+		}
+		return v, false, nil
+	})
+}
+
+// MergeSecrets returns incoming with each secret value that equals the mask
+// replaced by the value at the same location in stored: an update that
+// sends back a masked config keeps the stored secrets. Both configs are
+// plaintext. A masked value with nothing stored at its location is a
+// *ValidationError naming the field.
+func MergeSecrets(spec, stored, incoming json.RawMessage) (json.RawMessage, error) {
+	t, err := parseSecretTree(spec)
+	if err != nil {
+		return nil, err
+	}
+	return t.mergeSecrets(stored, incoming)
+}
+
+func (t *secretTree) mergeSecrets(stored, incoming json.RawMessage) (json.RawMessage, error) {
+	in, err := compactObject("config", incoming)
+	if err != nil {
+		return nil, err
+	}
+	var st json.RawMessage
+	if len(bytes.TrimSpace(stored)) > 0 {
+		if st, err = compactObject("stored config", stored); err != nil {
+			return nil, err
+		}
+	}
+	out, err := t.rewrite(in, st, "", func(p jsonPath, v, old json.RawMessage) (json.RawMessage, error) {
+		if !bytes.Equal(v, maskJSON) {
+			return v, nil
+		}
+		if old == nil || kindOf(old) == 'n' || bytes.Equal(old, maskJSON) {
+			return nil, invalid("config."+string(p), "is the mask %q but no secret is stored there", Mask)
+		}
+		return old, nil
+	})
+	var ve *ValidationError
+	if err != nil && !errors.As(err, &ve) {
+		return nil, invalid("config", "malformed: %s", jsonErrText(err))
+	}
+	return out, err
+}
+
+// secretValues lists the plaintext forms of secret values for log
+// redaction: strings unquoted, other JSON values as written. Empty values
+// are skipped, and longer values come first, so a strings.Replacer built
+// from them masks a secret before any secret that is its prefix.
+func secretValues(raw []json.RawMessage) []string {
+	seen := make(map[string]bool)
+	var out []string
+	for _, v := range raw {
+		s := string(v)
+		if kindOf(v) == '"' {
+			if err := json.Unmarshal(v, &s); err != nil {
+				continue
+			}
+		}
+		if s == "" || seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// jsonErrText shortens a JSON error for users.
+func jsonErrText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	return err.Error()
+}
