@@ -1,0 +1,269 @@
+package cdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// WriteOptions tune the destination pipeline. A Writer may set its own by
+// implementing WriteOptioner; zero fields take the defaults.
+type WriteOptions struct {
+	// FlushInterval is the longest a state waits for the flush that lets
+	// it be acknowledged. Flushing is what costs (an fsync), so states are
+	// acknowledged in groups.
+	FlushInterval time.Duration
+	// FlushEveryState flushes and acknowledges at every state instead.
+	FlushEveryState bool
+	// BatchRecords and BatchBytes bound one StreamWriter.Write call.
+	BatchRecords int
+	BatchBytes   int
+	// MaxLineBytes bounds one input line (default 64 MiB).
+	MaxLineBytes int
+}
+
+// WriteOptioner is implemented by a Writer with its own WriteOptions.
+type WriteOptioner interface {
+	WriteOptions() WriteOptions
+}
+
+// DefaultWriteOptions are the options of a Writer without WriteOptioner.
+var DefaultWriteOptions = WriteOptions{
+	FlushInterval: 500 * time.Millisecond,
+	BatchRecords:  1000,
+	BatchBytes:    1 << 20,
+	MaxLineBytes:  protocol.DefaultMaxLineBytes,
+}
+
+func (o WriteOptions) withDefaults() WriteOptions {
+	d := DefaultWriteOptions
+	if o.FlushInterval > 0 {
+		d.FlushInterval = o.FlushInterval
+	}
+	d.FlushEveryState = o.FlushEveryState
+	if o.BatchRecords > 0 {
+		d.BatchRecords = o.BatchRecords
+	}
+	if o.BatchBytes > 0 {
+		d.BatchBytes = o.BatchBytes
+	}
+	if o.MaxLineBytes > 0 {
+		d.MaxLineBytes = o.MaxLineBytes
+	}
+	return d
+}
+
+func (r *runner) write(ctx context.Context, dst Destination) error {
+	req, err := r.request()
+	if err != nil {
+		return err
+	}
+	cat, err := readCatalog(r.inv.catalog)
+	if err != nil {
+		return err
+	}
+	w, err := dst.Open(ctx, &WriteRequest{Request: req, Catalog: cat})
+	if err != nil {
+		return err
+	}
+	opts := DefaultWriteOptions
+	if o, ok := w.(WriteOptioner); ok {
+		opts = o.WriteOptions().withDefaults()
+	}
+	ws := newWriteSession(r, w, opts)
+	if err := ws.open(ctx, cat); err != nil {
+		ws.abort(ctx)
+		return err
+	}
+	if err := ws.run(ctx, NewStdioIntake(r.stdio.In, opts.MaxLineBytes)); err != nil {
+		ws.abort(ctx)
+		return err
+	}
+	return nil
+}
+
+// writeSession is one write command: a slot per configured stream, the
+// checkpoint manager, and the flush clock.
+type writeSession struct {
+	r     *runner
+	w     Writer
+	acker StateAcker
+	opts  WriteOptions
+	cp    *CheckpointManager
+	keys  inferredKeys
+
+	slots map[protocol.StreamDescriptor]*slot
+	order []*slot
+	last  *slot // the previous record's slot: streams come in runs
+
+	lastFlush time.Time
+	lastID    int64
+	closed    bool
+	others    int64 // non-protocol lines seen
+}
+
+func newWriteSession(r *runner, w Writer, opts WriteOptions) *writeSession {
+	ws := &writeSession{r: r, w: w, opts: opts, cp: NewCheckpointManager(),
+		slots: make(map[protocol.StreamDescriptor]*slot), lastFlush: r.now()}
+	ws.acker, _ = w.(StateAcker)
+	return ws
+}
+
+// open opens a writer for every configured stream up front, so a stream
+// with no records still gets finished (an empty overwrite truncates).
+func (ws *writeSession) open(ctx context.Context, cat *protocol.ConfiguredCatalog) error {
+	for i := range cat.Streams {
+		cs := &cat.Streams[i]
+		sw, err := ws.w.OpenStream(ctx, cs)
+		if err != nil {
+			return err
+		}
+		s := &slot{desc: cs.Stream.Descriptor(), cs: cs, sw: sw}
+		s.key = ws.keys.key(s.desc, 1)
+		s.ordinal = 1
+		ws.slots[s.desc] = s
+		ws.order = append(ws.order, s)
+	}
+	return nil
+}
+
+// run consumes the intake to its end. A pump goroutine reads and parses
+// input while this goroutine writes, so the two overlap on two cores.
+func (ws *writeSession) run(ctx context.Context, in Intake) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		b   *InputBatch
+		err error
+	}
+	batches := make(chan result, 2)
+	go func() {
+		for {
+			b, err := in.Next(ctx)
+			select {
+			case batches <- result{b, err}:
+			case <-ctx.Done():
+				if b != nil {
+					b.Release()
+				}
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var due <-chan time.Time
+		if ws.cp.Pending() > 0 {
+			timer.Reset(max(time.Millisecond, ws.opts.FlushInterval-ws.r.now().Sub(ws.lastFlush)))
+			due = timer.C
+		}
+		select {
+		case res := <-batches:
+			if errors.Is(res.err, io.EOF) {
+				return ws.end(ctx)
+			}
+			if res.err != nil {
+				return res.err
+			}
+			err := ws.handleBatch(ctx, res.b)
+			res.b.Release()
+			if err != nil {
+				return err
+			}
+			if ws.cp.Pending() > 0 && ws.r.now().Sub(ws.lastFlush) >= ws.opts.FlushInterval {
+				if err := ws.flushAndAck(ctx); err != nil {
+					return err
+				}
+			}
+		case <-due:
+			if err := ws.flushAndAck(ctx); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (ws *writeSession) handleBatch(ctx context.Context, b *InputBatch) error {
+	for i := range b.Inputs {
+		in := &b.Inputs[i]
+		var err error
+		switch in.Kind {
+		case InputRecord:
+			err = ws.record(ctx, &in.Record)
+		case InputState:
+			err = ws.state(ctx, in.State)
+		case InputStreamStatus:
+			err = ws.status(ctx, in.Status)
+		case InputOther:
+			ws.others++
+			if ws.others <= 10 {
+				ws.r.log.Warn("ignoring input that is not an Airbyte message", "line", string(in.Line))
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// end is the end of input: flush everything, acknowledge what can be,
+// finish the streams without COMPLETE as incomplete, close the writer, and
+// fail if a state can never be acknowledged.
+func (ws *writeSession) end(ctx context.Context) error {
+	if err := ws.flushAndAck(ctx); err != nil {
+		return err
+	}
+	for _, s := range ws.order {
+		if s.finished {
+			continue
+		}
+		s.finished = true
+		if !s.complete {
+			ws.r.log.Info("stream ended without COMPLETE status; finishing it as incomplete", "stream", s.desc.String())
+		}
+		if err := s.sw.Finish(ctx, false); err != nil {
+			return fmt.Errorf("finish stream %s: %w", s.desc, err)
+		}
+	}
+	ws.closed = true
+	if err := ws.w.Close(ctx); err != nil {
+		return err
+	}
+	if stalled := ws.cp.Stalled(); len(stalled) > 0 {
+		return SystemError("%d states were never acknowledged: %s", ws.cp.Pending(), strings.Join(stalled, "; "))
+	}
+	return nil
+}
+
+// abort releases the writer after a failure. Overwrites are not finalized.
+// It runs on a context the failure cannot have cancelled.
+func (ws *writeSession) abort(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, s := range ws.order {
+		if !s.finished {
+			s.finished = true
+			if err := s.sw.Finish(ctx, false); err != nil {
+				ws.r.log.Warn("finish stream after failure", "stream", s.desc.String(), "error", err)
+			}
+		}
+	}
+	if !ws.closed {
+		ws.closed = true
+		if err := ws.w.Close(ctx); err != nil {
+			ws.r.log.Warn("close writer after failure", "error", err)
+		}
+	}
+}

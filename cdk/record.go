@@ -1,0 +1,67 @@
+package cdk
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// Record is one input record as a destination's writer gets it. The kit
+// does not decode records on its way in (a benchmark sink never needs
+// to); Fields extracts the usual parts on demand.
+type Record struct {
+	Stream protocol.StreamDescriptor
+	// Line is the AirbyteMessage line as received. It is only valid during
+	// the Write call that carries it.
+	Line []byte
+}
+
+// RecordFields are the parts of a record most writers need. The byte
+// slices alias the record's Line.
+type RecordFields struct {
+	// Data is the raw JSON object of record.data.
+	Data []byte
+	// EmittedAt is record.emitted_at in epoch milliseconds.
+	EmittedAt int64
+	// Meta is the raw record.meta object, or nil.
+	Meta []byte
+}
+
+// Fields extracts data, emitted_at and meta from the record's line.
+func (r *Record) Fields() (RecordFields, error) {
+	var f RecordFields
+	rs, re, ok := protocol.MemberSpan(r.Line, "record")
+	if !ok {
+		return f, errors.New("record message without a record object")
+	}
+	rec := r.Line[rs:re]
+	ds, de, ok := protocol.MemberSpan(rec, "data")
+	if !ok || rec[ds] != '{' {
+		return f, errors.New("record without a data object")
+	}
+	f.Data = rec[ds:de]
+	if es, ee, ok := protocol.MemberSpan(rec, "emitted_at"); ok {
+		n, err := parseMillis(rec[es:ee])
+		if err != nil {
+			return f, err
+		}
+		f.EmittedAt = n
+	}
+	if ms, me, ok := protocol.MemberSpan(rec, "meta"); ok && rec[ms] == '{' {
+		f.Meta = rec[ms:me]
+	}
+	return f, nil
+}
+
+// parseMillis reads an integer timestamp, tolerating a fraction.
+func parseMillis(b []byte) (int64, error) {
+	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return 0, errors.New("record emitted_at is not a number")
+	}
+	return int64(f), nil
+}
