@@ -1,0 +1,235 @@
+// Package daemon is `ferry serve`: it wires the store, the runner and its
+// runtimes together into a long-running service with a job queue, a worker
+// pool, a scheduler, crash recovery and webhooks. It is the only package
+// that knows all of them; web reaches it through the narrow JobController.
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the daemon's configuration. DefaultConfig alone gives a working
+// setup; tests build values in code, and LoadEnv overlays FERRY_* variables
+// (docker-compose), which cmd/ferry's flags override in turn.
+type Config struct {
+	// DataDir holds the database, the key file, the instance ID, attempt
+	// logs and the local root. Default ./.ferry.
+	DataDir   string
+	Store     StoreConfig
+	Runtime   RuntimeConfig
+	Workers   WorkersConfig
+	Scheduler SchedulerConfig
+	Retry     RetryPolicy
+	Logging   LoggingConfig
+	Webhooks  WebhookConfig
+	Web       WebConfig
+	Shutdown  ShutdownConfig
+}
+
+// StoreConfig locates the SQLite database. The key that encrypts secrets
+// at rest is always <DataDir>/secret.key, generated at first start, so the
+// data dir alone is a complete backup.
+type StoreConfig struct {
+	// Path is the database file; empty means <DataDir>/ferry.db.
+	Path string
+	// BusyTimeout is how long a writer waits for SQLite's write lock.
+	BusyTimeout time.Duration
+}
+
+// Runtime kinds.
+const (
+	RuntimeAuto   = "auto"
+	RuntimeDocker = "docker"
+	RuntimeLocal  = "local"
+)
+
+// RuntimeConfig chooses how connectors run.
+type RuntimeConfig struct {
+	// Kind is auto (Docker when an engine answers, else local), docker or
+	// local.
+	Kind string
+	// ConnectorsDir holds the local connector binaries (make connectors),
+	// used by the local runtime. Default bin/connectors.
+	ConnectorsDir string
+	// PingTimeout bounds the probe that decides auto.
+	PingTimeout time.Duration
+}
+
+// WorkersConfig bounds concurrency.
+type WorkersConfig struct {
+	// Count is how many attempts run at once, across connections.
+	Count int
+}
+
+// SchedulerConfig drives scheduled jobs.
+type SchedulerConfig struct {
+	// Tick is how often the scheduler and the queue look for due work.
+	// Triggers also wake the queue at once, so this only bounds how late a
+	// scheduled or backed-off job starts.
+	Tick time.Duration
+	// MissedAfter is how late a scheduled run may be seen before it counts
+	// as missed (the daemon was down or the connection busy), after which
+	// the connection's missed-run policy decides.
+	MissedAfter time.Duration
+}
+
+// LoggingConfig shapes the daemon's own log and the attempt logs.
+type LoggingConfig struct {
+	// Level is debug, info, warn or error.
+	Level string
+	// Format is text or json.
+	Format string
+	// AttemptLogMaxBytes caps one attempt log; head and tail are kept.
+	AttemptLogMaxBytes int64
+	// RetentionAge removes attempt logs older than this (0 keeps them).
+	RetentionAge time.Duration
+	// RetentionBytes removes the oldest attempt logs while all of them
+	// together are larger than this (0: no limit).
+	RetentionBytes int64
+}
+
+// WebhookConfig bounds webhook delivery.
+type WebhookConfig struct {
+	// Timeout bounds one POST.
+	Timeout time.Duration
+	// MaxAttempts is how often one event is tried.
+	MaxAttempts int
+	// Backoff is the wait before the second try; it doubles after.
+	Backoff time.Duration
+}
+
+// WebConfig is read by the web package (issue 7).
+type WebConfig struct {
+	// Listen is the API's address. It defaults to loopback only.
+	Listen string
+}
+
+// ShutdownConfig bounds a graceful stop.
+type ShutdownConfig struct {
+	// Grace is how long running attempts may go on after SIGTERM before
+	// they are cancelled.
+	Grace time.Duration
+	// CancelWait is how long, after cancelling, the daemon waits for
+	// attempts to stop their connectors and commit before it gives up.
+	CancelWait time.Duration
+}
+
+// DefaultConfig returns the configuration `ferry serve` runs with when
+// nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: ".ferry",
+		Store:   StoreConfig{BusyTimeout: 10 * time.Second},
+		Runtime: RuntimeConfig{Kind: RuntimeAuto, ConnectorsDir: filepath.Join("bin", "connectors"), PingTimeout: 3 * time.Second},
+		Workers: WorkersConfig{Count: 2},
+		Scheduler: SchedulerConfig{
+			Tick:        5 * time.Second,
+			MissedAfter: time.Minute,
+		},
+		Retry: DefaultRetryPolicy(),
+		Logging: LoggingConfig{
+			Level:              "info",
+			Format:             "text",
+			AttemptLogMaxBytes: 32 << 20,
+			RetentionAge:       30 * 24 * time.Hour,
+			RetentionBytes:     1 << 30,
+		},
+		Webhooks: WebhookConfig{Timeout: 10 * time.Second, MaxAttempts: 5, Backoff: time.Second},
+		Web:      WebConfig{Listen: "127.0.0.1:8080"},
+		Shutdown: ShutdownConfig{Grace: 30 * time.Second, CancelWait: 45 * time.Second},
+	}
+}
+
+// ConfigError names the configuration field that is wrong.
+type ConfigError struct {
+	Field   string
+	Message string
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("config %s: %s", e.Field, e.Message) }
+
+// Validate checks every field and returns a *ConfigError for the first
+// wrong one.
+func (c *Config) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &ConfigError{Field: field, Message: fmt.Sprintf(format, args...)}
+	}
+	positive := []struct {
+		field string
+		d     time.Duration
+	}{
+		{"Store.BusyTimeout", c.Store.BusyTimeout},
+		{"Runtime.PingTimeout", c.Runtime.PingTimeout},
+		{"Scheduler.Tick", c.Scheduler.Tick},
+		{"Scheduler.MissedAfter", c.Scheduler.MissedAfter},
+		{"Webhooks.Timeout", c.Webhooks.Timeout},
+		{"Webhooks.Backoff", c.Webhooks.Backoff},
+		{"Shutdown.Grace", c.Shutdown.Grace},
+		{"Shutdown.CancelWait", c.Shutdown.CancelWait},
+	}
+	switch {
+	case strings.TrimSpace(c.DataDir) == "":
+		return bad("DataDir", "is required")
+	case c.Runtime.Kind != RuntimeAuto && c.Runtime.Kind != RuntimeDocker && c.Runtime.Kind != RuntimeLocal:
+		return bad("Runtime.Kind", "is %q, want auto, docker or local", c.Runtime.Kind)
+	case c.Runtime.Kind == RuntimeLocal && c.Runtime.ConnectorsDir == "":
+		return bad("Runtime.ConnectorsDir", "is required by the local runtime")
+	case c.Workers.Count < 1 || c.Workers.Count > 64:
+		return bad("Workers.Count", "is %d, want 1 to 64", c.Workers.Count)
+	case c.Logging.AttemptLogMaxBytes < 4096:
+		return bad("Logging.AttemptLogMaxBytes", "is %d, want at least 4096", c.Logging.AttemptLogMaxBytes)
+	case c.Logging.RetentionAge < 0:
+		return bad("Logging.RetentionAge", "must not be negative")
+	case c.Logging.RetentionBytes < 0:
+		return bad("Logging.RetentionBytes", "must not be negative")
+	case c.Webhooks.MaxAttempts < 1:
+		return bad("Webhooks.MaxAttempts", "is %d, want at least 1", c.Webhooks.MaxAttempts)
+	case c.Web.Listen == "":
+		return bad("Web.Listen", "is required")
+	}
+	if _, err := ParseLogLevel(c.Logging.Level); err != nil {
+		return bad("Logging.Level", "%v", err)
+	}
+	if c.Logging.Format != "text" && c.Logging.Format != "json" {
+		return bad("Logging.Format", "is %q, want text or json", c.Logging.Format)
+	}
+	for _, p := range positive {
+		if p.d <= 0 {
+			return bad(p.field, "is %s, want a positive duration", p.d)
+		}
+	}
+	if err := c.Retry.Validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ParseLogLevel reads debug, info, warn or error.
+func ParseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("unknown log level %q, want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// StorePath returns the database file path.
+func (c *Config) StorePath() string {
+	if c.Store.Path != "" {
+		return c.Store.Path
+	}
+	return filepath.Join(c.DataDir, "ferry.db")
+}
+
+// LogDir is where attempt logs go.
+func (c *Config) LogDir() string { return filepath.Join(c.DataDir, "logs") }
+
+// LocalRoot is the host directory destinations see as /local.
+func (c *Config) LocalRoot() string { return filepath.Join(c.DataDir, "local") }
+
+// InstanceFile holds the instance ID.
+func (c *Config) InstanceFile() string { return filepath.Join(c.DataDir, "instance-id") }
