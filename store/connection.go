@@ -1,0 +1,282 @@
+package store
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// NamespaceDefinition says where the destination namespace comes from.
+type NamespaceDefinition string
+
+// Namespace definitions.
+const (
+	NamespaceSource       NamespaceDefinition = "source"
+	NamespaceDestination  NamespaceDefinition = "destination"
+	NamespaceCustomFormat NamespaceDefinition = "customformat"
+)
+
+// ConnectionStatus says whether the scheduler runs a connection.
+type ConnectionStatus string
+
+// Connection statuses.
+const (
+	ConnectionActive   ConnectionStatus = "active"
+	ConnectionInactive ConnectionStatus = "inactive"
+)
+
+// Connection joins a source to a destination with a configured catalog and
+// the settings of its syncs.
+type Connection struct {
+	ID            string
+	Name          string
+	SourceID      string
+	DestinationID string
+	// Catalog is the configured catalog: streams with sync mode,
+	// destination sync mode, cursor and primary key. Never nil once stored.
+	Catalog *protocol.ConfiguredCatalog
+	// SelectedFields lists, per stream, the top-level fields to keep
+	// (PROTOCOL.md 4.6). A stream not listed keeps every field.
+	SelectedFields      []SelectedFields
+	Schedule            Schedule
+	NamespaceDefinition NamespaceDefinition
+	NamespaceFormat     string
+	Prefix              string
+	Status              ConnectionStatus
+	Timeouts            Timeouts
+	// ForceStdio runs every sync in stdio mode.
+	ForceStdio bool
+	// SocketCount overrides the computed socket count; nil computes it.
+	SocketCount *int
+	// NetworkMode is the connectors' Docker network mode; empty is the
+	// engine's default.
+	NetworkMode string
+	WebhookURL  string
+	// WebhookSecret signs webhook bodies. Callers pass plaintext (or the
+	// mask to keep the stored one); it is stored encrypted and every
+	// method returns it masked. ConnectionWebhook returns the plaintext.
+	WebhookSecret string
+	// NextRunAt is when the scheduler next runs the connection; the store
+	// sets it from the schedule when the connection is created or its
+	// schedule or status changes, and the scheduler with SetNextRunAt.
+	NextRunAt *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// SelectedFields is the field selection of one stream.
+type SelectedFields struct {
+	Stream protocol.StreamDescriptor `json:"stream"`
+	Fields []string                  `json:"fields"`
+}
+
+// Timeouts are a connection's liveness limits (G8). Nil means the daemon's
+// default.
+type Timeouts struct {
+	// NoProgress fails an attempt whose source sends no record or state
+	// for this long.
+	NoProgress *time.Duration
+	// EndOfInput fails an attempt whose destination does not exit this
+	// long after end of input.
+	EndOfInput *time.Duration
+	// MaxAttemptDuration bounds a whole attempt.
+	MaxAttemptDuration *time.Duration
+}
+
+var networkModeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`)
+
+// withDefaults fills in the zero fields a caller may leave out.
+func (c *Connection) withDefaults() {
+	c.Schedule = c.Schedule.withDefaults()
+	if c.NamespaceDefinition == "" {
+		c.NamespaceDefinition = NamespaceDestination
+	}
+	if c.Status == "" {
+		c.Status = ConnectionActive
+	}
+	if c.Catalog == nil {
+		c.Catalog = &protocol.ConfiguredCatalog{}
+	}
+}
+
+// Validate checks the fields a caller sets, after defaults are applied to
+// the zero ones. It returns a *ValidationError.
+func (c *Connection) Validate() error {
+	c.withDefaults()
+	if len(c.Name) > 200 {
+		return invalid("name", "is longer than 200 bytes")
+	}
+	if c.SourceID == "" {
+		return invalid("sourceId", "is required")
+	}
+	if c.DestinationID == "" {
+		return invalid("destinationId", "is required")
+	}
+	if err := c.Catalog.Validate(); err != nil {
+		return invalid("configurations.streams", "%v", err)
+	}
+	seen := make(map[protocol.StreamDescriptor]bool)
+	for _, sf := range c.SelectedFields {
+		if c.Catalog.Find(sf.Stream) == nil {
+			return invalid("selectedFields", "stream %s is not in the catalog", sf.Stream)
+		}
+		if seen[sf.Stream] {
+			return invalid("selectedFields", "stream %s is listed twice", sf.Stream)
+		}
+		seen[sf.Stream] = true
+		for _, f := range sf.Fields {
+			if f == "" {
+				return invalid("selectedFields", "stream %s: empty field name", sf.Stream)
+			}
+		}
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		return err
+	}
+	switch c.NamespaceDefinition {
+	case NamespaceSource, NamespaceDestination:
+	case NamespaceCustomFormat:
+		if c.NamespaceFormat == "" {
+			return invalid("namespaceFormat", "is required with customformat")
+		}
+	default:
+		return invalid("namespaceDefinition", "must be source, destination or customformat")
+	}
+	if c.Status != ConnectionActive && c.Status != ConnectionInactive {
+		return invalid("status", "must be active or inactive")
+	}
+	for name, d := range map[string]*time.Duration{
+		"timeouts.noProgress": c.Timeouts.NoProgress, "timeouts.endOfInput": c.Timeouts.EndOfInput,
+		"timeouts.maxAttemptDuration": c.Timeouts.MaxAttemptDuration,
+	} {
+		if d != nil && *d < time.Millisecond {
+			return invalid(name, "must be at least 1ms")
+		}
+	}
+	if c.SocketCount != nil && (*c.SocketCount < 1 || *c.SocketCount > 64) {
+		return invalid("socketCount", "must be between 1 and 64")
+	}
+	if c.NetworkMode != "" && !networkModeRE.MatchString(c.NetworkMode) {
+		return invalid("networkMode", "must be a Docker network mode or name")
+	}
+	if c.WebhookURL != "" {
+		u, err := url.Parse(c.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return invalid("webhookUrl", "must be an http or https URL")
+		}
+	}
+	return nil
+}
+
+// nextRun is the first run of the schedule after now, or nil when the
+// connection is inactive or manual.
+func (c *Connection) nextRun(now time.Time) *time.Time {
+	if c.Status != ConnectionActive {
+		return nil
+	}
+	t, ok := c.Schedule.Next(now)
+	if !ok {
+		return nil
+	}
+	return &t
+}
+
+func (c *Connection) encodeJSON() (catalog string, selected any, err error) {
+	b, err := json.Marshal(c.Catalog)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode catalog: %w", err)
+	}
+	if len(c.SelectedFields) == 0 {
+		return string(b), nil, nil
+	}
+	s, err := json.Marshal(c.SelectedFields)
+	if err != nil {
+		return "", nil, fmt.Errorf("encode selected fields: %w", err)
+	}
+	return string(b), string(s), nil
+}
+
+const connectionColumns = `id, name, source_id, destination_id, catalog, selected_fields,
+	schedule_type, schedule_interval_seconds, schedule_cron, schedule_timezone, missed_runs,
+	namespace_definition, namespace_format, prefix, status, no_progress_timeout_ms,
+	end_of_input_timeout_ms, max_attempt_duration_ms, force_stdio, socket_count, network_mode,
+	webhook_url, webhook_secret, next_run_at, created_at, updated_at`
+
+// scanConnection reads connectionColumns; the webhook secret comes back
+// masked.
+func scanConnection(s scanner, extra ...any) (*Connection, error) {
+	var c Connection
+	var catalog string
+	var selected, cronExpr, tz, nsFormat, network, hookURL, hookSecret, nextRun sql.NullString
+	var interval, noProgress, endOfInput, maxAttempt, sockets sql.NullInt64
+	var created, updated string
+	dest := []any{&c.ID, &c.Name, &c.SourceID, &c.DestinationID, &catalog, &selected,
+		&c.Schedule.Type, &interval, &cronExpr, &tz, &c.Schedule.MissedRuns,
+		&c.NamespaceDefinition, &nsFormat, &c.Prefix, &c.Status, &noProgress,
+		&endOfInput, &maxAttempt, &c.ForceStdio, &sockets, &network,
+		&hookURL, &hookSecret, &nextRun, &created, &updated}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	c.Catalog = &protocol.ConfiguredCatalog{}
+	if err := json.Unmarshal([]byte(catalog), c.Catalog); err != nil {
+		return nil, fmt.Errorf("decode stored catalog of connection %s: %w", c.ID, err)
+	}
+	if selected.Valid {
+		if err := json.Unmarshal([]byte(selected.String), &c.SelectedFields); err != nil {
+			return nil, fmt.Errorf("decode stored selected fields of connection %s: %w", c.ID, err)
+		}
+	}
+	c.Schedule.IntervalSeconds = interval.Int64
+	c.Schedule.Cron, c.Schedule.Timezone = cronExpr.String, tz.String
+	c.NamespaceFormat, c.NetworkMode, c.WebhookURL = nsFormat.String, network.String, hookURL.String
+	c.Timeouts = Timeouts{ptrDuration(noProgress), ptrDuration(endOfInput), ptrDuration(maxAttempt)}
+	if sockets.Valid {
+		n := int(sockets.Int64)
+		c.SocketCount = &n
+	}
+	if hookSecret.Valid {
+		c.WebhookSecret = Mask
+	}
+	var ts timeScanner
+	c.NextRunAt = ts.nullTime(nextRun)
+	c.CreatedAt, c.UpdatedAt = ts.time(created), ts.time(updated)
+	return &c, ts.err
+}
+
+func nullSockets(n *int) any {
+	if n == nil {
+		return nil
+	}
+	return *n
+}
+
+// connectionOwner is the additional data that binds an encrypted webhook
+// secret to its connection.
+func connectionOwner(id string) string { return "connection:" + id }
+
+// sealWebhookSecret returns the column value for c's webhook secret: the
+// stored one when c carries the mask, NULL when empty, else encrypted.
+func sealWebhookSecret(tx *Tx, c *Connection, stored sql.NullString) (any, error) {
+	switch strings.TrimSpace(c.WebhookSecret) {
+	case "":
+		return nil, nil
+	case Mask:
+		if !stored.Valid {
+			return nil, invalid("webhookSecret", "is the mask %q but no secret is stored", Mask)
+		}
+		return stored.String, nil
+	}
+	b, _ := json.Marshal(c.WebhookSecret)
+	env, err := tx.db.key.seal(b, connectionOwner(c.ID))
+	if err != nil {
+		return nil, err
+	}
+	return string(env), nil
+}

@@ -1,0 +1,242 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// JobType is what a job does.
+type JobType string
+
+// Job types.
+const (
+	JobSync  JobType = "sync"
+	JobReset JobType = "reset"
+)
+
+// JobStatus is a job's status, lowercase as in Airbyte's public API.
+type JobStatus string
+
+// Job statuses. A job goes pending → running → succeeded; a failed attempt
+// moves it running → incomplete → running (next attempt) or to failed;
+// cancelled and failed can be reached from any non-terminal status.
+const (
+	JobPending    JobStatus = "pending"
+	JobRunning    JobStatus = "running"
+	JobIncomplete JobStatus = "incomplete"
+	JobSucceeded  JobStatus = "succeeded"
+	JobFailed     JobStatus = "failed"
+	JobCancelled  JobStatus = "cancelled"
+)
+
+// Terminal reports whether no attempt will follow.
+func (s JobStatus) Terminal() bool {
+	return s == JobSucceeded || s == JobFailed || s == JobCancelled
+}
+
+func (s JobStatus) valid() bool {
+	switch s {
+	case JobPending, JobRunning, JobIncomplete, JobSucceeded, JobFailed, JobCancelled:
+		return true
+	}
+	return false
+}
+
+// JobTrigger says what created a job.
+type JobTrigger string
+
+// Job triggers.
+const (
+	TriggerManual   JobTrigger = "manual"
+	TriggerSchedule JobTrigger = "schedule"
+	TriggerAPI      JobTrigger = "api"
+	TriggerRetry    JobTrigger = "retry"
+)
+
+// Job is one sync or reset of a connection; it runs as one or more
+// attempts.
+type Job struct {
+	ID           int64
+	ConnectionID string
+	Type         JobType
+	Status       JobStatus
+	Trigger      JobTrigger
+	// CancelRequested is set when a cancel arrived while an attempt ran;
+	// the daemon stops the attempt and finishes the job as cancelled.
+	CancelRequested bool
+	// RetryAt is when an incomplete job's next attempt may start.
+	RetryAt   *time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	StartedAt *time.Time
+	EndedAt   *time.Time
+	// RecordsSynced and BytesSynced are the destination-committed counts,
+	// summed over the attempts.
+	RecordsSynced int64
+	BytesSynced   int64
+	AttemptCount  int
+	// Attempts is filled by Job, oldest first; lists leave it nil.
+	Attempts []*Attempt
+}
+
+// CreateJob inserts a pending job for a connection. At most one job per
+// connection may be pending, running or incomplete (G7): a second one is
+// ErrConflict, enforced by a partial unique index inside an immediate
+// transaction. It returns ErrNotFound for an unknown connection and a
+// *ValidationError for an unknown type or trigger.
+func (db *DB) CreateJob(ctx context.Context, connID string, typ JobType, trigger JobTrigger) (*Job, error) {
+	var j *Job
+	err := db.update(ctx, "create job", func(tx *Tx) (err error) {
+		j, err = createJob(ctx, tx, connID, typ, trigger)
+		return err
+	})
+	return j, err
+}
+
+func createJob(ctx context.Context, tx *Tx, connID string, typ JobType, trigger JobTrigger) (*Job, error) {
+	if typ != JobSync && typ != JobReset {
+		return nil, invalid("jobType", "must be sync or reset")
+	}
+	switch trigger {
+	case TriggerManual, TriggerSchedule, TriggerAPI, TriggerRetry:
+	default:
+		return nil, invalid("trigger", "must be manual, schedule, api or retry")
+	}
+	if _, _, err := findConnection(ctx, tx, connID); err != nil {
+		return nil, err
+	}
+	var active int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE connection_id = ?
+		AND status IN ('pending', 'running', 'incomplete')`, connID).Scan(&active)
+	if err == nil {
+		return nil, conflict("connection %s already has an active job (%d)", connID, active)
+	} else if !errNoRows(err) {
+		return nil, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO jobs (connection_id, type, status, trigger,
+		created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?)`,
+		connID, typ, trigger, formatTime(tx.now), formatTime(tx.now))
+	if err != nil {
+		return nil, wrapErr("create job", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return nil, err
+	}
+	return findJob(ctx, tx, id)
+}
+
+// Job returns a job with its attempts. It returns ErrNotFound.
+func (db *DB) Job(ctx context.Context, id int64) (*Job, error) {
+	var j *Job
+	err := db.view(ctx, "get job", func(tx *Tx) (err error) {
+		if j, err = findJob(ctx, tx, id); err != nil {
+			return err
+		}
+		j.Attempts, err = jobAttempts(ctx, tx, id)
+		return err
+	})
+	return j, err
+}
+
+// JobFilter selects jobs. Zero fields match everything; the created range
+// is [CreatedFrom, CreatedTo).
+type JobFilter struct {
+	ConnectionID string
+	Status       JobStatus
+	Type         JobType
+	CreatedFrom  *time.Time
+	CreatedTo    *time.Time
+	Page
+}
+
+// Jobs lists jobs, newest first, without their attempts, and returns the
+// total count of matches before paging.
+func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
+	limit, offset := f.limits()
+	var out []*Job
+	var total int
+	err := db.view(ctx, "list jobs", func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+`, COUNT(*) OVER () FROM jobs j
+			WHERE (? = '' OR j.connection_id = ?) AND (? = '' OR j.status = ?) AND (? = '' OR j.type = ?)
+			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)
+			ORDER BY j.id DESC LIMIT ? OFFSET ?`,
+			f.ConnectionID, f.ConnectionID, f.Status, f.Status, f.Type, f.Type,
+			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo),
+			limit, offset)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			j, err := scanJob(rows, &total)
+			if err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return rows.Err()
+	})
+	return out, total, err
+}
+
+// CancelJob cancels a job. A pending or incomplete job (no attempt running)
+// becomes cancelled at once. A running job gets CancelRequested; the daemon
+// stops its attempt and finishes it as cancelled. It returns the updated
+// job, ErrNotFound, or ErrConflict when the job has already ended.
+func (db *DB) CancelJob(ctx context.Context, id int64) (*Job, error) {
+	var j *Job
+	err := db.update(ctx, "cancel job", func(tx *Tx) (err error) {
+		if j, err = findJob(ctx, tx, id); err != nil {
+			return err
+		}
+		switch j.Status {
+		case JobPending, JobIncomplete:
+			_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'cancelled', cancel_requested = 1,
+				updated_at = ?, ended_at = ?, not_before = NULL WHERE id = ?`,
+				formatTime(tx.now), formatTime(tx.now), id)
+		case JobRunning:
+			_, err = tx.ExecContext(ctx, `UPDATE jobs SET cancel_requested = 1, updated_at = ?
+				WHERE id = ?`, formatTime(tx.now), id)
+		default:
+			return conflict("job %d has already ended (%s)", id, j.Status)
+		}
+		if err != nil {
+			return err
+		}
+		j, err = findJob(ctx, tx, id)
+		return err
+	})
+	return j, err
+}
+
+const jobColumns = `j.id, j.connection_id, j.type, j.status, j.trigger, j.cancel_requested,
+	j.not_before, j.created_at, j.updated_at, j.started_at, j.ended_at,
+	(SELECT COALESCE(SUM(a.records_committed), 0) FROM attempts a WHERE a.job_id = j.id),
+	(SELECT COALESCE(SUM(a.bytes_committed), 0) FROM attempts a WHERE a.job_id = j.id),
+	(SELECT COUNT(*) FROM attempts a WHERE a.job_id = j.id)`
+
+func findJob(ctx context.Context, tx *Tx, id int64) (*Job, error) {
+	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE j.id = ?`, id))
+	if errNoRows(err) {
+		return nil, notFound("job", id)
+	}
+	return j, err
+}
+
+func scanJob(s scanner, extra ...any) (*Job, error) {
+	var j Job
+	var notBefore, started, ended sql.NullString
+	var created, updated string
+	dest := []any{&j.ID, &j.ConnectionID, &j.Type, &j.Status, &j.Trigger, &j.CancelRequested,
+		&notBefore, &created, &updated, &started, &ended, &j.RecordsSynced, &j.BytesSynced, &j.AttemptCount}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	var ts timeScanner
+	j.RetryAt = ts.nullTime(notBefore)
+	j.CreatedAt, j.UpdatedAt = ts.time(created), ts.time(updated)
+	j.StartedAt, j.EndedAt = ts.nullTime(started), ts.nullTime(ended)
+	return &j, ts.err
+}
