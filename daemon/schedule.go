@@ -1,117 +1,47 @@
 package daemon
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 	_ "time/tzdata" // zones must resolve in a FROM scratch image, which has no zoneinfo
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/ferrysync/ferry/store"
 )
 
-// Schedule types.
-const (
-	ScheduleManual   = "manual"
-	ScheduleInterval = "interval"
-	ScheduleCron     = "cron"
-)
-
-// Missed-run policies.
-const (
-	MissedSkip    = "skip"
-	MissedRunOnce = "run_once"
-)
-
-// Schedule says when a connection syncs on its own.
-type Schedule struct {
-	// Type is manual, interval or cron.
-	Type string
-	// Interval is the period of an interval schedule (at least a minute).
-	Interval time.Duration
-	// Cron is a 5-field cron expression (minute hour day-of-month month
-	// day-of-week), or a descriptor such as @hourly.
-	Cron string
-	// TimeZone is the IANA zone the cron expression is read in; empty
-	// means UTC.
-	TimeZone string
-	// Missed is what happens to a run that could not start on time (the
-	// daemon was down, or the connection still busy): skip, or run_once
-	// (any number of missed runs become one run as soon as possible).
-	Missed string
+// compiled is a connection's schedule, ready to compute run times. The
+// store validates schedules when they are written; compile only turns
+// them into something fast to evaluate on every tick.
+type compiled struct {
+	s        store.Schedule
+	interval time.Duration
+	cron     cron.Schedule
+	loc      *time.Location
 }
 
-// cronParser reads standard 5-field expressions and descriptors. Seconds
-// are not accepted: a sync every few seconds is a loop, not a schedule.
+// cronParser reads the expressions store.Schedule.Validate accepts:
+// standard 5-field expressions and descriptors such as @hourly.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// MinInterval is the shortest interval schedule.
-const MinInterval = time.Minute
-
-// compiled is a validated schedule, ready to compute run times.
-type compiled struct {
-	s    Schedule
-	cron cron.Schedule
-	loc  *time.Location
-}
-
-// Validate checks s. Its error names the field that is wrong, in the API's
-// spelling.
-func (s Schedule) Validate() error {
-	_, err := s.compile()
-	return err
-}
-
-// NextRun returns the first run time after now, for display; false for a
-// manual schedule or an expression that never matches.
-func (s Schedule) NextRun(now time.Time) (time.Time, bool, error) {
-	c, err := s.compile()
-	if err != nil {
-		return time.Time{}, false, err
+func compileSchedule(s store.Schedule) (*compiled, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
-	if s.Type == ScheduleInterval {
-		t := now.Add(s.Interval)
-		return t, true, nil
-	}
-	t, ok := c.next(nil, now)
-	return t, ok, nil
-}
-
-func (s Schedule) compile() (*compiled, error) {
-	c := &compiled{s: s, loc: time.UTC}
-	switch s.Missed {
-	case "", MissedSkip, MissedRunOnce:
-	default:
-		return nil, fmt.Errorf("schedule.missedRuns: %q, want skip or run_once", s.Missed)
-	}
-	switch s.Type {
-	case ScheduleManual:
-	case ScheduleInterval:
-		if s.Interval < MinInterval {
-			return nil, fmt.Errorf("schedule.interval: %s, want at least %s", s.Interval, MinInterval)
-		}
-	case ScheduleCron:
-		expr := strings.TrimSpace(s.Cron)
-		if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
-			return nil, errors.New("schedule.cron: set the time zone in schedule.timeZone, not in the expression")
-		}
-		if expr == "" {
-			return nil, errors.New("schedule.cron: is required for a cron schedule")
-		}
-		sched, err := cronParser.Parse(expr)
+	c := &compiled{s: s, loc: time.UTC, interval: time.Duration(s.IntervalSeconds) * time.Second}
+	if s.Type == store.ScheduleCron {
+		sched, err := cronParser.Parse(s.Cron)
 		if err != nil {
-			return nil, fmt.Errorf("schedule.cron: %v", err)
+			return nil, fmt.Errorf("schedule.cronExpression: %w", err)
 		}
-		if s.TimeZone != "" {
-			loc, err := time.LoadLocation(s.TimeZone)
+		c.cron = sched
+		if s.Timezone != "" {
+			loc, err := time.LoadLocation(s.Timezone)
 			if err != nil {
-				return nil, fmt.Errorf("schedule.timeZone: unknown time zone %q", s.TimeZone)
+				return nil, fmt.Errorf("schedule.timezone: %w", err)
 			}
 			c.loc = loc
 		}
-		c.cron = sched
-	default:
-		return nil, fmt.Errorf("schedule.type: %q, want manual, interval or cron", s.Type)
 	}
 	return c, nil
 }
@@ -124,17 +54,17 @@ func (s Schedule) compile() (*compiled, error) {
 // no next run.
 func (c *compiled) next(prev *time.Time, now time.Time) (time.Time, bool) {
 	switch c.s.Type {
-	case ScheduleInterval:
+	case store.ScheduleInterval:
 		if prev == nil {
 			return now, true
 		}
-		t := prev.Add(c.s.Interval)
+		t := prev.Add(c.interval)
 		if !t.After(now) {
-			k := now.Sub(*prev)/c.s.Interval + 1
-			t = prev.Add(k * c.s.Interval)
+			k := now.Sub(*prev)/c.interval + 1
+			t = prev.Add(k * c.interval)
 		}
 		return t, true
-	case ScheduleCron:
+	case store.ScheduleCron:
 		t := c.cron.Next(now.In(c.loc))
 		if t.IsZero() { // an expression that never matches, e.g. 30 Feb
 			return time.Time{}, false
@@ -163,7 +93,7 @@ type Plan struct {
 // dropped (skip) or kept pending until it can start, collapsing with any
 // later missed runs into one (run_once).
 func (c *compiled) plan(stored *time.Time, now time.Time, missedAfter time.Duration, busy bool) Plan {
-	if c.s.Type == ScheduleManual {
+	if c.s.Type == store.ScheduleManual {
 		return Plan{Changed: stored != nil}
 	}
 	if stored == nil {
@@ -182,7 +112,7 @@ func (c *compiled) plan(stored *time.Time, now time.Time, missedAfter time.Durat
 		return Plan{Next: stored}
 	}
 	late := now.Sub(*stored) > missedAfter
-	runOnce := c.s.Missed == MissedRunOnce
+	runOnce := c.s.MissedRuns == store.MissedRunOnce
 	following, ok := c.next(stored, now)
 	var nextPtr *time.Time
 	if ok {

@@ -3,6 +3,8 @@ package daemon
 import (
 	"testing"
 	"time"
+
+	"github.com/ferrysync/ferry/store"
 )
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -14,51 +16,19 @@ func mustTime(t *testing.T, s string) time.Time {
 	return v
 }
 
-func mustCompile(t *testing.T, s Schedule) *compiled {
+func mustCompile(t *testing.T, s store.Schedule) *compiled {
 	t.Helper()
-	c, err := s.compile()
+	c, err := compileSchedule(s)
 	if err != nil {
 		t.Fatalf("compile %+v: %v", s, err)
 	}
 	return c
 }
 
-// TestScheduleValidate checks that bad schedules are refused with the
-// field named.
-func TestScheduleValidate(t *testing.T) {
-	for _, tc := range []struct {
-		s    Schedule
-		want string
-	}{
-		{Schedule{Type: "hourly"}, `schedule.type: "hourly", want manual, interval or cron`},
-		{Schedule{Type: ScheduleInterval, Interval: time.Second}, "schedule.interval: 1s, want at least 1m0s"},
-		{Schedule{Type: ScheduleCron}, "schedule.cron: is required for a cron schedule"},
-		{Schedule{Type: ScheduleCron, Cron: "* * * *"}, "schedule.cron: expected exactly 5 fields, found 4: [* * * *]"},
-		{Schedule{Type: ScheduleCron, Cron: "0 * * * *", TimeZone: "Mars/Olympus"}, `schedule.timeZone: unknown time zone "Mars/Olympus"`},
-		{Schedule{Type: ScheduleCron, Cron: "TZ=UTC 0 * * * *"}, "schedule.cron: set the time zone in schedule.timeZone, not in the expression"},
-		{Schedule{Type: ScheduleManual, Missed: "later"}, `schedule.missedRuns: "later", want skip or run_once`},
-	} {
-		err := tc.s.Validate()
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("Validate(%+v) = %v, want %q", tc.s, err, tc.want)
-		}
-	}
-	for _, s := range []Schedule{
-		{Type: ScheduleManual},
-		{Type: ScheduleInterval, Interval: time.Hour, Missed: MissedRunOnce},
-		{Type: ScheduleCron, Cron: "*/15 9-17 * * 1-5", TimeZone: "Europe/Paris"},
-		{Type: ScheduleCron, Cron: "@daily"},
-	} {
-		if err := s.Validate(); err != nil {
-			t.Errorf("Validate(%+v) = %v, want nil", s, err)
-		}
-	}
-}
-
 // TestCronTimeZone checks that a cron expression is read in its zone,
 // across a daylight saving change (Paris moved to UTC+2 on 2025-03-30).
 func TestCronTimeZone(t *testing.T) {
-	c := mustCompile(t, Schedule{Type: ScheduleCron, Cron: "0 9 * * *", TimeZone: "Europe/Paris"})
+	c := mustCompile(t, store.Schedule{Type: store.ScheduleCron, Cron: "0 9 * * *", Timezone: "Europe/Paris"})
 	for _, tc := range []struct{ now, want string }{
 		{"2025-03-28T12:00:00Z", "2025-03-29T08:00:00Z"}, // 09:00 CET
 		{"2025-03-29T12:00:00Z", "2025-03-30T07:00:00Z"}, // 09:00 CEST
@@ -73,7 +43,7 @@ func TestCronTimeZone(t *testing.T) {
 // TestIntervalKeepsPhase checks that interval runs stay on their grid when
 // the scheduler is late.
 func TestIntervalKeepsPhase(t *testing.T) {
-	c := mustCompile(t, Schedule{Type: ScheduleInterval, Interval: time.Hour})
+	c := mustCompile(t, store.Schedule{Type: store.ScheduleInterval, IntervalSeconds: 3600})
 	prev := mustTime(t, "2025-01-01T10:00:00Z")
 	for _, tc := range []struct{ now, want string }{
 		{"2025-01-01T10:00:07Z", "2025-01-01T11:00:00Z"},
@@ -89,14 +59,14 @@ func TestIntervalKeepsPhase(t *testing.T) {
 
 // TestPlan walks the scheduler's decision through its cases.
 func TestPlan(t *testing.T) {
-	hourly := Schedule{Type: ScheduleCron, Cron: "0 * * * *"}
+	hourly := store.Schedule{Type: store.ScheduleCron, Cron: "0 * * * *"}
 	hourlyOnce := hourly
-	hourlyOnce.Missed = MissedRunOnce
+	hourlyOnce.MissedRuns = store.MissedRunOnce
 	due := mustTime(t, "2025-01-01T10:00:00Z")
 	ptr := func(s string) *time.Time { v := mustTime(t, s); return &v }
 	for _, tc := range []struct {
 		name    string
-		s       Schedule
+		s       store.Schedule
 		stored  *time.Time
 		now     string
 		busy    bool
@@ -107,13 +77,13 @@ func TestPlan(t *testing.T) {
 		{"not due yet", hourly, &due, "2025-01-01T09:59:59Z", false, false, false, &due},
 		{"due on time", hourly, &due, "2025-01-01T10:00:03Z", false, true, false, ptr("2025-01-01T11:00:00Z")},
 		{"first plan of a cron schedule", hourly, nil, "2025-01-01T10:20:00Z", false, false, false, ptr("2025-01-01T11:00:00Z")},
-		{"first plan of an interval schedule fires", Schedule{Type: ScheduleInterval, Interval: time.Hour}, nil, "2025-01-01T10:20:00Z", false, true, false, ptr("2025-01-01T11:20:00Z")},
+		{"first plan of an interval schedule fires", store.Schedule{Type: store.ScheduleInterval, IntervalSeconds: 3600}, nil, "2025-01-01T10:20:00Z", false, true, false, ptr("2025-01-01T11:20:00Z")},
 		{"busy and on time waits", hourly, &due, "2025-01-01T10:00:30Z", true, false, false, &due},
 		{"busy and late is skipped", hourly, &due, "2025-01-01T10:05:00Z", true, false, true, ptr("2025-01-01T11:00:00Z")},
 		{"busy and late under run_once stays due", hourlyOnce, &due, "2025-01-01T10:05:00Z", true, false, false, &due},
 		{"down for hours, skip", hourly, &due, "2025-01-01T13:30:00Z", false, false, true, ptr("2025-01-01T14:00:00Z")},
 		{"down for hours, run once", hourlyOnce, &due, "2025-01-01T13:30:00Z", false, true, false, ptr("2025-01-01T14:00:00Z")},
-		{"manual clears a stored time", Schedule{Type: ScheduleManual}, &due, "2025-01-01T13:30:00Z", false, false, false, nil},
+		{"manual clears a stored time", store.Schedule{Type: store.ScheduleManual}, &due, "2025-01-01T13:30:00Z", false, false, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustCompile(t, tc.s)
