@@ -1,0 +1,156 @@
+package runnertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+)
+
+// TestconnPkg is the package of the acceptance suite's subject, relative to
+// the module root.
+const TestconnPkg = "./runner/runnertest/testconn"
+
+// builds remembers what this test process has built, so each image or
+// binary is built once however many tests ask for it.
+var builds sync.Map // key -> *build
+
+type build struct {
+	once sync.Once
+	out  string
+	err  error
+}
+
+func buildOnce(key string, f func() (string, error)) (string, error) {
+	v, _ := builds.LoadOrStore(key, new(build))
+	b := v.(*build)
+	b.once.Do(func() { b.out, b.err = f() })
+	return b.out, b.err
+}
+
+// BuildBinary builds the main package pkg (relative to the module root, e.g.
+// TestconnPkg) as a static binary, once per test process, and returns its
+// path. Binaries go to a fixed per-user cache directory and are replaced by
+// rename, so concurrent test processes never see a half-written file and no
+// temp directories pile up.
+func BuildBinary(t testing.TB, name, pkg string) string {
+	t.Helper()
+	path, err := buildOnce("bin:"+name+"="+pkg, func() (string, error) {
+		root, err := ModuleRoot()
+		if err != nil {
+			return "", err
+		}
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		dir = filepath.Join(dir, "ferry", "testbin")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		final := filepath.Join(dir, name)
+		tmp := fmt.Sprintf("%s.tmp%d", final, os.Getpid())
+		cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, pkg)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+		return final, os.Rename(tmp, final)
+	})
+	if err != nil {
+		t.Fatalf("build %s: %v", name, err)
+	}
+	return path
+}
+
+// BuildImage builds the main package pkg into the image ferry/<name>:dev with
+// scripts/build-images.sh, once per test process, and returns the image
+// reference. The tag is the same one `make images` uses and the build is
+// reproducible, so the image is left in place for the next run.
+func BuildImage(t testing.TB, name, pkg string) string {
+	t.Helper()
+	ref, err := buildOnce("image:"+name+"="+pkg, func() (string, error) {
+		root, err := ModuleRoot()
+		if err != nil {
+			return "", err
+		}
+		cmd := exec.Command(filepath.Join(root, "scripts", "build-images.sh"), name+"="+pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build-images.sh %s=%s: %v\n%s", name, pkg, err, out)
+		}
+		return "ferry/" + name + ":dev", nil
+	})
+	if err != nil {
+		t.Fatalf("build image %s: %v", name, err)
+	}
+	return ref
+}
+
+// ModuleRoot returns the directory holding go.mod, found from the working
+// directory upwards (tests run in their package's directory).
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// RequireDockerEnv, set to 1, turns a missing Docker engine from a skip into
+// a failure. CI sets it.
+const RequireDockerEnv = "FERRY_REQUIRE_DOCKER"
+
+// RequireDocker returns a client for the Docker engine named by the usual
+// DOCKER_* variables, with API version negotiation. When no engine answers,
+// it skips the test, or fails it when FERRY_REQUIRE_DOCKER=1.
+func RequireDocker(t testing.TB) *client.Client {
+	t.Helper()
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = c.Ping(ctx)
+		cancel()
+		if err != nil {
+			c.Close()
+		}
+	}
+	if err == nil {
+		if _, lerr := exec.LookPath("docker"); lerr != nil {
+			c.Close()
+			err = errors.New("the docker CLI, which builds the test images, is not on PATH")
+		}
+	}
+	if err != nil {
+		msg := fmt.Sprintf("no Docker engine answers (%v); set %s=1 to fail instead of skipping", firstLine(err.Error()), RequireDockerEnv)
+		if os.Getenv(RequireDockerEnv) == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
