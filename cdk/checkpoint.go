@@ -2,7 +2,6 @@ package cdk
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/ferrysync/ferry/protocol"
 )
@@ -176,11 +175,13 @@ func (m *CheckpointManager) Pending() int {
 }
 
 // Release returns every state that may now be acknowledged, decorated
-// (see decorate), in arrival order. Released partitions are forgotten.
+// (see decorate). Each scope's states come in index order; across scopes
+// they are merged in arrival order. Released partitions are forgotten.
 func (m *CheckpointManager) Release() []*protocol.State {
-	var ready []*pendingState
+	var lists [][]*pendingState
 	for _, sc := range m.order {
 		q := m.scopes[sc]
+		var ready []*pendingState
 		for {
 			p := q.pending[q.last+1]
 			if p == nil || m.sum(p.partitions, func(c *partCount) int64 { return c.flushed }) != p.expected {
@@ -190,11 +191,22 @@ func (m *CheckpointManager) Release() []*protocol.State {
 			q.last = p.index
 			ready = append(ready, p)
 		}
+		if len(ready) > 0 {
+			lists = append(lists, ready)
+		}
 	}
-	sort.Slice(ready, func(i, j int) bool { return ready[i].seq < ready[j].seq })
-	out := make([]*protocol.State, 0, len(ready))
-	for _, p := range ready {
-		out = append(out, m.decorate(p))
+	var out []*protocol.State
+	for len(lists) > 0 {
+		best := 0
+		for i := range lists {
+			if lists[i][0].seq < lists[best][0].seq {
+				best = i
+			}
+		}
+		out = append(out, m.decorate(lists[best][0]))
+		if lists[best] = lists[best][1:]; len(lists[best]) == 0 {
+			lists = append(lists[:best], lists[best+1:]...)
+		}
 	}
 	return out
 }

@@ -47,7 +47,7 @@ type testStream struct {
 
 func (s *testStream) Describe() protocol.Stream {
 	return protocol.Stream{Name: s.name, JSONSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`),
-		SupportedSyncModes: []string{protocol.SyncFullRefresh, protocol.SyncIncremental},
+		SupportedSyncModes:  []string{protocol.SyncFullRefresh, protocol.SyncIncremental},
 		SourceDefinedCursor: true, DefaultCursorField: []string{"id"}, SourceDefinedPrimaryKey: [][]string{{"id"}}}
 }
 

@@ -129,7 +129,7 @@ func configuredCatalog(t *testing.T, syncMode, destMode string, names ...string)
 	for _, n := range names {
 		cat.Streams = append(cat.Streams, protocol.ConfiguredStream{
 			Stream: protocol.Stream{Name: n, JSONSchema: json.RawMessage(`{"type":"object"}`),
-				SupportedSyncModes: []string{protocol.SyncFullRefresh, protocol.SyncIncremental},
+				SupportedSyncModes:  []string{protocol.SyncFullRefresh, protocol.SyncIncremental},
 				SourceDefinedCursor: true, DefaultCursorField: []string{"id"}},
 			SyncMode: syncMode, DestinationSyncMode: destMode,
 		})

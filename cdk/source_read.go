@@ -139,11 +139,16 @@ func (rs *readSession) readStream(ctx context.Context, s Stream, cs *protocol.Co
 		if ctx.Err() != nil {
 			return err
 		}
-		if _, ok := err.(*Error); !ok {
-			err = &Error{FailureType: FailureType(err), Stream: &d,
-				Message: fmt.Sprintf("stream %s failed: %v", d, err), Err: err}
+		if e, ok := err.(*Error); ok {
+			if e.Stream == nil {
+				c := *e
+				c.Stream = &d
+				err = &c
+			}
+			return err
 		}
-		return err
+		return &Error{FailureType: FailureType(err), Stream: &d,
+			Message: fmt.Sprintf("stream %s failed: %v", d, err), Err: err}
 	}
 	rs.r.log.Info("stream done", "stream", d.String(), "records", e.total)
 	return out.emitFlush(protocol.NewStreamStatus(d, protocol.StreamComplete, out.millis()))
