@@ -42,27 +42,36 @@ func declaredKeys(t reflect.Type) map[string]bool {
 }
 
 // unmarshalWithExtra decodes data into v (a pointer to a method-free alias
-// struct) and returns the members v does not declare.
+// struct) and returns the members v does not declare. The undeclared
+// members are found with the validating scanner rather than a second
+// decode into a map, which would allocate every member's value again.
 func unmarshalWithExtra(data []byte, v any) (Extra, error) {
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, err
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(data, &all); err != nil {
-		return nil, err
+	s := scanner{b: data}
+	s.ws()
+	if !s.eat('{') {
+		return nil, nil // null: json.Unmarshal left v alone
 	}
 	known := declaredKeys(reflect.TypeOf(v).Elem())
 	var extra Extra
-	for k, raw := range all {
-		if known[k] {
-			continue
+	err := s.members(func(key []byte) error {
+		s.ws()
+		start := s.i
+		if err := s.skipValue(1); err != nil {
+			return err
+		}
+		if known[string(key)] {
+			return nil
 		}
 		if extra == nil {
 			extra = make(Extra)
 		}
-		extra[k] = raw
-	}
-	return extra, nil
+		extra[string(key)] = append(json.RawMessage(nil), data[start:s.i]...)
+		return nil
+	})
+	return extra, err
 }
 
 // marshalWithExtra encodes v (an alias struct) and appends the extra members

@@ -198,6 +198,9 @@ func (e *Envelope) Descriptor() StreamDescriptor {
 // for a RECORD, its stream and namespace, without decoding the record body.
 // A line that is not a JSON object with a string "type" gives an error that
 // wraps ErrNotMessage. An unknown type is not an error: check Type.Known.
+//
+// It reads the line once, and allocates only the stream and namespace
+// strings (and the type of an unknown message).
 func ScanEnvelope(line []byte) (Envelope, error) {
 	env := Envelope{Raw: line}
 	s := scanner{b: line}
@@ -205,21 +208,26 @@ func ScanEnvelope(line []byte) (Envelope, error) {
 	if !s.eat('{') {
 		return env, fmt.Errorf("%w: not a JSON object", ErrNotMessage)
 	}
-	var recordAt = -1
+	var stream, namespace []byte // raw JSON strings from "record"
 	err := s.members(func(key []byte) error {
 		switch string(key) {
 		case "type":
-			v, ok, err := s.stringValue()
+			raw, esc, ok, err := s.rawString()
 			if err != nil {
 				return err
 			}
 			if ok {
-				env.Type = Type(v)
+				env.Type = internType(raw, esc)
 				return nil
 			}
 		case "record":
 			s.ws()
-			recordAt = s.i
+			if s.i < len(s.b) && s.b[s.i] == '{' {
+				s.i++
+				var err error
+				stream, namespace, err = s.recordHeader()
+				return err
+			}
 		}
 		return s.skipValue(0)
 	})
@@ -233,275 +241,67 @@ func ScanEnvelope(line []byte) (Envelope, error) {
 	if env.Type == "" {
 		return env, fmt.Errorf("%w: no \"type\"", ErrNotMessage)
 	}
-	if env.Type == TypeRecord && recordAt >= 0 {
-		rs := scanner{b: line, i: recordAt}
-		if rs.eat('{') {
-			_ = rs.members(func(key []byte) error {
-				switch string(key) {
-				case "stream":
-					if v, ok, err := rs.stringValue(); err != nil || ok {
-						env.Stream = v
-						return err
-					}
-				case "namespace":
-					if v, ok, err := rs.stringValue(); err != nil || ok {
-						env.Namespace = v
-						return err
-					}
-				}
-				return rs.skipValue(0)
-			})
-		}
+	if env.Type == TypeRecord {
+		env.Stream = jsonStringValue(stream)
+		env.Namespace = jsonStringValue(namespace)
 	}
 	return env, nil
 }
 
-// maxDepth bounds nesting so hostile input cannot exhaust the stack.
-const maxDepth = 10000
-
-// scanner is a small validating JSON skipper. It checks syntax (strings,
-// escapes, numbers, literals, nesting) but builds nothing.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) ws() {
-	for s.i < len(s.b) && isSpace(s.b[s.i]) {
-		s.i++
-	}
-}
-
-func (s *scanner) eat(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
-	}
-	return false
-}
-
-func (s *scanner) errf(format string, args ...any) error {
-	return fmt.Errorf("offset %d: "+format, append([]any{s.i}, args...)...)
-}
-
-// members iterates an object's members after its '{', calling fn with the
-// raw key with the scanner positioned just after the ':'. fn must consume
-// the value.
-func (s *scanner) members(fn func(key []byte) error) error {
-	s.ws()
-	if s.eat('}') {
-		return nil
-	}
-	for {
-		s.ws()
-		if s.i >= len(s.b) || s.b[s.i] != '"' {
-			return s.errf("want an object key")
-		}
-		start := s.i + 1
-		esc, err := s.skipString()
-		if err != nil {
-			return err
-		}
-		key := s.b[start : s.i-1]
-		if esc {
-			var k string
-			if json.Unmarshal(s.b[start-1:s.i], &k) == nil {
-				key = []byte(k)
-			}
-		}
-		s.ws()
-		if !s.eat(':') {
-			return s.errf("want ':'")
-		}
-		if err := fn(key); err != nil {
-			return err
-		}
-		s.ws()
-		if s.eat(',') {
-			continue
-		}
-		if s.eat('}') {
-			return nil
-		}
-		return s.errf("want ',' or '}'")
-	}
-}
-
-// stringValue reads a string value if one is next. ok is false (and
-// nothing consumed) when the value is not a string.
-func (s *scanner) stringValue() (v string, ok bool, err error) {
-	s.ws()
-	if s.i >= len(s.b) || s.b[s.i] != '"' {
-		return "", false, nil
-	}
-	start := s.i
-	esc, err := s.skipString()
-	if err != nil {
-		return "", false, err
-	}
-	if !esc {
-		return string(s.b[start+1 : s.i-1]), true, nil
-	}
-	if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
-		return "", false, s.errf("bad string: %v", err)
-	}
-	return v, true, nil
-}
-
-// skipString skips a string starting at its opening quote and reports
-// whether it held escapes.
-func (s *scanner) skipString() (escaped bool, err error) {
-	s.i++ // opening quote
-	for {
-		j := bytes.IndexByte(s.b[s.i:], '"')
-		if j < 0 {
-			s.i = len(s.b)
-			return escaped, s.errf("unterminated string")
-		}
-		seg := s.b[s.i : s.i+j]
-		if k := bytes.IndexByte(seg, '\\'); k < 0 {
-			if err := checkControl(seg); err != nil {
-				return escaped, s.errf("%v", err)
-			}
-			s.i += j + 1
-			return escaped, nil
-		}
-		// Walk the segment byte by byte to honour escapes.
-		escaped = true
-		for s.i < len(s.b) {
-			c := s.b[s.i]
-			switch {
-			case c == '"':
-				s.i++
-				return escaped, nil
-			case c == '\\':
-				if s.i+1 >= len(s.b) {
-					return escaped, s.errf("unterminated escape")
-				}
-				switch s.b[s.i+1] {
-				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-					s.i += 2
-				case 'u':
-					if s.i+6 > len(s.b) || !isHex4(s.b[s.i+2:s.i+6]) {
-						return escaped, s.errf("bad \\u escape")
-					}
-					s.i += 6
-				default:
-					return escaped, s.errf("bad escape")
-				}
-			case c < 0x20:
-				return escaped, s.errf("control character in string")
-			default:
-				s.i++
-			}
-		}
-		return escaped, s.errf("unterminated string")
-	}
-}
-
-func checkControl(seg []byte) error {
-	for _, c := range seg {
-		if c < 0x20 {
-			return errors.New("control character in string")
-		}
-	}
-	return nil
-}
-
-func isHex4(b []byte) bool {
-	for _, c := range b {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
-// skipValue skips one JSON value.
-func (s *scanner) skipValue(depth int) error {
-	if depth > maxDepth {
-		return s.errf("nesting deeper than %d", maxDepth)
-	}
-	s.ws()
-	if s.i >= len(s.b) {
-		return s.errf("unexpected end of input")
-	}
-	switch c := s.b[s.i]; {
-	case c == '"':
-		_, err := s.skipString()
-		return err
-	case c == '{':
-		s.i++
-		return s.members(func([]byte) error { return s.skipValue(depth + 1) })
-	case c == '[':
-		s.i++
-		s.ws()
-		if s.eat(']') {
-			return nil
-		}
-		for {
-			if err := s.skipValue(depth + 1); err != nil {
+// recordHeader scans the members of a record object after its '{',
+// validating them and returning the raw "stream" and "namespace" strings.
+// Later duplicates win, as in encoding/json.
+func (s *scanner) recordHeader() (stream, namespace []byte, err error) {
+	err = s.members(func(key []byte) error {
+		switch string(key) {
+		case "stream", "namespace":
+			raw, _, ok, err := s.rawString()
+			if err != nil {
 				return err
 			}
-			s.ws()
-			if s.eat(',') {
-				continue
-			}
-			if s.eat(']') {
+			if ok {
+				if string(key) == "stream" {
+					stream = raw
+				} else {
+					namespace = raw
+				}
 				return nil
 			}
-			return s.errf("want ',' or ']'")
 		}
-	case c == 't':
-		return s.literal("true")
-	case c == 'f':
-		return s.literal("false")
-	case c == 'n':
-		return s.literal("null")
-	case c == '-' || ('0' <= c && c <= '9'):
-		return s.number()
-	default:
-		return s.errf("unexpected character %q", c)
-	}
+		return s.skipValue(1)
+	})
+	return stream, namespace, err
 }
 
-func (s *scanner) literal(lit string) error {
-	if !bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
-		return s.errf("bad literal")
-	}
-	s.i += len(lit)
-	return nil
-}
-
-// number skips a number following the JSON grammar.
-func (s *scanner) number() error {
-	s.eat('-')
-	if s.eat('0') {
-	} else if s.digits() == 0 {
-		return s.errf("bad number")
-	}
-	if s.eat('.') && s.digits() == 0 {
-		return s.errf("bad number fraction")
-	}
-	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
-		s.i++
-		if !s.eat('+') {
-			s.eat('-')
-		}
-		if s.digits() == 0 {
-			return s.errf("bad number exponent")
+// internType returns a message type without allocating for known types.
+func internType(raw []byte, escaped bool) Type {
+	if !escaped {
+		body := raw[1 : len(raw)-1]
+		for _, t := range knownTypes {
+			if string(body) == string(t) {
+				return t
+			}
 		}
 	}
-	return nil
+	return Type(jsonStringValue(raw))
 }
 
-func (s *scanner) digits() int {
-	n := 0
-	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
-		s.i++
-		n++
+var knownTypes = []Type{TypeRecord, TypeState, TypeLog, TypeTrace, TypeControl,
+	TypeSpec, TypeConnectionStatus, TypeCatalog, TypeDestinationCatalog}
+
+// jsonStringValue returns the value of a valid raw JSON string, or "" for
+// nil.
+func jsonStringValue(raw []byte) string {
+	if len(raw) < 2 {
+		return ""
 	}
-	return n
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return string(body)
+	}
+	var v string
+	_ = json.Unmarshal(raw, &v) // raw was validated by the scanner
+	return v
 }
 
 // Decode fully decodes one line into a Message. Unknown members survive in

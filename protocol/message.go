@@ -138,6 +138,26 @@ type RecordChange struct {
 	Field  string `json:"field"`
 	Change string `json:"change"` // NULLED or TRUNCATED
 	Reason string `json:"reason"` // e.g. SOURCE_RECORD_SIZE_LIMITATION
+	Extra  Extra  `json:"-"`
+}
+
+// UnmarshalJSON keeps undeclared members in Extra.
+func (c *RecordChange) UnmarshalJSON(b []byte) error {
+	type plain RecordChange
+	var p plain
+	extra, err := unmarshalWithExtra(b, &p)
+	if err != nil {
+		return err
+	}
+	*c = RecordChange(p)
+	c.Extra = extra
+	return nil
+}
+
+// MarshalJSON writes Extra back.
+func (c RecordChange) MarshalJSON() ([]byte, error) {
+	type plain RecordChange
+	return marshalWithExtra(plain(c), c.Extra)
 }
 
 // Change kinds of a RecordChange.
@@ -163,7 +183,10 @@ var RecordChangeReasons = []string{
 }
 
 // StreamDescriptor names a stream. An empty Namespace and a null one are the
-// same stream.
+// same stream. It is a comparable value used as a map key throughout Ferry,
+// so unlike the other model types it keeps no Extra: undeclared members of
+// a descriptor do not survive a full decode and encode (forwarded lines keep
+// their original bytes).
 type StreamDescriptor struct {
 	Name      string `json:"name"`
 	Namespace string `json:"namespace,omitempty"`
@@ -257,6 +280,26 @@ type Control struct {
 // ControlConnectorConfig carries a replacement connector config.
 type ControlConnectorConfig struct {
 	Config json.RawMessage `json:"config"`
+	Extra  Extra           `json:"-"`
+}
+
+// UnmarshalJSON keeps undeclared members in Extra.
+func (c *ControlConnectorConfig) UnmarshalJSON(b []byte) error {
+	type plain ControlConnectorConfig
+	var p plain
+	extra, err := unmarshalWithExtra(b, &p)
+	if err != nil {
+		return err
+	}
+	*c = ControlConnectorConfig(p)
+	c.Extra = extra
+	return nil
+}
+
+// MarshalJSON writes Extra back.
+func (c ControlConnectorConfig) MarshalJSON() ([]byte, error) {
+	type plain ControlConnectorConfig
+	return marshalWithExtra(plain(c), c.Extra)
 }
 
 // ControlConnectorConfigType is the only control type of protocol v0.
