@@ -1,0 +1,217 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// TestConnectionDefaults verifies the defaults and the generated name of a
+// connection created with only its ends and catalog.
+func TestConnectionDefaults(t *testing.T) {
+	f := newFixture(t)
+	c, err := f.db.Connection(context.Background(), f.conn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "source one → destination one" || c.Schedule.Type != ScheduleManual ||
+		c.Schedule.MissedRuns != MissedSkip || c.NamespaceDefinition != NamespaceDestination ||
+		c.Status != ConnectionActive || c.NextRunAt != nil || c.WebhookSecret != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if mustJSON(t, c.Catalog) != mustJSON(t, testCatalog(t)) {
+		t.Errorf("catalog round trip:\n got %s\nwant %s", mustJSON(t, c.Catalog), mustJSON(t, testCatalog(t)))
+	}
+}
+
+// TestConnectionRoundTrip verifies that every setting comes back as set.
+func TestConnectionRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	noProgress, eoi, maxDur := 10*time.Minute, time.Hour, 6*time.Hour
+	sockets := 4
+	c := f.newConnection(t, func(c *Connection) {
+		c.Name = "full"
+		c.SelectedFields = []SelectedFields{{Stream: protocol.StreamDescriptor{Name: "users", Namespace: "public"}, Fields: []string{"id", "email"}}}
+		c.Schedule = Schedule{Type: ScheduleCron, Cron: "0 9 * * 1-5", Timezone: "Europe/Paris", MissedRuns: MissedRunOnce}
+		c.NamespaceDefinition, c.NamespaceFormat, c.Prefix = NamespaceCustomFormat, "${SOURCE_NAMESPACE}_raw", "ferry_"
+		c.Timeouts = Timeouts{&noProgress, &eoi, &maxDur}
+		c.ForceStdio, c.SocketCount, c.NetworkMode = true, &sockets, "none"
+		c.WebhookURL, c.WebhookSecret = "https://hooks.example.com/ferry", "SECRET-webhook-aa11"
+	})
+	got, err := f.db.Connection(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.WebhookSecret != Mask || got.WebhookSecret != Mask {
+		t.Errorf("webhook secret not masked: %q / %q", c.WebhookSecret, got.WebhookSecret)
+	}
+	if mustJSON(t, got) != mustJSON(t, c) {
+		t.Errorf("round trip:\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, c))
+	}
+	// 2025-03-01 is a Saturday: the next weekday 09:00 in Paris (UTC+1) is
+	// Monday 08:00 UTC.
+	if want := time.Date(2025, 3, 3, 8, 0, 0, 0, time.UTC); got.NextRunAt == nil || !got.NextRunAt.Equal(want) {
+		t.Errorf("next run = %v, want %v", got.NextRunAt, want)
+	}
+	url, secret, err := f.db.ConnectionWebhook(ctx, c.ID)
+	if err != nil || url != c.WebhookURL || secret != "SECRET-webhook-aa11" {
+		t.Errorf("webhook = %q, %q, %v", url, secret, err)
+	}
+	// The mask keeps the secret; an empty value removes it.
+	got.Name = "renamed"
+	if err := f.db.UpdateConnection(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if _, secret, _ = f.db.ConnectionWebhook(ctx, c.ID); secret != "SECRET-webhook-aa11" {
+		t.Errorf("secret after a masked update = %q", secret)
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		b, _ := os.ReadFile(f.db.Path() + suffix)
+		if bytes.Contains(b, []byte("SECRET-webhook-aa11")) {
+			t.Errorf("database file%s holds the webhook secret", suffix)
+		}
+	}
+	got.WebhookSecret = ""
+	if err := f.db.UpdateConnection(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if _, secret, _ = f.db.ConnectionWebhook(ctx, c.ID); secret != "" {
+		t.Errorf("secret after clearing = %q", secret)
+	}
+}
+
+// TestConnectionValidation verifies each validation rule names its field.
+func TestConnectionValidation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	zero := time.Duration(0)
+	bad := 0
+	for _, tc := range []struct {
+		field string
+		mod   func(*Connection)
+	}{
+		{"sourceId", func(c *Connection) { c.SourceID = f.dst.ID }},
+		{"destinationId", func(c *Connection) { c.DestinationID = "" }},
+		{"configurations.streams", func(c *Connection) { c.Catalog.Streams[0].SyncMode = "sometimes" }},
+		{"selectedFields", func(c *Connection) {
+			c.SelectedFields = []SelectedFields{{Stream: protocol.StreamDescriptor{Name: "nope"}}}
+		}},
+		{"schedule.intervalSeconds", func(c *Connection) { c.Schedule = Schedule{Type: ScheduleInterval} }},
+		{"schedule.cronExpression", func(c *Connection) { c.Schedule = Schedule{Type: ScheduleCron, Cron: "61 * * * *"} }},
+		{"schedule.timezone", func(c *Connection) {
+			c.Schedule = Schedule{Type: ScheduleCron, Cron: "0 * * * *", Timezone: "Mars/Olympus"}
+		}},
+		{"schedule.missedRuns", func(c *Connection) { c.Schedule.MissedRuns = "maybe" }},
+		{"namespaceFormat", func(c *Connection) { c.NamespaceDefinition = NamespaceCustomFormat }},
+		{"status", func(c *Connection) { c.Status = "paused" }},
+		{"timeouts.noProgress", func(c *Connection) { c.Timeouts.NoProgress = &zero }},
+		{"socketCount", func(c *Connection) { c.SocketCount = &bad }},
+		{"networkMode", func(c *Connection) { c.NetworkMode = "host; rm -rf" }},
+		{"webhookUrl", func(c *Connection) { c.WebhookURL = "ftp://x" }},
+	} {
+		c := &Connection{SourceID: f.src.ID, DestinationID: f.dst.ID, Catalog: testCatalog(t)}
+		tc.mod(c)
+		wantValidation(t, f.db.CreateConnection(ctx, c), tc.field)
+	}
+	c := *f.conn
+	c.SourceID = f.dst.ID
+	wantValidation(t, f.db.UpdateConnection(ctx, &c), "sourceId")
+}
+
+// TestDueConnections verifies next-run bookkeeping: set from the schedule
+// on create, recomputed when the schedule changes, cleared when inactive,
+// and listed when due.
+func TestDueConnections(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.newConnection(t, func(c *Connection) { c.Schedule = Schedule{Type: ScheduleInterval, IntervalSeconds: 3600} })
+	want := f.clock.Now().Add(time.Hour)
+	if c.NextRunAt == nil || !c.NextRunAt.Equal(want) {
+		t.Fatalf("next run = %v, want %v", c.NextRunAt, want)
+	}
+	due, err := f.db.DueConnections(ctx, f.clock.Now())
+	if err != nil || len(due) != 0 {
+		t.Fatalf("due now: %v, %v", due, err)
+	}
+	due, _ = f.db.DueConnections(ctx, want)
+	if len(due) != 1 || due[0].ID != c.ID {
+		t.Fatalf("due at next run: %v", due)
+	}
+	next := want.Add(time.Hour)
+	if err := f.db.SetNextRunAt(ctx, c.ID, &next); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ = f.db.DueConnections(ctx, want); len(due) != 0 {
+		t.Errorf("due after SetNextRunAt: %v", due)
+	}
+	wantErr(t, f.db.SetNextRunAt(ctx, "00000000-0000-4000-8000-000000000000", &next), ErrNotFound)
+
+	// An unrelated update keeps the scheduler's next run.
+	got, _ := f.db.Connection(ctx, c.ID)
+	got.Prefix = "p_"
+	if err := f.db.UpdateConnection(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if !got.NextRunAt.Equal(next) {
+		t.Errorf("next run after unrelated update = %v, want %v", got.NextRunAt, next)
+	}
+	got.Status = ConnectionInactive
+	if err := f.db.UpdateConnection(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.NextRunAt != nil {
+		t.Errorf("inactive connection has next run %v", got.NextRunAt)
+	}
+	if due, _ = f.db.DueConnections(ctx, next.Add(time.Hour)); len(due) != 0 {
+		t.Errorf("inactive connection is due: %v", due)
+	}
+}
+
+// TestGenerations verifies that generations start at 1 on the first bump
+// and increase per stream.
+func TestGenerations(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	users := protocol.StreamDescriptor{Name: "users", Namespace: "public"}
+	if g, err := f.db.Generations(ctx, f.conn.ID); err != nil || len(g) != 0 {
+		t.Fatalf("initial generations: %v, %v", g, err)
+	}
+	if _, err := f.db.BumpGenerations(ctx, f.conn.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.db.BumpGenerations(ctx, f.conn.ID, []protocol.StreamDescriptor{users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []StreamGeneration{{protocol.StreamDescriptor{Name: "events"}, 1}, {users, 2}}
+	if mustJSON(t, g) != mustJSON(t, want) {
+		t.Errorf("generations = %s, want %s", mustJSON(t, g), mustJSON(t, want))
+	}
+	_, err = f.db.Generations(ctx, "00000000-0000-4000-8000-000000000000")
+	wantErr(t, err, ErrNotFound)
+}
+
+// TestListConnections verifies filters, order and the total count.
+func TestListConnections(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		f.clock.Advance(time.Second)
+		f.newConnection(t, func(c *Connection) { c.Status = ConnectionInactive })
+	}
+	list, total, err := f.db.Connections(ctx, ConnectionFilter{Status: ConnectionInactive, Page: Page{Limit: 2, Offset: 1}})
+	if err != nil || total != 3 || len(list) != 2 {
+		t.Fatalf("list: %d of %d, %v", len(list), total, err)
+	}
+	if !list[0].CreatedAt.Before(list[1].CreatedAt) {
+		t.Error("not oldest first")
+	}
+	if _, total, _ = f.db.Connections(ctx, ConnectionFilter{SourceID: f.src.ID}); total != 4 {
+		t.Errorf("by source: total %d, want 4", total)
+	}
+}

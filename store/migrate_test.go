@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// migrationsUpTo returns the embedded migrations with version <= n.
+func migrationsUpTo(t *testing.T, n int) fstest.MapFS {
+	t.Helper()
+	ms, err := listMigrations(embeddedMigrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := fstest.MapFS{}
+	for _, m := range ms[:n] {
+		b, err := fs.ReadFile(embeddedMigrations(), m.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[m.name] = &fstest.MapFile{Data: b}
+	}
+	return out
+}
+
+// TestMigrateEmpty verifies that a new database gets every migration,
+// recorded in schema_migrations, and no backup (there is nothing to save).
+func TestMigrateEmpty(t *testing.T) {
+	db, _ := mustOpen(t)
+	ms, err := listMigrations(embeddedMigrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.SchemaVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != len(ms) || v < 3 {
+		t.Errorf("schema version = %d, want %d", v, len(ms))
+	}
+	if baks, _ := filepath.Glob(db.Path() + ".bak-*"); len(baks) != 0 {
+		t.Errorf("backups of an empty database: %v", baks)
+	}
+}
+
+// TestMigrateOlderDatabase verifies the upgrade path: a database at
+// version 1 holding data is backed up, then brought to the latest version
+// with its data intact; reopening does not back up again.
+func TestMigrateOlderDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	clock := newTestClock()
+	old, err := Open(ctx, path, WithNow(clock.Now), WithKey(testKey(t)), withMigrations(migrationsUpTo(t, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := mustDefinition(t, old, KindSource, "source-old")
+	if v, _ := old.SchemaVersion(ctx); v != 1 {
+		t.Fatalf("old schema version = %d, want 1", v)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(ctx, path, WithNow(clock.Now), WithKey(testKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.Definition(ctx, def.ID); err != nil || got.Name != "source-old" {
+		t.Fatalf("definition after migration: %v, %v", got, err)
+	}
+	// The new tables work: a connection can get a job.
+	f := &fixture{db: db, clock: clock, srcDef: def}
+	f.dstDef = mustDefinition(t, db, KindDestination, "dest-new")
+	f.src = mustActor(t, db, KindSource, def.ID, readTestdata(t, "config.json"))
+	f.dst = mustActor(t, db, KindDestination, f.dstDef.ID, []byte(`{}`))
+	f.conn = f.newConnection(t)
+	if _, err := db.CreateJob(ctx, f.conn.ID, JobSync, TriggerManual); err != nil {
+		t.Fatal(err)
+	}
+
+	baks, _ := filepath.Glob(path + ".bak-0001-*")
+	if len(baks) != 1 {
+		t.Fatalf("backups = %v, want one named .bak-0001-*", baks)
+	}
+	bak, err := sql.Open("sqlite", baks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bak.Close()
+	var name string
+	var version int
+	if err := bak.QueryRow(`SELECT name FROM definitions`).Scan(&name); err != nil || name != "source-old" {
+		t.Errorf("backup definitions: %q, %v", name, err)
+	}
+	if err := bak.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&version); err != nil || version != 1 {
+		t.Errorf("backup version: %d, %v; want 1", version, err)
+	}
+
+	db.Close()
+	clock.Advance(1e9)
+	db2, err := Open(ctx, path, WithNow(clock.Now), WithKey(testKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db2.Close()
+	if baks, _ := filepath.Glob(path + ".bak-*"); len(baks) != 1 {
+		t.Errorf("reopening an up-to-date database made backups: %v", baks)
+	}
+}
+
+// TestMigrateFailureRollsBack verifies that a failing migration leaves no
+// trace: neither its earlier statements nor its version row.
+func TestMigrateFailureRollsBack(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	fsys := migrationsUpTo(t, 1)
+	fsys["0002_broken.sql"] = &fstest.MapFile{Data: []byte(
+		"CREATE TABLE half_done (id INTEGER);\nINSERT INTO no_such_table VALUES (1);")}
+	if _, err := Open(ctx, path, withMigrations(fsys)); err == nil || !strings.Contains(err.Error(), "0002_broken.sql") {
+		t.Fatalf("got %v, want an error naming the migration", err)
+	}
+	db, err := Open(ctx, path, withMigrations(migrationsUpTo(t, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	db.db.QueryRow(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'half_done'`).Scan(&n)
+	if n != 0 {
+		t.Error("the failed migration's table exists")
+	}
+	if v, _ := db.SchemaVersion(ctx); v != 1 {
+		t.Errorf("schema version = %d, want 1", v)
+	}
+}
+
+// TestMigrateNewerDatabase verifies that an older binary refuses a database
+// migrated by a newer one instead of running against an unknown schema.
+func TestMigrateNewerDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = Open(ctx, path, withMigrations(migrationsUpTo(t, 1)))
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("got %v, want a newer-schema error", err)
+	}
+}
+
+// TestListMigrationsRejectsGaps verifies that a missing migration file is
+// caught instead of silently skipped.
+func TestListMigrationsRejectsGaps(t *testing.T) {
+	fsys := fstest.MapFS{"0001_a.sql": {}, "0003_c.sql": {}}
+	if _, err := listMigrations(fsys); err == nil {
+		t.Error("got nil error for a gap")
+	}
+	if _, err := listMigrations(fstest.MapFS{"1_a.sql": {}}); err == nil {
+		t.Error("got nil error for a bad name")
+	}
+}
