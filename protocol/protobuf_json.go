@@ -1,0 +1,305 @@
+package protocol
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// JSON helpers for the protobuf codec's hot path. They work on bytes the
+// scanner has already validated, and never allocate beyond the buffers
+// they are given.
+
+// needsEscape marks the bytes a JSON string must escape.
+var needsEscape = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'] = true
+	t['\\'] = true
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a quoted JSON string. It escapes only what
+// JSON requires (quote, backslash, control characters); s must be valid
+// UTF-8, which protobuf strings and schema keys are.
+func appendJSONString[T string | []byte](dst []byte, s T) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !needsEscape[c] {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// unquoteJSON appends the value of the quoted JSON string q (quotes
+// included, syntax already checked) to dst. ok is false when the value is
+// not valid UTF-8 text: raw invalid bytes, or a \u escape of a lone
+// surrogate. Such a string cannot travel in a protobuf string field, which
+// must hold valid UTF-8, and Go's decoder would silently replace it.
+func unquoteJSON(dst, q []byte) (out []byte, ok bool) {
+	q = q[1 : len(q)-1]
+	i := 0
+	for i < len(q) {
+		c := q[i]
+		if c != '\\' {
+			// Copy a run of plain bytes at once.
+			j := i + 1
+			for j < len(q) && q[j] != '\\' {
+				j++
+			}
+			if !utf8.Valid(q[i:j]) {
+				return dst, false
+			}
+			dst = append(dst, q[i:j]...)
+			i = j
+			continue
+		}
+		if i+1 >= len(q) {
+			return dst, false
+		}
+		switch e := q[i+1]; e {
+		case '"', '\\', '/':
+			dst = append(dst, e)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, n := decodeU(q[i:])
+			if n == 0 {
+				return dst, false
+			}
+			dst = utf8.AppendRune(dst, r)
+			i += n
+			continue
+		default:
+			return dst, false
+		}
+		i += 2
+	}
+	return dst, true
+}
+
+// decodeU decodes a \uXXXX escape, or a surrogate pair of two, at the start
+// of b. It returns the rune and the bytes used, or n=0 for a lone surrogate
+// or a malformed escape.
+func decodeU(b []byte) (r rune, n int) {
+	r1, ok := hex4(b)
+	if !ok {
+		return 0, 0
+	}
+	if !utf16.IsSurrogate(r1) {
+		return r1, 6
+	}
+	if r1 >= 0xDC00 || len(b) < 12 || b[6] != '\\' || b[7] != 'u' {
+		return 0, 0
+	}
+	r2, ok := hex4(b[6:])
+	if !ok {
+		return 0, 0
+	}
+	r = utf16.DecodeRune(r1, r2)
+	if r == utf8.RuneError {
+		return 0, 0
+	}
+	return r, 12
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 6 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[2:6] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// appendFloatJSON appends f as encoding/json writes a float64: the shortest
+// text that parses back to f, in exponent form only below 1e-6 or from 1e21.
+// f must be finite.
+func appendFloatJSON(dst []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// Turn e-07 into e-7, as encoding/json does.
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
+// isJSONNumber reports whether b is exactly one JSON number.
+func isJSONNumber(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	s := scanner{b: b}
+	if c := b[0]; c != '-' && (c < '0' || c > '9') {
+		return false
+	}
+	return s.number() == nil && s.i == len(b)
+}
+
+// isJSONInteger reports whether the JSON number b has no fraction or
+// exponent.
+func isJSONInteger(b []byte) bool {
+	for _, c := range b {
+		if c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxFloatDigits is the most significant digits the shortest form of a
+// float64 can have.
+const maxFloatDigits = 17
+
+// decimal is a JSON number reduced to sign, significant digits without
+// leading or trailing zeros, and a power of ten: value = digits × 10^exp.
+type decimal struct {
+	neg    bool
+	digits [maxFloatDigits]byte
+	n      int
+	exp    int64
+}
+
+// parseDecimal reduces a valid JSON number. ok is false when it has more
+// than maxFloatDigits significant digits, which no float64 prints as.
+func parseDecimal(b []byte) (d decimal, ok bool) {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		d.neg = true
+		i++
+	}
+	var scale int64 // digits after the decimal point
+	zeros := 0      // trailing zeros not yet committed to digits
+	frac := false
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == '.' {
+			frac = true
+			continue
+		}
+		if c < '0' || c > '9' {
+			break
+		}
+		if frac {
+			scale++
+		}
+		if c == '0' {
+			if d.n > 0 {
+				zeros++
+			}
+			continue
+		}
+		if d.n+zeros+1 > maxFloatDigits {
+			return d, false
+		}
+		for ; zeros > 0; zeros-- {
+			d.digits[d.n] = '0'
+			d.n++
+		}
+		d.digits[d.n] = c
+		d.n++
+	}
+	d.exp = int64(zeros) - scale
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			eneg = b[i] == '-'
+			i++
+		}
+		var e int64
+		for ; i < len(b); i++ {
+			if e < 1<<40 { // saturate: such exponents never compare equal anyway
+				e = e*10 + int64(b[i]-'0')
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		d.exp += e
+	}
+	if d.n == 0 {
+		d.neg, d.exp = false, 0 // every zero is the same value
+	}
+	return d, true
+}
+
+// floatExact reports whether the JSON number text holds exactly the value
+// of the float64 it parses to, where the float's value is taken to be its
+// shortest decimal form. 0.1 qualifies; 0.10000000000000000001 and
+// 12345678901234567891 do not. It returns the float.
+func floatExact(text []byte, scratch []byte) (float64, bool) {
+	// Integers of up to 15 digits are exact doubles: skip the formatting.
+	if len(text) <= 15 && isJSONInteger(text) {
+		if v, err := strconv.ParseInt(string(text), 10, 64); err == nil {
+			if v == 0 && text[0] == '-' {
+				return math.Copysign(0, -1), true
+			}
+			return float64(v), true
+		}
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, false
+	}
+	canon := appendFloatJSON(scratch[:0], f)
+	if string(canon) == string(text) {
+		return f, true
+	}
+	a, ok := parseDecimal(text)
+	if !ok {
+		return 0, false
+	}
+	b, _ := parseDecimal(canon)
+	return f, a.neg == b.neg && a.n == b.n && a.exp == b.exp && a.digits == b.digits
+}

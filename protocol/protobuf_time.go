@@ -1,0 +1,342 @@
+package protocol
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Temporal values for the protobuf codec. Parsing accepts RFC 3339 and the
+// looser forms Airbyte connectors write; formatting always writes one
+// canonical RFC 3339 form. The arithmetic is done on civil dates directly
+// (proleptic Gregorian, as java.time does), which is both faster than going
+// through time.Time and defined for every year java.time supports.
+
+const (
+	nanosPerSecond = 1_000_000_000
+	secondsPerDay  = 86_400
+	nanosPerDay    = secondsPerDay * nanosPerSecond
+	// maxOffsetSeconds is java.time's limit on a UTC offset: ±18:00.
+	maxOffsetSeconds = 18 * 3600
+	// maxEpochDay bounds a date to java.time's years ±999,999,999, so the
+	// arithmetic below cannot overflow.
+	maxEpochDay = 365_241_780_471
+)
+
+var errTemporalRange = errors.New("temporal value out of range")
+
+// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
+// date (Howard Hinnant's algorithm).
+func daysFromCivil(y int64, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := y - era*400
+	mp := int64(m + 9)
+	if m > 2 {
+		mp = int64(m - 3)
+	}
+	doy := (153*mp+2)/5 + int64(d) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// civilFromDays is the inverse of daysFromCivil.
+func civilFromDays(z int64) (y int64, m, d int) {
+	z += 719468
+	era := z
+	if era < 0 {
+		era -= 146096
+	}
+	era /= 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y = yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = int(doy - (153*mp+2)/5 + 1)
+	if mp < 10 {
+		m = int(mp + 3)
+	} else {
+		m = int(mp - 9)
+	}
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
+}
+
+func daysIn(y int64, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// digits parses exactly n ASCII digits at b[i:].
+func digits(b []byte, i, n int) (int, bool) {
+	if i+n > len(b) {
+		return 0, false
+	}
+	v := 0
+	for _, c := range b[i : i+n] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// parseDate parses YYYY-MM-DD at the start of b and returns the epoch day
+// and the bytes used.
+func parseDate(b []byte) (days int64, n int, ok bool) {
+	y, ok1 := digits(b, 0, 4)
+	m, ok2 := digits(b, 5, 2)
+	d, ok3 := digits(b, 8, 2)
+	if !ok1 || !ok2 || !ok3 || b[4] != '-' || b[7] != '-' {
+		return 0, 0, false
+	}
+	if m < 1 || m > 12 || d < 1 || d > daysIn(int64(y), m) {
+		return 0, 0, false
+	}
+	return daysFromCivil(int64(y), m, d), 10, true
+}
+
+// parseClock parses HH:MM[:SS[.fraction]] at the start of b, with up to
+// nine fraction digits, and returns the nanoseconds of the day.
+func parseClock(b []byte) (nanos uint64, n int, ok bool) {
+	h, ok1 := digits(b, 0, 2)
+	mi, ok2 := digits(b, 3, 2)
+	if !ok1 || !ok2 || b[2] != ':' || h > 23 || mi > 59 {
+		return 0, 0, false
+	}
+	n = 5
+	var s, frac int
+	if n < len(b) && b[n] == ':' {
+		var ok3 bool
+		if s, ok3 = digits(b, n+1, 2); !ok3 || s > 59 {
+			return 0, 0, false
+		}
+		n += 3
+		if n < len(b) && b[n] == '.' {
+			n++
+			start := n
+			for n < len(b) && '0' <= b[n] && b[n] <= '9' {
+				if n-start == 9 {
+					return 0, 0, false // finer than nanoseconds: keep as text
+				}
+				frac = frac*10 + int(b[n]-'0')
+				n++
+			}
+			if n == start {
+				return 0, 0, false
+			}
+			for k := n - start; k < 9; k++ {
+				frac *= 10
+			}
+		}
+	}
+	secs := uint64(h*3600 + mi*60 + s)
+	return secs*nanosPerSecond + uint64(frac), n, true
+}
+
+// parseOffset parses Z, ±HH:MM, ±HHMM or ±HH at the start of b.
+func parseOffset(b []byte) (secs int32, n int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	switch b[0] {
+	case 'Z', 'z':
+		return 0, 1, true
+	case '+', '-':
+	default:
+		return 0, 0, false
+	}
+	h, ok := digits(b, 1, 2)
+	if !ok {
+		return 0, 0, false
+	}
+	n = 3
+	m := 0
+	switch {
+	case len(b) >= 6 && b[3] == ':':
+		if m, ok = digits(b, 4, 2); !ok {
+			return 0, 0, false
+		}
+		n = 6
+	case len(b) >= 5 && b[3] != ':':
+		if m, ok = digits(b, 3, 2); !ok {
+			return 0, 0, false
+		}
+		n = 5
+	}
+	if m > 59 {
+		return 0, 0, false
+	}
+	secs = int32(h*3600 + m*60)
+	if secs > maxOffsetSeconds {
+		return 0, 0, false
+	}
+	if b[0] == '-' {
+		secs = -secs
+	}
+	return secs, n, true
+}
+
+// parseTimeOfDay parses a time with an optional offset. hasOffset reports
+// whether one was present.
+func parseTimeOfDay(b []byte) (nanos uint64, off int32, hasOffset, ok bool) {
+	nanos, n, ok := parseClock(b)
+	if !ok {
+		return 0, 0, false, false
+	}
+	if n == len(b) {
+		return nanos, 0, false, true
+	}
+	off, m, ok := parseOffset(b[n:])
+	if !ok || n+m != len(b) {
+		return 0, 0, false, false
+	}
+	return nanos, off, true, true
+}
+
+// parseDateTime parses a date, 'T' (or 't' or a space), a time and an
+// optional offset.
+func parseDateTime(b []byte) (days int64, nanos uint64, off int32, hasOffset, ok bool) {
+	days, n, ok := parseDate(b)
+	if !ok || n >= len(b) || (b[n] != 'T' && b[n] != 't' && b[n] != ' ') {
+		return 0, 0, 0, false, false
+	}
+	nanos, off, hasOffset, ok = parseTimeOfDay(b[n+1:])
+	return days, nanos, off, hasOffset, ok
+}
+
+// appendDate writes a date as java.time's LocalDate.toString does:
+// YYYY-MM-DD, with a sign and more digits outside years 0000-9999.
+func appendDate(dst []byte, days int64) ([]byte, error) {
+	if days > maxEpochDay || days < -maxEpochDay {
+		return dst, errTemporalRange
+	}
+	y, m, d := civilFromDays(days)
+	switch {
+	case y > 9999:
+		dst = append(dst, '+')
+		dst = strconv.AppendInt(dst, y, 10)
+	case y < 0:
+		dst = append(dst, '-')
+		dst = appendPadded(dst, uint64(-y), 4)
+	default:
+		dst = appendPadded(dst, uint64(y), 4)
+	}
+	dst = append(dst, '-')
+	dst = appendPadded(dst, uint64(m), 2)
+	dst = append(dst, '-')
+	return appendPadded(dst, uint64(d), 2), nil
+}
+
+// appendPadded writes v in decimal with at least width digits.
+func appendPadded(dst []byte, v uint64, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for v > 0 || len(buf)-i < width {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, buf[i:]...)
+}
+
+// appendClock writes HH:MM:SS and, when not zero, a fraction without
+// trailing zeros.
+func appendClock(dst []byte, nanos uint64) ([]byte, error) {
+	if nanos >= nanosPerDay {
+		return dst, errTemporalRange
+	}
+	secs := nanos / nanosPerSecond
+	frac := nanos % nanosPerSecond
+	dst = appendPadded(dst, secs/3600, 2)
+	dst = append(dst, ':')
+	dst = appendPadded(dst, secs/60%60, 2)
+	dst = append(dst, ':')
+	dst = appendPadded(dst, secs%60, 2)
+	if frac != 0 {
+		width := 9
+		for frac%10 == 0 {
+			frac /= 10
+			width--
+		}
+		dst = append(dst, '.')
+		dst = appendPadded(dst, frac, width)
+	}
+	return dst, nil
+}
+
+// appendOffset writes Z for UTC, else ±HH:MM (±HH:MM:SS when the offset
+// has seconds).
+func appendOffset(dst []byte, off int32) ([]byte, error) {
+	if off > maxOffsetSeconds || off < -maxOffsetSeconds {
+		return dst, errTemporalRange
+	}
+	if off == 0 {
+		return append(dst, 'Z'), nil
+	}
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	dst = append(dst, sign)
+	dst = appendPadded(dst, uint64(off/3600), 2)
+	dst = append(dst, ':')
+	dst = appendPadded(dst, uint64(off/60%60), 2)
+	if off%60 != 0 {
+		dst = append(dst, ':')
+		dst = appendPadded(dst, uint64(off%60), 2)
+	}
+	return dst, nil
+}
+
+// epochSecond converts a local date-time at an offset to seconds since the
+// epoch, and back.
+func epochSecond(days int64, nanos uint64, off int32) int64 {
+	return days*secondsPerDay + int64(nanos/nanosPerSecond) - int64(off)
+}
+
+// appendOffsetDateTime writes an instant in the given offset:
+// YYYY-MM-DDTHH:MM:SS[.f]Z or ...±HH:MM.
+func appendOffsetDateTime(dst []byte, epochSec int64, nano uint32, off int32) ([]byte, error) {
+	if nano >= nanosPerSecond || off > maxOffsetSeconds || off < -maxOffsetSeconds ||
+		epochSec > maxEpochDay*secondsPerDay || epochSec < -maxEpochDay*secondsPerDay {
+		return dst, errTemporalRange
+	}
+	local := epochSec + int64(off)
+	days := floorDiv(local, secondsPerDay)
+	secs := local - days*secondsPerDay
+	dst, err := appendDate(dst, days)
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, 'T')
+	if dst, err = appendClock(dst, uint64(secs)*nanosPerSecond+uint64(nano)); err != nil {
+		return dst, err
+	}
+	return appendOffset(dst, off)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
