@@ -37,7 +37,7 @@ func (s *testSource) Streams(ctx context.Context, req *Request) ([]Stream, error
 	return s.streams, nil
 }
 
-func (s *testSource) GlobalState() bool { return s.global }
+func (s *testSource) UsesGlobalState(req *Request) bool { return s.global }
 
 // testStream reads with a function.
 type testStream struct {

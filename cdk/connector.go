@@ -61,11 +61,11 @@ type ReadRequest struct {
 	LegacyState json.RawMessage
 }
 
-// GlobalStateSource is implemented by a Source whose checkpoints are one
-// GLOBAL state covering every stream (a CDC source, for example) rather
-// than a STREAM state per stream.
+// GlobalStateSource is implemented by a Source whose checkpoints may be
+// one GLOBAL state covering every stream (a CDC source, for example)
+// rather than a STREAM state per stream. The kit asks once per read.
 type GlobalStateSource interface {
-	GlobalState() bool
+	UsesGlobalState(req *Request) bool
 }
 
 // Destination is a connector that writes records.

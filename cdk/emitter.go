@@ -80,8 +80,17 @@ func (e *Emitter) SetSharedState(shared json.RawMessage) {
 }
 
 // Emit writes any protocol message as is: an ESTIMATE trace, a CONTROL
-// message, or a LEGACY state, which the kit does not build itself.
-func (e *Emitter) Emit(m *protocol.Message) error { return e.s.r.out.emit(m) }
+// message, or a state the kit does not build itself (a LEGACY one). A
+// STATE counts as the stream's checkpoint, so the kit adds no final state
+// after it; it is flushed at once.
+func (e *Emitter) Emit(m *protocol.Message) error {
+	if m.Type == protocol.TypeState {
+		e.checkpointed = true
+		e.sinceState = 0
+		return e.s.r.out.emitFlush(m)
+	}
+	return e.s.r.out.emit(m)
+}
 
 // WriteRaw writes bytes as one stdout line, unchecked. It exists for test
 // connectors that must print non-protocol output.

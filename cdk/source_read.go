@@ -51,7 +51,7 @@ func (r *runner) read(ctx context.Context, src Source) error {
 		byDesc[d.Descriptor()] = s
 	}
 	gs, _ := src.(GlobalStateSource)
-	rs := &readSession{r: r, req: req, global: gs != nil && gs.GlobalState(),
+	rs := &readSession{r: r, req: req, global: gs != nil && gs.UsesGlobalState(req),
 		inStream: map[protocol.StreamDescriptor]json.RawMessage{}, streamState: map[protocol.StreamDescriptor]json.RawMessage{}}
 	rs.loadState(states)
 	// Check the whole catalog before reading anything, so a bad

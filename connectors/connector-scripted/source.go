@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferrysync/ferry/cdk"
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// stream emits records {"id": i, "stream": name}, i from 1.
+type stream struct {
+	c    *connector
+	name string
+}
+
+func (s *stream) Describe() protocol.Stream {
+	return protocol.Stream{
+		Name:                    s.name,
+		JSONSchema:              json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"},"stream":{"type":"string"},"pad":{"type":"string"}}}`),
+		SupportedSyncModes:      []string{protocol.SyncFullRefresh, protocol.SyncIncremental},
+		SourceDefinedCursor:     true,
+		DefaultCursorField:      []string{"id"},
+		SourceDefinedPrimaryKey: [][]string{{"id"}},
+	}
+}
+
+// cursorState is the STREAM (and GLOBAL entry) state: the last id.
+type cursorState struct {
+	Cursor int64 `json:"cursor"`
+}
+
+// start returns the last id already delivered, from the incoming state.
+func (s *stream) start(req *cdk.ReadRequest) (int64, error) {
+	if s.c.cfg.Source.StateType == string(protocol.StateLegacy) {
+		if len(req.LegacyState) == 0 {
+			return 0, nil
+		}
+		var blob map[string]int64
+		if err := json.Unmarshal(req.LegacyState, &blob); err != nil {
+			return 0, fmt.Errorf("legacy state: %w", err)
+		}
+		return blob[s.name], nil
+	}
+	if len(req.State) == 0 || string(req.State) == "null" {
+		return 0, nil
+	}
+	var st cursorState
+	if err := json.Unmarshal(req.State, &st); err != nil {
+		return 0, fmt.Errorf("state: %w", err)
+	}
+	return st.Cursor, nil
+}
+
+func (s *stream) Read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitter) error {
+	cfg := &s.c.cfg.Source
+	first := s.c.streamsRead == 0
+	s.c.streamsRead++
+	if first {
+		if err := s.prelude(ctx, out); err != nil {
+			return err
+		}
+	}
+	last, err := s.start(req)
+	if err != nil {
+		return err
+	}
+	if !req.Incremental {
+		last = 0
+	}
+	d := protocol.StreamDescriptor{Name: s.name}
+	s.c.track(d, last)
+	total := *cfg.Records
+	var data []byte
+	for i := last + 1; i <= total; i++ {
+		data = s.record(data[:0], i, cfg.RecordBytes)
+		if err := out.Record(data); err != nil {
+			return err
+		}
+		if first && i == 1 && cfg.ForeignStream != "" {
+			foreign := &protocol.Message{Type: protocol.TypeRecord, Record: &protocol.Record{Stream: cfg.ForeignStream,
+				Data: json.RawMessage(`{"id":1}`), EmittedAt: protocol.Millis(time.Now().UnixMilli())}}
+			if err := out.Emit(foreign); err != nil {
+				return err
+			}
+		}
+		if first && cfg.HugeLineBytes > 0 && i == cfg.HugeLineAfterRecord {
+			huge := s.record(nil, i, cfg.HugeLineBytes)
+			line := `{"type":"RECORD","record":{"stream":` + strconv.Quote(s.name) + `,"data":` + string(huge) + `,"emitted_at":1}}`
+			if err := out.WriteRaw([]byte(line)); err != nil {
+				return err
+			}
+		}
+		if (cfg.StateEvery > 0 && i%cfg.StateEvery == 0) || i == total {
+			if err := s.checkpoint(out, d, i); err != nil {
+				return err
+			}
+		}
+		if first {
+			if err := s.cue(ctx, out, i); err != nil {
+				return err
+			}
+		}
+	}
+	if last >= total {
+		return s.checkpoint(out, d, last)
+	}
+	return nil
+}
+
+// prelude runs the misbehaviour due before the first record.
+func (s *stream) prelude(ctx context.Context, out *cdk.Emitter) error {
+	cfg := &s.c.cfg.Source
+	if cfg.StderrBytes > 0 {
+		floodStderr(cfg.StderrBytes)
+	}
+	if cfg.SleepBeforeMS > 0 {
+		if err := sleep(ctx, time.Duration(cfg.SleepBeforeMS)*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	if cfg.HangBefore {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	for i := 0; i < cfg.GarbageLines; i++ {
+		if err := out.WriteRaw([]byte(fmt.Sprintf("scripted garbage line %d: this is not JSON {", i+1))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cue runs the misbehaviour due after record i of the first stream.
+func (s *stream) cue(ctx context.Context, out *cdk.Emitter, i int64) error {
+	cfg := &s.c.cfg.Source
+	if i == cfg.SleepAfterRecord && cfg.SleepMS > 0 {
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		if err := sleep(ctx, time.Duration(cfg.SleepMS)*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	if i == cfg.HangAfterRecord {
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if i == cfg.ExitAfterRecord {
+		exitNow(out, cfg)
+	}
+	return nil
+}
+
+// record appends {"id":i,"stream":name} padded to about size bytes.
+func (s *stream) record(b []byte, i int64, size int) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, i, 10)
+	b = append(b, `,"stream":`...)
+	b = strconv.AppendQuote(b, s.name)
+	if pad := size - len(b) - len(`,"pad":""}`); pad > 0 {
+		b = append(b, `,"pad":"`...)
+		b = append(b, strings.Repeat("x", pad)...)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+// checkpoint emits the scenario's kind of state after record i.
+func (s *stream) checkpoint(out *cdk.Emitter, d protocol.StreamDescriptor, i int64) error {
+	cfg := &s.c.cfg.Source
+	blob := json.RawMessage(`{"cursor":` + strconv.FormatInt(i, 10) + `}`)
+	s.c.track(d, i)
+	switch {
+	case cfg.StateType == string(protocol.StateLegacy):
+		return out.Emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Data: s.c.legacyBlob()}})
+	case !cfg.OmitSourceStats:
+		return out.Checkpoint(blob) // STREAM, or GLOBAL composed by the kit
+	case cfg.StateType == string(protocol.StateGlobal):
+		return out.Emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateGlobal, Global: s.c.globalState()}})
+	default:
+		return out.Emit(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{Type: protocol.StateStream,
+			Stream: &protocol.StreamState{StreamDescriptor: d, StreamState: blob}}})
+	}
+}
+
+// track remembers a stream's cursor for hand-built GLOBAL and LEGACY
+// states, which carry every stream.
+func (c *connector) track(d protocol.StreamDescriptor, cursor int64) {
+	if c.cursors == nil {
+		c.cursors = map[protocol.StreamDescriptor]int64{}
+	}
+	if _, ok := c.cursors[d]; !ok {
+		c.order = append(c.order, d)
+	}
+	c.cursors[d] = cursor
+}
+
+func (c *connector) legacyBlob() json.RawMessage {
+	blob := map[string]int64{}
+	for _, d := range c.order {
+		blob[d.Name] = c.cursors[d]
+	}
+	b, _ := json.Marshal(blob)
+	return b
+}
+
+func (c *connector) globalState() *protocol.GlobalState {
+	g := &protocol.GlobalState{SharedState: json.RawMessage(`{}`)}
+	for _, d := range c.order {
+		g.StreamStates = append(g.StreamStates, protocol.StreamState{StreamDescriptor: d,
+			StreamState: json.RawMessage(`{"cursor":` + strconv.FormatInt(c.cursors[d], 10) + `}`)})
+	}
+	return g
+}
