@@ -1,0 +1,7 @@
+//go:build !race
+
+package protocol
+
+// raceEnabled reports a -race build, where sync.Pool drops items at random
+// and allocation counts mean nothing.
+const raceEnabled = false
