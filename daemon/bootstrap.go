@@ -1,0 +1,181 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/store"
+)
+
+// ReferenceConnector is a connector Ferry ships and registers at first
+// start.
+type ReferenceConnector struct {
+	// Name is the definition's name; Binary names the image
+	// (ferry/<Binary>:dev) and the local binary.
+	Name   string
+	Binary string
+	Kind   store.ActorKind
+}
+
+// ReferenceConnectors are the definitions a new data dir starts with.
+// connector-scripted plays both roles, so it is registered twice.
+var ReferenceConnectors = []ReferenceConnector{
+	{"source-faker", "source-faker", store.KindSource},
+	{"destination-jsonl", "destination-jsonl", store.KindDestination},
+	{"destination-null", "destination-null", store.KindDestination},
+	{"connector-scripted-source", "connector-scripted", store.KindSource},
+	{"connector-scripted-destination", "connector-scripted", store.KindDestination},
+}
+
+// ReferenceImage is the image of a reference connector.
+func ReferenceImage(binary string) string { return "ferry/" + binary + ":dev" }
+
+// Demo connection settings.
+const (
+	DemoSourceName      = "Demo faker"
+	DemoDestinationName = "Demo JSONL"
+	DemoConnectionName  = "Demo: faker → JSONL"
+	// DemoInterval is the demo's schedule; it also runs once at first start.
+	DemoInterval = 3600
+)
+
+// bootstrapMarker records a completed first start. Until it exists, every
+// start retries the bootstrap, whose steps skip what already exists.
+const bootstrapMarker = "bootstrapped"
+
+// bootstrap registers the reference connector definitions and the demo
+// connection (faker → JSONL under <data-dir>/local/demo, hourly), and
+// triggers its first sync, so a newcomer sees one run. A connector whose
+// spec cannot be read (an image not built) is registered without a spec
+// and reported; the demo is skipped when its connectors are unusable.
+func (d *Daemon) bootstrap(ctx context.Context) error {
+	marker := filepath.Join(d.cfg.DataDir, bootstrapMarker)
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	defs := map[string]*store.Definition{}
+	for _, rc := range ReferenceConnectors {
+		def, err := d.registerReference(ctx, rc)
+		if err != nil {
+			return err
+		}
+		defs[rc.Name] = def
+	}
+	src, dst := defs["source-faker"], defs["destination-jsonl"]
+	if src.Spec == nil || dst.Spec == nil {
+		d.log.Warn("first start: no demo connection, source-faker or destination-jsonl is not runnable; build them (make connectors, or make images with Docker) and restart")
+		return nil
+	}
+	if err := d.createDemo(ctx, src, dst); err != nil {
+		return fmt.Errorf("demo connection: %w", err)
+	}
+	return os.WriteFile(marker, []byte("reference connectors and demo connection registered\n"), 0o600)
+}
+
+// registerReference creates a reference definition unless one of that name
+// exists, caching its spec and IPC options.
+func (d *Daemon) registerReference(ctx context.Context, rc ReferenceConnector) (*store.Definition, error) {
+	found, _, err := d.db.Definitions(ctx, store.DefinitionFilter{Name: rc.Name})
+	if err != nil {
+		return nil, err
+	}
+	if len(found) > 0 {
+		return found[0], nil
+	}
+	def := &store.Definition{Name: rc.Name, Kind: rc.Kind, Image: ReferenceImage(rc.Binary)}
+	image, err := d.connectorImage(def)
+	if err != nil {
+		return nil, err
+	}
+	if insp, ok := d.rt.(runner.ImageInspector); ok {
+		if info, err := insp.InspectImage(ctx, image); err == nil {
+			def.SpecImageID = info.ID
+			if raw := info.Labels[store.IPCLabel]; raw != "" {
+				if def.IPCOptions, err = store.ParseIPCOptions([]byte(raw)); err != nil {
+					d.log.Warn("first start: ignoring bad IPC options label", "image", image, "error", err)
+				}
+			}
+		}
+	}
+	if m, err := d.runCommand(ctx, image, "spec", nil, protocol.TypeSpec); err != nil {
+		d.log.Warn("first start: cannot read the connector's spec; registered without it", "definition", rc.Name, "error", err)
+		def.SpecImageID = ""
+	} else if def.Spec, err = json.Marshal(m.Spec); err != nil {
+		return nil, err
+	}
+	if err := d.db.CreateDefinition(ctx, def); err != nil {
+		return nil, err
+	}
+	d.log.Info("first start: registered connector", "definition", rc.Name, "kind", rc.Kind, "image", def.Image,
+		"ipc", def.IPCOptions != nil, "spec", def.Spec != nil)
+	return def, nil
+}
+
+// createDemo creates the demo source, destination and connection, and
+// triggers the first sync.
+func (d *Daemon) createDemo(ctx context.Context, srcDef, dstDef *store.Definition) error {
+	conns, _, err := d.db.Connections(ctx, store.ConnectionFilter{})
+	if err != nil || len(conns) > 0 {
+		return err // a connection exists: the user has taken over
+	}
+	src := &store.Actor{Kind: store.KindSource, Name: DemoSourceName, DefinitionID: srcDef.ID,
+		Config: json.RawMessage(`{"count":1000,"seed":42,"records_per_slice":100}`)}
+	if err := d.db.CreateActor(ctx, src); err != nil {
+		return err
+	}
+	dst := &store.Actor{Kind: store.KindDestination, Name: DemoDestinationName, DefinitionID: dstDef.ID,
+		Config: json.RawMessage(`{"destination_path":"/local/demo"}`)}
+	if err := d.db.CreateActor(ctx, dst); err != nil {
+		return err
+	}
+	image, err := d.connectorImage(srcDef)
+	if err != nil {
+		return err
+	}
+	m, err := d.runCommand(ctx, image, "discover", json.RawMessage(`{"count":1000,"seed":42,"records_per_slice":100}`), protocol.TypeCatalog)
+	if err != nil {
+		return err
+	}
+	conn := &store.Connection{
+		Name: DemoConnectionName, SourceID: src.ID, DestinationID: dst.ID,
+		Catalog:  DefaultConfiguredCatalog(m.Catalog),
+		Schedule: store.Schedule{Type: store.ScheduleInterval, IntervalSeconds: DemoInterval},
+	}
+	if err := d.db.CreateConnection(ctx, conn); err != nil {
+		return err
+	}
+	j, err := d.trigger(ctx, conn.ID, store.JobSync, store.TriggerManual)
+	if err != nil {
+		return err
+	}
+	d.log.Info("first start: created the demo connection and started its first sync", "connection_id", conn.ID,
+		"job_id", j.ID, "output", filepath.Join(d.cfg.LocalRoot(), "demo"), "schedule", "every hour")
+	return nil
+}
+
+// DefaultConfiguredCatalog configures every stream of a discovered catalog
+// the way Airbyte's UI proposes: incremental append with the source's
+// cursor and primary key where the stream supports it, else full refresh
+// overwrite.
+func DefaultConfiguredCatalog(c *protocol.Catalog) *protocol.ConfiguredCatalog {
+	out := &protocol.ConfiguredCatalog{}
+	for _, s := range c.Streams {
+		cs := protocol.ConfiguredStream{Stream: s, SyncMode: protocol.SyncFullRefresh,
+			DestinationSyncMode: protocol.DestOverwrite, PrimaryKey: s.SourceDefinedPrimaryKey}
+		if s.Supports(protocol.SyncIncremental) && len(s.DefaultCursorField) > 0 {
+			cs.SyncMode, cs.DestinationSyncMode = protocol.SyncIncremental, protocol.DestAppend
+			cs.CursorField = s.DefaultCursorField
+		}
+		out.Streams = append(out.Streams, cs)
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/ferrysync/ferry/store"
+)
+
+// finish records an attempt's end and decides its job's fate in one store
+// transaction: the final state and stats, the attempt's status and
+// reasons, and the job's status and retry time (G4). Then it tells
+// subscribers and webhooks.
+func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
+	c := run.claim
+	// Store writes from here on must land even when the attempt was
+	// cancelled or the daemon is shutting down.
+	ctx := context.WithoutCancel(run.ctx)
+	now := d.now()
+	res := store.AttemptResult{
+		AttemptID:      c.Attempt.ID,
+		Status:         end.status,
+		Stats:          end.stats,
+		FailureReasons: end.reasons,
+		FinalStates:    end.final,
+	}
+	cause := context.Cause(run.ctx)
+	switch {
+	case end.status == store.AttemptSucceeded:
+		res.JobStatus = store.JobSucceeded
+	case errors.Is(cause, errShutdown):
+		// Not the connector's fault and not the user's wish: the attempt
+		// failed and the job is retried as soon as the daemon runs again.
+		res.Status = store.AttemptFailed
+		res.FailureReasons = append(res.FailureReasons,
+			platformFailure(store.FailureTypeTransient, errShutdown.Error(), true, now.UnixMilli()))
+		res.JobStatus = store.JobIncomplete
+	case end.status == store.AttemptCancelled || errors.Is(cause, errUserCancel):
+		res.Status = store.AttemptCancelled
+		res.JobStatus = store.JobCancelled
+	default:
+		dec := d.retryDecision(ctx, c, end)
+		if dec.Retry {
+			res.JobStatus = store.JobIncomplete
+			if dec.Backoff > 0 {
+				at := now.Add(dec.Backoff)
+				res.RetryAt = &at
+			}
+		} else {
+			res.JobStatus = store.JobFailed
+			log.Info("no retry", "reason", dec.Reason)
+		}
+	}
+	j, err := d.db.FinishAttempt(ctx, res)
+	if err != nil && !errors.Is(err, store.ErrConflict) && res.Status == store.AttemptSucceeded {
+		// The final commit did not land (a full disk): the attempt did not
+		// succeed (G4). Record it as failed, without the final state; the
+		// state acknowledged before is committed already.
+		log.Error("final commit failed", "error", err)
+		res.Status, res.FinalStates = store.AttemptFailed, nil
+		res.FailureReasons = []store.FailureReason{{FailureOrigin: store.OriginPersistence,
+			FailureType: store.FailureTypeSystem, ExternalMessage: "could not commit the final state and stats: " + err.Error(),
+			Timestamp: now.UnixMilli()}}
+		res.JobStatus, res.RetryAt = store.JobIncomplete, nil
+		j, err = d.db.FinishAttempt(ctx, res)
+	}
+	if err != nil {
+		// ErrConflict: the attempt is no longer ours (a restart's recovery
+		// failed it). Anything else: the store is unwritable, and the next
+		// start's recovery finishes the attempt.
+		log.Error("record the attempt's end", "error", err)
+		return
+	}
+	log.Info("attempt ended", "attempt_status", res.Status, "job_status", j.Status,
+		"retry_at", formatOptTime(j.RetryAt), "records_committed", j.RecordsSynced, "reasons", summary(res.FailureReasons))
+	d.hub.publishStatus(j)
+	if j.Status.Terminal() {
+		d.hooks.jobEnded(j)
+	}
+}
+
+// retryDecision applies the retry policy to the job's attempts so far,
+// the one just ended included.
+func (d *Daemon) retryDecision(ctx context.Context, c *store.Claim, end attemptEnd) RetryDecision {
+	var history []AttemptOutcome
+	if j, err := d.db.Job(ctx, c.Job.ID); err == nil {
+		for _, a := range j.Attempts {
+			if a.ID == c.Attempt.ID {
+				continue
+			}
+			history = append(history, outcomeOf(a))
+		}
+	}
+	history = append(history, AttemptOutcome{
+		Progress:    end.progress,
+		ConfigError: hasConfigError(end.reasons),
+		Cancelled:   end.status == store.AttemptCancelled,
+	})
+	return d.cfg.Retry.Decide(history)
+}
+
+// outcomeOf reads a finished attempt for the retry policy.
+func outcomeOf(a *store.Attempt) AttemptOutcome {
+	return AttemptOutcome{
+		Succeeded:   a.Status == store.AttemptSucceeded,
+		Progress:    a.CommittedState,
+		ConfigError: hasConfigError(a.FailureReasons),
+		Cancelled:   a.Status == store.AttemptCancelled,
+	}
+}
+
+func formatOptTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
