@@ -211,4 +211,3 @@ func (w *webhooks) close(d time.Duration) {
 	}
 	w.cancel()
 }
-
