@@ -215,3 +215,57 @@ func TestListConnections(t *testing.T) {
 		t.Errorf("by source: total %d, want 4", total)
 	}
 }
+
+// TestDeleteConnectionCascades verifies that deleting a connection removes
+// its jobs, attempts, state, history and generations, and is refused while
+// an attempt runs.
+func TestDeleteConnectionCascades(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.mustClaim(t)
+	if err := f.db.CommitCheckpoint(ctx, c.Attempt.ID, parseStates(t, readTestdata(t, "state_global.json")), Stats{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.BumpGenerations(ctx, f.conn.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, f.db.DeleteConnection(ctx, f.conn.ID), ErrConflict)
+	if _, err := f.db.FinishAttempt(ctx, AttemptResult{AttemptID: c.Attempt.ID, Status: AttemptSucceeded,
+		JobStatus: JobSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.DeleteConnection(ctx, f.conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"jobs", "attempts", "states", "state_history", "stream_generations"} {
+		var n int
+		if err := f.db.db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d rows left, %v", table, n, err)
+		}
+	}
+	_, err := f.db.Job(ctx, c.Job.ID)
+	wantErr(t, err, ErrNotFound)
+	wantErr(t, f.db.DeleteConnection(ctx, f.conn.ID), ErrNotFound)
+}
+
+// TestScheduleNext verifies interval and cron next-run times, including a
+// daylight saving change in the schedule's time zone.
+func TestScheduleNext(t *testing.T) {
+	at := time.Date(2025, 3, 29, 12, 0, 0, 0, time.UTC) // the day before Paris moves to UTC+2
+	for _, tc := range []struct {
+		s    Schedule
+		want time.Time
+		ok   bool
+	}{
+		{Schedule{Type: ScheduleManual}, time.Time{}, false},
+		{Schedule{Type: ScheduleInterval, IntervalSeconds: 90}, at.Add(90 * time.Second), true},
+		{Schedule{Type: ScheduleCron, Cron: "30 9 * * *", Timezone: "Europe/Paris"}, time.Date(2025, 3, 30, 7, 30, 0, 0, time.UTC), true},
+		{Schedule{Type: ScheduleCron, Cron: "@daily"}, time.Date(2025, 3, 30, 0, 0, 0, 0, time.UTC), true},
+		{Schedule{Type: ScheduleCron, Cron: "bogus"}, time.Time{}, false},
+	} {
+		got, ok := tc.s.Next(at)
+		if ok != tc.ok || !got.Equal(tc.want) {
+			t.Errorf("%+v: Next = %v, %v; want %v, %v", tc.s, got, ok, tc.want, tc.ok)
+		}
+	}
+}

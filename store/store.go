@@ -52,7 +52,6 @@ type DB struct {
 	busyTimeout  time.Duration
 	historyLimit int
 	migrations   fs.FS
-	extraPragmas []string
 }
 
 // Option configures Open.
@@ -81,12 +80,6 @@ func WithStateHistoryLimit(n int) Option {
 // withMigrations replaces the embedded migrations; tests use it to build an
 // older database.
 func withMigrations(fsys fs.FS) Option { return func(db *DB) { db.migrations = fsys } }
-
-// withPragma adds a pragma to the DSN; tests use it to simulate a full disk
-// with max_page_count.
-func withPragma(p string) Option {
-	return func(db *DB) { db.extraPragmas = append(db.extraPragmas, p) }
-}
 
 // Open opens (creating it if needed) the database file at path, checks
 // that it runs in WAL mode and applies pending migrations, taking a backup
@@ -148,9 +141,6 @@ func (db *DB) dsn() string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(full)")
-	for _, p := range db.extraPragmas {
-		q.Add("_pragma", p)
-	}
 	q.Set("_txlock", "immediate")
 	return db.path + "?" + q.Encode()
 }
