@@ -60,7 +60,7 @@ func (a *Actor) Validate() error {
 // when the config holds the mask where a secret belongs), or ErrConflict
 // when the id is taken.
 func (db *DB) CreateActor(ctx context.Context, a *Actor) error {
-	return db.update(ctx, "create "+string(a.Kind), func(tx *Tx) error {
+	return db.update(ctx, "create "+string(a.Kind), func(tx *txn) error {
 		if err := checkID(&a.ID); err != nil {
 			return err
 		}
@@ -90,7 +90,7 @@ func (db *DB) CreateActor(ctx context.Context, a *Actor) error {
 
 // actorSecretTree loads a's definition, checks its kind and returns the
 // secret locations of its spec.
-func actorSecretTree(ctx context.Context, tx *Tx, a *Actor) (*secretTree, error) {
+func actorSecretTree(ctx context.Context, tx *txn, a *Actor) (*secretTree, error) {
 	d, err := findDefinition(ctx, tx, a.DefinitionID)
 	if err != nil {
 		return nil, invalid("definitionId", "definition %s not found", a.DefinitionID)
@@ -108,7 +108,7 @@ func actorSecretTree(ctx context.Context, tx *Tx, a *Actor) (*secretTree, error)
 // config masked. It returns ErrNotFound.
 func (db *DB) Actor(ctx context.Context, kind ActorKind, id string) (*Actor, error) {
 	var a *Actor
-	err := db.view(ctx, "get "+string(kind), func(tx *Tx) (err error) {
+	err := db.view(ctx, "get "+string(kind), func(tx *txn) (err error) {
 		if a, err = findActor(ctx, tx, kind, id); err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (db *DB) Actors(ctx context.Context, f ActorFilter) ([]*Actor, int, error) 
 	limit, offset := f.limits()
 	var out []*Actor
 	var total int
-	err := db.view(ctx, "list "+string(f.Kind)+"s", func(tx *Tx) error {
+	err := db.view(ctx, "list "+string(f.Kind)+"s", func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+`, COUNT(*) OVER () FROM actors
 			WHERE kind = ? AND (? = '' OR definition_id = ?)
 			ORDER BY created_at, id LIMIT ? OFFSET ?`,
@@ -164,7 +164,7 @@ func (db *DB) Actors(ctx context.Context, f ActorFilter) ([]*Actor, int, error) 
 // (MergeSecrets). DefinitionID cannot change. On success a holds the stored
 // row, config masked. It returns ErrNotFound or a *ValidationError.
 func (db *DB) UpdateActor(ctx context.Context, a *Actor) error {
-	return db.update(ctx, "update "+string(a.Kind), func(tx *Tx) error {
+	return db.update(ctx, "update "+string(a.Kind), func(tx *txn) error {
 		old, err := findActor(ctx, tx, a.Kind, a.ID)
 		if err != nil {
 			return err
@@ -191,54 +191,10 @@ func (db *DB) UpdateActor(ctx context.Context, a *Actor) error {
 	})
 }
 
-// UpdateActorConfig replaces only the config of a source or destination,
-// as a connector's CONTROL message asks (PROTOCOL.md 2.4). Masked values
-// keep the stored secrets. It returns ErrNotFound or a *ValidationError.
-func (db *DB) UpdateActorConfig(ctx context.Context, kind ActorKind, id string, config json.RawMessage) error {
-	return db.update(ctx, "update "+string(kind)+" config", func(tx *Tx) error {
-		old, err := findActor(ctx, tx, kind, id)
-		if err != nil {
-			return err
-		}
-		return updateActorConfig(ctx, tx, old, config)
-	})
-}
-
-// updateActorConfig merges masked values from old's stored config into
-// config, encrypts it, and writes it; old is updated in place.
-func updateActorConfig(ctx context.Context, tx *Tx, old *Actor, config json.RawMessage) error {
-	tree, err := actorSecretTree(ctx, tx, old)
-	if err != nil {
-		return err
-	}
-	in, err := compactObject("config", config)
-	if err != nil {
-		return err
-	}
-	storedPlain, _, err := tx.db.key.openConfig(old.ID, old.Config)
-	if err != nil {
-		return err
-	}
-	merged, err := tree.mergeSecrets(storedPlain, in)
-	if err != nil {
-		return err
-	}
-	sealed, err := tx.db.key.sealConfig(tree, old.ID, merged)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE actors SET config = ?, updated_at = ? WHERE id = ?`,
-		string(sealed), formatTime(tx.now), old.ID); err != nil {
-		return err
-	}
-	old.Config, old.UpdatedAt = sealed, tx.now
-	return nil
-}
-
 // DeleteActor deletes a source or destination. It returns ErrNotFound, or
 // ErrConflict while a connection uses it.
 func (db *DB) DeleteActor(ctx context.Context, kind ActorKind, id string) error {
-	return db.update(ctx, "delete "+string(kind), func(tx *Tx) error {
+	return db.update(ctx, "delete "+string(kind), func(tx *txn) error {
 		if _, err := findActor(ctx, tx, kind, id); err != nil {
 			return err
 		}
@@ -255,75 +211,10 @@ func (db *DB) DeleteActor(ctx context.Context, kind ActorKind, id string) error 
 	})
 }
 
-// ActorConfig returns the decrypted config of a source or destination and
-// its secret values, for running the connector. Never log or return it to
-// users. It returns ErrNotFound, or an error when a secret cannot be
-// decrypted (a wrong key file).
-func (db *DB) ActorConfig(ctx context.Context, kind ActorKind, id string) (*ResolvedConfig, error) {
-	var rc *ResolvedConfig
-	err := db.view(ctx, "get "+string(kind)+" config", func(tx *Tx) error {
-		a, err := findActor(ctx, tx, kind, id)
-		if err != nil {
-			return err
-		}
-		rc, err = resolveConfig(tx.db.key, a)
-		return err
-	})
-	return rc, err
-}
-
-func resolveConfig(k *Key, a *Actor) (*ResolvedConfig, error) {
-	plain, secrets, err := k.openConfig(a.ID, a.Config)
-	if err != nil {
-		return nil, err
-	}
-	return &ResolvedConfig{Config: plain, Secrets: secretValues(secrets)}, nil
-}
-
-// resealActors re-encrypts the configs of d's actors under d's spec, after
-// the spec changed.
-func resealActors(ctx context.Context, tx *Tx, d *Definition) error {
-	tree, err := parseSecretTree(d.Spec)
-	if err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+` FROM actors WHERE definition_id = ?`, d.ID)
-	if err != nil {
-		return err
-	}
-	var actors []*Actor
-	for rows.Next() {
-		a, err := scanActor(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		actors = append(actors, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, a := range actors {
-		plain, _, err := tx.db.key.openConfig(a.ID, a.Config)
-		if err != nil {
-			return err
-		}
-		sealed, err := tx.db.key.sealConfig(tree, a.ID, plain)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE actors SET config = ? WHERE id = ?`, string(sealed), a.ID); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 const actorColumns = `id, kind, name, definition_id, config, created_at, updated_at`
 
 // findActor returns the actor with its stored (encrypted) config.
-func findActor(ctx context.Context, tx *Tx, kind ActorKind, id string) (*Actor, error) {
+func findActor(ctx context.Context, tx *txn, kind ActorKind, id string) (*Actor, error) {
 	row := tx.QueryRowContext(ctx, `SELECT `+actorColumns+` FROM actors WHERE id = ? AND kind = ?`, id, kind)
 	a, err := scanActor(row)
 	if errNoRows(err) {

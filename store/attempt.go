@@ -156,7 +156,7 @@ func (db *DB) SetAttemptRun(ctx context.Context, attemptID int64, r AttemptRun) 
 	if r.SocketCount < 0 {
 		return invalid("socketCount", "must not be negative")
 	}
-	return db.update(ctx, "set attempt run", func(tx *Tx) error {
+	return db.update(ctx, "set attempt run", func(tx *txn) error {
 		if _, err := findRunningAttempt(ctx, tx, attemptID); err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func (db *DB) SetAttemptRun(ctx context.Context, attemptID int64, r AttemptRun) 
 // Attempt returns an attempt by id. It returns ErrNotFound.
 func (db *DB) Attempt(ctx context.Context, id int64) (*Attempt, error) {
 	var a *Attempt
-	err := db.view(ctx, "get attempt", func(tx *Tx) (err error) {
+	err := db.view(ctx, "get attempt", func(tx *txn) (err error) {
 		a, err = findAttempt(ctx, tx, id)
 		return err
 	})
@@ -182,7 +182,7 @@ func (db *DB) Attempt(ctx context.Context, id int64) (*Attempt, error) {
 // left over and should be finished as failed (FinishAttempt).
 func (db *DB) RunningAttempts(ctx context.Context) ([]*Attempt, error) {
 	var out []*Attempt
-	err := db.view(ctx, "list running attempts", func(tx *Tx) error {
+	err := db.view(ctx, "list running attempts", func(tx *txn) error {
 		var err error
 		out, err = queryAttempts(ctx, tx, `WHERE status = 'running' ORDER BY id`)
 		return err
@@ -190,7 +190,7 @@ func (db *DB) RunningAttempts(ctx context.Context) ([]*Attempt, error) {
 	return out, err
 }
 
-func jobAttempts(ctx context.Context, tx *Tx, jobID int64) ([]*Attempt, error) {
+func jobAttempts(ctx context.Context, tx *txn, jobID int64) ([]*Attempt, error) {
 	return queryAttempts(ctx, tx, `WHERE job_id = ? ORDER BY number`, jobID)
 }
 
@@ -199,7 +199,7 @@ const attemptColumns = `id, job_id, connection_id, number, status, started_at, u
 	bytes_emitted, records_committed, bytes_committed, stream_stats, failure_reasons, log_path,
 	committed_state`
 
-func queryAttempts(ctx context.Context, tx *Tx, where string, args ...any) ([]*Attempt, error) {
+func queryAttempts(ctx context.Context, tx *txn, where string, args ...any) ([]*Attempt, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts `+where, args...)
 	if err != nil {
 		return nil, err
@@ -216,7 +216,7 @@ func queryAttempts(ctx context.Context, tx *Tx, where string, args ...any) ([]*A
 	return out, rows.Err()
 }
 
-func findAttempt(ctx context.Context, tx *Tx, id int64) (*Attempt, error) {
+func findAttempt(ctx context.Context, tx *txn, id int64) (*Attempt, error) {
 	as, err := queryAttempts(ctx, tx, `WHERE id = ?`, id)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func findAttempt(ctx context.Context, tx *Tx, id int64) (*Attempt, error) {
 // findRunningAttempt returns the attempt, or ErrConflict when it has
 // ended: a process that lost its attempt (recovery marked it failed) must
 // not write to it any more.
-func findRunningAttempt(ctx context.Context, tx *Tx, id int64) (*Attempt, error) {
+func findRunningAttempt(ctx context.Context, tx *txn, id int64) (*Attempt, error) {
 	a, err := findAttempt(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -270,7 +270,7 @@ func scanAttempt(s scanner) (*Attempt, error) {
 
 // writeStats stores an attempt's cumulative stats; committed marks that it
 // committed state.
-func writeStats(ctx context.Context, tx *Tx, attemptID int64, s Stats, committed bool) error {
+func writeStats(ctx context.Context, tx *txn, attemptID int64, s Stats, committed bool) error {
 	var streams any
 	if len(s.Streams) > 0 {
 		b, err := json.Marshal(s.Streams)

@@ -263,7 +263,7 @@ func connectionOwner(id string) string { return "connection:" + id }
 
 // sealWebhookSecret returns the column value for c's webhook secret: the
 // stored one when c carries the mask, NULL when empty, else encrypted.
-func sealWebhookSecret(tx *Tx, c *Connection, stored sql.NullString) (any, error) {
+func sealWebhookSecret(tx *txn, c *Connection, stored sql.NullString) (any, error) {
 	switch strings.TrimSpace(c.WebhookSecret) {
 	case "":
 		return nil, nil

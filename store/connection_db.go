@@ -13,7 +13,7 @@ import (
 // CreatedAt and UpdatedAt. It returns a *ValidationError, including when
 // the source or destination does not exist.
 func (db *DB) CreateConnection(ctx context.Context, c *Connection) error {
-	return db.update(ctx, "create connection", func(tx *Tx) error {
+	return db.update(ctx, "create connection", func(tx *txn) error {
 		if err := checkID(&c.ID); err != nil {
 			return err
 		}
@@ -38,7 +38,7 @@ func (db *DB) CreateConnection(ctx context.Context, c *Connection) error {
 }
 
 // writeConnection inserts or updates c's row.
-func writeConnection(ctx context.Context, tx *Tx, c *Connection, storedSecret sql.NullString, insert bool) error {
+func writeConnection(ctx context.Context, tx *txn, c *Connection, storedSecret sql.NullString, insert bool) error {
 	catalog, selected, err := c.encodeJSON()
 	if err != nil {
 		return err
@@ -91,7 +91,7 @@ func nullInt64IfZero(n int64) any {
 // Connection returns the connection with the given id, or ErrNotFound.
 func (db *DB) Connection(ctx context.Context, id string) (*Connection, error) {
 	var c *Connection
-	err := db.view(ctx, "get connection", func(tx *Tx) (err error) {
+	err := db.view(ctx, "get connection", func(tx *txn) (err error) {
 		c, _, err = findConnection(ctx, tx, id)
 		return err
 	})
@@ -112,7 +112,7 @@ func (db *DB) Connections(ctx context.Context, f ConnectionFilter) ([]*Connectio
 	limit, offset := f.limits()
 	var out []*Connection
 	var total int
-	err := db.view(ctx, "list connections", func(tx *Tx) error {
+	err := db.view(ctx, "list connections", func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+connectionColumns+`, COUNT(*) OVER ()
 			FROM connections WHERE (? = '' OR source_id = ?) AND (? = '' OR destination_id = ?)
 			AND (? = '' OR status = ?) ORDER BY created_at, id LIMIT ? OFFSET ?`,
@@ -139,7 +139,7 @@ func (db *DB) Connections(ctx context.Context, f ConnectionFilter) ([]*Connectio
 // schedule or status changes, NextRunAt is recomputed from now; otherwise
 // the stored one is kept. It returns ErrNotFound or a *ValidationError.
 func (db *DB) UpdateConnection(ctx context.Context, c *Connection) error {
-	return db.update(ctx, "update connection", func(tx *Tx) error {
+	return db.update(ctx, "update connection", func(tx *txn) error {
 		old, secret, err := findConnection(ctx, tx, c.ID)
 		if err != nil {
 			return err
@@ -172,7 +172,7 @@ func (db *DB) UpdateConnection(ctx context.Context, c *Connection) error {
 // history. Attempt log files stay until PruneLogs removes them. It returns
 // ErrNotFound, or ErrConflict while an attempt is running.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
-	return db.update(ctx, "delete connection", func(tx *Tx) error {
+	return db.update(ctx, "delete connection", func(tx *txn) error {
 		if _, _, err := findConnection(ctx, tx, id); err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 // secret (empty when unset), for signing webhook bodies. It returns
 // ErrNotFound, or an error when the secret cannot be decrypted.
 func (db *DB) ConnectionWebhook(ctx context.Context, id string) (webhookURL, secret string, err error) {
-	err = db.view(ctx, "get connection webhook", func(tx *Tx) error {
+	err = db.view(ctx, "get connection webhook", func(tx *txn) error {
 		c, stored, err := findConnection(ctx, tx, id)
 		if err != nil {
 			return err
@@ -210,7 +210,7 @@ func (db *DB) ConnectionWebhook(ctx context.Context, id string) (webhookURL, sec
 // before now, earliest first.
 func (db *DB) DueConnections(ctx context.Context, now time.Time) ([]*Connection, error) {
 	var out []*Connection
-	err := db.view(ctx, "list due connections", func(tx *Tx) error {
+	err := db.view(ctx, "list due connections", func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+connectionColumns+` FROM connections
 			WHERE status = 'active' AND schedule_type != 'manual' AND next_run_at IS NOT NULL
 			AND next_run_at <= ? ORDER BY next_run_at, id`, formatTime(now))
@@ -233,7 +233,7 @@ func (db *DB) DueConnections(ctx context.Context, now time.Time) ([]*Connection,
 // SetNextRunAt sets (or, with nil, clears) when the scheduler next runs a
 // connection. It returns ErrNotFound.
 func (db *DB) SetNextRunAt(ctx context.Context, id string, next *time.Time) error {
-	return db.update(ctx, "set next run", func(tx *Tx) error {
+	return db.update(ctx, "set next run", func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET next_run_at = ? WHERE id = ?`, nullTime(next), id)
 		if err != nil {
 			return err
@@ -246,7 +246,7 @@ func (db *DB) SetNextRunAt(ctx context.Context, id string, next *time.Time) erro
 }
 
 // findConnection returns the connection and its stored webhook secret.
-func findConnection(ctx context.Context, tx *Tx, id string) (*Connection, sql.NullString, error) {
+func findConnection(ctx context.Context, tx *txn, id string) (*Connection, sql.NullString, error) {
 	var secret sql.NullString
 	row := tx.QueryRowContext(ctx, `SELECT `+connectionColumns+`, webhook_secret
 		FROM connections WHERE id = ?`, id)
@@ -259,7 +259,7 @@ func findConnection(ctx context.Context, tx *Tx, id string) (*Connection, sql.Nu
 
 // checkNoRunningAttempt returns ErrConflict when the connection has a
 // running attempt.
-func checkNoRunningAttempt(ctx context.Context, tx *Tx, connID string) error {
+func checkNoRunningAttempt(ctx context.Context, tx *txn, connID string) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM attempts
 		WHERE connection_id = ? AND status = 'running'`, connID).Scan(&n); err != nil {

@@ -100,12 +100,12 @@ func (d *Definition) Validate() error {
 // UpdatedAt. It returns a *ValidationError for invalid fields and
 // ErrConflict when the name or id is taken.
 func (db *DB) CreateDefinition(ctx context.Context, d *Definition) error {
-	return db.update(ctx, "create definition", func(tx *Tx) error {
+	return db.update(ctx, "create definition", func(tx *txn) error {
 		return createDefinition(ctx, tx, d)
 	})
 }
 
-func createDefinition(ctx context.Context, tx *Tx, d *Definition) error {
+func createDefinition(ctx context.Context, tx *txn, d *Definition) error {
 	if err := checkID(&d.ID); err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func createDefinition(ctx context.Context, tx *Tx, d *Definition) error {
 // Definition returns the definition with the given id, or ErrNotFound.
 func (db *DB) Definition(ctx context.Context, id string) (*Definition, error) {
 	var d *Definition
-	err := db.view(ctx, "get definition", func(tx *Tx) (err error) {
+	err := db.view(ctx, "get definition", func(tx *txn) (err error) {
 		d, err = findDefinition(ctx, tx, id)
 		return err
 	})
@@ -153,7 +153,7 @@ func (db *DB) Definitions(ctx context.Context, f DefinitionFilter) ([]*Definitio
 	limit, offset := f.limits()
 	var out []*Definition
 	var total int
-	err := db.view(ctx, "list definitions", func(tx *Tx) error {
+	err := db.view(ctx, "list definitions", func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+definitionColumns+`, COUNT(*) OVER ()
 			FROM definitions WHERE (? = '' OR kind = ?) AND (? = '' OR name = ?)
 			ORDER BY name LIMIT ? OFFSET ?`, f.Kind, f.Kind, f.Name, f.Name, limit, offset)
@@ -179,7 +179,7 @@ func (db *DB) Definitions(ctx context.Context, f DefinitionFilter) ([]*Definitio
 // transaction under the new spec's secret fields. It returns ErrNotFound,
 // a *ValidationError (also when Kind would change), or ErrConflict.
 func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
-	return db.update(ctx, "update definition", func(tx *Tx) error {
+	return db.update(ctx, "update definition", func(tx *txn) error {
 		old, err := findDefinition(ctx, tx, d.ID)
 		if err != nil {
 			return err
@@ -214,7 +214,7 @@ func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
 // DeleteDefinition deletes a definition. It returns ErrNotFound, or
 // ErrConflict while a source or destination uses it.
 func (db *DB) DeleteDefinition(ctx context.Context, id string) error {
-	return db.update(ctx, "delete definition", func(tx *Tx) error {
+	return db.update(ctx, "delete definition", func(tx *txn) error {
 		if _, err := findDefinition(ctx, tx, id); err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func (db *DB) DeleteDefinition(ctx context.Context, id string) error {
 const definitionColumns = `id, name, kind, image, binary_path, ipc_options, spec, spec_image_id,
 	memory_bytes, cpus, created_at, updated_at`
 
-func findDefinition(ctx context.Context, tx *Tx, id string) (*Definition, error) {
+func findDefinition(ctx context.Context, tx *txn, id string) (*Definition, error) {
 	row := tx.QueryRowContext(ctx, `SELECT `+definitionColumns+` FROM definitions WHERE id = ?`, id)
 	d, err := scanDefinition(row)
 	if errNoRows(err) {

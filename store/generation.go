@@ -19,7 +19,7 @@ type StreamGeneration struct {
 // connection.
 func (db *DB) Generations(ctx context.Context, connID string) ([]StreamGeneration, error) {
 	var out []StreamGeneration
-	err := db.view(ctx, "get generations", func(tx *Tx) (err error) {
+	err := db.view(ctx, "get generations", func(tx *txn) (err error) {
 		if _, _, err := findConnection(ctx, tx, connID); err != nil {
 			return err
 		}
@@ -29,7 +29,7 @@ func (db *DB) Generations(ctx context.Context, connID string) ([]StreamGeneratio
 	return out, err
 }
 
-func generations(ctx context.Context, tx *Tx, connID string) ([]StreamGeneration, error) {
+func generations(ctx context.Context, tx *txn, connID string) ([]StreamGeneration, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT namespace, name, generation_id FROM stream_generations
 		WHERE connection_id = ? ORDER BY namespace, name`, connID)
 	if err != nil {
@@ -53,7 +53,7 @@ func generations(ctx context.Context, tx *Tx, connID string) ([]StreamGeneration
 // connection.
 func (db *DB) BumpGenerations(ctx context.Context, connID string, streams []protocol.StreamDescriptor) ([]StreamGeneration, error) {
 	var out []StreamGeneration
-	err := db.update(ctx, "bump generations", func(tx *Tx) error {
+	err := db.update(ctx, "bump generations", func(tx *txn) error {
 		c, _, err := findConnection(ctx, tx, connID)
 		if err != nil {
 			return err

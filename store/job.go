@@ -87,14 +87,14 @@ type Job struct {
 // *ValidationError for an unknown type or trigger.
 func (db *DB) CreateJob(ctx context.Context, connID string, typ JobType, trigger JobTrigger) (*Job, error) {
 	var j *Job
-	err := db.update(ctx, "create job", func(tx *Tx) (err error) {
+	err := db.update(ctx, "create job", func(tx *txn) (err error) {
 		j, err = createJob(ctx, tx, connID, typ, trigger)
 		return err
 	})
 	return j, err
 }
 
-func createJob(ctx context.Context, tx *Tx, connID string, typ JobType, trigger JobTrigger) (*Job, error) {
+func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger JobTrigger) (*Job, error) {
 	if typ != JobSync && typ != JobReset {
 		return nil, invalid("jobType", "must be sync or reset")
 	}
@@ -130,7 +130,7 @@ func createJob(ctx context.Context, tx *Tx, connID string, typ JobType, trigger 
 // Job returns a job with its attempts. It returns ErrNotFound.
 func (db *DB) Job(ctx context.Context, id int64) (*Job, error) {
 	var j *Job
-	err := db.view(ctx, "get job", func(tx *Tx) (err error) {
+	err := db.view(ctx, "get job", func(tx *txn) (err error) {
 		if j, err = findJob(ctx, tx, id); err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 	limit, offset := f.limits()
 	var out []*Job
 	var total int
-	err := db.view(ctx, "list jobs", func(tx *Tx) error {
+	err := db.view(ctx, "list jobs", func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+`, COUNT(*) OVER () FROM jobs j
 			WHERE (? = '' OR j.connection_id = ?) AND (? = '' OR j.status = ?) AND (? = '' OR j.type = ?)
 			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)
@@ -187,7 +187,7 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 // job, ErrNotFound, or ErrConflict when the job has already ended.
 func (db *DB) CancelJob(ctx context.Context, id int64) (*Job, error) {
 	var j *Job
-	err := db.update(ctx, "cancel job", func(tx *Tx) (err error) {
+	err := db.update(ctx, "cancel job", func(tx *txn) (err error) {
 		if j, err = findJob(ctx, tx, id); err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ const jobColumns = `j.id, j.connection_id, j.type, j.status, j.trigger, j.cancel
 	(SELECT COALESCE(SUM(a.bytes_committed), 0) FROM attempts a WHERE a.job_id = j.id),
 	(SELECT COUNT(*) FROM attempts a WHERE a.job_id = j.id)`
 
-func findJob(ctx context.Context, tx *Tx, id int64) (*Job, error) {
+func findJob(ctx context.Context, tx *txn, id int64) (*Job, error) {
 	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE j.id = ?`, id))
 	if errNoRows(err) {
 		return nil, notFound("job", id)

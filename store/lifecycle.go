@@ -45,7 +45,7 @@ func (db *DB) ClaimJob(ctx context.Context, owner Owner) (*Claim, error) {
 	}
 	var c *Claim
 	var src, dst *Actor
-	err := db.update(ctx, "claim job", func(tx *Tx) error {
+	err := db.update(ctx, "claim job", func(tx *txn) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT j.id FROM jobs j
 			WHERE (j.status = 'pending' OR (j.status = 'incomplete' AND (j.not_before IS NULL OR j.not_before <= ?)))
@@ -112,7 +112,7 @@ func maskedCopy(a *Actor) *Actor {
 }
 
 // startAttempt marks job id running and inserts its next attempt.
-func startAttempt(ctx context.Context, tx *Tx, jobID int64, owner Owner) (*Attempt, error) {
+func startAttempt(ctx context.Context, tx *txn, jobID int64, owner Owner) (*Attempt, error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'running', not_before = NULL,
 		started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?`,
 		formatTime(tx.now), formatTime(tx.now), jobID); err != nil {
@@ -167,7 +167,7 @@ func (db *DB) FinishAttempt(ctx context.Context, r AttemptResult) (*Job, error) 
 		return nil, err
 	}
 	var j *Job
-	err := db.update(ctx, "finish attempt", func(tx *Tx) error {
+	err := db.update(ctx, "finish attempt", func(tx *txn) error {
 		a, err := findRunningAttempt(ctx, tx, r.AttemptID)
 		if err != nil {
 			return err

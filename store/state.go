@@ -23,7 +23,7 @@ import (
 // *ValidationError, ErrConflict when the attempt is no longer running, or
 // ErrStorageFull; on any error nothing is written.
 func (db *DB) CommitCheckpoint(ctx context.Context, attemptID int64, states []*protocol.State, stats Stats) error {
-	return db.update(ctx, "commit checkpoint", func(tx *Tx) error {
+	return db.update(ctx, "commit checkpoint", func(tx *txn) error {
 		a, err := findRunningAttempt(ctx, tx, attemptID)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func checkStates(states []*protocol.State, replace bool) (protocol.StateType, []
 
 // writeStates stores a batch of states for a connection and records it in
 // the history.
-func writeStates(ctx context.Context, tx *Tx, connID string, attemptID *int64, states []*protocol.State) error {
+func writeStates(ctx context.Context, tx *txn, connID string, attemptID *int64, states []*protocol.State) error {
 	if len(states) == 0 {
 		return nil
 	}
@@ -104,7 +104,7 @@ func writeStates(ctx context.Context, tx *Tx, connID string, attemptID *int64, s
 	return addHistory(ctx, tx, connID, attemptID, "checkpoint", clean, nil)
 }
 
-func upsertStates(ctx context.Context, tx *Tx, connID string, attemptID *int64, clean []*protocol.State) error {
+func upsertStates(ctx context.Context, tx *txn, connID string, attemptID *int64, clean []*protocol.State) error {
 	for _, s := range clean {
 		b, err := json.Marshal(s)
 		if err != nil {
@@ -131,7 +131,7 @@ func upsertStates(ctx context.Context, tx *Tx, connID string, attemptID *int64, 
 // for an unknown connection.
 func (db *DB) State(ctx context.Context, connID string) ([]*protocol.State, error) {
 	var out []*protocol.State
-	err := db.view(ctx, "get state", func(tx *Tx) (err error) {
+	err := db.view(ctx, "get state", func(tx *txn) (err error) {
 		if _, _, err := findConnection(ctx, tx, connID); err != nil {
 			return err
 		}
@@ -141,7 +141,7 @@ func (db *DB) State(ctx context.Context, connID string) ([]*protocol.State, erro
 	return out, err
 }
 
-func readState(ctx context.Context, tx *Tx, connID string) ([]*protocol.State, error) {
+func readState(ctx context.Context, tx *txn, connID string) ([]*protocol.State, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT state FROM states WHERE connection_id = ?
 		ORDER BY namespace, name`, connID)
 	if err != nil {
@@ -168,7 +168,7 @@ func readState(ctx context.Context, tx *Tx, connID string) ([]*protocol.State, e
 // states clear it. It returns ErrNotFound, a *ValidationError, or
 // ErrConflict while an attempt of the connection is running.
 func (db *DB) ReplaceState(ctx context.Context, connID string, states []*protocol.State) error {
-	return db.update(ctx, "replace state", func(tx *Tx) error {
+	return db.update(ctx, "replace state", func(tx *txn) error {
 		if _, _, err := findConnection(ctx, tx, connID); err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ import (
 // ErrNotFound, a *ValidationError, or ErrConflict while an attempt of the
 // connection is running (a reset job uses ClearStateForAttempt).
 func (db *DB) ClearState(ctx context.Context, connID string, streams []protocol.StreamDescriptor) error {
-	return db.update(ctx, "clear state", func(tx *Tx) error {
+	return db.update(ctx, "clear state", func(tx *txn) error {
 		if _, _, err := findConnection(ctx, tx, connID); err != nil {
 			return err
 		}
@@ -32,7 +32,7 @@ func (db *DB) ClearState(ctx context.Context, connID string, streams []protocol.
 // reset jobs. It returns ErrNotFound, a *ValidationError, or ErrConflict
 // when the attempt is no longer running.
 func (db *DB) ClearStateForAttempt(ctx context.Context, attemptID int64, streams []protocol.StreamDescriptor) error {
-	return db.update(ctx, "clear state", func(tx *Tx) error {
+	return db.update(ctx, "clear state", func(tx *txn) error {
 		a, err := findRunningAttempt(ctx, tx, attemptID)
 		if err != nil {
 			return err
@@ -41,7 +41,7 @@ func (db *DB) ClearStateForAttempt(ctx context.Context, attemptID int64, streams
 	})
 }
 
-func clearState(ctx context.Context, tx *Tx, connID string, attemptID *int64, streams []protocol.StreamDescriptor) error {
+func clearState(ctx context.Context, tx *txn, connID string, attemptID *int64, streams []protocol.StreamDescriptor) error {
 	states, err := readState(ctx, tx, connID)
 	if err != nil {
 		return err
@@ -101,7 +101,7 @@ type StateHistoryEntry struct {
 
 // addHistory records a change and prunes the connection's history to the
 // configured limit.
-func addHistory(ctx context.Context, tx *Tx, connID string, attemptID *int64, action string,
+func addHistory(ctx context.Context, tx *txn, connID string, attemptID *int64, action string,
 	states []*protocol.State, streams []protocol.StreamDescriptor) error {
 	if states == nil {
 		states = []*protocol.State{}
@@ -136,7 +136,7 @@ func (db *DB) StateHistory(ctx context.Context, connID string, p Page) ([]*State
 	limit, offset := p.limits()
 	var out []*StateHistoryEntry
 	var total int
-	err := db.view(ctx, "list state history", func(tx *Tx) error {
+	err := db.view(ctx, "list state history", func(tx *txn) error {
 		if _, _, err := findConnection(ctx, tx, connID); err != nil {
 			return err
 		}

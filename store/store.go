@@ -156,35 +156,35 @@ func (db *DB) Close() error {
 // Path returns the database file path.
 func (db *DB) Path() string { return db.path }
 
-// Tx is a transaction with the one time stamp its writes share.
-type Tx struct {
+// txn is a transaction with the one time stamp its writes share.
+type txn struct {
 	*sql.Tx
 	db  *DB
 	now time.Time
 }
 
 // beginTx starts an immediate (write) transaction.
-func (db *DB) beginTx(ctx context.Context) (*Tx, error) {
+func (db *DB) beginTx(ctx context.Context) (*txn, error) {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
+	return &txn{Tx: tx, db: db, now: db.Now().UTC()}, nil
 }
 
 // beginRead starts a deferred read-only transaction: a consistent snapshot
 // that does not take the write lock.
-func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
+func (db *DB) beginRead(ctx context.Context) (*txn, error) {
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &Tx{Tx: tx, db: db, now: db.Now().UTC()}, nil
+	return &txn{Tx: tx, db: db, now: db.Now().UTC()}, nil
 }
 
 // update runs fn in a write transaction and commits it. The error is
 // wrapped with action unless it is one of the package's typed errors.
-func (db *DB) update(ctx context.Context, action string, fn func(tx *Tx) error) error {
+func (db *DB) update(ctx context.Context, action string, fn func(tx *txn) error) error {
 	tx, err := db.beginTx(ctx)
 	if err != nil {
 		return wrapErr(action, err)
@@ -200,7 +200,7 @@ func (db *DB) update(ctx context.Context, action string, fn func(tx *Tx) error) 
 }
 
 // view runs fn in a read-only transaction.
-func (db *DB) view(ctx context.Context, action string, fn func(tx *Tx) error) error {
+func (db *DB) view(ctx context.Context, action string, fn func(tx *txn) error) error {
 	tx, err := db.beginRead(ctx)
 	if err != nil {
 		return wrapErr(action, err)
