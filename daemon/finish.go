@@ -74,7 +74,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		return
 	}
 	log.Info("attempt ended", "attempt_status", res.Status, "job_status", j.Status,
-		"retry_at", formatOptTime(j.RetryAt), "records_committed", j.RecordsSynced, "reasons", summary(res.FailureReasons))
+		"retry_at", formatOptTime(j.RetryAt), "records_committed", j.RecordsSynced, "reasons", summary(res.FailureReasons), "warnings", len(JobWarnings(j)))
 	d.hub.publishStatus(j)
 	if j.Status.Terminal() {
 		d.hooks.jobEnded(j)
