@@ -81,7 +81,7 @@ func (db *DB) CreateActor(ctx context.Context, a *Actor) error {
 			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Kind, a.Name, a.DefinitionID, string(sealed),
 			formatTime(a.CreatedAt), formatTime(a.UpdatedAt)); err != nil {
-			return wrapErr("create "+string(a.Kind), err)
+			return err
 		}
 		a.Config, err = maskEnvelopes(sealed)
 		return err

@@ -73,7 +73,7 @@ func writeConnection(ctx context.Context, tx *txn, c *Connection, storedSecret s
 			next_run_at = ?, updated_at = ? WHERE id = ?`, args...)
 	}
 	if err != nil {
-		return wrapErr("write connection", err)
+		return err
 	}
 	if secret != nil {
 		c.WebhookSecret = Mask

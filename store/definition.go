@@ -116,6 +116,9 @@ func createDefinition(ctx context.Context, tx *txn, d *Definition) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDefinitionName(ctx, tx, d); err != nil {
+		return err
+	}
 	d.Spec = compactOrNil(d.Spec)
 	d.CreatedAt, d.UpdatedAt = tx.now, tx.now
 	_, err = tx.ExecContext(ctx, `INSERT INTO definitions (id, name, kind, image, binary_path,
@@ -125,7 +128,7 @@ func createDefinition(ctx context.Context, tx *txn, d *Definition) error {
 		nullString(d.SpecImageID), d.Resources.MemoryBytes, d.Resources.CPUs,
 		formatTime(d.CreatedAt), formatTime(d.UpdatedAt))
 	if err != nil {
-		return wrapErr("create definition "+d.Name, err)
+		return err
 	}
 	return nil
 }
@@ -194,6 +197,9 @@ func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
 		if err != nil {
 			return err
 		}
+		if err := checkDefinitionName(ctx, tx, d); err != nil {
+			return err
+		}
 		d.Spec = compactOrNil(d.Spec)
 		d.CreatedAt, d.UpdatedAt = old.CreatedAt, tx.now
 		if _, err := tx.ExecContext(ctx, `UPDATE definitions SET name = ?, image = ?,
@@ -202,7 +208,7 @@ func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
 			d.Name, d.Image, nullString(d.BinaryPath), ipc, rawOrNil(d.Spec),
 			nullString(d.SpecImageID), d.Resources.MemoryBytes, d.Resources.CPUs,
 			formatTime(d.UpdatedAt), d.ID); err != nil {
-			return wrapErr("update definition "+d.Name, err)
+			return err
 		}
 		if !bytes.Equal(old.Spec, d.Spec) {
 			return resealActors(ctx, tx, d)
@@ -229,6 +235,20 @@ func (db *DB) DeleteDefinition(ctx context.Context, id string) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM definitions WHERE id = ?`, id)
 		return err
 	})
+}
+
+// checkDefinitionName returns ErrConflict when another definition has d's
+// name. The unique index is the backstop.
+func checkDefinitionName(ctx context.Context, tx *txn, d *Definition) error {
+	var other string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM definitions WHERE name = ? AND id != ?`, d.Name, d.ID).Scan(&other)
+	if err == nil {
+		return conflict("a definition named %q already exists", d.Name)
+	}
+	if errNoRows(err) {
+		return nil
+	}
+	return err
 }
 
 const definitionColumns = `id, name, kind, image, binary_path, ipc_options, spec, spec_image_id,
@@ -268,22 +288,4 @@ func scanDefinition(s scanner, extra ...any) (*Definition, error) {
 	var ts timeScanner
 	d.CreatedAt, d.UpdatedAt = ts.time(created), ts.time(updated)
 	return &d, ts.err
-}
-
-func compactOrNil(v json.RawMessage) json.RawMessage {
-	if v == nil {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, v); err != nil {
-		return v // Validate has already rejected invalid JSON
-	}
-	return buf.Bytes()
-}
-
-func rawOrNil(v json.RawMessage) any {
-	if v == nil {
-		return nil
-	}
-	return string(v)
 }

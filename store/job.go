@@ -118,7 +118,7 @@ func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger
 		created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?)`,
 		connID, typ, trigger, formatTime(tx.now), formatTime(tx.now))
 	if err != nil {
-		return nil, wrapErr("create job", err)
+		return nil, err
 	}
 	id, err := res.LastInsertId()
 	if err != nil {

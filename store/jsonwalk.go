@@ -178,3 +178,23 @@ func compactObject(field string, v json.RawMessage) (json.RawMessage, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// compactOrNil compacts valid JSON; nil stays nil.
+func compactOrNil(v json.RawMessage) json.RawMessage {
+	if v == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, v); err != nil {
+		return v // Validate has already rejected invalid JSON
+	}
+	return buf.Bytes()
+}
+
+// rawOrNil stores nil JSON as NULL.
+func rawOrNil(v json.RawMessage) any {
+	if v == nil {
+		return nil
+	}
+	return string(v)
+}

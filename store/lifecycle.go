@@ -125,7 +125,7 @@ func startAttempt(ctx context.Context, tx *txn, jobID int64, owner Owner) (*Atte
 			'running', ?, ?, ?, ?, ? FROM jobs j WHERE j.id = ?`,
 		formatTime(tx.now), formatTime(tx.now), owner.InstanceID, owner.PID, owner.BootID, jobID)
 	if err != nil {
-		return nil, wrapErr("start attempt", err)
+		return nil, err
 	}
 	id, err := res.LastInsertId()
 	if err != nil {

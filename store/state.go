@@ -19,7 +19,8 @@ import (
 // connection's state. Within states, later entries win (the caller passes
 // them in acknowledgement order). The states must all be of one kind; a
 // kind different from the stored one replaces the stored state (a
-// connector that moved from LEGACY to per-stream state). It returns a
+// connector that moved from LEGACY to per-stream state). Empty states
+// record only the stats, as a progress update. It returns a
 // *ValidationError, ErrConflict when the attempt is no longer running, or
 // ErrStorageFull; on any error nothing is written.
 func (db *DB) CommitCheckpoint(ctx context.Context, attemptID int64, states []*protocol.State, stats Stats) error {
