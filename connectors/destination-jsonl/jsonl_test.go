@@ -131,7 +131,7 @@ func TestOverwriteOnlyOnComplete(t *testing.T) {
 	final := filepath.Join(root, "out", "s.jsonl")
 	write(t, cfg, catalog(t, protocol.DestAppend, 1, 1), input("1=1", "state", "complete"))
 	cat := catalog(t, protocol.DestAppend, 2, 2) // a truncate refresh to generation 2
-	write(t, cfg, cat, input("2=2", "state"))   // fails: no COMPLETE
+	write(t, cfg, cat, input("2=2", "state"))    // fails: no COMPLETE
 	if diff := cmp.Diff([]string{`{"id":1,"v":1}`}, data(t, final)); diff != "" {
 		t.Fatalf("after the failed sync (-want +got):\n%s", diff)
 	}
