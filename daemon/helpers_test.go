@@ -251,4 +251,3 @@ func cursors(t *testing.T, d *Daemon, connID string) map[string]string {
 	}
 	return out
 }
-
