@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -250,4 +251,15 @@ func cursors(t *testing.T, d *Daemon, connID string) map[string]string {
 		}
 	}
 	return out
+}
+
+// scriptedState is the STREAM state connector-scripted emits at cursor n.
+func scriptedState(t *testing.T, stream string, n int) []*protocol.State {
+	t.Helper()
+	var s protocol.State
+	raw := fmt.Sprintf(`{"type":"STREAM","stream":{"stream_descriptor":{"name":%q},"stream_state":{"cursor":%d}}}`, stream, n)
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		t.Fatal(err)
+	}
+	return []*protocol.State{&s}
 }
