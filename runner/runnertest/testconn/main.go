@@ -12,6 +12,9 @@
 //	gen LINES LEN     write LINES pattern lines of LEN bytes (-1: forever)
 //	generr LINES LEN  the same on stderr
 //	cat PATH          copy a file to stdout
+//	write PATH TEXT   write TEXT and a newline to a file
+//	stat PATH         print "mode=" and the file's mode
+//	waitfor PATH      wait until PATH exists
 //	env NAME          print NAME=VALUE, or "NAME unset"
 //	pwd               print the working directory
 //	sleep DURATION    sleep (Go duration syntax)
@@ -32,6 +35,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,6 +96,17 @@ func steps(args []string) error {
 			if b, err = os.ReadFile(arg[0]); err == nil {
 				_, err = os.Stdout.Write(b)
 			}
+		case "write":
+			err = os.WriteFile(arg[0], []byte(arg[1]+"\n"), 0o644)
+		case "stat":
+			var fi os.FileInfo
+			if fi, err = os.Stat(arg[0]); err == nil {
+				fmt.Printf("mode=%v\n", fi.Mode())
+			}
+		case "waitfor":
+			for _, err = os.Stat(arg[0]); errors.Is(err, os.ErrNotExist); _, err = os.Stat(arg[0]) {
+				time.Sleep(10 * time.Millisecond)
+			}
 		case "env":
 			if v, ok := os.LookupEnv(arg[0]); ok {
 				fmt.Printf("%s=%s\n", arg[0], v)
@@ -133,7 +148,7 @@ func steps(args []string) error {
 
 var operands = map[string]int{
 	"out": 1, "err": 1, "echo": 0, "count": 0, "gen": 2, "generr": 2,
-	"cat": 1, "env": 1, "pwd": 0, "sleep": 1, "alloc": 1, "trapterm": 0,
+	"cat": 1, "write": 2, "stat": 1, "waitfor": 1, "env": 1, "pwd": 0, "sleep": 1, "alloc": 1, "trapterm": 0,
 	"spawn": 0, "marker": 1, "exit": 1,
 }
 
