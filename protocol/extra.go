@@ -45,25 +45,42 @@ func declaredKeys(t reflect.Type) map[string]bool {
 // struct) and returns the members v does not declare. The undeclared
 // members are found with the validating scanner rather than a second
 // decode into a map, which would allocate every member's value again.
+//
+// encoding/json matches keys to fields case-insensitively, so a member such
+// as "TYPE" would overwrite the declared "type" and also land in Extra. Such
+// members are kept in Extra only, and the struct is decoded from the
+// declared members alone, so a decode and encode changes nothing.
 func unmarshalWithExtra(data []byte, v any) (Extra, error) {
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, err
-	}
 	s := scanner{b: data}
 	s.ws()
 	if !s.eat('{') {
-		return nil, nil // null: json.Unmarshal left v alone
+		// null (which leaves v alone), or an error for json to describe.
+		return nil, json.Unmarshal(data, v)
 	}
 	known := declaredKeys(reflect.TypeOf(v).Elem())
 	var extra Extra
+	var declared []span // whole members ("key": value), possibly after a ','
+	folded := false
+	prevEnd := s.i // where the current member's text begins
 	err := s.members(func(key []byte) error {
 		s.ws()
 		start := s.i
 		if err := s.skipValue(1); err != nil {
 			return err
 		}
+		memberStart := prevEnd
+		prevEnd = s.i
 		if known[string(key)] {
+			declared = append(declared, span{memberStart, s.i})
 			return nil
+		}
+		if !folded {
+			for k := range known {
+				if strings.EqualFold(k, string(key)) {
+					folded = true
+					break
+				}
+			}
 		}
 		if extra == nil {
 			extra = make(Extra)
@@ -71,7 +88,34 @@ func unmarshalWithExtra(data []byte, v any) (Extra, error) {
 		extra[string(key)] = append(json.RawMessage(nil), data[start:s.i]...)
 		return nil
 	})
-	return extra, err
+	if err != nil {
+		if jerr := json.Unmarshal(data, v); jerr != nil {
+			return nil, jerr
+		}
+		return nil, err
+	}
+	if folded {
+		data = declaredOnly(data, declared)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, err
+	}
+	return extra, nil
+}
+
+// declaredOnly rebuilds an object from the given members. Each span runs
+// from the end of the previous member, so it starts with whitespace and the
+// separating comma, which are trimmed.
+func declaredOnly(data []byte, members []span) []byte {
+	out := []byte{'{'}
+	for i, m := range members {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		member := bytes.TrimLeft(data[m.start:m.end], " \t\r\n,")
+		out = append(out, member...)
+	}
+	return append(out, '}')
 }
 
 // marshalWithExtra encodes v (an alias struct) and appends the extra members
