@@ -32,10 +32,21 @@ type Stdio struct {
 	Err io.Writer
 }
 
+// stopGrace is how long a connector may take to stop after SIGTERM before
+// Main exits anyway: a source blocked writing to a full pipe never sees its
+// context end.
+const stopGrace = 5 * time.Second
+
 // Main runs c on the process's arguments and standard streams and exits.
-// SIGTERM and SIGINT cancel the command's context.
+// SIGTERM and SIGINT cancel the command's context; if the command has not
+// returned stopGrace later, the process exits with 143.
 func Main(c Connector) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	go func() {
+		<-ctx.Done()
+		time.Sleep(stopGrace)
+		os.Exit(ExitTerminated)
+	}()
 	code := Run(ctx, c, os.Args[1:], Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	stop()
 	os.Exit(code)
