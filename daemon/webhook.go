@@ -63,8 +63,11 @@ type WebhookJob struct {
 }
 
 // webhooks delivers events in the background, each with retries and
-// exponential backoff. Deliveries never hold up a job; at shutdown they
-// get a short last chance, then are dropped (and logged).
+// exponential backoff. Deliveries never hold up a job. The events of one
+// connection go out in order, one at a time (a receiver never sees a job
+// end before it started, even when the first delivery needed retries);
+// different connections do not wait for each other. At shutdown,
+// deliveries get a short last chance, then are dropped (and logged).
 type webhooks struct {
 	cfg    WebhookConfig
 	db     *store.DB
@@ -75,8 +78,17 @@ type webhooks struct {
 	wg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
-	seq    sync.Mutex
+
+	mu     sync.Mutex
 	n      int64
+	queues map[string][]delivery // by connection; present while its sender runs
+}
+
+// delivery is one event waiting to be posted.
+type delivery struct {
+	url, secret, event, id string
+	body                   []byte
+	jobID                  int64
 }
 
 func newWebhooks(cfg WebhookConfig, db *store.DB, client *http.Client, log *slog.Logger, now func() time.Time) *webhooks {
@@ -84,7 +96,8 @@ func newWebhooks(cfg WebhookConfig, db *store.DB, client *http.Client, log *slog
 		client = &http.Client{Timeout: cfg.Timeout}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &webhooks{cfg: cfg, db: db, client: client, log: log.With("component", "webhooks"), now: now, ctx: ctx, cancel: cancel}
+	return &webhooks{cfg: cfg, db: db, client: client, log: log.With("component", "webhooks"), now: now,
+		ctx: ctx, cancel: cancel, queues: map[string][]delivery{}}
 }
 
 // jobStarted announces a job's first attempt.
@@ -113,20 +126,41 @@ func (w *webhooks) send(event string, j *store.Job) {
 	if url == "" {
 		return
 	}
-	w.seq.Lock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.n++
 	id := fmt.Sprintf("%d-%s-%d", j.ID, event, w.n)
-	w.seq.Unlock()
 	body, err := json.Marshal(WebhookPayload{Event: event, DeliveryID: id, SentAt: w.now().UTC(), Job: webhookJob(j)})
 	if err != nil {
 		w.log.Error("encode webhook", "error", err)
 		return
 	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		w.deliver(url, secret, event, id, body, j.ID)
-	}()
+	dl := delivery{url: url, secret: secret, event: event, id: id, body: body, jobID: j.ID}
+	q, running := w.queues[j.ConnectionID]
+	w.queues[j.ConnectionID] = append(q, dl)
+	if !running {
+		w.wg.Add(1)
+		go w.sender(j.ConnectionID)
+	}
+}
+
+// sender posts a connection's queued deliveries in order, and exits when
+// the queue is empty.
+func (w *webhooks) sender(connID string) {
+	defer w.wg.Done()
+	for {
+		w.mu.Lock()
+		q := w.queues[connID]
+		if len(q) == 0 {
+			delete(w.queues, connID)
+			w.mu.Unlock()
+			return
+		}
+		dl := q[0]
+		w.queues[connID] = q[1:]
+		w.mu.Unlock()
+		w.deliver(dl)
+	}
 }
 
 func webhookJob(j *store.Job) WebhookJob {
@@ -147,11 +181,11 @@ func webhookJob(j *store.Job) WebhookJob {
 
 // deliver posts body until a 2xx answer or MaxAttempts tries. Network
 // errors, 408, 429 and 5xx are retried; other answers are final.
-func (w *webhooks) deliver(url, secret, event, id string, body []byte, jobID int64) {
-	log := w.log.With("job_id", jobID, "event", event, "delivery", id)
+func (w *webhooks) deliver(dl delivery) {
+	log := w.log.With("job_id", dl.jobID, "event", dl.event, "delivery", dl.id)
 	backoff := w.cfg.Backoff
 	for try := 1; ; try++ {
-		status, err := w.post(url, secret, event, id, body)
+		status, err := w.post(dl)
 		if err == nil && status >= 200 && status < 300 {
 			log.Debug("webhook delivered", "try", try)
 			return
@@ -171,17 +205,17 @@ func (w *webhooks) deliver(url, secret, event, id string, body []byte, jobID int
 	}
 }
 
-func (w *webhooks) post(url, secret, event, id string, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(w.ctx, http.MethodPost, url, bytes.NewReader(body))
+func (w *webhooks) post(dl delivery) (int, error) {
+	req, err := http.NewRequestWithContext(w.ctx, http.MethodPost, dl.url, bytes.NewReader(dl.body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "ferry-webhook/1")
-	req.Header.Set(EventHeader, event)
-	req.Header.Set(DeliveryHeader, id)
-	if secret != "" {
-		req.Header.Set(SignatureHeader, Sign(secret, body))
+	req.Header.Set(EventHeader, dl.event)
+	req.Header.Set(DeliveryHeader, dl.id)
+	if dl.secret != "" {
+		req.Header.Set(SignatureHeader, Sign(dl.secret, dl.body))
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
