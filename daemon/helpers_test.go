@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -263,3 +264,5 @@ func scriptedState(t *testing.T, stream string, n int) []*protocol.State {
 	}
 	return []*protocol.State{&s}
 }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
