@@ -26,13 +26,16 @@ import (
 	"github.com/ferrysync/ferry/runner"
 )
 
-// Labels on every container and volume Ferry creates. A sweep selects by
-// LabelInstance, so it only ever touches its own instance's leftovers.
+// Labels on every container and volume Ferry creates (the same keys as the
+// runner package's). A sweep selects by LabelInstance, so it only ever
+// touches its own instance's leftovers. The runtime sets LabelInstance and
+// LabelRole itself; the caller sets LabelJob and LabelAttempt in
+// ConnectorSpec.Labels.
 const (
-	LabelInstance = "io.ferry.instance"
-	LabelJob      = "io.ferry.job"
-	LabelAttempt  = "io.ferry.attempt"
-	LabelRole     = "io.ferry.role"
+	LabelInstance = runner.LabelInstance
+	LabelJob      = runner.LabelJob
+	LabelAttempt  = runner.LabelAttempt
+	LabelRole     = runner.LabelRole
 )
 
 // engine is the part of the Docker client the runtime uses. It is declared
@@ -66,7 +69,10 @@ type Runtime struct {
 	log      *slog.Logger
 }
 
-var _ runner.Runtime = (*Runtime)(nil)
+var (
+	_ runner.Runtime        = (*Runtime)(nil)
+	_ runner.ImageInspector = (*Runtime)(nil)
+)
 
 // Options configure a Runtime.
 type Options struct {

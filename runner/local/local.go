@@ -10,6 +10,8 @@ package local
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +32,10 @@ type Runtime struct {
 	getenv  func(string) string
 }
 
-var _ runner.Runtime = (*Runtime)(nil)
+var (
+	_ runner.Runtime        = (*Runtime)(nil)
+	_ runner.ImageInspector = (*Runtime)(nil)
+)
 
 // Options configure a Runtime.
 type Options struct {
@@ -150,4 +155,23 @@ func copyOut(w io.Writer, r *os.File) error {
 		io.Copy(io.Discard, r)
 	}
 	return err
+}
+
+// InspectImage identifies a connector binary by the SHA-256 of its
+// content, so caches keyed on it notice a rebuild. Binaries have no labels.
+func (r *Runtime) InspectImage(ctx context.Context, image string) (runner.ImageInfo, error) {
+	path, err := binary(image)
+	if err != nil {
+		return runner.ImageInfo{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return runner.ImageInfo{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return runner.ImageInfo{}, err
+	}
+	return runner.ImageInfo{ID: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
 }
