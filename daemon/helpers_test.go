@@ -142,7 +142,11 @@ func scriptedConnection(t *testing.T, d *Daemon, src, dst scenario) *store.Conne
 	if err := d.db.CreateActor(ctx, dstActor); err != nil {
 		t.Fatalf("create destination: %v", err)
 	}
-	m, err := d.runCommand(ctx, filepath.Join(d.cfg.Runtime.ConnectorsDir, "connector-scripted"), "discover", src.json(t), protocol.TypeCatalog)
+	image, err := d.connectorImage(defs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := d.runCommand(ctx, image, "discover", src.json(t), protocol.TypeCatalog)
 	if err != nil {
 		t.Fatalf("discover: %v", err)
 	}
