@@ -25,7 +25,7 @@ type fakeRuntime struct {
 
 var _ Runtime = (*fakeRuntime)(nil)
 
-func (f *fakeRuntime) Name() string                 { return "fake" }
+func (f *fakeRuntime) Name() string                   { return "fake" }
 func (f *fakeRuntime) Ping(ctx context.Context) error { return nil }
 
 func (f *fakeRuntime) Run(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {

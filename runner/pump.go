@@ -453,7 +453,11 @@ func (s *syncRun) trace(role Role, t *protocol.Trace) {
 		f := failureFromTrace(origin, t, s.redact)
 		s.log.Printf(protocol.LevelError, origin, "error trace (%s): %s", f.Type, f.ExternalMessage)
 		s.mu.Lock()
-		s.traceFailures = append(s.traceFailures, f)
+		if s.stopCause != nil {
+			s.lateTraces = append(s.lateTraces, f)
+		} else {
+			s.traceFailures = append(s.traceFailures, f)
+		}
 		s.mu.Unlock()
 	case protocol.TraceEstimate:
 		if t.Estimate == nil || role != RoleSource {

@@ -72,6 +72,8 @@ type syncRun struct {
 	tracker        *stateTracker
 	stats          *statsBook
 	traceFailures  []Failure // ERROR traces from both connectors
+	lateTraces     []Failure // ERROR traces that came after Ferry stopped the attempt
+	stopCause      *Failure  // why Ferry stopped the attempt, if it did
 	failures       []Failure // Ferry's own findings
 	warnings       []string
 	protocolErrors []string
@@ -262,7 +264,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	select {
 	case dst = <-dstDone:
 	case <-time.After(s.timeouts.EndOfInput):
-		s.addFailure(Failure{Origin: OriginDestination, Type: FailureDestinationTimeout,
+		s.stopFor(Failure{Origin: OriginDestination, Type: FailureDestinationTimeout,
 			ExternalMessage: fmt.Sprintf("the destination did not exit within %s after the end of its input", s.timeouts.EndOfInput)})
 		cancelDst()
 		dst = <-dstDone
@@ -368,7 +370,18 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sortFailures(s.traceFailures)
-	res.Failures = append(append([]Failure(nil), s.traceFailures...), s.failures...)
+	// Ferry's reason for stopping comes first: the traces connectors write
+	// when they are terminated are consequences, not causes.
+	if s.stopCause != nil {
+		res.Failures = append(res.Failures, *s.stopCause)
+	}
+	res.Failures = append(res.Failures, s.traceFailures...)
+	for _, f := range s.failures {
+		if s.stopCause == nil || f != *s.stopCause {
+			res.Failures = append(res.Failures, f)
+		}
+	}
+	res.Failures = append(res.Failures, s.lateTraces...)
 	res.Warnings = s.warnings
 	res.ProtocolErrors = s.protocolErrors
 	res.Stats = stats
@@ -419,6 +432,18 @@ func (s *syncRun) addFailure(f Failure) {
 	s.log.Line(protocol.LevelError, "ferry", f.ExternalMessage)
 	s.mu.Lock()
 	s.failures = append(s.failures, f)
+	s.mu.Unlock()
+}
+
+// stopFor records why Ferry stops the attempt (a timeout): that failure is
+// shown first, and traces that arrive afterwards are listed last.
+func (s *syncRun) stopFor(f Failure) {
+	s.addFailure(f)
+	s.mu.Lock()
+	if s.stopCause == nil {
+		last := s.failures[len(s.failures)-1]
+		s.stopCause = &last
+	}
 	s.mu.Unlock()
 }
 
