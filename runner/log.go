@@ -4,57 +4,25 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferrysync/ferry/protocol"
 )
 
 // Mask is what a secret value becomes in logs and API output.
-const Mask = "**********"
+const Mask = protocol.SecretMask
 
 // MaxLogLineBytes caps one log line (stderr or LOG message) at 16 KiB
 // (PROTOCOL.md 1.4). Longer lines are cut and marked.
 const MaxLogLineBytes = 16 << 10
 
-// Redactor replaces secret values with Mask. It is safe for concurrent use.
-// The zero value redacts nothing.
-type Redactor struct {
-	r *strings.Replacer
-}
+// Redactor masks secret values; see protocol.Redactor.
+type Redactor = protocol.Redactor
 
-// NewRedactor returns a redactor for the given secret values. Values shorter
-// than 4 bytes are ignored: masking "1" or "a" everywhere would destroy the
-// log without protecting anything.
-func NewRedactor(secrets []string) *Redactor {
-	var vals []string
-	seen := map[string]bool{}
-	for _, s := range secrets {
-		if len(s) < 4 || seen[s] {
-			continue
-		}
-		seen[s] = true
-		vals = append(vals, s)
-	}
-	if len(vals) == 0 {
-		return &Redactor{}
-	}
-	// Longest first, so a secret that contains another is masked whole.
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	pairs := make([]string, 0, 2*len(vals))
-	for _, v := range vals {
-		pairs = append(pairs, v, Mask)
-	}
-	return &Redactor{r: strings.NewReplacer(pairs...)}
-}
-
-// Redact masks every secret value in s.
-func (r *Redactor) Redact(s string) string {
-	if r == nil || r.r == nil {
-		return s
-	}
-	return r.r.Replace(s)
-}
+// NewRedactor returns a redactor for the given secret values.
+func NewRedactor(secrets []string) *Redactor { return protocol.NewRedactor(secrets) }
 
 // AttemptLog writes the human-readable log of one attempt: one line per
 // event, "<RFC3339 time> <LEVEL> <origin>: <message>". Every message passes
