@@ -55,7 +55,7 @@ const bootstrapMarker = "bootstrapped"
 // triggers its first sync, so a newcomer sees one run. A connector whose
 // spec cannot be read (an image not built) is registered without a spec
 // and reported; the demo is skipped when its connectors are unusable.
-func (d *Daemon) bootstrap(ctx context.Context) error {
+func (d *Daemon) bootstrap(ctx context.Context, demo bool) error {
 	marker := filepath.Join(d.cfg.DataDir, bootstrapMarker)
 	if _, err := os.Stat(marker); err == nil {
 		return nil
@@ -71,12 +71,15 @@ func (d *Daemon) bootstrap(ctx context.Context) error {
 		defs[rc.Name] = def
 	}
 	src, dst := defs["source-faker"], defs["destination-jsonl"]
-	if src.Spec == nil || dst.Spec == nil {
+	switch {
+	case !demo:
+	case src.Spec == nil || dst.Spec == nil:
 		d.log.Warn("first start: no demo connection, source-faker or destination-jsonl is not runnable; build them (make connectors, or make images with Docker) and restart")
 		return nil
-	}
-	if err := d.createDemo(ctx, src, dst); err != nil {
-		return fmt.Errorf("demo connection: %w", err)
+	default:
+		if err := d.createDemo(ctx, src, dst); err != nil {
+			return fmt.Errorf("demo connection: %w", err)
+		}
 	}
 	return os.WriteFile(marker, []byte("reference connectors and demo connection registered\n"), 0o600)
 }
@@ -106,7 +109,7 @@ func (d *Daemon) registerReference(ctx context.Context, rc ReferenceConnector) (
 			}
 		}
 	}
-	if m, err := d.runCommand(ctx, image, "spec", nil, protocol.TypeSpec); err != nil {
+	if m, err := d.runCommand(ctx, image, "spec", nil); err != nil {
 		d.log.Warn("first start: cannot read the connector's spec; registered without it", "definition", rc.Name, "error", err)
 		def.SpecImageID = ""
 	} else if def.Spec, err = json.Marshal(m.Spec); err != nil {
@@ -141,7 +144,7 @@ func (d *Daemon) createDemo(ctx context.Context, srcDef, dstDef *store.Definitio
 	if err != nil {
 		return err
 	}
-	m, err := d.runCommand(ctx, image, "discover", json.RawMessage(`{"count":1000,"seed":42,"records_per_slice":100}`), protocol.TypeCatalog)
+	m, err := d.runCommand(ctx, image, "discover", json.RawMessage(`{"count":1000,"seed":42,"records_per_slice":100}`))
 	if err != nil {
 		return err
 	}

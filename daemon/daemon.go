@@ -71,6 +71,8 @@ type Options struct {
 	// Bootstrap registers the reference connectors and the demo connection
 	// when the data dir is new (`ferry serve` sets it; tests mostly not).
 	Bootstrap bool
+	// NoDemo leaves the demo connection out of the bootstrap.
+	NoDemo bool
 }
 
 var (
@@ -146,7 +148,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	if opts.Bootstrap {
-		if err := d.bootstrap(ctx); err != nil {
+		if err := d.bootstrap(ctx, !opts.NoDemo); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("first start: %w", err)
 		}

@@ -146,7 +146,7 @@ func scriptedConnection(t *testing.T, d *Daemon, src, dst scenario) *store.Conne
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := d.runCommand(ctx, image, "discover", src.json(t), protocol.TypeCatalog)
+	m, err := d.runCommand(ctx, image, "discover", src.json(t))
 	if err != nil {
 		t.Fatalf("discover: %v", err)
 	}
