@@ -37,9 +37,10 @@ bench:
 bench-sync: build connectors images
 	scripts/bench-sync.sh
 
-## run: Ferry's main job on its embedded defaults
+## run: build Ferry and the connectors (and their images when Docker
+## answers), then ferry serve on $(DATA_DIR): the demo connection syncs at once
 run: build connectors
-	scripts/run-demo.sh
+	DATA_DIR=$(DATA_DIR) scripts/run-serve.sh
 
 ## proto: regenerate protocol/pb from its .proto (needs protoc; CI does not)
 proto:
