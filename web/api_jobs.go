@@ -1,0 +1,182 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ferrysync/ferry/store"
+)
+
+// jobRequest is Airbyte's JobCreateRequest. Airbyte's newer "clear" is
+// accepted as the reset it is.
+type jobRequest struct {
+	ConnectionID string `json:"connectionId"`
+	JobType      string `json:"jobType"`
+}
+
+func (s *Server) jobRoutes(r *mux.Router) {
+	r.HandleFunc("/jobs", s.handleListJobs).Methods(http.MethodGet)
+	r.HandleFunc("/jobs", s.handleCreateJob).Methods(http.MethodPost)
+	r.HandleFunc("/jobs/{jobId}", s.handleGetJob).Methods(http.MethodGet)
+	r.HandleFunc("/jobs/{jobId}", s.handleCancelJob).Methods(http.MethodDelete)
+}
+
+// jobStatuses are the statuses GET /jobs filters by.
+var jobStatuses = map[store.JobStatus]bool{
+	store.JobPending: true, store.JobRunning: true, store.JobIncomplete: true,
+	store.JobSucceeded: true, store.JobFailed: true, store.JobCancelled: true,
+}
+
+func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	q := r.URL.Query()
+	f := store.JobFilter{ConnectionID: q.Get("connectionId"), Status: store.JobStatus(q.Get("status")),
+		Type: store.JobType(q.Get("jobType")), Page: p}
+	switch {
+	case f.Status != "" && !jobStatuses[f.Status]:
+		err = badRequest("status", "status must be one of pending, running, incomplete, succeeded, failed, cancelled")
+	case f.Type != "" && f.Type != store.JobSync && f.Type != store.JobReset:
+		err = badRequest("jobType", "jobType must be sync or reset")
+	}
+	if err == nil {
+		f.CreatedFrom, err = timeParam(r, "createdAtStart")
+	}
+	if err == nil {
+		f.CreatedTo, err = timeParam(r, "createdAtEnd")
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	jobs, total, err := s.cfg.Store.Jobs(r.Context(), f)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out := make([]jobJSON, len(jobs))
+	for i, j := range jobs {
+		out[i] = newJobJSON(j, nil) // lists carry no attempts, so no connector text
+	}
+	writeJSON(w, http.StatusOK, newList(r, p, total, out))
+}
+
+func timeParam(r *http.Request, name string) (*time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, badRequest(name, "%s must be an RFC 3339 time such as 2025-01-31T00:00:00Z", name)
+	}
+	return &t, nil
+}
+
+// handleCreateJob triggers a sync or reset: 201 with the pending job, 409
+// while the connection has one active.
+func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
+	var req jobRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	typ := store.JobType(req.JobType)
+	switch req.JobType {
+	case "":
+		typ = store.JobSync
+	case "clear":
+		typ = store.JobReset
+	}
+	if req.ConnectionID == "" {
+		writeError(w, r, s.log, &store.ValidationError{Field: "connectionId", Message: "is required"})
+		return
+	}
+	j, err := s.cfg.Jobs.Trigger(r.Context(), req.ConnectionID, typ)
+	if err != nil {
+		writeError(w, r, s.log, notFoundField(err, "connectionId", "names no connection"))
+		return
+	}
+	w.Header().Set("Location", "/api/v1/jobs/"+strconv.FormatInt(j.ID, 10))
+	writeJSON(w, http.StatusCreated, newJobJSON(j, nil))
+}
+
+func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
+	id, err := jobID(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	j, err := s.cfg.Store.Job(r.Context(), id)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	red, err := s.connectionRedactor(r.Context(), j.ConnectionID)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newJobJSON(j, red))
+}
+
+// handleCancelJob cancels a job and returns it; 409 when it has ended.
+func (s *Server) handleCancelJob(w http.ResponseWriter, r *http.Request) {
+	id, err := jobID(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	j, err := s.cfg.Jobs.Cancel(r.Context(), id)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newJobJSON(j, nil))
+}
+
+func jobID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(mux.Vars(r)["jobId"], 10, 64)
+	if err != nil || id < 1 {
+		return 0, badRequest("jobId", "jobId must be a positive integer")
+	}
+	return id, nil
+}
+
+// connectionRedactor masks the secret values of a connection's source and
+// destination configs. The runner masks connector output before it is
+// stored; this is the second line, at the API boundary, for text a
+// connector sent that the runner could not have known to mask (a secret
+// changed since the attempt ran is still masked here, by its new value
+// only). A deleted connection or actor has nothing left to mask.
+func (s *Server) connectionRedactor(ctx context.Context, connID string) (*redactor, error) {
+	c, err := s.cfg.Store.Connection(ctx, connID)
+	if errors.Is(err, store.ErrNotFound) {
+		return &redactor{}, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var secrets [][]string
+	for _, end := range []struct {
+		kind store.ActorKind
+		id   string
+	}{{store.KindSource, c.SourceID}, {store.KindDestination, c.DestinationID}} {
+		rc, err := s.cfg.Store.ActorConfig(ctx, end.kind, end.id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue
+		}
+		secrets = append(secrets, rc.Secrets)
+	}
+	return newRedactor(secrets...), nil
+}
