@@ -83,12 +83,23 @@ func BuildImage(t testing.TB, name, pkg string) string {
 		if err != nil {
 			return "", err
 		}
-		cmd := exec.Command(filepath.Join(root, "scripts", "build-images.sh"), name+"="+pkg)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("build-images.sh %s=%s: %v\n%s", name, pkg, err, out)
+		// One retry: other test processes and engineers build on the same
+		// engine, and the classic builder now and then trips over a
+		// concurrent build of the same tag.
+		var errs []error
+		for attempt := range 2 {
+			if attempt > 0 {
+				time.Sleep(time.Second)
+			}
+			cmd := exec.Command(filepath.Join(root, "scripts", "build-images.sh"), name+"="+pkg)
+			cmd.Dir = root
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				return "ferry/" + name + ":dev", nil
+			}
+			errs = append(errs, fmt.Errorf("build-images.sh %s=%s: %v\n%s", name, pkg, err, out))
 		}
-		return "ferry/" + name + ":dev", nil
+		return "", errors.Join(errs...)
 	})
 	if err != nil {
 		t.Fatalf("build image %s: %v", name, err)

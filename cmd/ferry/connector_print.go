@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
+)
+
+// printer writes answers readably, or as Airbyte messages with --json.
+type printer struct {
+	w     io.Writer
+	json  bool
+	image string
+}
+
+func (p printer) message(m *protocol.Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(p.w, "%s\n", b)
+	return err
+}
+
+func (p printer) spec(res *runner.SpecResult, cached bool) error {
+	if p.json {
+		return p.message(&protocol.Message{Type: protocol.TypeSpec, Spec: res.Spec})
+	}
+	fmt.Fprintf(p.w, "Spec of %s", p.image)
+	if res.ImageID != "" {
+		fmt.Fprintf(p.w, " (image %s", short(res.ImageID))
+		if cached {
+			fmt.Fprint(p.w, ", cached")
+		}
+		fmt.Fprint(p.w, ")")
+	}
+	fmt.Fprintln(p.w)
+	if s := res.Spec; s != nil {
+		printField(p.w, "Documentation", s.DocumentationURL)
+		printField(p.w, "Protocol version", s.ProtocolVersion)
+		printField(p.w, "Destination sync modes", strings.Join(s.SupportedDestinationSyncModes, ", "))
+		printProperties(p.w, s.ConnectionSpecification)
+	}
+	return nil
+}
+
+func (p printer) check(res *runner.CheckResult) error {
+	if p.json {
+		err := p.message(&protocol.Message{Type: protocol.TypeConnectionStatus, ConnectionStatus: res.Status})
+		if err == nil && !res.Succeeded() {
+			err = &exitError{code: exitFailed}
+		}
+		return err
+	}
+	if res.Succeeded() {
+		fmt.Fprintln(p.w, res.Status.Status)
+		return nil
+	}
+	fmt.Fprintf(p.w, "%s: %s\n", res.Status.Status, res.Status.Message)
+	return &exitError{code: exitFailed}
+}
+
+func (p printer) discover(res *runner.DiscoverResult) error {
+	if res.Catalog == nil { // a destination's DESTINATION_CATALOG
+		if p.json {
+			return p.message(&protocol.Message{Type: protocol.TypeDestinationCatalog, DestinationCatalog: res.DestinationCatalog})
+		}
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, res.DestinationCatalog, "", "  "); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(p.w, "%s\n", buf.Bytes())
+		return err
+	}
+	if p.json {
+		return p.message(&protocol.Message{Type: protocol.TypeCatalog, Catalog: res.Catalog})
+	}
+	fmt.Fprintf(p.w, "Catalog of %s: %d streams\n\n", p.image, len(res.Catalog.Streams))
+	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STREAM\tNAMESPACE\tSYNC MODES\tCURSOR\tPRIMARY KEY\tFIELDS")
+	for _, s := range res.Catalog.Streams {
+		var schema struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		json.Unmarshal(s.JSONSchema, &schema) // a schema we cannot read shows 0 fields
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", s.Name, s.Namespace, strings.Join(s.SupportedSyncModes, ","),
+			strings.Join(s.DefaultCursorField, "."), joinKeys(s.SourceDefinedPrimaryKey), len(schema.Properties))
+	}
+	return tw.Flush()
+}
+
+// failure reports an error: a connector's failure as its message (and,
+// with --json, as an ERROR trace on stdout), anything else as Ferry's.
+func (p printer) failure(err error) error {
+	var ce *runner.ConnectorError
+	var nf *runner.ImageNotFoundError
+	switch {
+	case errors.As(err, &ce):
+		if p.json {
+			trace := protocol.ErrorTrace{Message: ce.Message, FailureType: cmp.Or(ce.FailureType, protocol.FailureSystem)}
+			if len(ce.Output.Errors) > 0 && ce.Output.Errors[0].Message == ce.Message {
+				trace = ce.Output.Errors[0]
+			}
+			p.message(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+				Type: protocol.TraceError, EmittedAt: protocol.Millis(time.Now().UnixMilli()), Error: &trace}})
+		}
+		return &exitError{code: exitFailed, msg: ce.Message}
+	case errors.As(err, &nf):
+		return &exitError{code: exitUnavailable, msg: err.Error()}
+	}
+	return err
+}
+
+func printField(w io.Writer, name, value string) {
+	if value != "" {
+		fmt.Fprintf(w, "%s: %s\n", name, value)
+	}
+}
+
+// printProperties lists the top-level config properties of a connection
+// specification, in their "order" and then by name.
+func printProperties(w io.Writer, schema json.RawMessage) {
+	var s struct {
+		Required   []string `json:"required"`
+		Properties map[string]struct {
+			Type        any    `json:"type"`
+			Title       string `json:"title"`
+			Description string `json:"description"`
+			Secret      bool   `json:"airbyte_secret"`
+			Order       *int   `json:"order"`
+		} `json:"properties"`
+	}
+	if json.Unmarshal(schema, &s) != nil || len(s.Properties) == 0 {
+		fmt.Fprintln(w, "\nNo config properties.")
+		return
+	}
+	order := func(n string) int {
+		if o := s.Properties[n].Order; o != nil {
+			return *o
+		}
+		return 1 << 30
+	}
+	names := slices.Sorted(maps.Keys(s.Properties))
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(order(a), order(b)) })
+	fmt.Fprintln(w, "\nConfig properties:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NAME\tTYPE\tREQUIRED\tSECRET\tDESCRIPTION")
+	for _, n := range names {
+		prop := s.Properties[n]
+		desc := firstSentence(cmp.Or(prop.Description, prop.Title))
+		fmt.Fprintf(tw, "  %s\t%v\t%s\t%s\t%s\n", n, prop.Type, yes(slices.Contains(s.Required, n)), yes(prop.Secret), desc)
+	}
+	tw.Flush()
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return ""
+}
+
+// firstSentence keeps table rows short.
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i+1]
+	}
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:97]) + "..."
+	}
+	return s
+}
+
+func joinKeys(keys [][]string) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = strings.Join(k, ".")
+	}
+	return strings.Join(parts, ",")
+}
+
+// short abbreviates a sha256 image ID as docker does.
+func short(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	return id[:min(12, len(id))]
+}
