@@ -66,7 +66,9 @@ func (ws *writeSession) advance(s *slot) {
 	s.key = ws.keys.key(s.desc, s.ordinal)
 }
 
-func (ws *writeSession) record(ctx context.Context, r *Record) error {
+// record adds one record to its stream's batch. part is its partition_id
+// in socket mode.
+func (ws *writeSession) record(ctx context.Context, r *Record, part string) error {
 	s := ws.last
 	if s == nil || s.desc != r.Stream {
 		s = ws.slots[r.Stream]
@@ -77,6 +79,15 @@ func (ws *writeSession) record(ctx context.Context, r *Record) error {
 	}
 	if s.finished {
 		return SystemError("record for stream %s after its COMPLETE status", s.desc)
+	}
+	if ws.socket && part != s.key {
+		// Sockets interleave partitions: count what arrived under the
+		// previous one before switching.
+		if part == "" {
+			return SystemError("record for stream %s without partition_id (socket mode needs one, PROTOCOL.md 6.1)", s.desc)
+		}
+		ws.report(s)
+		s.key = part
 	}
 	off := len(s.arena)
 	s.arena = append(s.arena, r.Line...)
@@ -163,6 +174,9 @@ func (ws *writeSession) ack(ctx context.Context) error {
 // closes every stream's (PROTOCOL.md 6.3). The id Ferry attached travels
 // on as an undeclared member and is echoed back.
 func (ws *writeSession) state(ctx context.Context, st *protocol.State) error {
+	if ws.socket {
+		return ws.socketState(ctx, st)
+	}
 	var index int64
 	var parts []string
 	if st.Kind() == protocol.StateStream {
@@ -208,6 +222,12 @@ func (ws *writeSession) status(ctx context.Context, st *protocol.StreamStatus) e
 	}
 	switch st.Status {
 	case protocol.StreamComplete:
+		if ws.socket {
+			// Other sockets may still hold this stream's records: the
+			// stream is finished once every socket is at its end.
+			s.complete = true
+			return nil
+		}
 		if s.finished {
 			return nil
 		}

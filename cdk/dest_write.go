@@ -59,6 +59,10 @@ func (o WriteOptions) withDefaults() WriteOptions {
 }
 
 func (r *runner) write(ctx context.Context, dst Destination) error {
+	ch, err := channelFromEnv()
+	if err != nil {
+		return err
+	}
 	req, err := r.request()
 	if err != nil {
 		return err
@@ -80,11 +84,42 @@ func (r *runner) write(ctx context.Context, dst Destination) error {
 		ws.abort(ctx)
 		return err
 	}
-	if err := ws.run(ctx, NewStdioIntake(r.stdio.In, opts.MaxLineBytes)); err != nil {
+	var in Intake
+	if ch.socket() {
+		// Socket mode never reads stdin: Ferry only closes it at the end.
+		si, err := ws.connect(ctx, ch, cat)
+		if err != nil {
+			ws.abort(ctx)
+			return err
+		}
+		defer si.Close()
+		in = si
+	} else {
+		in = NewStdioIntake(r.stdio.In, opts.MaxLineBytes)
+	}
+	if err := ws.run(ctx, in); err != nil {
 		ws.abort(ctx)
 		return err
 	}
 	return nil
+}
+
+// connect connects to the source's sockets and returns their intake.
+func (ws *writeSession) connect(ctx context.Context, ch *channelConfig, cat *protocol.ConfiguredCatalog) (*socketIntake, error) {
+	var pc *protocol.ProtoCatalog
+	if ch.protobuf() {
+		var err error
+		if pc, err = protocol.NewConfiguredProtoCatalog(cat); err != nil {
+			return nil, SystemError("PROTOBUF needs each stream's json_schema: %v", err)
+		}
+	}
+	ws.socket = true
+	ws.r.log.Info("connecting to the source's sockets", "sockets", len(ch.paths), "format", ch.format, "timeout", ch.timeout.String())
+	conns, err := dialSockets(ctx, ch.paths, ch.timeout)
+	if err != nil {
+		return nil, err
+	}
+	return newSocketIntake(conns, ch.paths, pc, ws.opts.MaxLineBytes, 0), nil
 }
 
 // writeSession is one write command: a slot per configured stream, the
@@ -105,6 +140,11 @@ type writeSession struct {
 	lastID    int64
 	closed    bool
 	others    int64 // non-protocol lines seen
+
+	// socket: input comes from sockets. Partitions are the records'
+	// partition_ids and states' ids are the source's (dest_socket.go).
+	socket  bool
+	legacyN int64 // LEGACY states ignored in socket mode
 }
 
 func newWriteSession(r *runner, w Writer, opts WriteOptions) *writeSession {
@@ -200,7 +240,7 @@ func (ws *writeSession) handleBatch(ctx context.Context, b *InputBatch) error {
 		var err error
 		switch in.Kind {
 		case InputRecord:
-			err = ws.record(ctx, &in.Record)
+			err = ws.record(ctx, &in.Record, in.Partition)
 		case InputState:
 			err = ws.state(ctx, in.State)
 		case InputStreamStatus:
@@ -233,7 +273,9 @@ func (ws *writeSession) end(ctx context.Context) error {
 		if !s.complete {
 			ws.r.log.Info("stream ended without COMPLETE status; finishing it as incomplete", "stream", s.desc.String())
 		}
-		if err := s.sw.Finish(ctx, false); err != nil {
+		// Only socket mode gets here with complete set: its COMPLETE
+		// statuses wait for the end of every socket (dest_socket.go).
+		if err := s.sw.Finish(ctx, s.complete); err != nil {
 			return fmt.Errorf("finish stream %s: %w", s.desc, err)
 		}
 	}

@@ -3,6 +3,7 @@ package cdk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
@@ -32,6 +33,8 @@ type Input struct {
 	Status *protocol.StreamStatus
 	// Line is the start of a line that is not a message, for InputOther.
 	Line []byte
+	// Partition is the record's partition_id in socket mode.
+	Partition string
 }
 
 // InputBatch is a run of inputs. Its memory is reused after Release.
@@ -73,6 +76,7 @@ const (
 // stdioIntake reads JSONL messages from a reader with bounded lines.
 type stdioIntake struct {
 	r    *protocol.Reader
+	p    msgParser
 	pool sync.Pool
 	eof  bool
 }
@@ -82,10 +86,16 @@ type stdioIntake struct {
 // A line over the limit is a fatal error.
 func NewStdioIntake(r io.Reader, maxLine int) Intake {
 	in := &stdioIntake{r: protocol.NewReader(r, maxLine)}
-	in.pool.New = func() any {
-		return &InputBatch{arena: make([]byte, 0, intakeBatchBytes+64<<10), pool: &in.pool}
-	}
+	in.p.where = func() string { return fmt.Sprintf("input line %d", in.r.LineNumber()) }
+	in.pool.New = newBatchFunc(&in.pool)
 	return in
+}
+
+// newBatchFunc is the New of an intake's batch pool.
+func newBatchFunc(pool *sync.Pool) func() any {
+	return func() any {
+		return &InputBatch{arena: make([]byte, 0, intakeBatchBytes+64<<10), pool: pool}
+	}
 }
 
 func (in *stdioIntake) Next(ctx context.Context) (*InputBatch, error) {
@@ -110,7 +120,7 @@ func (in *stdioIntake) Next(ctx context.Context) (*InputBatch, error) {
 			}
 			return nil, SystemError("read stdin: %w", err)
 		}
-		if err := in.parse(b, line); err != nil {
+		if err := in.p.line(b, line); err != nil {
 			b.Release()
 			return nil, err
 		}
@@ -124,41 +134,4 @@ func (in *stdioIntake) Next(ctx context.Context) (*InputBatch, error) {
 		return nil, io.EOF
 	}
 	return b, nil
-}
-
-// parse classifies one line. Records are only scanned, never decoded.
-func (in *stdioIntake) parse(b *InputBatch, line []byte) error {
-	if len(line) == 0 {
-		return nil
-	}
-	env, err := protocol.ScanEnvelope(line)
-	if err != nil {
-		b.Inputs = append(b.Inputs, Input{Kind: InputOther, Line: append([]byte(nil), line[:min(len(line), otherLinePrefix)]...)})
-		return nil
-	}
-	switch env.Type {
-	case protocol.TypeRecord:
-		if env.Stream == "" {
-			return SystemError("input line %d: RECORD without a stream", in.r.LineNumber())
-		}
-		off := len(b.arena)
-		b.arena = append(b.arena, line...)
-		b.Inputs = append(b.Inputs, Input{Kind: InputRecord,
-			Record: Record{Stream: env.Descriptor(), Line: b.arena[off:len(b.arena):len(b.arena)]}})
-	case protocol.TypeState:
-		m, err := protocol.Decode(line)
-		if err != nil {
-			return SystemError("input line %d: bad STATE: %w", in.r.LineNumber(), err)
-		}
-		if err := m.State.Validate(); err != nil {
-			return SystemError("input line %d: %w", in.r.LineNumber(), err)
-		}
-		b.Inputs = append(b.Inputs, Input{Kind: InputState, State: m.State})
-	case protocol.TypeTrace:
-		m, err := protocol.Decode(line)
-		if err == nil && m.Trace.StreamStatus != nil {
-			b.Inputs = append(b.Inputs, Input{Kind: InputStreamStatus, Status: m.Trace.StreamStatus})
-		}
-	}
-	return nil
 }

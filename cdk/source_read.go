@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/ferrysync/ferry/protocol"
 )
@@ -26,9 +27,23 @@ type readSession struct {
 	streamState map[protocol.StreamDescriptor]json.RawMessage
 	shared      json.RawMessage
 	sinceGlobal int64
+
+	// Socket mode (source_socket.go). mu serializes what partitions
+	// share: state ids, the GLOBAL composition above, and the order of
+	// states on stdout.
+	socket    bool
+	mu        sync.Mutex
+	globalID  int64                               // the last GLOBAL (or LEGACY) state id
+	streamIDs map[protocol.StreamDescriptor]int64 // the last STREAM state id of each stream
+	pids      *partitionIDs
+	protoCat  *protocol.ProtoCatalog // PROTOBUF only
 }
 
 func (r *runner) read(ctx context.Context, src Source) error {
+	ch, err := channelFromEnv()
+	if err != nil {
+		return err
+	}
 	req, err := r.request()
 	if err != nil {
 		return err
@@ -69,6 +84,9 @@ func (r *runner) read(ctx context.Context, src Source) error {
 			return &Error{FailureType: protocol.FailureConfig, Stream: &d,
 				Message: fmt.Sprintf("stream %s does not support sync mode %s", d, cs.SyncMode)}
 		}
+	}
+	if ch.socket() {
+		return rs.readSockets(ctx, ch, cat, byDesc)
 	}
 	for i := range cat.Streams {
 		cs := &cat.Streams[i]
@@ -115,16 +133,22 @@ func (rs *readSession) setStreamState(d protocol.StreamDescriptor, blob json.Raw
 	rs.streamState[d] = blob
 }
 
-// readStream reads one configured stream between its STARTED and COMPLETE
-// (or INCOMPLETE) statuses.
-func (rs *readSession) readStream(ctx context.Context, s Stream, cs *protocol.ConfiguredStream) error {
-	d := cs.Stream.Descriptor()
+// readRequest is what a stream's Read gets.
+func (rs *readSession) readRequest(cs *protocol.ConfiguredStream) *ReadRequest {
 	req := &ReadRequest{Request: rs.req, Stream: cs, SharedState: rs.inShared, LegacyState: rs.inLegacy}
 	if cs.SyncMode == protocol.SyncIncremental {
 		req.Incremental = true
 		req.Cursor = cs.Cursor()
-		req.State = rs.inStream[d]
+		req.State = rs.inStream[cs.Stream.Descriptor()]
 	}
+	return req
+}
+
+// readStream reads one configured stream between its STARTED and COMPLETE
+// (or INCOMPLETE) statuses.
+func (rs *readSession) readStream(ctx context.Context, s Stream, cs *protocol.ConfiguredStream) error {
+	d := cs.Stream.Descriptor()
+	req := rs.readRequest(cs)
 	out := rs.r.out
 	if err := out.emit(protocol.NewStreamStatus(d, protocol.StreamStarted, out.millis())); err != nil {
 		return err
@@ -136,20 +160,26 @@ func (rs *readSession) readStream(ctx context.Context, s Stream, cs *protocol.Co
 	}
 	if err != nil {
 		_ = out.emitFlush(protocol.NewStreamStatus(d, protocol.StreamIncomplete, out.millis()))
-		if ctx.Err() != nil {
-			return err
-		}
-		if e, ok := err.(*Error); ok {
-			if e.Stream == nil {
-				c := *e
-				c.Stream = &d
-				err = &c
-			}
-			return err
-		}
-		return &Error{FailureType: FailureType(err), Stream: &d,
-			Message: fmt.Sprintf("stream %s failed: %v", d, err), Err: err}
+		return rs.streamError(ctx, d, err)
 	}
 	rs.r.log.Info("stream done", "stream", d.String(), "records", e.total)
 	return out.emitFlush(protocol.NewStreamStatus(d, protocol.StreamComplete, out.millis()))
+}
+
+// streamError attributes a stream's failure to it. A failure caused by a
+// stop (SIGTERM) is returned as is.
+func (rs *readSession) streamError(ctx context.Context, d protocol.StreamDescriptor, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if e, ok := err.(*Error); ok {
+		if e.Stream == nil {
+			c := *e
+			c.Stream = &d
+			err = &c
+		}
+		return err
+	}
+	return &Error{FailureType: FailureType(err), Stream: &d,
+		Message: fmt.Sprintf("stream %s failed: %v", d, err), Err: err}
 }

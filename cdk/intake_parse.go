@@ -1,0 +1,185 @@
+package cdk
+
+import (
+	"encoding/json"
+	"errors"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// msgParser classifies destination input into Inputs. The stdio intake
+// has one, and so does every socket reader (each on its own goroutine).
+// Records are only scanned, never decoded; a protobuf record is turned
+// into the JSON line it stands for, so writers see one format.
+type msgParser struct {
+	// socket: records must carry a partition_id (PROTOCOL.md 6.1).
+	socket bool
+	// cat places protobuf values; nil for JSONL.
+	cat *protocol.ProtoCatalog
+	// where names the current message in errors.
+	where func() string
+
+	// Records come in runs of one stream and one partition: the last
+	// strings are reused instead of allocated per record.
+	lastPID  string
+	lastDesc protocol.StreamDescriptor
+}
+
+// line classifies one JSON message.
+func (p *msgParser) line(b *InputBatch, line []byte) error {
+	if len(line) == 0 {
+		return nil // a JSONL probe, or a blank line
+	}
+	env, err := protocol.ScanEnvelope(line)
+	if err != nil {
+		b.Inputs = append(b.Inputs, Input{Kind: InputOther, Line: append([]byte(nil), line[:min(len(line), otherLinePrefix)]...)})
+		return nil
+	}
+	switch env.Type {
+	case protocol.TypeRecord:
+		if env.Stream == "" {
+			return SystemError("%s: RECORD without a stream", p.where())
+		}
+		var pid string
+		if p.socket {
+			if pid, err = p.partitionOf(line); err != nil {
+				return err
+			}
+		}
+		off := len(b.arena)
+		b.arena = append(b.arena, line...)
+		b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: pid,
+			Record: Record{Stream: env.Descriptor(), Line: b.arena[off:len(b.arena):len(b.arena)]}})
+	case protocol.TypeState:
+		m, err := protocol.Decode(line)
+		if err != nil {
+			return SystemError("%s: bad STATE: %w", p.where(), err)
+		}
+		if err := m.State.Validate(); err != nil {
+			return SystemError("%s: %w", p.where(), err)
+		}
+		b.Inputs = append(b.Inputs, Input{Kind: InputState, State: m.State})
+	case protocol.TypeTrace:
+		m, err := protocol.Decode(line)
+		if err == nil && m.Trace.StreamStatus != nil {
+			b.Inputs = append(b.Inputs, Input{Kind: InputStreamStatus, Status: m.Trace.StreamStatus})
+		}
+	}
+	return nil
+}
+
+// partitionOf returns the partition_id of a RECORD line.
+func (p *msgParser) partitionOf(line []byte) (string, error) {
+	rs, re, ok := protocol.MemberSpan(line, "record")
+	if ok {
+		rec := line[rs:re]
+		if ps, pe, ok := protocol.MemberSpan(rec, "partition_id"); ok && rec[ps] == '"' {
+			raw := rec[ps:pe]
+			return p.internPID(raw[1:len(raw)-1], raw), nil
+		}
+	}
+	return "", SystemError("%s: a record without partition_id (socket mode needs one on every record, PROTOCOL.md 6.1)", p.where())
+}
+
+// internPID returns the partition id body (raw is its JSON string), reusing
+// the previous string when it is the same.
+func (p *msgParser) internPID(body, raw []byte) string {
+	if string(body) == p.lastPID {
+		return p.lastPID
+	}
+	s := string(body)
+	if raw != nil {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			s = string(body)
+		}
+	}
+	p.lastPID = s
+	return s
+}
+
+// frame classifies one AirbyteMessageProtobuf (without its length).
+func (p *msgParser) frame(b *InputBatch, msg []byte) error {
+	var member protowire.Number
+	var text []byte
+	var ns, stream, pid []byte
+	for rest := msg; len(rest) > 0; {
+		num, typ, n := protowire.ConsumeTag(rest)
+		if n < 0 {
+			return SystemError("%s: bad protobuf message: %v", p.where(), protowire.ParseError(n))
+		}
+		rest = rest[n:]
+		m := protowire.ConsumeFieldValue(num, typ, rest)
+		if m < 0 {
+			return SystemError("%s: bad protobuf message: %v", p.where(), protowire.ParseError(m))
+		}
+		if typ == protowire.BytesType && num >= 1 && num <= 3 {
+			body, _ := protowire.ConsumeBytes(rest)
+			member = num
+			switch num {
+			case 1:
+				recordHeader(body, &ns, &stream, &pid)
+			case 2:
+				text = body
+			}
+		}
+		rest = rest[m:]
+	}
+	switch member {
+	case 2:
+		return p.line(b, text)
+	case 3:
+		return nil // a probe: a heartbeat
+	case 1:
+	default:
+		return SystemError("%s: an empty protobuf message: no record, protocol message or probe", p.where())
+	}
+	if p.socket && len(pid) == 0 {
+		return SystemError("%s: a record without partition_id (socket mode needs one on every record, PROTOCOL.md 6.1)", p.where())
+	}
+	if string(stream) != p.lastDesc.Name || string(ns) != p.lastDesc.Namespace || p.lastDesc.Name == "" {
+		p.lastDesc = protocol.StreamDescriptor{Name: string(stream), Namespace: string(ns)}
+	}
+	off := len(b.arena)
+	out, err := p.cat.AppendMessageJSON(b.arena, msg)
+	if err != nil {
+		if errors.Is(err, protocol.ErrUnknownStream) {
+			return SystemError("%s: record for stream %s, which is not in the configured catalog", p.where(), p.lastDesc)
+		}
+		return SystemError("%s: bad protobuf record of stream %s: %v", p.where(), p.lastDesc, err)
+	}
+	b.arena = out
+	b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: p.internPID(pid, nil),
+		Record: Record{Stream: p.lastDesc, Line: b.arena[off:len(b.arena):len(b.arena)]}})
+	return nil
+}
+
+// recordHeader reads the namespace, stream and partition_id of an
+// AirbyteRecordMessageProtobuf body; a later occurrence wins, as protobuf
+// merges repeated bodies. Malformed bodies are left to the full decoder.
+func recordHeader(body []byte, ns, stream, pid *[]byte) {
+	for len(body) > 0 {
+		num, typ, n := protowire.ConsumeTag(body)
+		if n < 0 {
+			return
+		}
+		body = body[n:]
+		m := protowire.ConsumeFieldValue(num, typ, body)
+		if m < 0 {
+			return
+		}
+		if typ == protowire.BytesType {
+			v, _ := protowire.ConsumeBytes(body)
+			switch num {
+			case 1:
+				*ns = v
+			case 2:
+				*stream = v
+			case 4:
+				*pid = v
+			}
+		}
+		body = body[m:]
+	}
+}

@@ -1,0 +1,97 @@
+package cdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// socketPoll is how often a destination looks for a socket that is not
+// there yet, as Airbyte's client does (LOAD/file/ClientSocket.kt).
+var socketPoll = time.Second
+
+// dialSockets connects to every path concurrently. The destination is the
+// client of socket mode: the source may start listening after it, so each
+// path is polled until it is a socket that accepts a connection, for at
+// most timeout. On failure every connection made is closed; on success
+// they belong to the caller.
+func dialSockets(ctx context.Context, paths []string, timeout time.Duration) ([]*net.UnixConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conns := make([]*net.UnixConn, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Go(func() { conns[i], errs[i] = dialOne(ctx, p, timeout) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+		if n := countErrors(errs); n > 1 {
+			return nil, fmt.Errorf("%w (and %d more sockets)", errs[i], n-1)
+		}
+		return nil, err
+	}
+	return conns, nil
+}
+
+// dialOne polls for one socket until it connects or ctx ends.
+func dialOne(ctx context.Context, path string, timeout time.Duration) (*net.UnixConn, error) {
+	var last error
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				why := "it never appeared"
+				if last != nil {
+					why = "last error: " + last.Error()
+				}
+				return nil, SystemError("socket %s: the source did not accept a connection within %v (%s; set %s to wait longer)",
+					path, timeout, why, EnvSocketTimeout)
+			}
+			return nil, fmt.Errorf("socket %s: stopped while waiting for the source: %w", path, context.Cause(ctx))
+		case <-t.C:
+		}
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			last = nil // not there yet: the normal wait
+		case err != nil:
+			last = err
+		case fi.Mode()&fs.ModeSocket == 0:
+			last = fmt.Errorf("%s is not a socket (%s)", path, fi.Mode().Type())
+		default:
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "unix", path)
+			if err == nil {
+				return c.(*net.UnixConn), nil
+			}
+			last = err // a stale file, or the source has not listened yet
+		}
+		t.Reset(socketPoll)
+	}
+}
+
+func countErrors(errs []error) int {
+	n := 0
+	for _, err := range errs {
+		if err != nil {
+			n++
+		}
+	}
+	return n
+}
