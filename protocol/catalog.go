@@ -134,6 +134,23 @@ func (s *Stream) Supports(mode string) bool {
 	return false
 }
 
+// DefaultConfigured configures every stream in its default mode:
+// incremental append when the stream supports incremental and has a cursor,
+// full refresh overwrite otherwise; the source-defined primary key is kept.
+func (c *Catalog) DefaultConfigured() *ConfiguredCatalog {
+	out := &ConfiguredCatalog{}
+	for _, s := range c.Streams {
+		cs := ConfiguredStream{Stream: s, SyncMode: SyncFullRefresh, DestinationSyncMode: DestOverwrite}
+		if s.Supports(SyncIncremental) && (s.SourceDefinedCursor || len(s.DefaultCursorField) > 0) {
+			cs.SyncMode, cs.DestinationSyncMode = SyncIncremental, DestAppend
+			cs.CursorField = s.DefaultCursorField
+		}
+		cs.PrimaryKey = s.SourceDefinedPrimaryKey
+		out.Streams = append(out.Streams, cs)
+	}
+	return out
+}
+
 // ConfiguredCatalog is a ConfiguredAirbyteCatalog.
 type ConfiguredCatalog struct {
 	Streams []ConfiguredStream `json:"streams"`

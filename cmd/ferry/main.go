@@ -31,6 +31,7 @@ type command struct {
 // holding its run function.
 var commands = map[string]command{
 	"connector": {"run spec, check or discover on a connector image or binary", runConnector},
+	"sync":      {"run one sync in the foreground, without the daemon", runSync},
 }
 
 // env is what a subcommand gets from the process, so tests can run it with

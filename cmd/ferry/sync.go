@@ -1,0 +1,292 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
+)
+
+const syncUsage = `Usage: ferry sync --source IMAGE --destination IMAGE [flags]
+
+Runs one sync in the foreground, without the daemon: the source's records
+go through Ferry to the destination, and only the state the destination
+acknowledged is written to --state-out, in the shape --state reads back.
+With --runtime local, IMAGE is the path of a connector binary.
+
+Without --catalog, the source is discovered and every stream is synced in
+its default mode: incremental (append) when the stream has a cursor, full
+refresh (overwrite) otherwise.
+
+Exit codes: 0 success; 1 the sync failed; 2 usage; 3 the runtime or an
+image is unavailable; 130 interrupted (acknowledged state is still saved).
+
+Flags:
+`
+
+// syncFlags are ferry sync's options.
+type syncFlags struct {
+	source, destination         string
+	sourceConfig, destConfig    string
+	catalog, state, stateOut    string
+	mode, runtime, localRoot    string
+	network, logFile            string
+	prefix, namespace, nsFormat string
+	maxLine                     int
+	lenient, asJSON             bool
+	timeouts                    runner.Timeouts
+}
+
+func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
+	f := &syncFlags{}
+	fs := flag.NewFlagSet("ferry sync", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&f.source, "source", "", "source `image` (or binary with --runtime local)")
+	fs.StringVar(&f.destination, "destination", "", "destination `image` (or binary with --runtime local)")
+	fs.StringVar(&f.sourceConfig, "source-config", "", "source config `file` (JSON); default {}")
+	fs.StringVar(&f.destConfig, "destination-config", "", "destination config `file` (JSON); default {}")
+	fs.StringVar(&f.catalog, "catalog", "", "configured catalog `file`; default: discover and sync every stream")
+	fs.StringVar(&f.state, "state", "", "state `file` to start from (as --state-out writes it)")
+	fs.StringVar(&f.stateOut, "state-out", "", "`file` the committed state is written to, atomically, as it is acknowledged")
+	fs.StringVar(&f.mode, "mode", "auto", "data channel: auto, stdio or socket")
+	fs.StringVar(&f.runtime, "runtime", cmp.Or(e.getenv("FERRY_RUNTIME"), "docker"), "docker or local (env FERRY_RUNTIME)")
+	fs.StringVar(&f.localRoot, "local-root", "", "host `dir` (or Docker volume) mounted at /local in the destination")
+	fs.StringVar(&f.network, "network", "", "Docker network mode of both containers")
+	fs.StringVar(&f.logFile, "log", "", "attempt log `file`; - for stderr; default a new file in the temp dir")
+	fs.StringVar(&f.prefix, "prefix", "", "prefix for stream names on the destination")
+	fs.StringVar(&f.namespace, "namespace", "", "destination namespace rule: source, destination or customformat")
+	fs.StringVar(&f.nsFormat, "namespace-format", "", "namespace format for customformat, with ${SOURCE_NAMESPACE}")
+	fs.IntVar(&f.maxLine, "max-line-bytes", protocol.DefaultMaxLineBytes, "longest connector output line accepted")
+	fs.BoolVar(&f.lenient, "lenient", false, "report protocol violations as warnings instead of failing")
+	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on stdout")
+	fs.DurationVar(&f.timeouts.NoProgress, "no-progress-timeout", runner.DefaultNoProgress, "fail when the source emits no record or state for this long")
+	fs.DurationVar(&f.timeouts.DestinationWrite, "destination-timeout", runner.DefaultDestinationWrite, "fail when the destination does not read its input for this long")
+	fs.DurationVar(&f.timeouts.EndOfInput, "end-of-input-timeout", runner.DefaultEndOfInput, "how long the destination may take to exit after its input ends")
+	fs.DurationVar(&f.timeouts.MaxDuration, "max-duration", runner.DefaultMaxDuration, "maximum duration of the sync")
+	fs.DurationVar(&f.timeouts.StopGrace, "stop-grace", runner.DefaultStopTimeout, "SIGTERM grace before SIGKILL when stopping a connector")
+	fs.Usage = func() { fmt.Fprint(e.stderr, syncUsage); fs.PrintDefaults() }
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(pos) > 0:
+		return nil, usageError("unexpected argument %q", pos[0])
+	case f.source == "" || f.destination == "":
+		fs.Usage()
+		return nil, usageError("--source and --destination are required")
+	}
+	switch f.mode {
+	case "auto", runner.ModeStdio:
+	case runner.ModeSocket:
+		return nil, usageError("--mode socket: socket mode is not available in this build; use auto or stdio")
+	default:
+		return nil, usageError("--mode %q: want auto, stdio or socket", f.mode)
+	}
+	return f, nil
+}
+
+// runSync is `ferry sync`.
+func runSync(ctx context.Context, e *env, args []string) error {
+	f, err := parseSyncFlags(e, args)
+	if err != nil {
+		return err
+	}
+	srcConfig, err := readConfigOrEmpty(e.stdin, f.sourceConfig)
+	if err != nil {
+		return usageError("--source-config: %v", err)
+	}
+	dstConfig, err := readConfigOrEmpty(e.stdin, f.destConfig)
+	if err != nil {
+		return usageError("--destination-config: %v", err)
+	}
+	var state []*protocol.State
+	if f.state != "" {
+		b, err := os.ReadFile(f.state)
+		if err != nil && !os.IsNotExist(err) {
+			return usageError("--state: %v", err)
+		}
+		if state, err = protocol.ParseStateFile(b); err != nil {
+			return usageError("--state %s: %v", f.state, err)
+		}
+	}
+	if f.localRoot != "" && !filepath.IsAbs(f.localRoot) && f.runtime == "local" {
+		f.localRoot, _ = filepath.Abs(f.localRoot)
+	}
+
+	rt, closeRT, err := openRuntime(ctx, e, f.runtime)
+	if err != nil {
+		return err
+	}
+	defer closeRT()
+
+	// Secret values come from the connectors' specs, so they are masked in
+	// the log and in every message (PROTOCOL.md 7.5).
+	var secrets []string
+	for _, c := range []struct {
+		image  string
+		config []byte
+	}{{f.source, srcConfig}, {f.destination, dstConfig}} {
+		spec, err := connectorSpec(ctx, rt, c.image)
+		if err != nil {
+			return commandFailure(c.image, "spec", err)
+		}
+		secrets = append(secrets, protocol.SecretValues(spec.ConnectionSpecification, c.config)...)
+	}
+
+	catalog, err := loadCatalog(ctx, rt, f, srcConfig)
+	if err != nil {
+		return err
+	}
+
+	logW, logPath, closeLog, err := openAttemptLog(e, f.logFile)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+
+	var cp runner.Checkpointer = runner.CheckpointFunc(func(context.Context, runner.Checkpoint) error { return nil })
+	if f.stateOut != "" {
+		cp = &runner.FileCheckpointer{Path: f.stateOut}
+	}
+	prog := newProgressLine(e.stderr)
+	cfg := runner.Config{
+		InstanceID:   "cli-" + randomHex(6),
+		JobID:        time.Now().Unix(),
+		Attempt:      1,
+		Source:       runner.Connector{Image: f.source, Config: srcConfig},
+		Destination:  runner.Connector{Image: f.destination, Config: dstConfig},
+		Catalog:      catalog,
+		State:        state,
+		Checkpointer: cp,
+		Mapping:      runner.NamespaceMapping{Definition: f.namespace, Format: f.nsFormat, Prefix: f.prefix},
+		LocalRoot:    f.localRoot,
+		NetworkMode:  f.network,
+		Timeouts:     f.timeouts,
+		MaxLineBytes: f.maxLine,
+		Lenient:      f.lenient,
+		Secrets:      secrets,
+		Log:          logW,
+		OnProgress:   prog.update,
+		OnControl: func(role runner.Role, _ json.RawMessage) error {
+			return fmt.Errorf("ferry sync keeps no config store; the %s's updated config is not saved", role)
+		},
+	}
+	res, syncErr := runner.Sync(ctx, rt, cfg)
+	prog.clear()
+	if f.asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printSummary(e.stdout, res, f, logPath)
+	}
+	if syncErr != nil {
+		if res.Status == runner.StatusCancelled && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+// connectorSpec returns an image's spec, cached by image ID.
+func connectorSpec(ctx context.Context, rt runner.Runtime, image string) (*protocol.Spec, error) {
+	base := runner.ConnectorSpec{Name: "ferry-cli-spec", Image: image, Role: runner.RoleConnector, StopTimeout: 5 * time.Second}
+	if dir := cacheDirOrDefault(""); dir != "" {
+		res, _, err := runner.CachedSpec(ctx, rt, base, runner.SpecCache{Dir: dir})
+		if err != nil {
+			return nil, err
+		}
+		return res.Spec, nil
+	}
+	res, err := runner.Spec(ctx, rt, base)
+	if err != nil {
+		return nil, err
+	}
+	return res.Spec, nil
+}
+
+// commandFailure turns a failed connector command into an exit error.
+func commandFailure(image, command string, err error) error {
+	code := exitFailed
+	var nf *runner.ImageNotFoundError
+	if errors.As(err, &nf) {
+		code = exitUnavailable
+	}
+	return &exitError{code: code, msg: fmt.Sprintf("%s %s: %v", image, command, err)}
+}
+
+// loadCatalog reads --catalog, or discovers the source and configures every
+// stream in its default mode.
+func loadCatalog(ctx context.Context, rt runner.Runtime, f *syncFlags, srcConfig []byte) (*protocol.ConfiguredCatalog, error) {
+	if f.catalog != "" {
+		b, err := os.ReadFile(f.catalog)
+		if err != nil {
+			return nil, usageError("--catalog: %v", err)
+		}
+		var c protocol.ConfiguredCatalog
+		if err := json.Unmarshal(b, &c); err != nil {
+			return nil, usageError("--catalog %s: %v", f.catalog, err)
+		}
+		if err := c.Validate(); err != nil {
+			return nil, usageError("--catalog %s: %v", f.catalog, err)
+		}
+		return &c, nil
+	}
+	base := runner.ConnectorSpec{Name: "ferry-cli-discover", Image: f.source, Role: runner.RoleConnector, StopTimeout: 5 * time.Second}
+	res, err := runner.Discover(ctx, rt, base, srcConfig)
+	if err != nil {
+		return nil, commandFailure(f.source, "discover", err)
+	}
+	if res.Catalog == nil || len(res.Catalog.Streams) == 0 {
+		return nil, &exitError{code: exitFailed, msg: fmt.Sprintf("%s discover: the source offers no streams", f.source)}
+	}
+	return res.Catalog.DefaultConfigured(), nil
+}
+
+func readConfigOrEmpty(stdin io.Reader, name string) ([]byte, error) {
+	if name == "" {
+		return []byte("{}"), nil
+	}
+	return readConfig(stdin, name)
+}
+
+// openAttemptLog opens the attempt log, capped at 256 MiB with its head
+// and tail kept.
+func openAttemptLog(e *env, name string) (io.Writer, string, func(), error) {
+	if name == "-" {
+		return e.stderr, "", func() {}, nil
+	}
+	var file *os.File
+	var err error
+	if name == "" {
+		file, err = os.CreateTemp("", "ferry-sync-*.log")
+	} else {
+		file, err = os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	}
+	if err != nil {
+		return nil, "", nil, usageError("--log: %v", err)
+	}
+	capped := runner.NewCappedWriter(file, 256<<20)
+	return capped, file.Name(), func() { capped.Close(); file.Close() }, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

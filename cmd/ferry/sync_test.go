@@ -1,0 +1,92 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner/runnertest"
+)
+
+// TestSyncCommand runs `ferry sync` faker -> jsonl on the local runtime:
+// the first run moves everything and writes the state file, the second run
+// from that state moves only what is new, and the summary says so.
+func TestSyncCommand(t *testing.T) {
+	faker := runnertest.BuildBinary(t, "source-faker", "./connectors/source-faker")
+	jsonl := runnertest.BuildBinary(t, "destination-jsonl", "./connectors/destination-jsonl")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "local")
+	state := filepath.Join(dir, "state.json")
+	dst := writeConfig(t, `{"destination_path":"/local/out"}`)
+	vars := map[string]string{"XDG_CACHE_HOME": t.TempDir()}
+
+	args := func(count string) []string {
+		return []string{"sync", "--runtime", "local", "--source", faker, "--source-config", writeConfig(t, `{"count":`+count+`,"seed":3}`),
+			"--destination", jsonl, "--destination-config", dst, "--local-root", root,
+			"--state", state, "--state-out", state, "--log", filepath.Join(dir, "attempt.log")}
+	}
+	r := runFerry(t, vars, args("500")...)
+	if r.code != exitOK {
+		t.Fatalf("first sync: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"sync succeeded", "mode stdio, JSONL", "users", "1100 records", "committed state written to " + state} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	b, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := protocol.ParseStateFile(b)
+	if err != nil || len(states) != 3 {
+		t.Fatalf("state file: %v, %d states; want 3 STREAM states", err, len(states))
+	}
+
+	r = runFerry(t, vars, args("600")...)
+	if r.code != exitOK || !strings.Contains(r.stdout, "200 records") {
+		t.Fatalf("second sync: exit %d, want only the 200 new records:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "out", "users.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); n != 600 {
+		t.Fatalf("users.jsonl: got %d lines, want 600", n)
+	}
+}
+
+// TestSyncCommandFailures checks usage errors and that a failed sync exits
+// 1 with the failure in the summary.
+func TestSyncCommandFailures(t *testing.T) {
+	scripted := runnertest.BuildBinary(t, "connector-scripted", "./connectors/connector-scripted")
+	vars := map[string]string{"XDG_CACHE_HOME": t.TempDir()}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"no source", []string{"sync", "--destination", "x"}, exitUsage, "--source and --destination are required"},
+		{"bad mode", []string{"sync", "--source", "a", "--destination", "b", "--mode", "pigeon"}, exitUsage, `--mode "pigeon"`},
+		{"missing config", []string{"sync", "--runtime", "local", "--source", scripted, "--destination", scripted, "--source-config", "/nonexistent.json"}, exitUsage, "--source-config"},
+		{"source fails", []string{"sync", "--runtime", "local", "--source", scripted, "--destination", scripted,
+			"--source-config", writeConfig(t, `{"secret":"sup3r-s3cret","source":{"records":5,"exit_code":1,"error_message":"cannot reach sup3r-s3cret"}}`),
+			"--destination-config", writeConfig(t, `{}`), "--log", "-"}, exitFailed, "failure (source, system_error): cannot reach **********"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runFerry(t, vars, tc.args...)
+			if r.code != tc.wantCode {
+				t.Fatalf("exit: got %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.wantCode, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout+r.stderr, tc.want) {
+				t.Fatalf("output lacks %q:\nstdout: %s\nstderr: %s", tc.want, r.stdout, r.stderr)
+			}
+			if strings.Contains(r.stdout+r.stderr, "sup3r-s3cret") {
+				t.Fatalf("the secret leaked:\n%s%s", r.stdout, r.stderr)
+			}
+		})
+	}
+}
