@@ -138,8 +138,10 @@ func marshalWithExtra(v any, extra Extra) ([]byte, error) {
 			out.WriteByte(',')
 		}
 		first = false
-		kb, _ := json.Marshal(k)
-		out.Write(kb)
+		// Written as-is (bytes escaped only where JSON requires), so a key
+		// that is not valid UTF-8 round-trips byte for byte, where
+		// json.Marshal would replace its bytes.
+		out.Write(appendJSONString(nil, k))
 		out.WriteByte(':')
 		raw := extra[k]
 		if len(raw) == 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // maxDepth bounds nesting so hostile input cannot exhaust memory or time.
@@ -78,10 +79,7 @@ func (s *scanner) key() ([]byte, error) {
 	}
 	key := s.b[start : s.i-1]
 	if esc {
-		var k string
-		if json.Unmarshal(s.b[start-1:s.i], &k) == nil {
-			key = []byte(k)
-		}
+		key = unquoteKey(s.b[start-1 : s.i])
 	}
 	if s.i < len(s.b) && s.b[s.i] == ':' { // the common, compact case
 		s.i++
@@ -193,6 +191,48 @@ func (s *scanner) skipString() (escaped bool, err error) {
 			i++ // the word tail: plain bytes checked one at a time
 		}
 	}
+}
+
+// unquoteKey unescapes a valid quoted key. Unlike encoding/json it keeps
+// bytes that are not UTF-8 as they are, so an escaped key and the same key
+// written plainly are the same bytes, and undeclared members keep their
+// names byte for byte through a decode and encode. A lone surrogate escape
+// becomes U+FFFD, as in encoding/json.
+func unquoteKey(q []byte) []byte {
+	body := q[1 : len(q)-1]
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch e := body[i+1]; e {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, n := decodeU(body[i:])
+			if n == 0 {
+				r, n = utf8.RuneError, 6 // a lone surrogate
+			}
+			out = utf8.AppendRune(out, r)
+			i += n
+			continue
+		default: // '"', '\\', '/'
+			out = append(out, e)
+		}
+		i += 2
+	}
+	return out
 }
 
 func isHex4(b []byte) bool {
