@@ -75,15 +75,15 @@ func (s *Server) newActorJSON(a *store.Actor, defName string) actorJSON {
 	return out
 }
 
-func (s *Server) actorRoutes(r *mux.Router, k actorKind) {
+func (s *Server) actorRoutes(r apiRouter, k actorKind) {
 	base, one := "/"+k.plural, "/"+k.plural+"/{"+k.idVar+"}"
-	r.HandleFunc(base, s.handleListActors(k)).Methods(http.MethodGet)
-	r.HandleFunc(base, s.handleCreateActor(k)).Methods(http.MethodPost)
-	r.HandleFunc(one, s.handleGetActor(k)).Methods(http.MethodGet)
-	r.HandleFunc(one, s.handleUpdateActor(k, false)).Methods(http.MethodPut)
-	r.HandleFunc(one, s.handleUpdateActor(k, true)).Methods(http.MethodPatch)
-	r.HandleFunc(one, s.handleDeleteActor(k)).Methods(http.MethodDelete)
-	r.HandleFunc(one+"/check", s.handleCheck(k)).Methods(http.MethodPost)
+	r.handle(http.MethodGet, base, s.handleListActors(k))
+	r.handle(http.MethodPost, base, s.handleCreateActor(k))
+	r.handle(http.MethodGet, one, s.handleGetActor(k))
+	r.handle(http.MethodPut, one, s.handleUpdateActor(k, false))
+	r.handle(http.MethodPatch, one, s.handleUpdateActor(k, true))
+	r.handle(http.MethodDelete, one, s.handleDeleteActor(k))
+	r.handle(http.MethodPost, one+"/check", s.handleCheck(k))
 }
 
 func (s *Server) handleListActors(k actorKind) http.HandlerFunc {

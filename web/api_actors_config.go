@@ -123,11 +123,11 @@ func (s *Server) handleCheck(k actorKind) http.HandlerFunc {
 		case err != nil && ctx.Err() != nil:
 			writeError(w, r, s.log, ctx.Err())
 		case err != nil:
-			writeJSON(w, http.StatusOK, checkJSON{Status: "failed", Message: red.redact(err.Error())})
+			writeJSON(w, http.StatusOK, checkJSON{Status: "failed", Message: red.Redact(err.Error())})
 		case st.Status == protocol.StatusSucceeded:
-			writeJSON(w, http.StatusOK, checkJSON{Status: "succeeded", Message: red.redact(st.Message)})
+			writeJSON(w, http.StatusOK, checkJSON{Status: "succeeded", Message: red.Redact(st.Message)})
 		default:
-			writeJSON(w, http.StatusOK, checkJSON{Status: "failed", Message: red.redact(st.Message)})
+			writeJSON(w, http.StatusOK, checkJSON{Status: "failed", Message: red.Redact(st.Message)})
 		}
 	}
 }

@@ -31,13 +31,13 @@ type connectionRequest struct {
 	WebhookSecret *string `json:"webhookSecret"`
 }
 
-func (s *Server) connectionRoutes(r *mux.Router) {
-	r.HandleFunc("/connections", s.handleListConnections).Methods(http.MethodGet)
-	r.HandleFunc("/connections", s.handleCreateConnection).Methods(http.MethodPost)
-	r.HandleFunc("/connections/{connectionId}", s.handleGetConnection).Methods(http.MethodGet)
-	r.HandleFunc("/connections/{connectionId}", s.handleUpdateConnection(false)).Methods(http.MethodPut)
-	r.HandleFunc("/connections/{connectionId}", s.handleUpdateConnection(true)).Methods(http.MethodPatch)
-	r.HandleFunc("/connections/{connectionId}", s.handleDeleteConnection).Methods(http.MethodDelete)
+func (s *Server) connectionRoutes(r apiRouter) {
+	r.handle(http.MethodGet, "/connections", s.handleListConnections)
+	r.handle(http.MethodPost, "/connections", s.handleCreateConnection)
+	r.handle(http.MethodGet, "/connections/{connectionId}", s.handleGetConnection)
+	r.handle(http.MethodPut, "/connections/{connectionId}", s.handleUpdateConnection(false))
+	r.handle(http.MethodPatch, "/connections/{connectionId}", s.handleUpdateConnection(true))
+	r.handle(http.MethodDelete, "/connections/{connectionId}", s.handleDeleteConnection)
 }
 
 func (s *Server) handleListConnections(w http.ResponseWriter, r *http.Request) {

@@ -57,14 +57,14 @@ func newDefinitionJSON(d *store.Definition) definitionJSON {
 	}
 }
 
-func (s *Server) definitionRoutes(r *mux.Router) {
-	r.HandleFunc("/definitions", s.handleListDefinitions).Methods(http.MethodGet)
-	r.HandleFunc("/definitions", s.handleCreateDefinition).Methods(http.MethodPost)
-	r.HandleFunc("/definitions/{definitionId}", s.handleGetDefinition).Methods(http.MethodGet)
-	r.HandleFunc("/definitions/{definitionId}", s.handleUpdateDefinition(false)).Methods(http.MethodPut)
-	r.HandleFunc("/definitions/{definitionId}", s.handleUpdateDefinition(true)).Methods(http.MethodPatch)
-	r.HandleFunc("/definitions/{definitionId}", s.handleDeleteDefinition).Methods(http.MethodDelete)
-	r.HandleFunc("/definitions/{definitionId}/spec", s.handleDefinitionSpec).Methods(http.MethodGet)
+func (s *Server) definitionRoutes(r apiRouter) {
+	r.handle(http.MethodGet, "/definitions", s.handleListDefinitions)
+	r.handle(http.MethodPost, "/definitions", s.handleCreateDefinition)
+	r.handle(http.MethodGet, "/definitions/{definitionId}", s.handleGetDefinition)
+	r.handle(http.MethodPut, "/definitions/{definitionId}", s.handleUpdateDefinition(false))
+	r.handle(http.MethodPatch, "/definitions/{definitionId}", s.handleUpdateDefinition(true))
+	r.handle(http.MethodDelete, "/definitions/{definitionId}", s.handleDeleteDefinition)
+	r.handle(http.MethodGet, "/definitions/{definitionId}/spec", s.handleDefinitionSpec)
 }
 
 func (s *Server) handleListDefinitions(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -19,11 +20,11 @@ type jobRequest struct {
 	JobType      string `json:"jobType"`
 }
 
-func (s *Server) jobRoutes(r *mux.Router) {
-	r.HandleFunc("/jobs", s.handleListJobs).Methods(http.MethodGet)
-	r.HandleFunc("/jobs", s.handleCreateJob).Methods(http.MethodPost)
-	r.HandleFunc("/jobs/{jobId}", s.handleGetJob).Methods(http.MethodGet)
-	r.HandleFunc("/jobs/{jobId}", s.handleCancelJob).Methods(http.MethodDelete)
+func (s *Server) jobRoutes(r apiRouter) {
+	r.handle(http.MethodGet, "/jobs", s.handleListJobs)
+	r.handle(http.MethodPost, "/jobs", s.handleCreateJob)
+	r.handle(http.MethodGet, "/jobs/{jobId}", s.handleGetJob)
+	r.handle(http.MethodDelete, "/jobs/{jobId}", s.handleCancelJob)
 }
 
 // jobStatuses are the statuses GET /jobs filters by.
@@ -157,10 +158,10 @@ func jobID(r *http.Request) (int64, error) {
 // connector sent that the runner could not have known to mask (a secret
 // changed since the attempt ran is still masked here, by its new value
 // only). A deleted connection or actor has nothing left to mask.
-func (s *Server) connectionRedactor(ctx context.Context, connID string) (*redactor, error) {
+func (s *Server) connectionRedactor(ctx context.Context, connID string) (*protocol.Redactor, error) {
 	c, err := s.cfg.Store.Connection(ctx, connID)
 	if errors.Is(err, store.ErrNotFound) {
-		return &redactor{}, nil
+		return &protocol.Redactor{}, nil
 	} else if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -24,8 +25,8 @@ import (
 // Airbyte's LogEvents JSON, or follows it live over Server-Sent Events
 // (sse.go). Every line passes the connection's redactor on the way out.
 
-func (s *Server) logRoutes(r *mux.Router) {
-	r.HandleFunc("/jobs/{jobId}/attempts/{attemptNumber}/logs", s.handleLogs).Methods(http.MethodGet)
+func (s *Server) logRoutes(r apiRouter) {
+	r.handle(http.MethodGet, "/jobs/{jobId}/attempts/{attemptNumber}/logs", s.handleLogs)
 }
 
 // logEventJSON is one event of Airbyte's LogEvents.
@@ -90,7 +91,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	bw := bufio.NewWriter(w)
 	_ = eachLine(f, func(line string) error {
-		_, err := bw.WriteString(red.redact(line) + "\n")
+		_, err := bw.WriteString(red.Redact(line) + "\n")
 		return err
 	})
 	_ = bw.Flush()
@@ -141,7 +142,7 @@ func eachLine(rd io.Reader, fn func(string) error) error {
 
 // writeLogEvents streams the log as {"events": [...]}, one event per log
 // entry, continuation lines folded into their entry's message.
-func writeLogEvents(w http.ResponseWriter, f io.Reader, red *redactor) {
+func writeLogEvents(w http.ResponseWriter, f io.Reader, red *protocol.Redactor) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	bw := bufio.NewWriter(w)
@@ -162,7 +163,7 @@ func writeLogEvents(w http.ResponseWriter, f io.Reader, red *redactor) {
 		pending = nil
 	}
 	_ = eachLine(f, func(line string) error {
-		line = red.redact(line)
+		line = red.Redact(line)
 		if rest, ok := strings.CutPrefix(line, "    "); ok && pending != nil {
 			pending.Message += "\n" + rest
 			return nil

@@ -33,10 +33,10 @@ type clearRequest struct {
 	Streams []protocol.StreamDescriptor `json:"streams"`
 }
 
-func (s *Server) stateRoutes(r *mux.Router) {
-	r.HandleFunc("/connections/{connectionId}/state", s.handleGetState).Methods(http.MethodGet)
-	r.HandleFunc("/connections/{connectionId}/state", s.handlePutState).Methods(http.MethodPut)
-	r.HandleFunc("/connections/{connectionId}/state", s.handleDeleteState).Methods(http.MethodDelete)
+func (s *Server) stateRoutes(r apiRouter) {
+	r.handle(http.MethodGet, "/connections/{connectionId}/state", s.handleGetState)
+	r.handle(http.MethodPut, "/connections/{connectionId}/state", s.handlePutState)
+	r.handle(http.MethodDelete, "/connections/{connectionId}/state", s.handleDeleteState)
 }
 
 func (s *Server) writeState(w http.ResponseWriter, r *http.Request, connID string) {

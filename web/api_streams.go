@@ -81,10 +81,10 @@ type streamsJSON struct {
 	Catalog      *protocol.Catalog `json:"catalog"`
 }
 
-func (s *Server) streamRoutes(r *mux.Router) {
-	r.HandleFunc("/sources/{sourceId}/streams", s.handleStreams).Methods(http.MethodGet)
+func (s *Server) streamRoutes(r apiRouter) {
+	r.handle(http.MethodGet, "/sources/{sourceId}/streams", s.handleStreams)
 	// Airbyte's spelling of the same.
-	r.HandleFunc("/streams", s.handleStreams).Methods(http.MethodGet)
+	r.handle(http.MethodGet, "/streams", s.handleStreams)
 }
 
 func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +149,7 @@ func (s *Server) discover(ctx context.Context, sourceID string, refresh bool) (s
 		if ctx.Err() != nil {
 			return streamEntry{}, ctx.Err()
 		}
-		return streamEntry{}, &connectorError{msg: "discover: " + newRedactor(cfg.Secrets).redact(err.Error())}
+		return streamEntry{}, &connectorError{msg: "discover: " + newRedactor(cfg.Secrets).Redact(err.Error())}
 	}
 	e := streamEntry{key: key, catalog: cat, at: time.Now()}
 	s.streams.put(sourceID, e)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -69,7 +70,7 @@ func isWarning(f store.FailureReason) bool {
 
 // newJobJSON renders j. Texts that came from connectors (failure messages,
 // stack traces) pass red, which masks the connection's secret values.
-func newJobJSON(j *store.Job, red *redactor) jobJSON {
+func newJobJSON(j *store.Job, red *protocol.Redactor) jobJSON {
 	out := jobJSON{
 		JobID: j.ID, Status: string(j.Status), JobType: string(j.Type), ConnectionID: j.ConnectionID,
 		Trigger: string(j.Trigger), StartTime: timeText(j.CreatedAt), LastUpdatedAt: timeText(j.UpdatedAt),
@@ -89,7 +90,7 @@ func newJobJSON(j *store.Job, red *redactor) jobJSON {
 	return out
 }
 
-func newAttemptJSON(j *store.Job, a *store.Attempt, red *redactor) attemptJSON {
+func newAttemptJSON(j *store.Job, a *store.Attempt, red *protocol.Redactor) attemptJSON {
 	out := attemptJSON{
 		AttemptNumber: a.Number, ID: a.ID, Status: string(a.Status), CreatedAt: timeText(a.StartedAt),
 		UpdatedAt: timeText(a.UpdatedAt), EndedAt: optTime(a.EndedAt), Mode: a.Mode, Format: a.Format,
@@ -100,9 +101,9 @@ func newAttemptJSON(j *store.Job, a *store.Attempt, red *redactor) attemptJSON {
 	}
 	var failures []store.FailureReason
 	for _, f := range a.FailureReasons {
-		f.InternalMessage = red.redact(f.InternalMessage)
-		f.ExternalMessage = red.redact(f.ExternalMessage)
-		f.Stacktrace = red.redact(f.Stacktrace)
+		f.InternalMessage = red.Redact(f.InternalMessage)
+		f.ExternalMessage = red.Redact(f.ExternalMessage)
+		f.Stacktrace = red.Redact(f.Stacktrace)
 		if isWarning(f) {
 			out.Warnings = append(out.Warnings, f.ExternalMessage)
 			continue

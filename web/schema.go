@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -35,7 +36,7 @@ func (noLoader) Load(url string) (any, error) {
 // It returns a *store.ValidationError naming the first wrong field
 // ("configuration.port"), its message masked by red, since a schema error
 // may quote the value it rejected.
-func validateConfig(spec, config json.RawMessage, red *redactor) error {
+func validateConfig(spec, config json.RawMessage, red *protocol.Redactor) error {
 	var cs struct {
 		ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
 	}
@@ -56,7 +57,7 @@ func validateConfig(spec, config json.RawMessage, red *redactor) error {
 	sch, err := c.Compile(specURL)
 	if err != nil {
 		return &store.ValidationError{Field: "definitionId",
-			Message: "the definition's connectionSpecification is not a valid JSON Schema: " + red.redact(err.Error())}
+			Message: "the definition's connectionSpecification is not a valid JSON Schema: " + red.Redact(err.Error())}
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(config))
 	if err != nil {
@@ -69,7 +70,7 @@ func validateConfig(spec, config json.RawMessage, red *redactor) error {
 	}
 	leaf, _ := deepest(ve)
 	field, msg := describe(leaf)
-	return &store.ValidationError{Field: field, Message: red.redact(msg)}
+	return &store.ValidationError{Field: field, Message: red.Redact(msg)}
 }
 
 // deepest finds the most specific cause: the leaf that points deepest

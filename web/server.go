@@ -148,20 +148,23 @@ func (s *Server) Close() error {
 // routes registers every route: /healthz and /metrics at the root, the API
 // under /api/v1, each resource's routes in its api_<entity>.go.
 func (s *Server) routes() {
-	s.router.NotFoundHandler = s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, &requestError{status: http.StatusNotFound, msg: "no route " + r.URL.Path})
 	}), true)
-	s.router.MethodNotAllowedHandler = s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notAllowed := s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, &requestError{status: http.StatusMethodNotAllowed,
 			msg: r.Method + " is not allowed on " + r.URL.Path})
 	}), true)
+	s.router.NotFoundHandler, s.router.MethodNotAllowedHandler = notFound, notAllowed
 
 	s.router.Handle("/healthz", s.middleware(http.HandlerFunc(s.handleHealth), false)).Methods(http.MethodGet, http.MethodHead)
 	s.router.Handle("/metrics", s.middleware(s.metrics.handler(s.log), !s.cfg.MetricsPublic)).Methods(http.MethodGet)
 
-	api := s.router.PathPrefix("/api/v1").Subrouter()
-	api.Use(func(h http.Handler) http.Handler { return s.middleware(h, true) })
-	api.HandleFunc("/openapi.json", s.handleOpenAPI).Methods(http.MethodGet)
+	// API routes are registered on the root router with their full paths:
+	// with a PathPrefix subrouter, gorilla/mux 1.8.1 answers a wrong
+	// method with 404 instead of 405.
+	api := apiRouter{s}
+	api.handle(http.MethodGet, "/openapi.json", s.handleOpenAPI)
 	s.definitionRoutes(api)
 	s.actorRoutes(api, sourceKind)
 	s.actorRoutes(api, destinationKind)
@@ -170,6 +173,16 @@ func (s *Server) routes() {
 	s.stateRoutes(api)
 	s.jobRoutes(api)
 	s.logRoutes(api)
+}
+
+// apiPrefix is the base path of the versioned API.
+const apiPrefix = "/api/v1"
+
+// apiRouter registers routes under apiPrefix, behind the token.
+type apiRouter struct{ s *Server }
+
+func (a apiRouter) handle(method, path string, h http.HandlerFunc) {
+	a.s.router.Handle(apiPrefix+path, a.s.middleware(h, true)).Methods(method)
 }
 
 // middleware caps the request body and, when auth is set, requires the

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -72,7 +73,7 @@ func (e *sseWriter) comment(text string) error {
 	return e.rc.Flush()
 }
 
-func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, n int, red *redactor) {
+func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, n int, red *protocol.Redactor) {
 	var offset int64
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		o, err := strconv.ParseInt(v, 10, 64)
@@ -200,7 +201,7 @@ func (t *tail) close() {
 
 // pump emits every complete line written since the last call; with final
 // it also emits a last line without a newline.
-func (t *tail) pump(sse *sseWriter, red *redactor, final bool) error {
+func (t *tail) pump(sse *sseWriter, red *protocol.Redactor, final bool) error {
 	if t.f == nil {
 		if t.path == "" {
 			return nil
@@ -236,7 +237,7 @@ func (t *tail) pump(sse *sseWriter, red *redactor, final bool) error {
 			}
 			start += next
 			t.offset += int64(next)
-			if err := sse.event("log", strconv.FormatInt(t.offset, 10), red.redact(string(rest[:i]))); err != nil {
+			if err := sse.event("log", strconv.FormatInt(t.offset, 10), red.Redact(string(rest[:i]))); err != nil {
 				return err
 			}
 		}
@@ -252,7 +253,7 @@ func (t *tail) pump(sse *sseWriter, red *redactor, final bool) error {
 		t.offset += int64(len(t.partial))
 		line := string(t.partial)
 		t.partial = t.partial[:0]
-		return sse.event("log", strconv.FormatInt(t.offset, 10), red.redact(line))
+		return sse.event("log", strconv.FormatInt(t.offset, 10), red.Redact(line))
 	}
 	return nil
 }
