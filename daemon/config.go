@@ -1,7 +1,3 @@
-// Package daemon is `ferry serve`: it wires the store, the runner and its
-// runtimes together into a long-running service with a job queue, a worker
-// pool, a scheduler, crash recovery and webhooks. It is the only package
-// that knows all of them; web reaches it through the narrow JobController.
 package daemon
 
 import (
@@ -79,9 +75,10 @@ type SchedulerConfig struct {
 
 // LoggingConfig shapes the daemon's own log and the attempt logs.
 type LoggingConfig struct {
-	// Level is debug, info, warn or error.
-	Level string
-	// Format is text or json.
+	// Level is debug, info, warn or error, and Format text or json. The
+	// daemon logs to the *slog.Logger it is given; cmd/ferry builds that
+	// logger from the same FERRY_LOG_LEVEL and FERRY_LOG_FORMAT variables.
+	Level  string
 	Format string
 	// AttemptLogMaxBytes caps one attempt log; head and tail are kept.
 	AttemptLogMaxBytes int64

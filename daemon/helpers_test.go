@@ -174,28 +174,6 @@ func waitJob(t *testing.T, d *Daemon, jobID int64) *store.Job {
 	return j
 }
 
-// waitStatus follows a job until onStatus sees one of the statuses.
-func waitStatus(t *testing.T, d *Daemon, jobID int64, want ...store.JobStatus) *store.Job {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var found *store.Job
-	sub, stop := context.WithCancel(ctx)
-	defer stop()
-	_ = d.Subscribe(sub, jobID, func(j *store.Job) {
-		for _, s := range want {
-			if j.Status == s && found == nil {
-				found = j
-				stop()
-			}
-		}
-	}, func(int, string) {})
-	if found == nil {
-		t.Fatalf("job %d never reached %v", jobID, want)
-	}
-	return found
-}
-
 // receivedIDs reads the ids the scripted destination wrote, per stream.
 func receivedIDs(t *testing.T, d *Daemon) map[string][]int64 {
 	t.Helper()
