@@ -69,3 +69,40 @@ func TestTriggerConflict(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkersBoundConcurrency runs one worker: while a hanging sync holds
+// it, another connection's job stays pending, and it runs once the first
+// is cancelled.
+func TestWorkersBoundConcurrency(t *testing.T) {
+	cfg := testConfig(t, scriptedDir(t))
+	cfg.Workers.Count = 1
+	d := openDaemon(t, cfg, Options{})
+	hanging := scriptedConnection(t, d, scenario{Source: map[string]any{"records": 10, "state_every": 1, "hang_after_record": 2}}, scenario{})
+	other := scriptedConnection(t, d, scenario{Source: map[string]any{"records": 3}}, scenario{})
+	serve(t, d)
+	ctx := context.Background()
+	first, err := d.Trigger(ctx, hanging.ID, store.JobSync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCommitted(t, d, first.ID, 2)
+	second, err := d.Trigger(ctx, other.ID, store.JobSync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wake the dispatcher a few times: with its one slot taken, the second
+	// job must stay pending.
+	for i := 0; i < 3; i++ {
+		d.poke()
+		d.dispatch(ctx)
+	}
+	if j, err := d.db.Job(ctx, second.ID); err != nil || j.Status != store.JobPending {
+		t.Fatalf("second job %v (%v) while the only worker is busy, want pending", j.Status, err)
+	}
+	if _, err := d.Cancel(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if j := waitJob(t, d, second.ID); j.Status != store.JobSucceeded {
+		t.Errorf("second job %s, want succeeded once the worker is free", j.Status)
+	}
+}
