@@ -1,0 +1,130 @@
+package runner
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Transports and serializations of Airbyte's connectorIPCOptions.
+const (
+	TransportSocket = "SOCKET"
+	TransportStdio  = "STDIO"
+	FormatJSONL     = "JSONL"
+	FormatProtobuf  = "PROTOBUF"
+)
+
+// IPCOptions is a connector's connectorIPCOptions: the data channels it
+// speaks. Nil means a legacy connector, STDIO and JSONL only.
+type IPCOptions struct {
+	DataChannel struct {
+		Version                string   `json:"version"`
+		SupportedSerialization []string `json:"supportedSerialization"`
+		SupportedTransport     []string `json:"supportedTransport"`
+	} `json:"dataChannel"`
+}
+
+// supports reports whether the options list a transport; enum parsing is
+// case-insensitive, as in Airbyte.
+func (o *IPCOptions) supports(transport string) bool {
+	if o == nil {
+		return transport == TransportStdio
+	}
+	return containsFold(o.DataChannel.SupportedTransport, transport)
+}
+
+func containsFold(list []string, v string) bool {
+	return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, v) })
+}
+
+// ModeRequest is what the data channel of a sync is chosen from.
+type ModeRequest struct {
+	Source, Destination *IPCOptions
+	// ForceStdio is the connection's setting.
+	ForceStdio bool
+	// FieldSelection is set when records must be rewritten (deselected
+	// fields): only stdio can do that, as Airbyte's mappers force STDIO.
+	FieldSelection bool
+	// SocketCount overrides the computed count when > 0.
+	SocketCount int
+	// SourceCPUs and DestinationCPUs are the CPU limits; 0 counts as 1.
+	SourceCPUs, DestinationCPUs float64
+}
+
+// Mode is the chosen data channel.
+type Mode struct {
+	Mode    string // ModeStdio, ModeSocket or ModeBridged
+	Format  string // FormatJSONL or FormatProtobuf on the sockets
+	Sockets int
+	// Reason says why, for the attempt log.
+	Reason string
+}
+
+// ChooseMode picks the data channel (DESIGN.md, mode selection):
+//  1. stdio when forced, when records must be rewritten, or when the
+//     source does not speak SOCKET;
+//  2. socket when both sides speak SOCKET with the same data-channel
+//     version: the serialization is the intersection, PROTOBUF over JSONL,
+//     and an empty intersection is a configuration error, never a silent
+//     fallback;
+//  3. bridged when only the source speaks SOCKET: Ferry reads the source's
+//     sockets and writes one stdio stream into the destination;
+//  4. sockets = min(source CPUs, destination CPUs) x 2, a missing limit
+//     counting as 1, unless overridden.
+func ChooseMode(r ModeRequest) (Mode, error) {
+	stdio := func(reason string) (Mode, error) {
+		return Mode{Mode: ModeStdio, Format: FormatJSONL, Reason: reason}, nil
+	}
+	switch {
+	case r.ForceStdio:
+		return stdio("the connection forces stdio")
+	case r.FieldSelection:
+		return stdio("field selection rewrites records, which needs stdio")
+	case !r.Source.supports(TransportSocket):
+		return stdio("the source does not speak SOCKET")
+	}
+	sockets := socketCount(r)
+	src := r.Source.DataChannel
+	if !r.Destination.supports(TransportSocket) {
+		// Ferry reads JSONL cheapest: it forwards the lines as they are.
+		format := FormatJSONL
+		if !containsFold(src.SupportedSerialization, FormatJSONL) {
+			if !containsFold(src.SupportedSerialization, FormatProtobuf) {
+				return Mode{}, fmt.Errorf("the source supports no serialization Ferry reads (want JSONL or PROTOBUF, got %v)", src.SupportedSerialization)
+			}
+			format = FormatProtobuf
+		}
+		return Mode{Mode: ModeBridged, Format: format, Sockets: sockets,
+			Reason: "only the source speaks SOCKET: Ferry bridges its sockets into the destination's stdin"}, nil
+	}
+	dst := r.Destination.DataChannel
+	if src.Version != dst.Version {
+		return stdio(fmt.Sprintf("data channel versions differ (source %s, destination %s)", src.Version, dst.Version))
+	}
+	var format string
+	for _, f := range []string{FormatProtobuf, FormatJSONL} {
+		if containsFold(src.SupportedSerialization, f) && containsFold(dst.SupportedSerialization, f) {
+			format = f
+			break
+		}
+	}
+	if format == "" {
+		return Mode{}, fmt.Errorf("the source (%v) and the destination (%v) share no serialization for socket mode",
+			src.SupportedSerialization, dst.SupportedSerialization)
+	}
+	return Mode{Mode: ModeSocket, Format: format, Sockets: sockets, Reason: "both connectors speak SOCKET"}, nil
+}
+
+func socketCount(r ModeRequest) int {
+	if r.SocketCount > 0 {
+		return min(r.SocketCount, 1024)
+	}
+	cpus := func(c float64) int {
+		if c <= 0 {
+			return 1
+		}
+		return int(math.Min(math.Max(math.Floor(c), 1), 1024))
+	}
+	return min(cpus(r.SourceCPUs), cpus(r.DestinationCPUs)) * 2
+}
