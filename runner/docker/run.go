@@ -111,10 +111,14 @@ func (r *Runtime) run(ctx context.Context, id string, spec runner.ConnectorSpec,
 			res = <-exited
 		}
 	}
-	outErr := <-outDone
 	if res.err != nil {
+		// The wait failed, so the stream may still be open: end it, so the
+		// copy returns and nothing writes to stdio after Run.
+		hij.Close()
+		<-outDone
 		return status, res.err
 	}
+	outErr := <-outDone
 	status.Code = int(res.code)
 	// `docker inspect` for the code and the OOM flag, which the wait
 	// response does not carry.
