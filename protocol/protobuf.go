@@ -446,6 +446,13 @@ func (c *ProtoCatalog) AppendMessageJSON(dst, msg []byte) ([]byte, error) {
 		if f.typ != protowire.BytesType || f.num < 1 || f.num > 3 {
 			continue // unknown
 		}
+		if member == 1 && f.num != 1 {
+			// The record is replaced: proto.Unmarshal still rejects it if
+			// it is malformed, so check it before it is dropped.
+			if err := d.validate(); err != nil {
+				return dst, err
+			}
+		}
 		switch f.num {
 		case 1:
 			if member != 1 {

@@ -323,6 +323,40 @@ func (d *recordDecoder) merge(b []byte) error {
 	return nil
 }
 
+// validate checks what proto.Unmarshal checks in a record that will not be
+// written: that every value and meta change parses and that their strings
+// are UTF-8. It is used when a later oneof member replaces the record.
+func (d *recordDecoder) validate() error {
+	for _, v := range d.values {
+		if _, err := decodeValue(v); err != nil {
+			return err
+		}
+	}
+	for _, m := range d.metas {
+		for len(m) > 0 {
+			f, n, err := nextField(m)
+			if err != nil {
+				return err
+			}
+			m = m[n:]
+			if f.num != 1 || f.typ != protowire.BytesType {
+				continue
+			}
+			for c := f.b; len(c) > 0; {
+				g, n, err := nextField(c)
+				if err != nil {
+					return err
+				}
+				c = c[n:]
+				if g.num == 1 && g.typ == protowire.BytesType && !utf8.Valid(g.b) {
+					return errInvalidUTF8
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // appendJSON writes the record object in the field order of Record's
 // MarshalJSON.
 func (d *recordDecoder) appendJSON(dst []byte, s *RecordSchema) ([]byte, error) {

@@ -930,3 +930,23 @@ func TestEncodeAllocations(t *testing.T) {
 		t.Errorf("AppendMessageJSON allocates %v times per record, want 0", allocs)
 	}
 }
+
+// TestDiscardedRecordValidated: a record replaced by a later oneof member is
+// still checked, because proto.Unmarshal rejects the whole message when it
+// is malformed.
+func TestDiscardedRecordValidated(t *testing.T) {
+	v := protowire.AppendTag(nil, fieldString, protowire.BytesType)
+	v = protowire.AppendBytes(v, []byte{0xff})
+	rec := protowire.AppendTag(nil, recData, protowire.BytesType)
+	rec = protowire.AppendBytes(rec, v)
+	msg := protowire.AppendTag(nil, 1, protowire.BytesType)
+	msg = protowire.AppendBytes(msg, rec)
+	msg = protowire.AppendTag(msg, 2, protowire.BytesType)
+	msg = protowire.AppendString(msg, `{"type":"LOG"}`)
+	if proto.Unmarshal(msg, new(pb.AirbyteMessageProtobuf)) == nil {
+		t.Fatal("proto.Unmarshal accepts the message; the test is wrong")
+	}
+	if line, err := testCatalog(t).AppendMessageJSON(nil, msg); !errors.Is(err, errInvalidUTF8) {
+		t.Errorf("AppendMessageJSON = %s, %v; want errInvalidUTF8", line, err)
+	}
+}
