@@ -85,6 +85,9 @@ type Config struct {
 
 	Checkpointer Checkpointer
 
+	// Mode is the data channel, from ChooseMode; the zero value is stdio.
+	Mode Mode
+
 	// Mapping renames streams on the destination side.
 	Mapping NamespaceMapping
 	// SelectedFields lists, for streams where the user deselected fields,

@@ -37,6 +37,10 @@ type pump struct {
 	bw  *bufio.Writer
 	// writeErr is the first write error toward the destination.
 	writeErr error
+	// socket is set in socket mode: the source's stdout carries only
+	// bookkeeping, and nothing is forwarded.
+	socket bool
+	batch  ackBatch
 }
 
 // run reads src to EOF. It returns nil at a clean end of the source's
@@ -89,10 +93,23 @@ func (p *pump) line(line []byte) error {
 		s.nonProtocolLine(0, "source", line)
 		return nil
 	}
+	if p.socket {
+		s.progress.Add(1)
+	}
 	switch env.Type {
 	case protocol.TypeRecord:
+		if p.socket {
+			s.mu.Lock()
+			s.warnings = appendCapped(s.warnings, "the source printed a RECORD on stdout in socket mode; it was dropped")
+			s.droppedRecords++
+			s.mu.Unlock()
+			return nil
+		}
 		return p.record(&env)
 	case protocol.TypeState:
+		if p.socket {
+			return p.socketState(line)
+		}
 		return p.state(line)
 	default:
 		m, err := protocol.Decode(line)
@@ -223,6 +240,40 @@ func (p *pump) state(line []byte) error {
 		return err
 	}
 	return p.write(out)
+}
+
+// socketState stages a state from the source's stdout in socket mode; an
+// acknowledgement that arrived first may commit it at once.
+func (p *pump) socketState(line []byte) error {
+	s := p.s
+	m, err := protocol.Decode(line)
+	if err != nil {
+		return fatalf(OriginSource, "invalid STATE message from the source: %v", err)
+	}
+	s.mu.Lock()
+	res, err := s.book.sourceState(m.State, s.mapper, func(format string, args ...any) {
+		s.warnings = appendCapped(s.warnings, fmt.Sprintf(format, args...))
+		s.log.Printf(protocol.LevelWarn, "ferry", format, args...)
+	})
+	if err == nil {
+		s.stats.sourceState(m.State)
+	}
+	var ae *ackError
+	if errors.As(err, &ae) {
+		s.protocolErrors = appendCapped(s.protocolErrors, ae.Error())
+		err = nil
+	}
+	if res != nil {
+		s.stats.ack(res, m.State)
+		p.batch.n++
+		p.batch.changed = append(p.batch.changed, res.key)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.commitBatch(&p.batch, func(error) {})
+	return nil
 }
 
 // noteIdenticalState warns about two identical consecutive states of one
@@ -365,14 +416,16 @@ type ackBatch struct {
 func (s *syncRun) acknowledge(st *protocol.State, b *ackBatch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	res, err := s.tracker.destState(st, s.mapper)
+	res, err := s.acks.destState(st, s.mapper)
 	if err != nil {
 		s.protocolErrors = appendCapped(s.protocolErrors, err.Error())
 		s.log.Printf(protocol.LevelError, "ferry", "refused an acknowledgement: %v", err)
 		return
 	}
+	if s.book != nil {
+		s.progress.Add(1) // in socket mode acknowledgements are progress
+	}
 	if res == nil {
-		s.log.Printf(protocol.LevelDebug, "ferry", "ignored an acknowledgement older than the committed state")
 		return
 	}
 	s.stats.ack(res, st)
@@ -390,8 +443,10 @@ func (s *syncRun) commitBatch(b *ackBatch, cancelRun func(error)) {
 	if b.n == 0 || b.failed {
 		return
 	}
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
 	s.mu.Lock()
-	cp := Checkpoint{States: s.tracker.committedStates(), Changed: b.changed, Stats: s.stats.snapshot()}
+	cp := Checkpoint{States: s.acks.committedStates(), Changed: b.changed, Stats: s.stats.snapshot()}
 	s.mu.Unlock()
 	if err := s.cfg.Checkpointer.Commit(s.commitCtx, cp); err != nil {
 		b.failed = true

@@ -1,8 +1,12 @@
 package runner
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
 
 	"github.com/ferrysync/ferry/protocol"
 )
@@ -31,7 +35,8 @@ const (
 )
 
 // baseEnv is the environment every connector gets (PROTOCOL.md 1.6).
-func baseEnv(cfg *Config, image string, extra map[string]string) map[string]string {
+func (s *syncRun) baseEnv(image string, extra map[string]string) map[string]string {
+	cfg := s.cfg
 	env := map[string]string{
 		"DATA_CHANNEL_MEDIUM":        dataChannelMediumStd,
 		"DATA_CHANNEL_FORMAT":        dataChannelFormatJSON,
@@ -45,10 +50,60 @@ func baseEnv(cfg *Config, image string, extra map[string]string) map[string]stri
 		"AIRBYTE_ENABLE_UNSAFE_CODE": "false",
 		"JAVA_OPTS":                  defaultJavaOpts,
 	}
+	if s.mode.Mode == ModeSocket {
+		env["DATA_CHANNEL_MEDIUM"] = TransportSocket
+		env["DATA_CHANNEL_FORMAT"] = s.mode.Format
+		env["DATA_CHANNEL_SOCKET_PATHS"] = strings.Join(SocketPaths(s.mode.Sockets), ",")
+	}
 	for k, v := range extra {
 		env[k] = v
 	}
 	return env
+}
+
+// SocketPaths returns the socket paths of socket mode, identical for both
+// connectors (PROTOCOL.md 5.2).
+func SocketPaths(n int) []string {
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("%s/airbyte_socket_%d.sock", SocketDir, i+1)
+	}
+	return paths
+}
+
+// SocketVolumes is implemented by runtimes that create the per-attempt
+// socket volume themselves (Docker: a tmpfs-backed volume). Others get a
+// private temporary directory.
+type SocketVolumes interface {
+	CreateSocketVolume(ctx context.Context, name string, labels map[string]string) (string, error)
+	RemoveVolume(ctx context.Context, name string) error
+}
+
+// socketVolume creates the attempt's socket volume and returns what removes
+// it, on a context that a cancel cannot cut.
+func (s *syncRun) socketVolume(ctx context.Context) (string, func(), error) {
+	if sv, ok := s.rt.(SocketVolumes); ok {
+		name, err := sv.CreateSocketVolume(ctx, s.cfg.containerName("sockets"), s.cfg.Labels("sockets"))
+		if err != nil {
+			return "", nil, err
+		}
+		return name, func() {
+			if err := sv.RemoveVolume(context.WithoutCancel(ctx), name); err != nil {
+				s.log.Printf(protocol.LevelWarn, "ferry", "could not remove the socket volume %s: %v", name, err)
+			}
+		}, nil
+	}
+	dir, err := os.MkdirTemp("", "ferry-sockets-")
+	if err != nil {
+		return "", nil, err
+	}
+	// Unix socket paths are limited to about 108 bytes, so the directory
+	// stays short; connectors may run as another user, hence 1777.
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
 // Labels returns the labels of a container or volume of this attempt.
@@ -90,17 +145,18 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 		args = append(args, "--state", SourceStatePath)
 	}
 	return ConnectorSpec{
-		Name:        cfg.containerName(RoleSource),
-		Image:       cfg.Source.Image,
-		Args:        args,
-		Env:         baseEnv(cfg, cfg.Source.Image, cfg.Source.Env),
-		WorkDir:     sourceWorkDir,
-		Files:       files,
-		Role:        RoleSource,
-		Labels:      cfg.Labels(RoleSource),
-		Resources:   cfg.Source.Resources,
-		NetworkMode: cfg.NetworkMode,
-		StopTimeout: s.timeouts.StopGrace,
+		Name:         cfg.containerName(RoleSource),
+		Image:        cfg.Source.Image,
+		Args:         args,
+		Env:          s.baseEnv(cfg.Source.Image, cfg.Source.Env),
+		WorkDir:      sourceWorkDir,
+		Files:        files,
+		Role:         RoleSource,
+		Labels:       cfg.Labels(RoleSource),
+		Resources:    cfg.Source.Resources,
+		NetworkMode:  cfg.NetworkMode,
+		StopTimeout:  s.timeouts.StopGrace,
+		SocketVolume: s.socketVol,
 	}, nil
 }
 
@@ -108,27 +164,47 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 // with stdin open.
 func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 	cfg := s.cfg
-	catalog, err := destinationCatalog(cfg.Catalog, s.catalog)
-	if err != nil {
-		return ConnectorSpec{}, err
+	env := s.baseEnv(cfg.Destination.Image, cfg.Destination.Env)
+	files := map[string][]byte{DestConfigPath: configBytes(cfg.Destination.Config)}
+	if s.mode.Mode == ModeSocket {
+		// Socket mode: the raw catalog plus the namespace mapping file; the
+		// destination maps names itself (PROTOCOL.md 2.8, 5.8).
+		catalog, err := json.Marshal(cfg.Catalog)
+		if err != nil {
+			return ConnectorSpec{}, err
+		}
+		m := cfg.Mapping
+		if m.Definition == "" {
+			m.Definition = NamespaceSource
+		}
+		mapping, err := json.Marshal(m)
+		if err != nil {
+			return ConnectorSpec{}, err
+		}
+		files[DestCatalogPath], files[DestNamespaceMapPath] = catalog, mapping
+		env["NAMESPACE_MAPPING_CONFIG_PATH"] = DestNamespaceMapPath
+	} else {
+		catalog, err := destinationCatalog(cfg.Catalog, s.catalog)
+		if err != nil {
+			return ConnectorSpec{}, err
+		}
+		files[DestCatalogPath] = catalog
 	}
 	return ConnectorSpec{
-		Name:  cfg.containerName(RoleDestination),
-		Image: cfg.Destination.Image,
-		Args:  []string{"write", "--config", DestConfigPath, "--catalog", DestCatalogPath},
-		Env:   baseEnv(cfg, cfg.Destination.Image, cfg.Destination.Env),
-		Files: map[string][]byte{
-			DestConfigPath:  configBytes(cfg.Destination.Config),
-			DestCatalogPath: catalog,
-		},
-		WorkDir:     destWorkDir,
-		OpenStdin:   true,
-		Role:        RoleDestination,
-		Labels:      cfg.Labels(RoleDestination),
-		Resources:   cfg.Destination.Resources,
-		NetworkMode: cfg.NetworkMode,
-		LocalRoot:   cfg.LocalRoot,
-		StopTimeout: s.timeouts.StopGrace,
+		Name:         cfg.containerName(RoleDestination),
+		Image:        cfg.Destination.Image,
+		Args:         []string{"write", "--config", DestConfigPath, "--catalog", DestCatalogPath},
+		Env:          env,
+		Files:        files,
+		SocketVolume: s.socketVol,
+		WorkDir:      destWorkDir,
+		OpenStdin:    true,
+		Role:         RoleDestination,
+		Labels:       cfg.Labels(RoleDestination),
+		Resources:    cfg.Destination.Resources,
+		NetworkMode:  cfg.NetworkMode,
+		LocalRoot:    cfg.LocalRoot,
+		StopTimeout:  s.timeouts.StopGrace,
 	}, nil
 }
 

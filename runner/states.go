@@ -386,14 +386,7 @@ func (t *stateTracker) rebuild(echo *protocol.State, key protocol.StreamDescript
 	case protocol.StateStream:
 		c.Stream.StreamDescriptor = key
 	case protocol.StateGlobal:
-		kept := c.Global.StreamStates[:0:0]
-		for _, ss := range c.Global.StreamStates {
-			d := ss.StreamDescriptor
-			if t.catalog.find(d) != nil {
-				kept = append(kept, ss)
-			}
-		}
-		c.Global.StreamStates = kept
+		c.Global.StreamStates = pruneGlobal(c.Global.StreamStates, t.catalog)
 	}
 	_ = mapping // GLOBAL descriptors are not mapped (PROTOCOL.md 4.6)
 	return c

@@ -46,6 +46,9 @@ type StreamStats struct {
 type statsBook struct {
 	total   Stats
 	streams map[protocol.StreamDescriptor]*StreamStats
+	// fromSourceStats counts emitted records from the source's states: in
+	// socket mode records never pass through Ferry.
+	fromSourceStats bool
 }
 
 func newStatsBook(idx *catalogIndex) *statsBook {
@@ -83,11 +86,19 @@ func (b *statsBook) unrecord(d protocol.StreamDescriptor, n int) {
 
 func (b *statsBook) sourceState(s *protocol.State) {
 	b.total.StatesEmitted++
+	var n int64
+	if s.SourceStats != nil && s.SourceStats.RecordCount != nil {
+		n = int64(*s.SourceStats.RecordCount)
+	}
+	if b.fromSourceStats {
+		b.total.RecordsEmitted += n
+	}
 	if s.Kind() == protocol.StateStream {
 		st := b.stream(s.Stream.StreamDescriptor)
 		st.StatesEmitted++
-		if s.SourceStats != nil && s.SourceStats.RecordCount != nil {
-			st.SourceRecordCount += int64(*s.SourceStats.RecordCount)
+		st.SourceRecordCount += n
+		if b.fromSourceStats {
+			st.RecordsEmitted += n
 		}
 	}
 }
@@ -107,6 +118,10 @@ func (b *statsBook) ack(r *ackResult, echo *protocol.State) {
 		}
 		if n, ok := extraInt(echo.Extra, "committedRecordsCount"); ok {
 			st.DestinationCommitted = n
+		}
+		if n, ok := extraInt(echo.Extra, "committedBytesCount"); ok && b.fromSourceStats && n > st.BytesCommitted {
+			b.total.BytesCommitted += n - st.BytesCommitted
+			st.BytesCommitted = n
 		}
 		return
 	}

@@ -68,8 +68,14 @@ type syncRun struct {
 
 	// mu guards tracker, stats, failures and the lists below. The pump and
 	// the destination reader both take it, briefly, per message.
-	mu             sync.Mutex
-	tracker        *stateTracker
+	mu      sync.Mutex
+	tracker *stateTracker // stdio: Ferry's ids and pending states
+	book    *socketBook   // socket: the source's ids and staged states
+	acks    ackMatcher    // tracker or book
+	mode    Mode
+	// commitMu serializes commits, so a newer snapshot is never overtaken
+	// by an older one.
+	commitMu       sync.Mutex
 	stats          *statsBook
 	traceFailures  []Failure // ERROR traces from both connectors
 	lateTraces     []Failure // ERROR traces that came after Ferry stopped the attempt
@@ -89,6 +95,7 @@ type syncRun struct {
 	writeStart atomic.Int64
 
 	srcStderr, dstStderr *tailWriter
+	socketVol            string
 	// commitCtx outlives a cancel: acknowledged state is committed anyway.
 	commitCtx context.Context
 }
@@ -111,7 +118,7 @@ type syncRun struct {
 //	    acknowledgements still commit (G3).
 func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 	started := time.Now()
-	res := &Result{Mode: ModeStdio, Format: dataChannelFormatJSON, Started: started}
+	res := &Result{Mode: ModeStdio, Format: FormatJSONL, Started: started}
 	fail := func(f Failure) (*Result, error) {
 		res.Status = StatusFailed
 		res.Ended = time.Now()
@@ -140,13 +147,33 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		mapper:       mapper,
 		catalog:      idx,
 		maxLine:      cfg.MaxLineBytes,
-		tracker:      newStateTracker(idx, cfg.State),
 		stats:        newStatsBook(idx),
+		mode:         cfg.Mode,
 		lastStateKey: make(map[protocol.StreamDescriptor][32]byte),
 	}
 	if s.maxLine <= 0 {
 		s.maxLine = protocol.DefaultMaxLineBytes
 	}
+	switch s.mode.Mode {
+	case "", ModeStdio:
+		s.mode = Mode{Mode: ModeStdio, Format: FormatJSONL}
+		s.tracker = newStateTracker(idx, cfg.State)
+		s.acks = s.tracker
+	case ModeSocket:
+		if len(cfg.SelectedFields) > 0 {
+			return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: "field selection needs stdio mode", Timestamp: started.UTC()})
+		}
+		if s.mode.Sockets <= 0 {
+			s.mode.Sockets = 2
+		}
+		s.book = newSocketBook(idx, cfg.State)
+		s.acks = s.book
+		s.stats.fromSourceStats = true
+	default:
+		return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig,
+			ExternalMessage: fmt.Sprintf("data channel %q is not supported", s.mode.Mode), Timestamp: started.UTC()})
+	}
+	res.Mode, res.Format, res.Sockets = s.mode.Mode, s.mode.Format, s.mode.Sockets
 	s.run(ctx, res)
 	res.Ended = time.Now()
 	if res.Status != StatusSucceeded {
@@ -162,6 +189,16 @@ type connectorResult struct {
 }
 
 func (s *syncRun) run(parent context.Context, res *Result) {
+	if s.mode.Mode == ModeSocket {
+		vol, cleanup, err := s.socketVolume(parent)
+		if err != nil {
+			s.addFailure(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create the socket volume: %v", err)})
+			s.finish(parent, res, false)
+			return
+		}
+		defer cleanup()
+		s.socketVol = vol
+	}
 	srcSpec, err := s.sourceSpec()
 	if err == nil {
 		var dstSpec ConnectorSpec
@@ -178,8 +215,11 @@ func (s *syncRun) run(parent context.Context, res *Result) {
 func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, dstSpec ConnectorSpec) {
 	cfg := s.cfg
 	s.commitCtx = context.WithoutCancel(parent)
-	s.log.Printf(protocol.LevelInfo, "ferry", "starting sync: mode stdio, source %s, destination %s, %d streams",
-		cfg.Source.Image, cfg.Destination.Image, len(cfg.Catalog.Streams))
+	s.log.Printf(protocol.LevelInfo, "ferry", "starting sync: mode %s (%s, %d sockets), source %s, destination %s, %d streams",
+		s.mode.Mode, s.mode.Format, s.mode.Sockets, cfg.Source.Image, cfg.Destination.Image, len(cfg.Catalog.Streams))
+	if s.mode.Reason != "" {
+		s.log.Printf(protocol.LevelInfo, "ferry", "data channel: %s", s.mode.Reason)
+	}
 
 	// runCtx ends the whole attempt (cancel, timeouts); srcCtx and dstCtx
 	// also stop one side alone, e.g. the source when the destination died.
@@ -226,7 +266,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	defer stopWatch()
 
 	// The pump runs here until the source's stdout ends or it must stop.
-	p := &pump{s: s, dst: newTimedWriter(dstInW, &s.writeStart)}
+	p := &pump{s: s, dst: newTimedWriter(dstInW, &s.writeStart), socket: s.mode.Mode == ModeSocket}
 	pumpErr := p.run(srcOutR)
 	if pumpErr != nil {
 		// Stop the source and keep draining its stdout so its Run can return.
@@ -249,7 +289,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	srcOK := pumpErr == nil && src.err == nil && src.status.Success()
 
 	// End of input: COMPLETE statuses only when the source succeeded (G5).
-	if srcOK && !cfg.NoCompleteStatus {
+	if srcOK && !cfg.NoCompleteStatus && !p.socket {
 		if err := p.writeComplete(); err != nil {
 			s.log.Printf(protocol.LevelWarn, "ferry", "could not send COMPLETE statuses: %v", err)
 		}
@@ -348,8 +388,17 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	}
 	s.checkCounts(srcOK)
 	stats := s.stats.snapshot()
-	states := s.tracker.committedStates()
-	pending := s.tracker.pendingCount()
+	states := s.acks.committedStates()
+	pending := s.acks.pendingCount()
+	if s.book != nil {
+		if n := s.book.unmatched(); n > 0 {
+			s.protocolErrors = appendCapped(s.protocolErrors, fmt.Sprintf("%d acknowledgements named states the source never sent", n))
+			if !s.cfg.Lenient {
+				s.failures = append(s.failures, Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+					ExternalMessage: fmt.Sprintf("the destination acknowledged %d states the source never sent", n)})
+			}
+		}
+	}
 	committedAny := s.committedAny
 	s.mu.Unlock()
 
@@ -406,7 +455,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 func (s *syncRun) checkCounts(srcOK bool) {
 	for _, st := range s.stats.streams {
 		var msgs []string
-		if st.SourceRecordCount > 0 && srcOK && s.tracker.pendingCount() == 0 && st.SourceRecordCount != st.RecordsCommitted && st.StatesEmitted > 0 {
+		if s.tracker != nil && st.SourceRecordCount > 0 && srcOK && s.tracker.pendingCount() == 0 && st.SourceRecordCount != st.RecordsCommitted && st.StatesEmitted > 0 {
 			msgs = append(msgs, fmt.Sprintf("stream %s: the source's states count %d records, Ferry forwarded %d under them", st.Stream, st.SourceRecordCount, st.RecordsCommitted))
 		}
 		if st.DestinationRecordCount > 0 && st.DestinationRecordCount != st.RecordsCommitted {

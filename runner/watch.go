@@ -60,7 +60,7 @@ func (s *syncRun) watch(ctx context.Context, cancelRun func(error)) (stop func()
 				}
 				if s.cfg.OnProgress != nil {
 					s.mu.Lock()
-					p := Progress{Elapsed: now.Sub(start), Stats: s.stats.snapshot(), Pending: s.tracker.pendingCount()}
+					p := Progress{Elapsed: now.Sub(start), Stats: s.stats.snapshot(), Pending: s.acks.pendingCount()}
 					s.mu.Unlock()
 					s.cfg.OnProgress(p)
 				}

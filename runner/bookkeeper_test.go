@@ -1,0 +1,91 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+func socketStateLine(stream string, id int, partition string, cursor, count int) string {
+	return fmt.Sprintf(`{"type":"STATE","state":{"type":"STREAM","id":%d,"partition_id":%q,"stream":{"stream_descriptor":{"name":%q},"stream_state":{"cursor":%d}},"sourceStats":{"recordCount":%d.0}}}`,
+		id, partition, stream, cursor, count)
+}
+
+// socketDest acknowledges the given state ids, in that order, then exits
+// with code. It never reads stdin (socket mode), but drains it so Ferry's
+// close at the end does not block.
+func socketDest(code int, ids ...int) func(context.Context, ConnectorSpec, Stdio) (ExitStatus, error) {
+	return func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		go io.Copy(io.Discard, stdio.In)
+		for _, id := range ids {
+			writeLines(stdio.Out, socketStateLine("users", id, "p1", id*10, 10))
+		}
+		return ExitStatus{Code: code}, nil
+	}
+}
+
+// TestSocketBookkeeping: in socket mode an acknowledgement confirms only
+// its own id and only the contiguous prefix is committed, whatever the
+// arrival order of source states and acknowledgements.
+func TestSocketBookkeeping(t *testing.T) {
+	var states []string
+	for id := 1; id <= 6; id++ {
+		states = append(states, socketStateLine("users", id, "p1", id*10, 10))
+	}
+	for _, tc := range []struct {
+		name       string
+		acks       []int
+		destCode   int
+		wantCursor string
+		wantErr    bool
+	}{
+		{"acks 1 2 4 5 then crash commit 2", []int{1, 2, 4, 5}, 1, `"cursor":20}`, true},
+		{"out of order acks commit the prefix", []int{2, 1, 3, 6, 5, 4}, 0, `"cursor":60}`, false},
+		{"a gap holds everything after it", []int{1, 3, 4, 5, 6}, 0, `"cursor":10}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := &memCheckpointer{}
+			cfg := baseConfig(cp, nil, "users")
+			cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+			res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, states...), destination: socketDest(tc.destCode, tc.acks...)}, cfg)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v, want error %v", err, tc.wantErr)
+			}
+			if got := stateJSON(t, cp.last()); !strings.Contains(got, tc.wantCursor) {
+				t.Fatalf("committed %s, want %s", got, tc.wantCursor)
+			}
+			if res.Mode != ModeSocket || res.Sockets != 2 {
+				t.Fatalf("result mode %s/%d, want socket/2", res.Mode, res.Sockets)
+			}
+		})
+	}
+}
+
+// TestSocketModeEnv: both connectors get identical DATA_CHANNEL_* values
+// and the socket volume; the destination gets the namespace mapping file.
+func TestSocketModeEnv(t *testing.T) {
+	rt := &fakeRuntime{source: scriptedSource(0), destination: socketDest(0)}
+	cfg := baseConfig(&memCheckpointer{}, nil, "users")
+	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatProtobuf, Sockets: 3}
+	cfg.Mapping = NamespaceMapping{Prefix: "raw_"}
+	if _, err := Sync(context.Background(), rt, cfg); err != nil {
+		t.Fatal(err)
+	}
+	src, dst := rt.specs[RoleSource], rt.specs[RoleDestination]
+	for _, k := range []string{"DATA_CHANNEL_MEDIUM", "DATA_CHANNEL_FORMAT", "DATA_CHANNEL_SOCKET_PATHS"} {
+		if src.Env[k] == "" || src.Env[k] != dst.Env[k] {
+			t.Fatalf("%s: source %q, destination %q; want equal and set", k, src.Env[k], dst.Env[k])
+		}
+	}
+	if want := "/var/run/sockets/airbyte_socket_1.sock,/var/run/sockets/airbyte_socket_2.sock,/var/run/sockets/airbyte_socket_3.sock"; src.Env["DATA_CHANNEL_SOCKET_PATHS"] != want {
+		t.Fatalf("socket paths: got %s, want %s", src.Env["DATA_CHANNEL_SOCKET_PATHS"], want)
+	}
+	if src.SocketVolume == "" || src.SocketVolume != dst.SocketVolume {
+		t.Fatalf("socket volume: source %q, destination %q", src.SocketVolume, dst.SocketVolume)
+	}
+	if got := string(dst.Files[DestNamespaceMapPath]); !strings.Contains(got, `"streamPrefix":"raw_"`) {
+		t.Fatalf("namespace mapping: %s", got)
+	}
+}
