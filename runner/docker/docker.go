@@ -11,8 +11,10 @@ package docker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types"
@@ -136,7 +138,7 @@ func (r *Runtime) InspectImage(ctx context.Context, ref string) (runner.ImageInf
 func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageConfig, error) {
 	resp, err := r.c.ImageInspect(ctx, ref)
 	if client.IsErrNotFound(err) {
-		return imageConfig{}, &runner.ImageNotFoundError{Image: ref}
+		return imageConfig{}, &runner.ImageNotFoundError{Image: ref, Hint: buildHint(ref)}
 	}
 	if err != nil {
 		return imageConfig{}, wrapErr("inspect image "+ref, err)
@@ -148,4 +150,14 @@ func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageConfig, er
 		img.Labels = resp.Config.Labels
 	}
 	return img, nil
+}
+
+// buildHint tells how to get a missing image. No registry is reachable, so
+// Ferry never pulls.
+func buildHint(ref string) string {
+	if name, ok := strings.CutPrefix(ref, "ferry/"); ok {
+		name, _, _ = strings.Cut(name, ":")
+		return fmt.Sprintf("build it with scripts/build-images.sh %s (make images builds them all); Ferry does not pull", name)
+	}
+	return "load or build it on this engine (docker load, docker build); Ferry does not pull, no registry is reachable"
 }

@@ -49,3 +49,16 @@ func TestWrapErrKeepsCause(t *testing.T) {
 		t.Error("wrapErr(nil): got an error, want nil")
 	}
 }
+
+// TestBuildHint verifies that a missing Ferry image names its build
+// command, and any other image says how to get it without a registry.
+func TestBuildHint(t *testing.T) {
+	for _, tc := range []struct{ ref, want string }{
+		{"ferry/source-faker:dev", "scripts/build-images.sh source-faker "},
+		{"airbyte/source-postgres:3.6.0", "docker load"},
+	} {
+		if got := buildHint(tc.ref); !strings.Contains(got, tc.want) {
+			t.Errorf("buildHint(%q) = %q, want it to contain %q", tc.ref, got, tc.want)
+		}
+	}
+}
