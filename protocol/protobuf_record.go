@@ -37,10 +37,11 @@ import (
 // timestamp that does not parse, a string in an integer column, text with
 // a lone surrogate that a protobuf string cannot hold) travels as `string`
 // when it is a JSON string and as `json` otherwise, and is counted in
-// ConvertStats.Coerced: Airbyte's destinations read such a value as null,
-// so callers should warn. A *_with_timezone value without an offset is
-// taken as UTC, as Airbyte does; a *_without_timezone value with an offset
-// cannot be held by the typed member and travels as `string`.
+// ConvertStats.Coerced: the newest load CDK reads a value of the wrong
+// member as null, so callers should warn. A *_with_timezone value without
+// an offset is taken as UTC; a *_without_timezone value with an offset
+// cannot be held by the typed member and travels as `string`. An integer
+// written -0 travels as big_integer "-0", so even its text survives.
 //
 // Data members that are not schema properties cannot travel, because
 // values are positional: they are dropped and counted in
