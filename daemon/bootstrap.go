@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/ferrysync/ferry/protocol"
-	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -45,6 +44,9 @@ const (
 	// DemoInterval is the demo's schedule; it also runs once at first start.
 	DemoInterval = 3600
 )
+
+// demoSourceConfig makes 1,000 deterministic users and purchases.
+var demoSourceConfig = json.RawMessage(`{"count":1000,"seed":42,"records_per_slice":100}`)
 
 // bootstrapMarker records a completed first start. Until it exists, every
 // start retries the bootstrap, whose steps skip what already exists.
@@ -95,25 +97,10 @@ func (d *Daemon) registerReference(ctx context.Context, rc ReferenceConnector) (
 		return found[0], nil
 	}
 	def := &store.Definition{Name: rc.Name, Kind: rc.Kind, Image: ReferenceImage(rc.Binary)}
-	image, err := d.connectorImage(def)
-	if err != nil {
-		return nil, err
-	}
-	if insp, ok := d.rt.(runner.ImageInspector); ok {
-		if info, err := insp.InspectImage(ctx, image); err == nil {
-			def.SpecImageID = info.ID
-			if raw := info.Labels[store.IPCLabel]; raw != "" {
-				if def.IPCOptions, err = store.ParseIPCOptions([]byte(raw)); err != nil {
-					d.log.Warn("first start: ignoring bad IPC options label", "image", image, "error", err)
-				}
-			}
-		}
-	}
-	if m, err := d.runCommand(ctx, image, "spec", nil); err != nil {
+	if res, err := d.Connectors().Spec(ctx, def); err != nil {
 		d.log.Warn("first start: cannot read the connector's spec; registered without it", "definition", rc.Name, "error", err)
-		def.SpecImageID = ""
-	} else if def.Spec, err = json.Marshal(m.Spec); err != nil {
-		return nil, err
+	} else {
+		def.Spec, def.SpecImageID, def.IPCOptions = res.Spec, res.ImageID, res.IPCOptions
 	}
 	if err := d.db.CreateDefinition(ctx, def); err != nil {
 		return nil, err
@@ -131,7 +118,7 @@ func (d *Daemon) createDemo(ctx context.Context, srcDef, dstDef *store.Definitio
 		return err // a connection exists: the user has taken over
 	}
 	src := &store.Actor{Kind: store.KindSource, Name: DemoSourceName, DefinitionID: srcDef.ID,
-		Config: json.RawMessage(`{"count":1000,"seed":42,"records_per_slice":100}`)}
+		Config: demoSourceConfig}
 	if err := d.db.CreateActor(ctx, src); err != nil {
 		return err
 	}
@@ -140,17 +127,13 @@ func (d *Daemon) createDemo(ctx context.Context, srcDef, dstDef *store.Definitio
 	if err := d.db.CreateActor(ctx, dst); err != nil {
 		return err
 	}
-	image, err := d.connectorImage(srcDef)
-	if err != nil {
-		return err
-	}
-	m, err := d.runCommand(ctx, image, "discover", json.RawMessage(`{"count":1000,"seed":42,"records_per_slice":100}`))
+	catalog, err := d.Connectors().Discover(ctx, srcDef, demoSourceConfig)
 	if err != nil {
 		return err
 	}
 	conn := &store.Connection{
 		Name: DemoConnectionName, SourceID: src.ID, DestinationID: dst.ID,
-		Catalog:  DefaultConfiguredCatalog(m.Catalog),
+		Catalog:  DefaultConfiguredCatalog(catalog),
 		Schedule: store.Schedule{Type: store.ScheduleInterval, IntervalSeconds: DemoInterval},
 	}
 	if err := d.db.CreateConnection(ctx, conn); err != nil {

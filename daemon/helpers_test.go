@@ -142,15 +142,11 @@ func scriptedConnection(t *testing.T, d *Daemon, src, dst scenario) *store.Conne
 	if err := d.db.CreateActor(ctx, dstActor); err != nil {
 		t.Fatalf("create destination: %v", err)
 	}
-	image, err := d.connectorImage(defs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := d.runCommand(ctx, image, "discover", src.json(t))
+	catalog, err := d.Connectors().Discover(ctx, defs[0], src.json(t))
 	if err != nil {
 		t.Fatalf("discover: %v", err)
 	}
-	conn := &store.Connection{SourceID: srcActor.ID, DestinationID: dstActor.ID, Catalog: DefaultConfiguredCatalog(m.Catalog)}
+	conn := &store.Connection{SourceID: srcActor.ID, DestinationID: dstActor.ID, Catalog: DefaultConfiguredCatalog(catalog)}
 	if err := d.db.CreateConnection(ctx, conn); err != nil {
 		t.Fatalf("create connection: %v", err)
 	}
