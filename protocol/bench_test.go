@@ -38,6 +38,11 @@ func benchLines(n int) [][]byte {
 	return lines
 }
 
+// reportRecords adds a records/s figure, comparable across codecs.
+func reportRecords(b *testing.B, perOp int) {
+	b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "records/s")
+}
+
 func totalLen(lines [][]byte) int64 {
 	n := 0
 	for _, l := range lines {
@@ -56,6 +61,7 @@ func BenchmarkScanEnvelope(b *testing.B) {
 			b.Fatalf("ScanEnvelope = %+v, %v", env, err)
 		}
 	}
+	reportRecords(b, 1)
 }
 
 func BenchmarkDecode(b *testing.B) {
@@ -67,6 +73,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportRecords(b, 1)
 }
 
 // BenchmarkReader reads a stream of JSONL lines and scans each envelope,
@@ -101,6 +108,7 @@ func BenchmarkReader(b *testing.B) {
 			b.Fatalf("read %d lines, want %d", n, len(lines))
 		}
 	}
+	reportRecords(b, len(lines))
 }
 
 func benchCatalog(b *testing.B) *ProtoCatalog {
@@ -126,10 +134,11 @@ func BenchmarkProtoEncode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportRecords(b, 1)
 }
 
 // BenchmarkProtoDecode converts protobuf messages back to JSONL lines.
-// Throughput is in protobuf bytes.
+// Throughput is in protobuf bytes; json-MB/s is in the JSON bytes made.
 func BenchmarkProtoDecode(b *testing.B) {
 	c := benchCatalog(b)
 	lines := benchLines(1024)
@@ -153,6 +162,9 @@ func BenchmarkProtoDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportRecords(b, 1)
+	avgJSON := float64(totalLen(lines)) / float64(len(lines))
+	b.ReportMetric(avgJSON*float64(b.N)/b.Elapsed().Seconds()/1e6, "json-MB/s")
 }
 
 // BenchmarkProtoStream writes framed records through a ProtoWriter and
@@ -190,4 +202,24 @@ func BenchmarkProtoStream(b *testing.B) {
 			}
 		}
 	}
+	reportRecords(b, len(lines))
+}
+
+// BenchmarkProtoWrite converts JSONL lines and writes them framed through a
+// ProtoWriter: the source side of socket mode. Throughput is in JSON bytes.
+func BenchmarkProtoWrite(b *testing.B) {
+	c := benchCatalog(b)
+	lines := benchLines(1024)
+	w := NewProtoWriter(io.Discard)
+	b.SetBytes(totalLen(lines) / int64(len(lines)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := w.WriteMessage(c, lines[i%len(lines)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	reportRecords(b, 1)
 }
