@@ -15,10 +15,17 @@ all: build connectors
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ferry ./cmd/ferry
 
-## connectors: every reference connector as a local binary in bin/connectors/
+## connectors: every reference connector as a local binary in bin/connectors/,
+## with a <name>.labels.json sidecar holding the labels its image carries
 connectors:
 	@mkdir -p $(BIN)/connectors
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/connectors/ $(addprefix ./connectors/,$(CONNECTORS))
+	@for c in $(CONNECTORS); do \
+		if [ -f connectors/$$c/ipc-options.json ]; then \
+			ipc=$$(tr -d '\n' < connectors/$$c/ipc-options.json | sed 's/\\/\\\\/g; s/"/\\"/g'); \
+			printf '{"io.ferry.connector":"%s","io.ferry.ipc-options":"%s"}\n' $$c "$$ipc" > $(BIN)/connectors/$$c.labels.json; \
+		fi; \
+	done
 
 ## images: every connector image FROM scratch, tagged ferry/<name>:dev
 images:

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -36,6 +37,25 @@ func (o *IPCOptions) supports(transport string) bool {
 
 func containsFold(list []string, v string) bool {
 	return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, v) })
+}
+
+// bridgedAvailable gates bridged mode until Sync implements it.
+var bridgedAvailable = false
+
+// IPCLabel is the image label that carries a connector's IPC options.
+const IPCLabel = "io.ferry.ipc-options"
+
+// IPCFromLabels reads IPC options from image labels; nil when absent.
+func IPCFromLabels(labels map[string]string) (*IPCOptions, error) {
+	v, ok := labels[IPCLabel]
+	if !ok || v == "" {
+		return nil, nil
+	}
+	var o IPCOptions
+	if err := json.Unmarshal([]byte(v), &o); err != nil {
+		return nil, fmt.Errorf("label %s: %v", IPCLabel, err)
+	}
+	return &o, nil
 }
 
 // ModeRequest is what the data channel of a sync is chosen from.
@@ -86,6 +106,9 @@ func ChooseMode(r ModeRequest) (Mode, error) {
 	}
 	sockets := socketCount(r)
 	src := r.Source.DataChannel
+	if !r.Destination.supports(TransportSocket) && !bridgedAvailable {
+		return stdio("only the source speaks SOCKET, and bridged mode is not available in this build")
+	}
 	if !r.Destination.supports(TransportSocket) {
 		// Ferry reads JSONL cheapest: it forwards the lines as they are.
 		format := FormatJSONL

@@ -31,7 +31,7 @@ func TestChooseMode(t *testing.T) {
 		{name: "case-insensitive enums", req: ModeRequest{Source: ipc("0.0.2", []string{"jsonl"}, []string{"socket"}), Destination: full}, want: Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}},
 		{name: "empty intersection is an error", req: ModeRequest{Source: ipc("0.0.2", []string{"JSONL"}, sock), Destination: ipc("0.0.2", []string{"PROTOBUF"}, sock)}, wantErr: "share no serialization"},
 		{name: "versions differ", req: ModeRequest{Source: full, Destination: ipc("0.0.3", both, sock)}, want: Mode{Mode: ModeStdio, Format: FormatJSONL}},
-		{name: "only the source: bridged, JSONL", req: ModeRequest{Source: full}, want: Mode{Mode: ModeBridged, Format: FormatJSONL, Sockets: 2}},
+		{name: "only the source: stdio until bridged mode exists", req: ModeRequest{Source: full}, want: Mode{Mode: ModeStdio, Format: FormatJSONL}},
 		{name: "only the destination: stdio", req: ModeRequest{Destination: full}, want: Mode{Mode: ModeStdio, Format: FormatJSONL}},
 		{name: "cpu limits", req: ModeRequest{Source: full, Destination: full, SourceCPUs: 4, DestinationCPUs: 2.5}, want: Mode{Mode: ModeSocket, Format: FormatProtobuf, Sockets: 4}},
 		{name: "override", req: ModeRequest{Source: full, Destination: full, SocketCount: 8}, want: Mode{Mode: ModeSocket, Format: FormatProtobuf, Sockets: 8}},

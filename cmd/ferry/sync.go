@@ -43,7 +43,7 @@ type syncFlags struct {
 	mode, runtime, localRoot    string
 	network, logFile            string
 	prefix, namespace, nsFormat string
-	maxLine                     int
+	maxLine, sockets            int
 	lenient, asJSON             bool
 	timeouts                    runner.Timeouts
 }
@@ -67,6 +67,7 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 	fs.StringVar(&f.prefix, "prefix", "", "prefix for stream names on the destination")
 	fs.StringVar(&f.namespace, "namespace", "", "destination namespace rule: source, destination or customformat")
 	fs.StringVar(&f.nsFormat, "namespace-format", "", "namespace format for customformat, with ${SOURCE_NAMESPACE}")
+	fs.IntVar(&f.sockets, "sockets", 0, "socket count in socket mode (default: min(CPU limits) x 2)")
 	fs.IntVar(&f.maxLine, "max-line-bytes", protocol.DefaultMaxLineBytes, "longest connector output line accepted")
 	fs.BoolVar(&f.lenient, "lenient", false, "report protocol violations as warnings instead of failing")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on stdout")
@@ -88,9 +89,7 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 		return nil, usageError("--source and --destination are required")
 	}
 	switch f.mode {
-	case "auto", runner.ModeStdio:
-	case runner.ModeSocket:
-		return nil, usageError("--mode socket: socket mode is not available in this build; use auto or stdio")
+	case "auto", runner.ModeStdio, runner.ModeSocket:
 	default:
 		return nil, usageError("--mode %q: want auto, stdio or socket", f.mode)
 	}
@@ -149,6 +148,10 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	mode, err := chooseSyncMode(ctx, rt, f)
+	if err != nil {
+		return err
+	}
 
 	logW, logPath, closeLog, err := openAttemptLog(e, f.logFile)
 	if err != nil {
@@ -170,6 +173,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		Catalog:      catalog,
 		State:        state,
 		Checkpointer: cp,
+		Mode:         mode,
 		Mapping:      runner.NamespaceMapping{Definition: f.namespace, Format: f.nsFormat, Prefix: f.prefix},
 		LocalRoot:    f.localRoot,
 		NetworkMode:  f.network,
@@ -201,6 +205,36 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// chooseSyncMode picks the data channel from the connectors' IPC options
+// (the io.ferry.ipc-options image label, or a binary's labels sidecar).
+// --mode stdio forces stdio; --mode socket fails unless socket mode is what
+// the options allow.
+func chooseSyncMode(ctx context.Context, rt runner.Runtime, f *syncFlags) (runner.Mode, error) {
+	req := runner.ModeRequest{ForceStdio: f.mode == runner.ModeStdio, SocketCount: f.sockets}
+	if insp, ok := rt.(runner.ImageInspector); ok && !req.ForceStdio {
+		for _, side := range []struct {
+			image string
+			ipc   **runner.IPCOptions
+		}{{f.source, &req.Source}, {f.destination, &req.Destination}} {
+			info, err := insp.InspectImage(ctx, side.image)
+			if err != nil {
+				return runner.Mode{}, commandFailure(side.image, "inspect", err)
+			}
+			if *side.ipc, err = runner.IPCFromLabels(info.Labels); err != nil {
+				return runner.Mode{}, &exitError{code: exitFailed, msg: fmt.Sprintf("%s: %v", side.image, err)}
+			}
+		}
+	}
+	m, err := runner.ChooseMode(req)
+	if err != nil {
+		return m, &exitError{code: exitFailed, msg: "data channel: " + err.Error()}
+	}
+	if f.mode == runner.ModeSocket && m.Mode != runner.ModeSocket {
+		return m, &exitError{code: exitFailed, msg: "--mode socket: " + m.Reason}
+	}
+	return m, nil
 }
 
 // connectorSpec returns an image's spec, cached by image ID.

@@ -63,7 +63,11 @@ func (p *progressLine) clear() {
 func printSummary(w io.Writer, res *runner.Result, f *syncFlags, logPath string) {
 	d := res.Ended.Sub(res.Started)
 	secs := max(d.Seconds(), 1e-9)
-	fmt.Fprintf(w, "sync %s in %s (mode %s, %s)\n", res.Status, d.Truncate(time.Millisecond), res.Mode, res.Format)
+	channel := fmt.Sprintf("mode %s, %s", res.Mode, res.Format)
+	if res.Sockets > 0 {
+		channel += fmt.Sprintf(", %d sockets", res.Sockets)
+	}
+	fmt.Fprintf(w, "sync %s in %s (%s)\n", res.Status, d.Truncate(time.Millisecond), channel)
 	fmt.Fprintf(w, "%d records, %.1f MB: %.0f records/s, %.1f MB/s\n", res.Stats.RecordsEmitted,
 		float64(res.Stats.BytesEmitted)/1e6, float64(res.Stats.RecordsEmitted)/secs, float64(res.Stats.BytesEmitted)/1e6/secs)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

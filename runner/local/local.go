@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -158,7 +159,10 @@ func copyOut(w io.Writer, r *os.File) error {
 }
 
 // InspectImage identifies a connector binary by the SHA-256 of its
-// content, so caches keyed on it notice a rebuild. Binaries have no labels.
+// content, so caches keyed on it notice a rebuild. A binary's labels (the
+// image labels a Docker build would carry, such as io.ferry.ipc-options)
+// come from an optional sidecar file "<binary>.labels.json" holding a JSON
+// object of strings, which `make connectors` writes.
 func (r *Runtime) InspectImage(ctx context.Context, image string) (runner.ImageInfo, error) {
 	path, err := binary(image)
 	if err != nil {
@@ -173,5 +177,16 @@ func (r *Runtime) InspectImage(ctx context.Context, image string) (runner.ImageI
 	if _, err := io.Copy(h, f); err != nil {
 		return runner.ImageInfo{}, err
 	}
-	return runner.ImageInfo{ID: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
+	info := runner.ImageInfo{ID: "sha256:" + hex.EncodeToString(h.Sum(nil))}
+	if b, err := os.ReadFile(path + LabelsSuffix); err == nil {
+		if err := json.Unmarshal(b, &info.Labels); err != nil {
+			return runner.ImageInfo{}, fmt.Errorf("labels of %s: %s%s: %v", image, path, LabelsSuffix, err)
+		}
+	} else if !os.IsNotExist(err) {
+		return runner.ImageInfo{}, err
+	}
+	return info, nil
 }
+
+// LabelsSuffix names a binary's sidecar labels file.
+const LabelsSuffix = ".labels.json"
