@@ -43,10 +43,10 @@ func TestConnectionCRUD(t *testing.T) {
 			{"name": "users", "syncMode": "incremental_deduped_history", "selectedFields": []map[string]any{
 				{"fieldPath": []string{"id"}}, {"fieldPath": []string{"email"}}}},
 		}},
-		"schedule":  map[string]any{"scheduleType": "cron", "cronExpression": "0 3 * * *", "timezone": "Europe/Berlin"},
-		"timeouts":  map[string]any{"noProgress": "10m"},
-		"prefix":    "raw_",
-		"status":    "inactive",
+		"schedule":   map[string]any{"scheduleType": "cron", "cronExpression": "0 3 * * *", "timezone": "Europe/Berlin"},
+		"timeouts":   map[string]any{"noProgress": "10m"},
+		"prefix":     "raw_",
+		"status":     "inactive",
 		"forceStdio": true, "socketCount": 4, "networkMode": "none",
 	}
 	var c connectionJSON

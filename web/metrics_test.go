@@ -77,12 +77,12 @@ func TestMetrics(t *testing.T) {
 		Stats: &store.Stats{RecordsCommitted: 12, BytesCommitted: 1200}})
 	want := map[string]float64{
 		`ferry_jobs{status="succeeded"}`: 1, `ferry_jobs{status="running"}`: 0,
-		`ferry_jobs_finished_total{job_type="sync",status="succeeded"}`: 1,
-		`ferry_jobs_finished_total{job_type="sync",status="cancelled"}`: 1,
-		`ferry_attempts_total{status="failed"}`:                        1,
-		`ferry_attempts_total{status="succeeded"}`:                     1,
-		`ferry_records_synced_total`:                                   12,
-		`ferry_bytes_synced_total`:                                     1200,
+		`ferry_jobs_finished_total{job_type="sync",status="succeeded"}`:         1,
+		`ferry_jobs_finished_total{job_type="sync",status="cancelled"}`:         1,
+		`ferry_attempts_total{status="failed"}`:                                 1,
+		`ferry_attempts_total{status="succeeded"}`:                              1,
+		`ferry_records_synced_total`:                                            12,
+		`ferry_bytes_synced_total`:                                              1200,
 		`ferry_sync_duration_seconds_count{job_type="sync",status="succeeded"}`: 1,
 	}
 	checkSamples(t, "after the job ended", e.scrape(t, e.url), want)
