@@ -136,7 +136,7 @@ func DefaultConfig() Config {
 			RetentionBytes:     1 << 30,
 		},
 		Webhooks: WebhookConfig{Timeout: 10 * time.Second, MaxAttempts: 5, Backoff: time.Second},
-		Web:      WebConfig{Listen: "127.0.0.1:8080"},
+		Web:      WebConfig{Listen: "127.0.0.1:8000"},
 		Shutdown: ShutdownConfig{Grace: 30 * time.Second, CancelWait: 45 * time.Second},
 	}
 }
