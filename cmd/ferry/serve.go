@@ -34,6 +34,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.Workers.Count, "workers", cfg.Workers.Count, "syncs that may run at once (env FERRY_WORKERS)")
 	fs.DurationVar(&cfg.Shutdown.Grace, "shutdown-grace", cfg.Shutdown.Grace, "on SIGTERM, how long running syncs may go on before they are cancelled (env FERRY_SHUTDOWN_GRACE)")
 	fs.StringVar(&cfg.Web.Listen, "listen", cfg.Web.Listen, "address of the REST API (env FERRY_LISTEN)")
+	metricsPublic := fs.Bool("metrics-public", e.getenv("FERRY_METRICS_PUBLIC") == "true", "serve /metrics without the API token (env FERRY_METRICS_PUBLIC=true)")
 	noDemo := fs.Bool("no-demo", false, "on first start, register the reference connectors but create no demo connection")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: ferry serve [flags]\n\nRuns the daemon on a data directory. On first start it registers the reference\nconnectors and a demo connection (faker -> jsonl under DATA-DIR/local/demo) that\nsyncs at once and then every hour.\n\nFlags:")
@@ -64,7 +65,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer d.Close()
 	e.log.Info("ferry serve", "data_dir", cfg.DataDir, "instance", d.InstanceID(), "runtime", d.Runtime().Name())
-	// The REST API (issue 7) plugs in here: web.New(d.Store(), d.Jobs())
-	// listening on cfg.Web.Listen, closed before d.Run returns.
+	// The API stays up while Run drains running syncs, so their end can be
+	// watched; it closes before the store does.
+	srv, err := d.OpenWeb(daemon.WebOptions{Logger: e.log, MetricsPublic: *metricsPublic})
+	if err != nil {
+		return &exitError{code: exitUnavailable, msg: err.Error()}
+	}
+	defer srv.Close()
 	return d.Run(ctx)
 }
