@@ -1,7 +1,6 @@
 package cdk
 
 import (
-	"encoding/json"
 	"errors"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -21,8 +20,8 @@ type msgParser struct {
 	// where names the current message in errors.
 	where func() string
 
-	// Records come in runs of one stream and one partition: the last
-	// strings are reused instead of allocated per record.
+	// Protobuf records come in runs of one stream and one partition: the
+	// last strings are reused instead of allocated per record.
 	lastPID  string
 	lastDesc protocol.StreamDescriptor
 }
@@ -42,15 +41,12 @@ func (p *msgParser) line(b *InputBatch, line []byte) error {
 		if env.Stream == "" {
 			return SystemError("%s: RECORD without a stream", p.where())
 		}
-		var pid string
-		if p.socket {
-			if pid, err = p.partitionOf(line); err != nil {
-				return err
-			}
+		if p.socket && env.PartitionID == "" {
+			return SystemError("%s: a record without partition_id (socket mode needs one on every record, PROTOCOL.md 6.1)", p.where())
 		}
 		off := len(b.arena)
 		b.arena = append(b.arena, line...)
-		b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: pid,
+		b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: env.PartitionID,
 			Record: Record{Stream: env.Descriptor(), Line: b.arena[off:len(b.arena):len(b.arena)]}})
 	case protocol.TypeState:
 		m, err := protocol.Decode(line)
@@ -70,33 +66,13 @@ func (p *msgParser) line(b *InputBatch, line []byte) error {
 	return nil
 }
 
-// partitionOf returns the partition_id of a RECORD line.
-func (p *msgParser) partitionOf(line []byte) (string, error) {
-	rs, re, ok := protocol.MemberSpan(line, "record")
-	if ok {
-		rec := line[rs:re]
-		if ps, pe, ok := protocol.MemberSpan(rec, "partition_id"); ok && rec[ps] == '"' {
-			raw := rec[ps:pe]
-			return p.internPID(raw[1:len(raw)-1], raw), nil
-		}
+// internPID returns the partition id, reusing the previous string when it
+// is the same.
+func (p *msgParser) internPID(pid []byte) string {
+	if string(pid) != p.lastPID {
+		p.lastPID = string(pid)
 	}
-	return "", SystemError("%s: a record without partition_id (socket mode needs one on every record, PROTOCOL.md 6.1)", p.where())
-}
-
-// internPID returns the partition id body (raw is its JSON string), reusing
-// the previous string when it is the same.
-func (p *msgParser) internPID(body, raw []byte) string {
-	if string(body) == p.lastPID {
-		return p.lastPID
-	}
-	s := string(body)
-	if raw != nil {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			s = string(body)
-		}
-	}
-	p.lastPID = s
-	return s
+	return p.lastPID
 }
 
 // frame classifies one AirbyteMessageProtobuf (without its length).
@@ -150,7 +126,7 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 		return SystemError("%s: bad protobuf record of stream %s: %v", p.where(), p.lastDesc, err)
 	}
 	b.arena = out
-	b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: p.internPID(pid, nil),
+	b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: p.internPID(pid),
 		Record: Record{Stream: p.lastDesc, Line: b.arena[off:len(b.arena):len(b.arena)]}})
 	return nil
 }

@@ -12,8 +12,14 @@ import (
 )
 
 // socketPoll is how often a destination looks for a socket that is not
-// there yet, as Airbyte's client does (LOAD/file/ClientSocket.kt).
-var socketPoll = time.Second
+// there yet, as Airbyte's client does (LOAD/file/ClientSocket.kt). The
+// first looks come sooner (from socketPollFirst, doubling), because the
+// source usually starts listening within milliseconds of the destination
+// starting, and a whole second is a long wait for a short sync.
+var (
+	socketPoll      = time.Second
+	socketPollFirst = 5 * time.Millisecond
+)
 
 // dialSockets connects to every path concurrently. The destination is the
 // client of socket mode: the source may start listening after it, so each
@@ -50,6 +56,7 @@ func dialSockets(ctx context.Context, paths []string, timeout time.Duration) ([]
 // dialOne polls for one socket until it connects or ctx ends.
 func dialOne(ctx context.Context, path string, timeout time.Duration) (*net.UnixConn, error) {
 	var last error
+	wait := socketPollFirst
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -82,7 +89,8 @@ func dialOne(ctx context.Context, path string, timeout time.Duration) (*net.Unix
 			}
 			last = err // a stale file, or the source has not listened yet
 		}
-		t.Reset(socketPoll)
+		t.Reset(wait)
+		wait = min(2*wait, socketPoll)
 	}
 }
 

@@ -62,41 +62,59 @@ func (s *stream) firstID(state json.RawMessage) (int64, error) {
 }
 
 func (s *stream) Read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitter) error {
-	first := int64(1)
-	if req.Incremental {
-		var err error
-		if first, err = s.firstID(req.State); err != nil {
-			return err
-		}
+	first, err := s.start(req)
+	if err != nil {
+		return err
 	}
+	if first > s.count {
+		// Nothing new: hand the incoming state back unchanged.
+		return out.Checkpoint(req.State)
+	}
+	var state []byte
+	return s.readRange(ctx, out, first, s.count, func(id int64) error {
+		state = s.appendState(state[:0], id)
+		return out.Checkpoint(state)
+	})
+}
+
+// start returns the first record to read.
+func (s *stream) start(req *cdk.ReadRequest) (int64, error) {
+	if !req.Incremental {
+		return 1, nil
+	}
+	return s.firstID(req.State)
+}
+
+// appendState appends the state blob of a read done up to record id.
+func (s *stream) appendState(b []byte, id int64) []byte {
+	b = append(b, `{"updated_at":"`...)
+	b = appendTime(b, s.base+id)
+	return append(b, `"}`...)
+}
+
+// readRange emits records lo..hi, calling checkpoint after every
+// records_per_slice-th id and after hi.
+func (s *stream) readRange(ctx context.Context, out *cdk.Emitter, lo, hi int64, checkpoint func(id int64) error) error {
 	h := fnv.New64a()
 	h.Write([]byte(s.name))
 	salt := h.Sum64()
 	slice := s.cfg.RecordsPerSlice
 	buf := make([]byte, 0, 1024+s.cfg.RecordBytes)
-	var state []byte
 	var r rng // outside the loop: gen takes its address, which escapes
-	for id := first; id <= s.count; id++ {
+	for id := lo; id <= hi; id++ {
 		r = newRNG(s.cfg.Seed, salt, id)
 		buf = s.gen(buf[:0], s.cfg, &r, id, s.base+id)
 		if err := out.Record(buf); err != nil {
 			return err
 		}
-		if id%slice == 0 || id == s.count {
+		if id%slice == 0 || id == hi {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			state = append(state[:0], `{"updated_at":"`...)
-			state = appendTime(state, s.base+id)
-			state = append(state, `"}`...)
-			if err := out.Checkpoint(state); err != nil {
+			if err := checkpoint(id); err != nil {
 				return fmt.Errorf("checkpoint: %w", err)
 			}
 		}
-	}
-	if first > s.count {
-		// Nothing new: hand the incoming state back unchanged.
-		return out.Checkpoint(req.State)
 	}
 	return nil
 }
