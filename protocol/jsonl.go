@@ -185,6 +185,9 @@ type Envelope struct {
 	// Stream and Namespace are set for RECORD lines.
 	Stream    string
 	Namespace string
+	// PartitionID is a RECORD's partition_id, set in socket mode
+	// (PROTOCOL.md 5.6); empty when the record has none.
+	PartitionID string
 	// Raw is the original line. It aliases the reader's buffer.
 	Raw []byte
 }
@@ -208,7 +211,7 @@ func ScanEnvelope(line []byte) (Envelope, error) {
 	if !s.eat('{') {
 		return env, fmt.Errorf("%w: not a JSON object", ErrNotMessage)
 	}
-	var stream, namespace []byte // raw JSON strings from "record"
+	var stream, namespace, partition []byte // raw JSON strings from "record"
 	err := s.members(func(key []byte) error {
 		switch string(key) {
 		case "type":
@@ -225,7 +228,7 @@ func ScanEnvelope(line []byte) (Envelope, error) {
 			if s.i < len(s.b) && s.b[s.i] == '{' {
 				s.i++
 				var err error
-				stream, namespace, err = s.recordHeader()
+				stream, namespace, partition, err = s.recordHeader()
 				return err
 			}
 		}
@@ -244,33 +247,37 @@ func ScanEnvelope(line []byte) (Envelope, error) {
 	if env.Type == TypeRecord {
 		env.Stream = jsonStringValue(stream)
 		env.Namespace = jsonStringValue(namespace)
+		env.PartitionID = jsonStringValue(partition)
 	}
 	return env, nil
 }
 
 // recordHeader scans the members of a record object after its '{',
-// validating them and returning the raw "stream" and "namespace" strings.
-// Later duplicates win, as in encoding/json.
-func (s *scanner) recordHeader() (stream, namespace []byte, err error) {
+// validating them and returning the raw "stream", "namespace" and
+// "partition_id" strings. Later duplicates win, as in encoding/json.
+func (s *scanner) recordHeader() (stream, namespace, partition []byte, err error) {
 	err = s.members(func(key []byte) error {
 		switch string(key) {
-		case "stream", "namespace":
+		case "stream", "namespace", "partition_id":
 			raw, _, ok, err := s.rawString()
 			if err != nil {
 				return err
 			}
 			if ok {
-				if string(key) == "stream" {
+				switch string(key) {
+				case "stream":
 					stream = raw
-				} else {
+				case "namespace":
 					namespace = raw
+				default:
+					partition = raw
 				}
 				return nil
 			}
 		}
 		return s.skipValue(1)
 	})
-	return stream, namespace, err
+	return stream, namespace, partition, err
 }
 
 // internType returns a message type without allocating for known types.
