@@ -55,6 +55,12 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, a, err := s.jobAttempt(ctx, id, n)
+	follow = follow || accepts(r, "text/event-stream")
+	if follow && a == nil && j != nil && !j.Status.Terminal() && n == len(j.Attempts)+1 {
+		// The next attempt of a job that is still going: wait for it, so
+		// that a client can follow a job it just triggered.
+		err = nil
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -64,7 +70,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if follow || accepts(r, "text/event-stream") {
+	if follow {
 		s.followLog(w, r, id, n, red)
 		return
 	}
@@ -97,7 +103,8 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	_ = bw.Flush()
 }
 
-// jobAttempt returns a job and its attempt number n, or ErrNotFound.
+// jobAttempt returns a job and its attempt number n. When the job exists
+// but the attempt does not, it returns the job, a nil attempt and a 404.
 func (s *Server) jobAttempt(ctx context.Context, id int64, n int) (*store.Job, *store.Attempt, error) {
 	j, err := s.cfg.Store.Job(ctx, id)
 	if err != nil {
@@ -108,7 +115,7 @@ func (s *Server) jobAttempt(ctx context.Context, id int64, n int) (*store.Job, *
 			return j, a, nil
 		}
 	}
-	return nil, nil, &requestError{status: http.StatusNotFound, msg: fmt.Sprintf("job %d has no attempt %d", id, n)}
+	return j, nil, &requestError{status: http.StatusNotFound, msg: fmt.Sprintf("job %d has no attempt %d", id, n)}
 }
 
 // accepts reports whether the Accept header lists the media type.

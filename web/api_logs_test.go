@@ -262,3 +262,39 @@ func TestCloseEndsStreams(t *testing.T) {
 	for range events {
 	}
 }
+
+// TestFollowBeforeTheAttemptStarts verifies a client can follow a job it
+// just triggered: the stream waits for the attempt, and ends saying so if
+// the job ends before the attempt starts.
+func TestFollowBeforeTheAttemptStarts(t *testing.T) {
+	e := newEnv(t)
+	f := e.fixture()
+	var j jobJSON
+	e.do(t, "POST", "/api/v1/jobs", map[string]any{"connectionId": f.conn}, 201, &j)
+	_, events := e.follow(t, j.JobID)
+	time.Sleep(50 * time.Millisecond)
+	c, logPath := e.startAttempt(t)
+	appendFile(t, logPath, logLine1+"\n")
+	if ev := next(t, events); ev.data != logLine1 {
+		t.Fatalf("got %+v, want the first line of the attempt that started later", ev)
+	}
+	e.finishAttempt(t, store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptFailed, JobStatus: store.JobIncomplete})
+	if ev := next(t, events); ev.name != "end" {
+		t.Fatalf("got %+v, want the end of attempt 1", ev)
+	}
+
+	// Attempt 2 is awaited, but the job is cancelled first.
+	req, _ := http.NewRequest("GET", e.url+path("/api/v1/jobs/%d/attempts/2/logs?follow=true", j.JobID), nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events = readEvents(resp.Body)
+	e.do(t, "DELETE", path("/api/v1/jobs/%d", j.JobID), nil, 200, nil)
+	if ev := next(t, events); ev.name != "end" || ev.data != `{"status":"not_started"}` {
+		t.Fatalf("got %+v, want the end with not_started", ev)
+	}
+	e.fail(t, "GET", path("/api/v1/jobs/%d/attempts/3/logs?follow=true", j.JobID), nil, 404)
+}

@@ -25,7 +25,7 @@ func decode(r *http.Request, v any) error {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return &requestError{status: http.StatusUnsupportedMediaType,
-				msg: fmt.Sprintf("Content-Type is %q, want application/json", ct)}
+				msg: fmt.Sprintf("Content-Type is %q; send the body as JSON with Content-Type: application/json", ct)}
 		}
 	}
 	body, err := io.ReadAll(r.Body)

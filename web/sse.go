@@ -29,7 +29,8 @@ import (
 // nothing is written after that.
 //
 // Events: "log" (one line; id is the offset after it), "status" (the job
-// as GET /jobs/{id} shows it), and a last "end" with the attempt's status.
+// as GET /jobs/{id} shows it), and a last "end" with the attempt's status
+// ("not_started" when the job ended before the awaited attempt began).
 // A comment line every keepaliveInterval keeps proxies from timing out.
 
 const (
@@ -153,12 +154,17 @@ func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, 
 		var status string
 		if changed || time.Since(lastCheck) >= statusEvery {
 			lastCheck = time.Now()
-			_, a, err := s.jobAttempt(ctx, jobID, n)
-			if err != nil {
+			job, a, _ := s.jobAttempt(ctx, jobID, n)
+			switch {
+			case a != nil:
+				t.path = a.LogPath
+				ended, status = a.Status != store.AttemptRunning, string(a.Status)
+			case job != nil && job.Status.Terminal():
+				// The job ended before the awaited attempt started.
+				ended, status = true, "not_started"
+			case job == nil:
 				return // the job was deleted, or the client left
 			}
-			t.path = a.LogPath
-			ended, status = a.Status != store.AttemptRunning, string(a.Status)
 		}
 		if err := t.pump(sse, red, ended); err != nil {
 			return
