@@ -98,9 +98,15 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 		}
 		logFile.Close()
 	}()
-	if err := d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: store.ModeStdio,
-		Format: store.SerializationJSONL, LogPath: logPath}); err != nil {
-		return fail(store.FailureTypeSystem, "record the attempt's log path: "+err.Error(), true)
+	mode, err := chooseMode(c)
+	if err != nil {
+		// An empty serialization intersection is a configuration error,
+		// never a silent fallback (DESIGN.md, mode selection).
+		return fail(store.FailureTypeConfig, "data channel: "+err.Error(), false)
+	}
+	if err := d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: mode.Mode,
+		Format: mode.Format, SocketCount: mode.Sockets, LogPath: logPath}); err != nil {
+		return fail(store.FailureTypeSystem, "record the attempt's data channel and log path: "+err.Error(), true)
 	}
 	gens := c.Generations
 	if c.Attempt.Number == 1 {
@@ -120,6 +126,7 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 	}
 	cp := newCheckpointer(d.db, c.Attempt.ID, c.State)
 	cfg := d.runnerConfig(run, src, dst, gens, cp)
+	cfg.Mode = mode
 	cfg.Log = teeWriter{capped, &logSink{h: d.hub, jobID: c.Job.ID, attempt: c.Attempt.Number}}
 
 	res, err := runner.Sync(run.ctx, d.rt, cfg)
@@ -128,11 +135,6 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 	if stats == nil { // the runner failed before its final commit
 		s := storeStats(res.Stats)
 		end.stats = &s
-	}
-	if res.Mode != runner.ModeStdio {
-		// Record the data channel the runner chose, when not the default.
-		_ = d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: res.Mode, Format: res.Format,
-			SocketCount: res.Sockets, LogPath: logPath})
 	}
 	switch {
 	case err == nil:

@@ -158,3 +158,46 @@ func BinaryName(image string) string {
 	}
 	return name
 }
+
+// chooseMode picks the attempt's data channel from the definitions' IPC
+// options (read from the io.ferry.ipc-options label at registration, or set
+// through the API) and the connection's settings.
+func chooseMode(c *store.Claim) (runner.Mode, error) {
+	src, err := runnerIPC(c.SourceDefinition.IPCOptions)
+	if err != nil {
+		return runner.Mode{}, err
+	}
+	dst, err := runnerIPC(c.DestinationDefinition.IPCOptions)
+	if err != nil {
+		return runner.Mode{}, err
+	}
+	req := runner.ModeRequest{
+		Source:          src,
+		Destination:     dst,
+		ForceStdio:      c.Connection.ForceStdio,
+		FieldSelection:  len(c.Connection.SelectedFields) > 0,
+		SourceCPUs:      c.SourceDefinition.Resources.CPUs,
+		DestinationCPUs: c.DestinationDefinition.Resources.CPUs,
+	}
+	if n := c.Connection.SocketCount; n != nil {
+		req.SocketCount = *n
+	}
+	return runner.ChooseMode(req)
+}
+
+// runnerIPC converts the store's IPC options to the runner's (the same
+// JSON shape on both sides of the package boundary).
+func runnerIPC(o *store.IPCOptions) (*runner.IPCOptions, error) {
+	if o == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	var r runner.IPCOptions
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
