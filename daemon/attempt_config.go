@@ -121,6 +121,9 @@ func runtimeResources(r store.Resources) runner.Resources {
 // localRoot is the absolute local root: Docker bind mounts and local
 // processes both need an absolute path.
 func (d *Daemon) localRoot() string {
+	if v := d.cfg.Runtime.LocalRootVolume; v != "" && d.rt.Name() == RuntimeDocker {
+		return v // a volume name: see RuntimeConfig.LocalRootVolume
+	}
 	p, err := filepath.Abs(d.cfg.LocalRoot())
 	if err != nil {
 		return d.cfg.LocalRoot()

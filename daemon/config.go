@@ -53,6 +53,12 @@ type RuntimeConfig struct {
 	ConnectorsDir string
 	// PingTimeout bounds the probe that decides auto.
 	PingTimeout time.Duration
+	// LocalRootVolume, when set, is the Docker volume destinations get at
+	// /local instead of a bind mount of <data-dir>/local. Under docker
+	// compose Ferry runs in a container, so <data-dir>/local is not a host
+	// path: the same named volume is mounted there in Ferry's container
+	// and passed by name to destination containers. Docker runtime only.
+	LocalRootVolume string
 }
 
 // WorkersConfig bounds concurrency.

@@ -62,6 +62,7 @@ var envVars = []envVar{
 	{"STORE_BUSY_TIMEOUT", "Store.BusyTimeout", envDuration(func(c *Config) *time.Duration { return &c.Store.BusyTimeout })},
 	{"RUNTIME", "Runtime.Kind", envString(func(c *Config) *string { return &c.Runtime.Kind })},
 	{"CONNECTORS_DIR", "Runtime.ConnectorsDir", envString(func(c *Config) *string { return &c.Runtime.ConnectorsDir })},
+	{"LOCAL_ROOT_VOLUME", "Runtime.LocalRootVolume", envString(func(c *Config) *string { return &c.Runtime.LocalRootVolume })},
 	{"RUNTIME_PING_TIMEOUT", "Runtime.PingTimeout", envDuration(func(c *Config) *time.Duration { return &c.Runtime.PingTimeout })},
 	{"WORKERS", "Workers.Count", envInt(func(c *Config) *int { return &c.Workers.Count })},
 	{"SCHEDULER_TICK", "Scheduler.Tick", envDuration(func(c *Config) *time.Duration { return &c.Scheduler.Tick })},
