@@ -26,14 +26,18 @@ func useEnv(t testing.TB, env map[string]string) {
 }
 
 // socketEnv selects socket mode with n sockets in a fresh directory and
-// returns their paths.
-func socketEnv(t testing.TB, format string, n int) []string {
+// returns their paths. extra holds more variables, as key, value pairs.
+func socketEnv(t testing.TB, format string, n int, extra ...string) []string {
 	dir := t.TempDir()
 	paths := make([]string, n)
 	for i := range paths {
 		paths[i] = filepath.Join(dir, "s"+strconv.Itoa(i+1)+".sock")
 	}
-	useEnv(t, map[string]string{EnvMedium: MediumSocket, EnvFormat: format, EnvSocketPaths: strings.Join(paths, ",")})
+	env := map[string]string{EnvMedium: MediumSocket, EnvFormat: format, EnvSocketPaths: strings.Join(paths, ",")}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
+	}
+	useEnv(t, env)
 	return paths
 }
 
@@ -107,12 +111,13 @@ func genRecord(b []byte, stream string, id int64) []byte {
 // each checkpointing its own progress.
 type genStream struct {
 	name  string
+	ns    string
 	n     int64
 	every int64
 }
 
 func (s *genStream) Describe() protocol.Stream {
-	return protocol.Stream{Name: s.name, JSONSchema: json.RawMessage(genSchema),
+	return protocol.Stream{Name: s.name, Namespace: s.ns, JSONSchema: json.RawMessage(genSchema),
 		SupportedSyncModes:  []string{protocol.SyncFullRefresh, protocol.SyncIncremental},
 		SourceDefinedCursor: true, DefaultCursorField: []string{"id"}, SourceDefinedPrimaryKey: [][]string{{"id"}}}
 }
@@ -172,12 +177,21 @@ func (d *nullDest) Finish(ctx context.Context, complete bool) error { return nil
 // genCatalog writes a configured catalog of the given gen streams.
 func genCatalog(t testing.TB, names ...string) string {
 	t.Helper()
-	cat := protocol.ConfiguredCatalog{}
+	var streams []Stream
 	for _, n := range names {
-		cat.Streams = append(cat.Streams, protocol.ConfiguredStream{
-			Stream:   (&genStream{name: n}).Describe(),
-			SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestAppend,
-		})
+		streams = append(streams, &genStream{name: n})
+	}
+	return catalogOf(t, streams...)
+}
+
+// catalogOf writes a full-refresh append catalog of the streams as they
+// describe themselves.
+func catalogOf(t testing.TB, streams ...Stream) string {
+	t.Helper()
+	cat := protocol.ConfiguredCatalog{}
+	for _, s := range streams {
+		cat.Streams = append(cat.Streams, protocol.ConfiguredStream{Stream: s.Describe(),
+			SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestAppend})
 	}
 	b, _ := json.Marshal(cat)
 	return writeFileTB(t, "catalog.json", string(b))
