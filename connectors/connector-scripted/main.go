@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -60,7 +61,9 @@ func errorTrace(msg string) *protocol.Message {
 // connector plays either role.
 type connector struct {
 	cfg *config
-	// Source-side state shared by the streams of one read.
+	// Source-side state shared by the streams of one read, which run in
+	// parallel in socket mode; mu guards it.
+	mu          sync.Mutex
 	streamsRead int
 	cursors     map[protocol.StreamDescriptor]int64 // for manual GLOBAL and LEGACY states
 	order       []protocol.StreamDescriptor
@@ -174,4 +177,5 @@ var (
 	_ cdk.Destination       = (*connector)(nil)
 	_ cdk.GlobalStateSource = (*connector)(nil)
 	_ cdk.StateAcker        = (*writer)(nil)
+	_ cdk.Partitioned       = (*stream)(nil)
 )

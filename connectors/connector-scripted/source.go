@@ -57,9 +57,29 @@ func (s *stream) start(req *cdk.ReadRequest) (int64, error) {
 }
 
 func (s *stream) Read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitter) error {
+	return s.read(ctx, req, out, s.c.claimFirst())
+}
+
+// Partitions makes each stream one partition, so that in socket mode the
+// streams are read in parallel, each on its own socket. The first stream
+// planned (the catalog's first) plays the scenario's cues.
+func (s *stream) Partitions(ctx context.Context, req *cdk.ReadRequest, n int) ([]cdk.Partition, error) {
+	first := s.c.claimFirst()
+	return []cdk.Partition{cdk.PartitionFunc(func(ctx context.Context, out *cdk.Emitter) error {
+		return s.read(ctx, req, out, first)
+	})}, nil
+}
+
+// claimFirst reports whether the caller is the first stream to start.
+func (c *connector) claimFirst() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.streamsRead++
+	return c.streamsRead == 1
+}
+
+func (s *stream) read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitter, first bool) error {
 	cfg := &s.c.cfg.Source
-	first := s.c.streamsRead == 0
-	s.c.streamsRead++
 	if first {
 		if err := s.prelude(ctx, out); err != nil {
 			return err
@@ -73,7 +93,9 @@ func (s *stream) Read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitte
 		last = 0
 	}
 	d := protocol.StreamDescriptor{Name: s.name}
+	s.c.mu.Lock()
 	s.c.track(d, last)
+	s.c.mu.Unlock()
 	total := *cfg.Records
 	var data []byte
 	for i := last + 1; i <= total; i++ {
@@ -173,10 +195,15 @@ func (s *stream) record(b []byte, i int64, size int) []byte {
 	return append(b, '}')
 }
 
-// checkpoint emits the scenario's kind of state after record i.
+// checkpoint emits the scenario's kind of state after record i. Streams
+// may run in parallel (socket mode) and GLOBAL and LEGACY states carry
+// every stream's cursor, so the cursors are updated and the state emitted
+// under one lock: the kit numbers states in the order of their blobs.
 func (s *stream) checkpoint(out *cdk.Emitter, d protocol.StreamDescriptor, i int64) error {
 	cfg := &s.c.cfg.Source
 	blob := json.RawMessage(`{"cursor":` + strconv.FormatInt(i, 10) + `}`)
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
 	s.c.track(d, i)
 	switch {
 	case cfg.StateType == string(protocol.StateLegacy):
@@ -192,7 +219,7 @@ func (s *stream) checkpoint(out *cdk.Emitter, d protocol.StreamDescriptor, i int
 }
 
 // track remembers a stream's cursor for hand-built GLOBAL and LEGACY
-// states, which carry every stream.
+// states, which carry every stream. The caller holds c.mu.
 func (c *connector) track(d protocol.StreamDescriptor, cursor int64) {
 	if c.cursors == nil {
 		c.cursors = map[protocol.StreamDescriptor]int64{}
