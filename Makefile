@@ -7,7 +7,7 @@ TEST_TIMEOUT ?= 45m
 CONNECTORS  := $(notdir $(wildcard connectors/*))
 PROTOC_GEN_GO_VERSION := v1.36.8
 
-.PHONY: all build connectors images test bench bench-sync run proto lint clean
+.PHONY: all build connectors images test compose-test bench bench-sync run proto lint clean
 
 all: build connectors
 
@@ -35,6 +35,11 @@ images:
 ## an engine unless FERRY_REQUIRE_DOCKER=1.
 test:
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+## compose-test: Ferry under docker-compose: up, the demo sync through the
+## API (scripts/sync.sh), down. Needs a Docker engine and docker-compose.
+compose-test: build images
+	scripts/compose-test.sh
 
 ## bench: codec micro-benchmarks in MB/s
 bench:
