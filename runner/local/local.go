@@ -101,6 +101,7 @@ func (r *Runtime) Run(ctx context.Context, spec runner.ConnectorSpec, stdio runn
 	// Its own process group, so that cancel reaches the connector's children
 	// too and nothing is left behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setParentDeathSignal(cmd.SysProcAttr)
 	return r.start(ctx, cmd, spec, stdio)
 }
 
