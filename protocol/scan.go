@@ -1,10 +1,8 @@
 package protocol
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/bits"
 	"unicode/utf8"
 )
 
@@ -68,6 +66,17 @@ func (s *scanner) members(fn func(key []byte) error) error {
 // key reads an object key and its ':'. An escaped key is unescaped (which
 // allocates); a plain one aliases the input.
 func (s *scanner) key() ([]byte, error) {
+	// Fast path: a plain key right here, as in compact JSON.
+	if b, i := s.b, s.i; i < len(b) && b[i] == '"' {
+		j := i + 1
+		for j < len(b) && !stringStop[b[j]] {
+			j++
+		}
+		if j+1 < len(b) && b[j] == '"' && b[j+1] == ':' {
+			s.i = j + 2
+			return b[i+1 : j], nil
+		}
+	}
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
 		return nil, s.errf("want an object key")
@@ -122,27 +131,14 @@ func (s *scanner) rawString() (raw []byte, escaped, ok bool, err error) {
 	return s.b[start:s.i], esc, true, nil
 }
 
-// SWAR constants: a word's bytes each hold 0x01, 0x80, and the three bytes
-// that end a plain run inside a string.
-const (
-	ones      = 0x0101010101010101
-	highs     = 0x8080808080808080
-	quotes    = '"' * ones
-	backslash = '\\' * ones
-	spaces    = 0x20 * ones
-)
-
-// plainWord reports the index of the first byte of x (little endian) that
-// may be a quote, a backslash or a control character, or 8 if none is.
-// False positives are possible only after a true hit, so the first flagged
-// byte is exact.
-func plainWord(x uint64) int {
-	q := x ^ quotes
-	bs := x ^ backslash
-	hit := ((q - ones) &^ q) | ((bs - ones) &^ bs) | ((x - spaces) &^ x)
-	hit &= highs
-	return bits.TrailingZeros64(hit) >> 3
-}
+// stringStop marks the bytes that end a plain run inside a string.
+var stringStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // skipString skips a string starting at its opening quote and reports
 // whether it held escapes.
@@ -150,12 +146,11 @@ func (s *scanner) skipString() (escaped bool, err error) {
 	b := s.b
 	i := s.i + 1
 	for {
-		for i+8 <= len(b) {
-			n := plainWord(binary.LittleEndian.Uint64(b[i:]))
-			i += n
-			if n < 8 {
-				break
-			}
+		for i+4 <= len(b) && !stringStop[b[i]] && !stringStop[b[i+1]] && !stringStop[b[i+2]] && !stringStop[b[i+3]] {
+			i += 4
+		}
+		for i < len(b) && !stringStop[b[i]] {
+			i++
 		}
 		if i >= len(b) {
 			s.i = len(b)
@@ -259,7 +254,14 @@ func (s *scanner) skipValue(depth int) error {
 		}
 		switch c := s.b[s.i]; {
 		case c == '"':
-			if _, err := s.skipString(); err != nil {
+			// Fast path for a plain string; skipString handles the rest.
+			j := s.i + 1
+			for j < len(s.b) && !stringStop[s.b[j]] {
+				j++
+			}
+			if j < len(s.b) && s.b[j] == '"' {
+				s.i = j + 1
+			} else if _, err := s.skipString(); err != nil {
 				return err
 			}
 		case c == '{':
