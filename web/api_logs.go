@@ -75,8 +75,11 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.LogPath == "" {
-		writeError(w, r, s.log, &requestError{status: http.StatusNotFound,
-			msg: fmt.Sprintf("attempt %d of job %d has no log yet", n, id)})
+		msg := fmt.Sprintf("attempt %d of job %d has no log yet", n, id)
+		if a.Status != store.AttemptRunning {
+			msg = fmt.Sprintf("attempt %d of job %d wrote no log (a reset, or it failed before starting)", n, id)
+		}
+		writeError(w, r, s.log, &requestError{status: http.StatusNotFound, msg: msg})
 		return
 	}
 	f, err := os.Open(a.LogPath)

@@ -298,3 +298,30 @@ func TestFollowBeforeTheAttemptStarts(t *testing.T) {
 	}
 	e.fail(t, "GET", path("/api/v1/jobs/%d/attempts/3/logs?follow=true", j.JobID), nil, 404)
 }
+
+// TestFollowOutlivesReadTimeout verifies a followed log is not cut when
+// the server's read timeout passes.
+func TestFollowOutlivesReadTimeout(t *testing.T) {
+	e := newEnv(t)
+	f := e.fixture()
+	var j jobJSON
+	e.do(t, "POST", "/api/v1/jobs", map[string]any{"connectionId": f.conn}, 201, &j)
+	_, logPath := e.startAttempt(t)
+	srv, err := New(Config{Addr: "127.0.0.1:0", Token: testToken, Store: e.db, Jobs: e.jobs, Connectors: e.conns,
+		LogPollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.srv.ReadTimeout = 200 * time.Millisecond
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	e.url = srv.URL()
+	_, events := e.follow(t, j.JobID)
+	time.Sleep(600 * time.Millisecond)
+	appendFile(t, logPath, logLine1+"\n")
+	if ev := next(t, events); ev.data != logLine1 {
+		t.Fatalf("got %+v, want the line written after the read timeout", ev)
+	}
+}

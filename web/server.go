@@ -102,8 +102,10 @@ func New(cfg Config) (*Server, error) {
 	s.srv = &http.Server{
 		Handler:           s.recoverer(s.router),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		// No WriteTimeout: SSE streams live as long as an attempt.
+		// ReadTimeout bounds reading a request; net/http lifts it once the
+		// handler runs, so it does not cut SSE streams. No WriteTimeout:
+		// those streams live as long as an attempt.
+		ReadTimeout: time.Minute,
 		IdleTimeout: 2 * time.Minute,
 		BaseContext: func(net.Listener) context.Context { return s.ctx },
 		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
