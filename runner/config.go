@@ -42,6 +42,9 @@ type Timeouts struct {
 	MaxDuration time.Duration
 	// StopGrace is the SIGTERM grace before SIGKILL.
 	StopGrace time.Duration
+	// SocketConnect is how long Ferry waits for the source's sockets in
+	// bridged mode.
+	SocketConnect time.Duration
 }
 
 // Default timeouts.
@@ -65,6 +68,7 @@ func (t Timeouts) withDefaults() Timeouts {
 	def(&t.SourceExit, DefaultSourceExit)
 	def(&t.MaxDuration, DefaultMaxDuration)
 	def(&t.StopGrace, DefaultStopTimeout)
+	def(&t.SocketConnect, DefaultSocketConnect)
 	return t
 }
 

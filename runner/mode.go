@@ -39,8 +39,8 @@ func containsFold(list []string, v string) bool {
 	return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, v) })
 }
 
-// bridgedAvailable gates bridged mode until Sync implements it.
-var bridgedAvailable = false
+// bridgedAvailable gates bridged mode.
+var bridgedAvailable = true
 
 // IPCLabel is the image label that carries a connector's IPC options.
 const IPCLabel = "io.ferry.ipc-options"
@@ -66,6 +66,10 @@ type ModeRequest struct {
 	// FieldSelection is set when records must be rewritten (deselected
 	// fields): only stdio can do that, as Airbyte's mappers force STDIO.
 	FieldSelection bool
+	// NoBridge, when set, says why bridged mode cannot run here (Ferry in a
+	// container cannot reach a host directory it bind-mounts); only-source
+	// socket support then gives stdio.
+	NoBridge string
 	// SocketCount overrides the computed count when > 0.
 	SocketCount int
 	// SourceCPUs and DestinationCPUs are the CPU limits; 0 counts as 1.
@@ -106,8 +110,8 @@ func ChooseMode(r ModeRequest) (Mode, error) {
 	}
 	sockets := socketCount(r)
 	src := r.Source.DataChannel
-	if !r.Destination.supports(TransportSocket) && !bridgedAvailable {
-		return stdio("only the source speaks SOCKET, and bridged mode is not available in this build")
+	if !r.Destination.supports(TransportSocket) && (!bridgedAvailable || r.NoBridge != "") {
+		return stdio("only the source speaks SOCKET, and bridged mode is not available: " + r.NoBridge)
 	}
 	if !r.Destination.supports(TransportSocket) {
 		// Ferry reads JSONL cheapest: it forwards the lines as they are.

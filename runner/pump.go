@@ -40,7 +40,10 @@ type pump struct {
 	// socket is set in socket mode: the source's stdout carries only
 	// bookkeeping, and nothing is forwarded.
 	socket bool
-	batch  ackBatch
+	// bridged marks the bookkeeping pump of bridged mode's source stdout:
+	// its states are copies of the ones on the sockets and are ignored.
+	bridged bool
+	batch   ackBatch
 }
 
 // run reads src to EOF. It returns nil at a clean end of the source's
@@ -107,6 +110,9 @@ func (p *pump) line(line []byte) error {
 		}
 		return p.record(&env)
 	case protocol.TypeState:
+		if p.bridged {
+			return nil
+		}
 		if p.socket {
 			return p.socketState(line)
 		}

@@ -35,7 +35,7 @@ const (
 )
 
 // baseEnv is the environment every connector gets (PROTOCOL.md 1.6).
-func (s *syncRun) baseEnv(image string, extra map[string]string) map[string]string {
+func (s *syncRun) baseEnv(role Role, image string, extra map[string]string) map[string]string {
 	cfg := s.cfg
 	env := map[string]string{
 		"DATA_CHANNEL_MEDIUM":        dataChannelMediumStd,
@@ -50,7 +50,8 @@ func (s *syncRun) baseEnv(image string, extra map[string]string) map[string]stri
 		"AIRBYTE_ENABLE_UNSAFE_CODE": "false",
 		"JAVA_OPTS":                  defaultJavaOpts,
 	}
-	if s.mode.Mode == ModeSocket {
+	// In bridged mode only the source speaks sockets (to Ferry).
+	if s.mode.Mode == ModeSocket || (s.mode.Mode == ModeBridged && role == RoleSource) {
 		env["DATA_CHANNEL_MEDIUM"] = TransportSocket
 		env["DATA_CHANNEL_FORMAT"] = s.mode.Format
 		env["DATA_CHANNEL_SOCKET_PATHS"] = strings.Join(SocketPaths(s.mode.Sockets), ",")
@@ -59,6 +60,15 @@ func (s *syncRun) baseEnv(image string, extra map[string]string) map[string]stri
 		env[k] = v
 	}
 	return env
+}
+
+// destinationSocketVolume is the socket volume in socket mode; in bridged
+// mode only the source and Ferry share the sockets.
+func (s *syncRun) destinationSocketVolume() string {
+	if s.mode.Mode == ModeSocket {
+		return s.socketVol
+	}
+	return ""
 }
 
 // SocketPaths returns the socket paths of socket mode, identical for both
@@ -148,7 +158,7 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 		Name:         cfg.containerName(RoleSource),
 		Image:        cfg.Source.Image,
 		Args:         args,
-		Env:          s.baseEnv(cfg.Source.Image, cfg.Source.Env),
+		Env:          s.baseEnv(RoleSource, cfg.Source.Image, cfg.Source.Env),
 		WorkDir:      sourceWorkDir,
 		Files:        files,
 		Role:         RoleSource,
@@ -164,7 +174,7 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 // with stdin open.
 func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 	cfg := s.cfg
-	env := s.baseEnv(cfg.Destination.Image, cfg.Destination.Env)
+	env := s.baseEnv(RoleDestination, cfg.Destination.Image, cfg.Destination.Env)
 	files := map[string][]byte{DestConfigPath: configBytes(cfg.Destination.Config)}
 	if s.mode.Mode == ModeSocket {
 		// Socket mode: the raw catalog plus the namespace mapping file; the
@@ -196,7 +206,7 @@ func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 		Args:         []string{"write", "--config", DestConfigPath, "--catalog", DestCatalogPath},
 		Env:          env,
 		Files:        files,
-		SocketVolume: s.socketVol,
+		SocketVolume: s.destinationSocketVolume(),
 		WorkDir:      destWorkDir,
 		OpenStdin:    true,
 		Role:         RoleDestination,

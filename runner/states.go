@@ -54,6 +54,10 @@ type stateTracker struct {
 	coalesced  map[protocol.StreamDescriptor]int64 // highest id dropped unacked
 	lastAcked  map[protocol.StreamDescriptor]int64
 
+	// overrideCounts replaces the source's sourceStats with Ferry's count
+	// (bridged mode: the source counts per partition).
+	overrideCounts bool
+
 	// committed is the whole committed state: input state merged with acks.
 	committed map[protocol.StreamDescriptor]*protocol.State
 }
@@ -169,6 +173,9 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 		delete(t.sinceByStr, key)
 	}
 
+	if t.overrideCounts {
+		s.SourceStats = nil
+	}
 	hadCount := s.SourceStats != nil && s.SourceStats.RecordCount != nil
 	if hadCount && int64(*s.SourceStats.RecordCount) != c.records {
 		warn("state of %s: the source counted %v records, Ferry forwarded %d", describeKey(key), float64(*s.SourceStats.RecordCount), c.records)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,7 @@ type syncRun struct {
 
 	srcStderr, dstStderr *tailWriter
 	socketVol            string
+	protoCatalog         *protocol.ProtoCatalog // bridged mode with PROTOBUF
 	// commitCtx outlives a cancel: acknowledged state is committed anyway.
 	commitCtx context.Context
 }
@@ -169,6 +171,18 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		s.book = newSocketBook(idx, cfg.State)
 		s.acks = s.book
 		s.stats.fromSourceStats = true
+	case ModeBridged:
+		if s.mode.Sockets <= 0 {
+			s.mode.Sockets = 2
+		}
+		if s.protoCatalog, err = protocol.NewConfiguredProtoCatalog(cfg.Catalog); err != nil {
+			return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: "bridged mode: " + err.Error(), Timestamp: started.UTC()})
+		}
+		s.tracker = newStateTracker(idx, cfg.State)
+		// The source counts per partition; the destination counts what
+		// Ferry delivered per stream, so Ferry's count is the one to send.
+		s.tracker.overrideCounts = true
+		s.acks = s.tracker
 	default:
 		return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig,
 			ExternalMessage: fmt.Sprintf("data channel %q is not supported", s.mode.Mode), Timestamp: started.UTC()})
@@ -189,8 +203,12 @@ type connectorResult struct {
 }
 
 func (s *syncRun) run(parent context.Context, res *Result) {
-	if s.mode.Mode == ModeSocket {
-		vol, cleanup, err := s.socketVolume(parent)
+	if s.mode.Mode == ModeSocket || s.mode.Mode == ModeBridged {
+		newVol := s.socketVolume
+		if s.mode.Mode == ModeBridged {
+			newVol = func(context.Context) (string, func(), error) { return bridgeDir() }
+		}
+		vol, cleanup, err := newVol(parent)
 		if err != nil {
 			s.addFailure(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create the socket volume: %v", err)})
 			s.finish(parent, res, false)
@@ -265,13 +283,20 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	stopWatch := s.watch(runCtx, cancelRun)
 	defer stopWatch()
 
-	// The pump runs here until the source's stdout ends or it must stop.
+	// The pump runs here until the source's stdout ends or it must stop. In
+	// bridged mode it reads the merged socket stream instead, and a second
+	// pump keeps the books of the source's stdout.
 	p := &pump{s: s, dst: newTimedWriter(dstInW, &s.writeStart), socket: s.mode.Mode == ModeSocket}
-	pumpErr := p.run(srcOutR)
-	if pumpErr != nil {
-		// Stop the source and keep draining its stdout so its Run can return.
-		cancelSrc()
-		go io.Copy(io.Discard, srcOutR) //nolint:errcheck // draining only
+	var pumpErr error
+	if s.mode.Mode == ModeBridged {
+		pumpErr = s.runBridged(srcCtx, cancelSrc, p, srcOutR)
+	} else {
+		pumpErr = p.run(srcOutR)
+		if pumpErr != nil {
+			// Stop the source and keep draining its stdout so its Run can return.
+			cancelSrc()
+			go io.Copy(io.Discard, srcOutR) //nolint:errcheck // draining only
+		}
 	}
 
 	// Wait for the source's exit, briefly if its stdout closed on its own.
@@ -325,6 +350,39 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 }
 
 var errMaxDuration = errors.New("maximum attempt duration reached")
+
+// runBridged runs bridged mode's two readers: the bridge merges the
+// source's sockets into the pump, and a bookkeeping pump reads the source's
+// stdout (logs, traces, control; its state copies are ignored, since the
+// socket copies are the ones ordered with the records).
+func (s *syncRun) runBridged(srcCtx context.Context, cancelSrc func(), p *pump, srcOut io.Reader) error {
+	paths := SocketPaths(s.mode.Sockets)
+	for i, sp := range paths {
+		paths[i] = filepath.Join(s.socketVol, filepath.Base(sp))
+	}
+	mergedR, mergedW := io.Pipe()
+	br := &bridge{s: s, paths: paths, catalog: s.protoCatalog, connect: s.timeouts.SocketConnect}
+	go br.run(srcCtx, mergedW) //nolint:errcheck // failures are recorded by the bridge
+	stdoutDone := make(chan error, 1)
+	go func() {
+		books := &pump{s: s, socket: true, bridged: true}
+		err := books.run(srcOut)
+		if err != nil {
+			cancelSrc()
+			io.Copy(io.Discard, srcOut) //nolint:errcheck // draining only
+		}
+		stdoutDone <- err
+	}()
+	err := p.run(mergedR)
+	if err != nil {
+		cancelSrc()
+		go io.Copy(io.Discard, mergedR) //nolint:errcheck // draining only
+	}
+	if serr := <-stdoutDone; err == nil {
+		err = serr
+	}
+	return err
+}
 
 // judgeExit turns a connector's end into a failure when it is one. A stop
 // Ferry caused (cancel, timeout, the other side failing) is not the

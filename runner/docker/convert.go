@@ -115,8 +115,8 @@ func envList(env map[string]string) []string {
 }
 
 // mounts are the local root and the socket volume, the only shared paths a
-// connector sees. A local root that is an absolute path is a host directory
-// (bind mount); anything else names a volume, as under docker compose.
+// connector sees. An absolute path is a host directory (bind mount);
+// anything else names a volume, as under docker compose.
 func mounts(spec runner.ConnectorSpec) []mount.Mount {
 	var m []mount.Mount
 	if spec.LocalRoot != "" {
@@ -127,7 +127,13 @@ func mounts(spec runner.ConnectorSpec) []mount.Mount {
 		m = append(m, mount.Mount{Type: typ, Source: spec.LocalRoot, Target: runner.LocalDir})
 	}
 	if spec.SocketVolume != "" {
-		m = append(m, mount.Mount{Type: mount.TypeVolume, Source: spec.SocketVolume, Target: runner.SocketDir})
+		// A host directory serves bridged mode, where Ferry itself connects
+		// to the source's sockets; a volume serves socket mode.
+		typ := mount.TypeVolume
+		if path.IsAbs(spec.SocketVolume) {
+			typ = mount.TypeBind
+		}
+		m = append(m, mount.Mount{Type: typ, Source: spec.SocketVolume, Target: runner.SocketDir})
 	}
 	return m
 }

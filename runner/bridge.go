@@ -1,0 +1,324 @@
+package runner
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// DefaultSocketConnect is how long Ferry waits for a source to listen on its
+// sockets in bridged mode, as a socket-mode destination would.
+const DefaultSocketConnect = 15 * time.Minute
+
+// bridge is bridged mode's data path (DESIGN.md): the source speaks
+// sockets, the destination only stdio. Ferry connects to every socket,
+// reads them concurrently, and writes one ordered JSONL stream that the
+// stdio pump then forwards as if one source had written it:
+//   - order within a partition is kept: a partition lives on one socket,
+//     read by one goroutine, in order;
+//   - a state goes out only after every record of its partition, and in
+//     the source's id order per stream (or globally), so a cursor never
+//     regresses;
+//   - partition_id is stripped from records; the pump renumbers states
+//     and drops their partition_id, as in stdio mode.
+//
+// Records are never held, only states, so memory stays bounded by the
+// pending-state limit.
+type bridge struct {
+	s       *syncRun
+	paths   []string // host paths of the sockets
+	catalog *protocol.ProtoCatalog
+	connect time.Duration
+}
+
+// bridgeItem is one message from one socket.
+type bridgeItem struct {
+	line      []byte
+	typ       protocol.Type
+	partition string
+	state     *protocol.State
+}
+
+// heldState is a state waiting for its partition's records.
+type heldState struct {
+	id        int64
+	partition string
+	records   int64
+	line      []byte
+}
+
+// run connects, merges and closes w at the end. It returns the error that
+// ended the merge early, if any (already recorded as a failure).
+func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
+	conns, err := b.dial(ctx)
+	if err != nil {
+		b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+		w.CloseWithError(err)
+		return err
+	}
+	items := make(chan bridgeItem, 1024)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(conns))
+	for _, c := range conns {
+		wg.Add(1)
+		go func(c net.Conn) {
+			defer wg.Done()
+			defer c.Close()
+			if err := b.read(ctx, c, items); err != nil {
+				errs <- err
+			}
+		}(c)
+	}
+	go func() { wg.Wait(); close(items) }()
+
+	err = b.merge(items, bufio.NewWriterSize(w, pumpBufferSize))
+	if err != nil {
+		// Unblock the readers and drain what they still send.
+		for _, c := range conns {
+			c.Close()
+		}
+		for range items {
+		}
+	}
+	select {
+	case rerr := <-errs:
+		if err == nil {
+			err = rerr
+			b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: "reading the source's sockets: " + rerr.Error()})
+		}
+	default:
+	}
+	w.CloseWithError(err)
+	return err
+}
+
+// dial connects to every socket, polling until the source listens.
+func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
+	deadline := time.Now().Add(b.connect)
+	conns := make([]net.Conn, 0, len(b.paths))
+	for _, p := range b.paths {
+		for {
+			c, err := net.Dial("unix", p)
+			if err == nil {
+				conns = append(conns, c)
+				break
+			}
+			if time.Now().After(deadline) {
+				for _, c := range conns {
+					c.Close()
+				}
+				return nil, fmt.Errorf("the source never listened on %s within %s (bridged mode)", filepath.Base(p), b.connect)
+			}
+			select {
+			case <-ctx.Done():
+				for _, c := range conns {
+					c.Close()
+				}
+				return nil, ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return conns, nil
+}
+
+// read turns one socket's frames into items.
+func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- bridgeItem) error {
+	send := func(line []byte) error {
+		if len(bytes.TrimSpace(line)) == 0 {
+			return nil // a JSONL probe
+		}
+		env, err := protocol.ScanEnvelope(line)
+		if err != nil {
+			return fmt.Errorf("a non-protocol line on a socket: %w", err)
+		}
+		it := bridgeItem{line: append([]byte(nil), line...), typ: env.Type, partition: env.PartitionID}
+		if env.Type == protocol.TypeState {
+			m, err := protocol.Decode(line)
+			if err != nil {
+				return fmt.Errorf("an invalid STATE on a socket: %w", err)
+			}
+			it.state = m.State
+			it.partition = m.State.PartitionID
+		}
+		select {
+		case items <- it:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if b.s.mode.Format == FormatProtobuf {
+		r := protocol.NewProtoReader(c, 0)
+		var line []byte
+		for {
+			frame, err := r.ReadFrame()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			line, err = b.catalog.AppendMessageJSON(line[:0], frame)
+			if errors.Is(err, protocol.ErrProbe) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := send(line); err != nil {
+				return err
+			}
+		}
+	}
+	r := protocol.NewReader(c, b.s.maxLine)
+	for {
+		line, err := r.ReadLine()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := send(line); err != nil {
+			return err
+		}
+	}
+}
+
+// merge writes records at once and states when they are due.
+func (b *bridge) merge(items <-chan bridgeItem, w *bufio.Writer) error {
+	forwarded := make(map[string]int64) // records per partition since its last state
+	held := make(map[protocol.StreamDescriptor][]heldState)
+	next := make(map[protocol.StreamDescriptor]int64)
+	nHeld := 0
+	write := func(line []byte) error {
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+		return w.WriteByte('\n')
+	}
+	release := func(key protocol.StreamDescriptor) error {
+		for q := held[key]; len(q) > 0; q = held[key] {
+			h := q[0]
+			if (next[key] != 0 && h.id != next[key]) || forwarded[h.partition] < h.records {
+				return nil
+			}
+			if err := write(h.line); err != nil {
+				return err
+			}
+			forwarded[h.partition] -= h.records
+			next[key] = h.id + 1
+			held[key] = q[1:]
+			nHeld--
+		}
+		return nil
+	}
+	for it := range items {
+		switch it.typ {
+		case protocol.TypeRecord:
+			if err := write(stripPartition(it.line)); err != nil {
+				return err
+			}
+			forwarded[it.partition]++
+			// A record may complete a held state's partition.
+			for key := range held {
+				if err := release(key); err != nil {
+					return err
+				}
+			}
+		case protocol.TypeState:
+			st := it.state
+			key := globalKey
+			if st.Kind() == protocol.StateStream && st.Stream != nil {
+				key = st.Stream.StreamDescriptor
+			}
+			h := heldState{partition: it.partition, line: it.line}
+			if st.ID != nil {
+				h.id = *st.ID
+			}
+			if st.SourceStats != nil && st.SourceStats.RecordCount != nil {
+				h.records = int64(*st.SourceStats.RecordCount)
+			}
+			if nHeld >= DefaultMaxPendingStates {
+				return errors.New("too many states wait for their partitions' records")
+			}
+			q := append(held[key], h)
+			sort.SliceStable(q, func(i, j int) bool { return q[i].id < q[j].id })
+			held[key] = q
+			nHeld++
+			if err := release(key); err != nil {
+				return err
+			}
+		default:
+			// Stream statuses travel on the sockets too; in bridged mode
+			// Ferry sends COMPLETE itself after the source's clean exit.
+		}
+		if len(items) == 0 && w.Buffered() > 0 {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	for key, q := range held {
+		for _, h := range q {
+			b.s.warn("state id %d of %s never became complete (its partition's records did not all arrive); it was not forwarded", h.id, describeKey(key))
+		}
+	}
+	return w.Flush()
+}
+
+// stripPartition removes partition_id from a record line: stdio
+// destinations must not see it (PROTOCOL.md 4.2).
+func stripPartition(line []byte) []byte {
+	start, end, ok := protocol.MemberSpan(line, "record")
+	if !ok {
+		return line
+	}
+	rec := line[start:end]
+	ps, pe, ok := protocol.MemberSpan(rec, "partition_id")
+	if !ok {
+		return line
+	}
+	// Remove the member with its key and one adjacent comma.
+	ks := bytes.LastIndex(rec[:ps], []byte(`"partition_id"`))
+	if ks < 0 {
+		return line
+	}
+	cut0, cut1 := ks, pe
+	if i := bytes.IndexByte(rec[cut1:], ','); i >= 0 && len(bytes.TrimSpace(rec[cut1:cut1+i])) == 0 {
+		cut1 += i + 1
+	} else if j := bytes.LastIndexByte(rec[:cut0], ','); j >= 0 && len(bytes.TrimSpace(rec[j+1:cut0])) == 0 {
+		cut0 = j
+	}
+	out := make([]byte, 0, len(line))
+	out = append(out, line[:start]...)
+	out = append(out, rec[:cut0]...)
+	out = append(out, rec[cut1:]...)
+	return append(out, line[end:]...)
+}
+
+// bridgeDir makes the host directory the source listens in, reachable by
+// Ferry; Docker bind-mounts it at SocketDir.
+func bridgeDir() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "ferry-bridge-")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
