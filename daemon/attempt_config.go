@@ -165,7 +165,7 @@ func BinaryName(image string) string {
 // chooseMode picks the attempt's data channel from the definitions' IPC
 // options (read from the io.ferry.ipc-options label at registration, or set
 // through the API) and the connection's settings.
-func chooseMode(c *store.Claim) (runner.Mode, error) {
+func chooseMode(c *store.Claim, noBridge string) (runner.Mode, error) {
 	src, err := runnerIPC(c.SourceDefinition.IPCOptions)
 	if err != nil {
 		return runner.Mode{}, err
@@ -178,6 +178,7 @@ func chooseMode(c *store.Claim) (runner.Mode, error) {
 		Source:          src,
 		Destination:     dst,
 		ForceStdio:      c.Connection.ForceStdio,
+		NoBridge:        noBridge,
 		FieldSelection:  len(c.Connection.SelectedFields) > 0,
 		SourceCPUs:      c.SourceDefinition.Resources.CPUs,
 		DestinationCPUs: c.DestinationDefinition.Resources.CPUs,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
 )
@@ -41,6 +42,20 @@ func containsFold(list []string, v string) bool {
 
 // bridgedAvailable gates bridged mode.
 var bridgedAvailable = true
+
+// BridgeUnavailable says why bridged mode cannot run on rt, or "" when it
+// can. Docker bind-mounts a host directory for the bridge; when Ferry itself
+// runs in a container, that path is not the host's, so Ferry could not
+// reach the sockets.
+func BridgeUnavailable(rt Runtime) string {
+	if rt.Name() != "docker" {
+		return ""
+	}
+	if _, err := os.Stat("/.dockerenv"); err == nil {
+		return "Ferry runs in a container and cannot share a host directory with the source"
+	}
+	return ""
+}
 
 // IPCLabel is the image label that carries a connector's IPC options.
 const IPCLabel = "io.ferry.ipc-options"

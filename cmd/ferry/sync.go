@@ -212,7 +212,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 // --mode stdio forces stdio; --mode socket fails unless socket mode is what
 // the options allow.
 func chooseSyncMode(ctx context.Context, rt runner.Runtime, f *syncFlags) (runner.Mode, error) {
-	req := runner.ModeRequest{ForceStdio: f.mode == runner.ModeStdio, SocketCount: f.sockets}
+	req := runner.ModeRequest{ForceStdio: f.mode == runner.ModeStdio, SocketCount: f.sockets, NoBridge: runner.BridgeUnavailable(rt)}
 	if insp, ok := rt.(runner.ImageInspector); ok && !req.ForceStdio {
 		for _, side := range []struct {
 			image string
