@@ -110,8 +110,8 @@ func TestStripPartition(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"type":"RECORD","record":{"stream":"s","partition_id":"ab","data":{}}}`: `{"type":"RECORD","record":{"stream":"s","data":{}}}`,
 		`{"type":"RECORD","record":{"stream":"s","data":{},"partition_id":"ab"}}`: `{"type":"RECORD","record":{"stream":"s","data":{}}}`,
-		`{"type":"RECORD","record":{"partition_id":"ab"}}`:                         `{"type":"RECORD","record":{}}`,
-		`{"type":"RECORD","record":{"stream":"s","data":{"partition_id":1}}}`:      `{"type":"RECORD","record":{"stream":"s","data":{"partition_id":1}}}`,
+		`{"type":"RECORD","record":{"partition_id":"ab"}}`:                        `{"type":"RECORD","record":{}}`,
+		`{"type":"RECORD","record":{"stream":"s","data":{"partition_id":1}}}`:     `{"type":"RECORD","record":{"stream":"s","data":{"partition_id":1}}}`,
 	} {
 		if got := string(stripPartition([]byte(in))); got != want {
 			t.Errorf("stripPartition(%s):\n got %s\nwant %s", in, got, want)
