@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func file(t *testing.T, name, content string) string {
+func file(t testing.TB, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -97,7 +97,7 @@ func TestFakerToNull(t *testing.T) {
 	cdktest.ValidateOutput(t, acks.Bytes())
 }
 
-func statesOf(t *testing.T, out string) []*protocol.State {
+func statesOf(t testing.TB, out string) []*protocol.State {
 	t.Helper()
 	var states []*protocol.State
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
