@@ -18,9 +18,12 @@ import (
 // The fuzz targets run their seed corpora in every go test; run them for
 // real with, for example:
 //
-//	go test ./protocol -run '^$' -fuzz FuzzJSONL -fuzztime 60s
-//	go test ./protocol -run '^$' -fuzz FuzzProtoReader -fuzztime 60s
-//	go test ./protocol -run '^$' -fuzz FuzzRecordConversion -fuzztime 60s
+//	go test ./protocol -run '^$' -fuzz '^FuzzJSONL$' -fuzztime 60s -fuzzminimizetime 2s
+//	go test ./protocol -run '^$' -fuzz '^FuzzProtoReader$' -fuzztime 60s -fuzzminimizetime 2s
+//	go test ./protocol -run '^$' -fuzz '^FuzzRecordConversion$' -fuzztime 60s -fuzzminimizetime 2s
+//
+// The default minimization budget of 60 s per new input makes a short run
+// look stalled ("0/sec"): the worker is minimizing, not hung.
 
 // fuzzMaxLine is the JSONL reader's limit in the fuzzer: small, so the
 // over-long path is exercised.
