@@ -212,14 +212,22 @@ func (b *bridge) merge(items <-chan bridgeItem, w *bufio.Writer) error {
 	release := func(key protocol.StreamDescriptor) error {
 		for q := held[key]; len(q) > 0; q = held[key] {
 			h := q[0]
-			if (next[key] != 0 && h.id != next[key]) || forwarded[h.partition] < h.records {
+			// Source ids run from 1 without gaps (PROTOCOL.md 5.6): state N
+			// goes out only after N-1, so a cursor never regresses.
+			want := next[key]
+			if want == 0 {
+				want = 1
+			}
+			if (h.id != 0 && h.id != want) || forwarded[h.partition] < h.records {
 				return nil
 			}
 			if err := write(h.line); err != nil {
 				return err
 			}
 			forwarded[h.partition] -= h.records
-			next[key] = h.id + 1
+			if h.id != 0 {
+				next[key] = h.id + 1
+			}
 			held[key] = q[1:]
 			nHeld--
 		}
@@ -273,7 +281,8 @@ func (b *bridge) merge(items <-chan bridgeItem, w *bufio.Writer) error {
 	}
 	for key, q := range held {
 		for _, h := range q {
-			b.s.warn("state id %d of %s never became complete (its partition's records did not all arrive); it was not forwarded", h.id, describeKey(key))
+			b.s.warn("state id %d of %s never became complete (partition %q: %d of its %d records arrived); it was not forwarded",
+				h.id, describeKey(key), h.partition, forwarded[h.partition], h.records)
 		}
 	}
 	return w.Flush()

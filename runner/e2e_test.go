@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
@@ -29,8 +31,10 @@ type env struct {
 	rt       runner.Runtime
 	instance string
 	images   map[string]string
-	// leftovers lists containers (docker) of this test's instance.
+	// leftovers lists containers (docker) of this test's instance, and
+	// volumes its volumes.
 	leftovers func(t *testing.T) []string
+	volumes   func(t *testing.T) []string
 }
 
 var connectorNames = []string{"source-faker", "destination-jsonl", "connector-scripted"}
@@ -68,6 +72,18 @@ func envs(t *testing.T, fn func(t *testing.T, e *env)) {
 			var names []string
 			for _, ct := range list {
 				names = append(names, strings.Join(ct.Names, ","))
+			}
+			return names
+		}
+		e.volumes = func(t *testing.T) []string {
+			list, err := c.VolumeList(context.Background(), volume.ListOptions{
+				Filters: filters.NewArgs(filters.Arg("label", docker.LabelInstance+"="+instance))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, v := range list.Volumes {
+				names = append(names, v.Name)
 			}
 			return names
 		}
@@ -429,6 +445,93 @@ func TestE2ECancel(t *testing.T) {
 			if l := e.leftovers(t); len(l) > 0 {
 				t.Fatalf("containers left behind: %v", l)
 			}
+		}
+	})
+}
+
+// dataIDs returns the sorted ids in a destination-jsonl file.
+func dataIDs(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var row struct {
+			Data struct{ ID int } `json:"_airbyte_data"`
+		}
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		ids = append(ids, row.Data.ID)
+	}
+	sort.Ints(ids)
+	return ids
+}
+
+// TestE2ESocketMode: faker -> jsonl over 2 and 8 sockets, in JSONL and
+// PROTOBUF, and in bridged mode, delivers exactly the records of the stdio
+// run, commits the state, and leaves no container or volume behind.
+func TestE2ESocketMode(t *testing.T) {
+	envs(t, func(t *testing.T, e *env) {
+		cat := catalogOf(protocol.SyncIncremental, protocol.DestAppend, "users", "purchases")
+		run := func(t *testing.T, mode runner.Mode) (map[string][]int, *runner.Result) {
+			root := t.TempDir()
+			os.Chmod(root, 0o777)
+			cp := &fileState{FileCheckpointer: runner.FileCheckpointer{Path: filepath.Join(t.TempDir(), "state.json")}}
+			sc := scenario{source: "source-faker", destination: "destination-jsonl",
+				sourceConfig: `{"count":20000,"seed":11,"records_per_slice":2500}`, destConfig: `{"destination_path":"/local/out"}`, catalog: cat}
+			res, err := runner.Sync(context.Background(), e.rt, runner.Config{
+				InstanceID: e.instance, JobID: 1, Attempt: 1, Mode: mode,
+				Source:      runner.Connector{Image: e.images[sc.source], Config: json.RawMessage(sc.sourceConfig)},
+				Destination: runner.Connector{Image: e.images[sc.destination], Config: json.RawMessage(sc.destConfig)},
+				Catalog:     sc.catalog, Checkpointer: cp, LocalRoot: root, Log: testLog{t},
+				Timeouts: runner.Timeouts{SocketConnect: time.Minute},
+			})
+			if err != nil {
+				t.Fatalf("%s sync: %v", mode.Mode, err)
+			}
+			if states := cp.states(t); len(states) != 2 {
+				t.Fatalf("%s sync: committed %d stream states, want 2", mode.Mode, len(states))
+			}
+			out := map[string][]int{}
+			for _, s := range []string{"users", "purchases"} {
+				out[s] = dataIDs(t, filepath.Join(root, "out", s+".jsonl"))
+			}
+			return out, res
+		}
+		want, _ := run(t, runner.Mode{Mode: runner.ModeStdio})
+		if len(want["users"]) != 20000 {
+			t.Fatalf("stdio run: %d users, want 20000", len(want["users"]))
+		}
+		for _, m := range []runner.Mode{
+			{Mode: runner.ModeSocket, Format: runner.FormatJSONL, Sockets: 2},
+			{Mode: runner.ModeSocket, Format: runner.FormatProtobuf, Sockets: 8},
+			{Mode: runner.ModeBridged, Format: runner.FormatJSONL, Sockets: 2},
+			{Mode: runner.ModeBridged, Format: runner.FormatProtobuf, Sockets: 4},
+		} {
+			t.Run(fmt.Sprintf("%s-%s-%d", m.Mode, m.Format, m.Sockets), func(t *testing.T) {
+				got, res := run(t, m)
+				for s, ids := range want {
+					if fmt.Sprint(got[s]) != fmt.Sprint(ids) {
+						t.Fatalf("%s: %d records differ from the stdio run's %d", s, len(got[s]), len(ids))
+					}
+				}
+				if res.Mode != m.Mode || res.Sockets != m.Sockets || res.Stats.RecordsCommitted != 40000 {
+					t.Fatalf("result: mode %s, %d sockets, %d committed", res.Mode, res.Sockets, res.Stats.RecordsCommitted)
+				}
+				if e.leftovers != nil {
+					if l := e.leftovers(t); len(l) > 0 {
+						t.Fatalf("containers left behind: %v", l)
+					}
+				}
+				if e.volumes != nil {
+					if v := e.volumes(t); len(v) > 0 {
+						t.Fatalf("volumes left behind: %v", v)
+					}
+				}
+			})
 		}
 	})
 }
