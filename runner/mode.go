@@ -85,6 +85,13 @@ type ModeRequest struct {
 	// container cannot reach a host directory it bind-mounts); only-source
 	// socket support then gives stdio.
 	NoBridge string
+	// Format, when set, overrides the serialization choice (Airbyte's flag
+	// platform.socket-format); it must still be supported by the sockets'
+	// users.
+	Format string
+	// PreferBridged bridges even when the destination speaks SOCKET, for
+	// comparisons; socket mode is otherwise always preferred.
+	PreferBridged bool
 	// SocketCount overrides the computed count when > 0.
 	SocketCount int
 	// SourceCPUs and DestinationCPUs are the CPU limits; 0 counts as 1.
@@ -128,24 +135,37 @@ func ChooseMode(r ModeRequest) (Mode, error) {
 	if !r.Destination.supports(TransportSocket) && (!bridgedAvailable || r.NoBridge != "") {
 		return stdio("only the source speaks SOCKET, and bridged mode is not available: " + r.NoBridge)
 	}
-	if !r.Destination.supports(TransportSocket) {
+	if !r.Destination.supports(TransportSocket) || r.PreferBridged {
 		// Ferry reads JSONL cheapest: it forwards the lines as they are.
 		format := FormatJSONL
-		if !containsFold(src.SupportedSerialization, FormatJSONL) {
-			if !containsFold(src.SupportedSerialization, FormatProtobuf) {
-				return Mode{}, fmt.Errorf("the source supports no serialization Ferry reads (want JSONL or PROTOBUF, got %v)", src.SupportedSerialization)
+		switch {
+		case r.Format != "":
+			if !containsFold(src.SupportedSerialization, r.Format) {
+				return Mode{}, fmt.Errorf("the source does not support %s", r.Format)
 			}
+			format = strings.ToUpper(r.Format)
+		case containsFold(src.SupportedSerialization, FormatJSONL):
+		case containsFold(src.SupportedSerialization, FormatProtobuf):
 			format = FormatProtobuf
+		default:
+			return Mode{}, fmt.Errorf("the source supports no serialization Ferry reads (want JSONL or PROTOBUF, got %v)", src.SupportedSerialization)
 		}
-		return Mode{Mode: ModeBridged, Format: format, Sockets: sockets,
-			Reason: "only the source speaks SOCKET: Ferry bridges its sockets into the destination's stdin"}, nil
+		reason := "only the source speaks SOCKET: Ferry bridges its sockets into the destination's stdin"
+		if r.PreferBridged {
+			reason = "bridged mode was asked for"
+		}
+		return Mode{Mode: ModeBridged, Format: format, Sockets: sockets, Reason: reason}, nil
 	}
 	dst := r.Destination.DataChannel
 	if src.Version != dst.Version {
 		return stdio(fmt.Sprintf("data channel versions differ (source %s, destination %s)", src.Version, dst.Version))
 	}
 	var format string
-	for _, f := range []string{FormatProtobuf, FormatJSONL} {
+	prefs := []string{FormatProtobuf, FormatJSONL}
+	if r.Format != "" {
+		prefs = []string{strings.ToUpper(r.Format)}
+	}
+	for _, f := range prefs {
 		if containsFold(src.SupportedSerialization, f) && containsFold(dst.SupportedSerialization, f) {
 			format = f
 			break

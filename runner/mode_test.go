@@ -35,6 +35,8 @@ func TestChooseMode(t *testing.T) {
 		{name: "only the source, no bridge", req: ModeRequest{Source: full, NoBridge: "Ferry runs in a container"}, want: Mode{Mode: ModeStdio, Format: FormatJSONL}},
 		{name: "only the destination: stdio", req: ModeRequest{Destination: full}, want: Mode{Mode: ModeStdio, Format: FormatJSONL}},
 		{name: "cpu limits", req: ModeRequest{Source: full, Destination: full, SourceCPUs: 4, DestinationCPUs: 2.5}, want: Mode{Mode: ModeSocket, Format: FormatProtobuf, Sockets: 4}},
+		{name: "format override", req: ModeRequest{Source: full, Destination: full, Format: "jsonl"}, want: Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}},
+		{name: "bridged on request", req: ModeRequest{Source: full, Destination: full, PreferBridged: true, Format: "PROTOBUF"}, want: Mode{Mode: ModeBridged, Format: FormatProtobuf, Sockets: 2}},
 		{name: "override", req: ModeRequest{Source: full, Destination: full, SocketCount: 8}, want: Mode{Mode: ModeSocket, Format: FormatProtobuf, Sockets: 8}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

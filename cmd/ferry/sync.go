@@ -41,6 +41,7 @@ type syncFlags struct {
 	sourceConfig, destConfig    string
 	catalog, state, stateOut    string
 	mode, runtime, localRoot    string
+	format                      string
 	network, logFile            string
 	prefix, namespace, nsFormat string
 	maxLine, sockets            int
@@ -59,7 +60,8 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 	fs.StringVar(&f.catalog, "catalog", "", "configured catalog `file`; default: discover and sync every stream")
 	fs.StringVar(&f.state, "state", "", "state `file` to start from (as --state-out writes it)")
 	fs.StringVar(&f.stateOut, "state-out", "", "`file` the committed state is written to, atomically, as it is acknowledged")
-	fs.StringVar(&f.mode, "mode", "auto", "data channel: auto, stdio or socket")
+	fs.StringVar(&f.mode, "mode", "auto", "data channel: auto, stdio, socket or bridged")
+	fs.StringVar(&f.format, "format", "", "socket serialization, JSONL or PROTOBUF (default: PROTOBUF when both sides support it)")
 	fs.StringVar(&f.runtime, "runtime", cmp.Or(e.getenv("FERRY_RUNTIME"), "docker"), "docker or local (env FERRY_RUNTIME)")
 	fs.StringVar(&f.localRoot, "local-root", "", "host `dir` (or Docker volume) mounted at /local in the destination")
 	fs.StringVar(&f.network, "network", "", "Docker network mode of both containers")
@@ -89,9 +91,9 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 		return nil, usageError("--source and --destination are required")
 	}
 	switch f.mode {
-	case "auto", runner.ModeStdio, runner.ModeSocket:
+	case "auto", runner.ModeStdio, runner.ModeSocket, runner.ModeBridged:
 	default:
-		return nil, usageError("--mode %q: want auto, stdio or socket", f.mode)
+		return nil, usageError("--mode %q: want auto, stdio, socket or bridged", f.mode)
 	}
 	return f, nil
 }
@@ -212,7 +214,8 @@ func runSync(ctx context.Context, e *env, args []string) error {
 // --mode stdio forces stdio; --mode socket fails unless socket mode is what
 // the options allow.
 func chooseSyncMode(ctx context.Context, rt runner.Runtime, f *syncFlags) (runner.Mode, error) {
-	req := runner.ModeRequest{ForceStdio: f.mode == runner.ModeStdio, SocketCount: f.sockets, NoBridge: runner.BridgeUnavailable(rt)}
+	req := runner.ModeRequest{ForceStdio: f.mode == runner.ModeStdio, SocketCount: f.sockets, Format: f.format,
+		PreferBridged: f.mode == runner.ModeBridged, NoBridge: runner.BridgeUnavailable(rt)}
 	if insp, ok := rt.(runner.ImageInspector); ok && !req.ForceStdio {
 		for _, side := range []struct {
 			image string
@@ -231,8 +234,8 @@ func chooseSyncMode(ctx context.Context, rt runner.Runtime, f *syncFlags) (runne
 	if err != nil {
 		return m, &exitError{code: exitFailed, msg: "data channel: " + err.Error()}
 	}
-	if f.mode == runner.ModeSocket && m.Mode != runner.ModeSocket {
-		return m, &exitError{code: exitFailed, msg: "--mode socket: " + m.Reason}
+	if (f.mode == runner.ModeSocket || f.mode == runner.ModeBridged) && m.Mode != f.mode {
+		return m, &exitError{code: exitFailed, msg: "--mode " + f.mode + ": " + m.Reason}
 	}
 	return m, nil
 }
