@@ -90,10 +90,15 @@ func (ws *writeSession) record(ctx context.Context, r *Record, part string) erro
 		s.key = part
 	}
 	off := len(s.arena)
-	s.arena = append(s.arena, r.Line...)
-	s.batch = append(s.batch, Record{Stream: s.desc, Line: s.arena[off:len(s.arena):len(s.arena)]})
+	if r.Proto != nil {
+		s.arena = append(s.arena, r.Proto...)
+		s.batch = append(s.batch, Record{Stream: s.desc, Proto: s.arena[off:len(s.arena):len(s.arena)], schema: r.schema})
+	} else {
+		s.arena = append(s.arena, r.Line...)
+		s.batch = append(s.batch, Record{Stream: s.desc, Line: s.arena[off:len(s.arena):len(s.arena)]})
+	}
 	s.recvN++
-	s.recvB += int64(len(r.Line))
+	s.recvB += int64(len(s.arena) - off)
 	if len(s.batch) >= ws.opts.BatchRecords || len(s.arena) >= ws.opts.BatchBytes {
 		return ws.writeBatch(ctx, s)
 	}

@@ -119,7 +119,11 @@ func (ws *writeSession) connect(ctx context.Context, ch *channelConfig, cat *pro
 	if err != nil {
 		return nil, err
 	}
-	return newSocketIntake(conns, ch.paths, pc, ws.opts.MaxLineBytes, 0), nil
+	f := socketFormat{cat: pc, maxLine: ws.opts.MaxLineBytes}
+	if pr, ok := ws.w.(ProtobufRecords); ok && pc != nil {
+		f.keepProto = pr.ProtobufRecords()
+	}
+	return newSocketIntake(conns, ch.paths, f), nil
 }
 
 // writeSession is one write command: a slot per configured stream, the

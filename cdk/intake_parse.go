@@ -17,6 +17,8 @@ type msgParser struct {
 	socket bool
 	// cat places protobuf values; nil for JSONL.
 	cat *protocol.ProtoCatalog
+	// keepProto hands protobuf records over as they are (ProtobufRecords).
+	keepProto bool
 	// where names the current message in errors.
 	where func() string
 
@@ -78,7 +80,8 @@ func (p *msgParser) internPID(pid []byte) string {
 // frame classifies one AirbyteMessageProtobuf (without its length).
 func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 	var member protowire.Number
-	var text []byte
+	var text, rec []byte
+	bodies := 0
 	var ns, stream, pid []byte
 	for rest := msg; len(rest) > 0; {
 		num, typ, n := protowire.ConsumeTag(rest)
@@ -96,6 +99,8 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 			switch num {
 			case 1:
 				recordHeader(body, &ns, &stream, &pid)
+				rec = body
+				bodies++
 			case 2:
 				text = body
 			}
@@ -118,6 +123,14 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 		p.lastDesc = protocol.StreamDescriptor{Name: string(stream), Namespace: string(ns)}
 	}
 	off := len(b.arena)
+	if schema := p.cat.Schema(p.lastDesc); p.keepProto && schema != nil && bodies == 1 {
+		// Hand the record over as it is. (A record split over several
+		// bodies, which protobuf merges, is rare: it is converted.)
+		b.arena = append(b.arena, rec...)
+		b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: p.internPID(pid),
+			Record: Record{Stream: p.lastDesc, Proto: b.arena[off:len(b.arena):len(b.arena)], schema: schema}})
+		return nil
+	}
 	out, err := p.cat.AppendMessageJSON(b.arena, msg)
 	if err != nil {
 		if errors.Is(err, protocol.ErrUnknownStream) {

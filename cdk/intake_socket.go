@@ -39,20 +39,29 @@ type sockBatch struct {
 	eof bool
 }
 
-// newSocketIntake starts one reader per connection. With cat, the sockets
-// carry PROTOBUF frames of at most maxMsg bytes (<= 0: Airbyte's 256 MiB);
-// without, JSONL lines of at most maxLine bytes.
-func newSocketIntake(conns []*net.UnixConn, paths []string, cat *protocol.ProtoCatalog, maxLine, maxMsg int) *socketIntake {
+// socketFormat is how the sockets are framed.
+type socketFormat struct {
+	// cat: PROTOBUF frames of at most maxMsg bytes (<= 0: Airbyte's 256
+	// MiB); nil: JSONL lines of at most maxLine bytes.
+	cat             *protocol.ProtoCatalog
+	maxLine, maxMsg int
+	// keepProto hands protobuf records over unconverted (ProtobufRecords).
+	keepProto bool
+}
+
+// newSocketIntake starts one reader per connection.
+func newSocketIntake(conns []*net.UnixConn, paths []string, f socketFormat) *socketIntake {
 	in := &socketIntake{out: make(chan sockBatch, 2*len(conns)), done: make(chan struct{}), conns: conns, open: len(conns)}
 	for i, c := range conns {
-		in.wg.Go(func() { in.read(c, paths[i], cat, maxLine, maxMsg) })
+		in.wg.Go(func() { in.read(c, paths[i], f) })
 	}
 	return in
 }
 
 // read is one socket's reader goroutine.
-func (in *socketIntake) read(conn *net.UnixConn, path string, cat *protocol.ProtoCatalog, maxLine, maxMsg int) {
-	p := msgParser{socket: true, cat: cat}
+func (in *socketIntake) read(conn *net.UnixConn, path string, f socketFormat) {
+	cat, maxLine, maxMsg := f.cat, f.maxLine, f.maxMsg
+	p := msgParser{socket: true, cat: cat, keepProto: f.keepProto}
 	var next func() ([]byte, error)
 	var buffered func() int
 	var parse func(*InputBatch, []byte) error

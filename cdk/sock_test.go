@@ -1,6 +1,7 @@
 package cdk
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,6 +81,55 @@ func TestSocketSync(t *testing.T) {
 			})
 		}
 	}
+}
+
+// protoDest is a memDest whose writer takes protobuf records as they are.
+type protoDest struct{ memDest }
+
+type protoWriter struct{ *memWriter }
+
+func (protoWriter) ProtobufRecords() bool { return true }
+
+func (d *protoDest) Open(ctx context.Context, req *WriteRequest) (Writer, error) {
+	w, err := d.memDest.Open(ctx, req)
+	return protoWriter{w.(*memWriter)}, err
+}
+
+func (w protoWriter) OpenStream(ctx context.Context, s *protocol.ConfiguredStream) (StreamWriter, error) {
+	sw, err := w.memWriter.OpenStream(ctx, s)
+	return protoStream{sw.(*memStream)}, err
+}
+
+// protoStream checks that records come as protobuf, then reads them
+// through Fields like any writer.
+type protoStream struct{ *memStream }
+
+func (s protoStream) Write(ctx context.Context, batch []Record) error {
+	for _, r := range batch {
+		if r.Line != nil || r.Proto == nil {
+			return fmt.Errorf("record of %s: want Proto set and no Line", r.Stream)
+		}
+	}
+	return s.memStream.Write(ctx, batch)
+}
+
+// TestSocketProtobufRecords: a writer that implements ProtobufRecords
+// gets records unconverted, and Fields still reads them.
+func TestSocketProtobufRecords(t *testing.T) {
+	cfg := writeFile(t, "c.json", `{"count":1}`)
+	cat := catalogOf(t, syncSource(false).streams...)
+	want := stdioRecords(t, syncSource(false), cfg, cat)
+	socketEnv(t, FormatProtobuf, 2)
+	d := &protoDest{}
+	src, dst := runSocketPair(t, syncSource(false), []string{"read", "--config", cfg, "--catalog", cat},
+		d, []string{"write", "--config", cfg, "--catalog", cat})
+	if src.code != ExitOK || dst.code != ExitOK {
+		t.Fatalf("exit codes %d and %d: %s", src.code, dst.code, dst.stdout)
+	}
+	if diff := cmp.Diff(want, sorted(d.records)); diff != "" {
+		t.Errorf("records differ from the stdio run (-want +got):\n%s", diff)
+	}
+	checkSocketStates(t, src, dst, map[string]int{"users": 2500, "plain": 700, "events": 1300, "tiny": 3})
 }
 
 // checkSocketStates checks the states on source stdout and their

@@ -37,12 +37,15 @@ type streamRun struct {
 	partitioned bool
 
 	remaining atomic.Int64 // partitions not finished yet
-	started   atomic.Bool  // STARTED was emitted
-	running   atomic.Bool  // RUNNING was emitted
-	failed    atomic.Bool  // a partition failed: INCOMPLETE was emitted
-	records   atomic.Int64
-	states    atomic.Int64
-	warned    atomic.Bool // a protobuf conversion warning was logged
+	// start emits STARTED once; the other partitions wait for it, so that
+	// no RUNNING of theirs can come first.
+	start    sync.Once
+	startErr error
+	running  atomic.Bool // RUNNING was emitted
+	failed   atomic.Bool // a partition failed: INCOMPLETE was emitted
+	records  atomic.Int64
+	states   atomic.Int64
+	warned   atomic.Bool // a protobuf conversion warning was logged
 }
 
 // readJob is one unit of work for a socket worker.
@@ -168,10 +171,9 @@ func (rs *readSession) plan(ctx context.Context, cat *protocol.ConfiguredCatalog
 // (sent by its last), or INCOMPLETE when a partition fails.
 func (rs *readSession) runPartition(ctx context.Context, run *streamRun, sock *sockWriter,
 	read func(context.Context, *ReadRequest, *Emitter) error) error {
-	if run.started.CompareAndSwap(false, true) {
-		if err := rs.socketStatus(sock, run.desc, protocol.StreamStarted, false); err != nil {
-			return err
-		}
+	run.start.Do(func() { run.startErr = rs.socketStatus(sock, run.desc, protocol.StreamStarted, false) })
+	if run.startErr != nil {
+		return run.startErr
 	}
 	e := rs.newSocketEmitter(run, sock)
 	err := read(ctx, run.req, e)

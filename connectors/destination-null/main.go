@@ -2,7 +2,8 @@
 // acknowledges states exactly as a real destination does: a state is
 // echoed only after every state before it and all of its records, with
 // the counts checked against sourceStats. It is Ferry's benchmark sink:
-// records are never decoded, only their envelope is scanned.
+// records are never decoded, only their envelope is scanned (and in
+// PROTOBUF socket mode only their header).
 package main
 
 import (
@@ -50,6 +51,10 @@ func (writer) OpenStream(ctx context.Context, s *protocol.ConfiguredStream) (cdk
 }
 
 func (writer) Close(ctx context.Context) error { return nil }
+
+// ProtobufRecords takes PROTOBUF records as they arrive: the sink never
+// reads them, so the kit need not convert them to JSON.
+func (writer) ProtobufRecords() bool { return true }
 
 type stream struct{}
 
