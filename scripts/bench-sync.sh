@@ -29,20 +29,23 @@ echo '{}' > "$work/null.json"
 rows=()
 bytes=""
 
-# ferry_run RUNTIME SOURCE DEST: runs ferry sync, sets secs, peak (KiB), bytes.
+# ferry_run RUNTIME SOURCE DEST [SYNC FLAGS...]: runs ferry sync, sets
+# secs, peak (KiB) and bytes.
 ferry_run() {
-  local start end
+  local start end rt="$1" src="$2" dst="$3"
+  shift 3
   start=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$work/rss" "$FERRY" sync --runtime "$1" --json \
-    --source "$2" --source-config "$work/faker.json" \
-    --destination "$3" --destination-config "$work/null.json" \
-    --catalog "$work/catalog.json" --log "$work/ferry.log" > "$work/result.json"
+  /usr/bin/time -f '%M' -o "$work/rss" "$FERRY" sync --runtime "$rt" --json \
+    --source "$src" --source-config "$work/faker.json" \
+    --destination "$dst" --destination-config "$work/null.json" \
+    --catalog "$work/catalog.json" --log "$work/ferry.log" --mode stdio "$@" > "$work/result.json"
   end=$(date +%s.%N)
   secs=$(echo "$end - $start" | bc -l)
   peak=$(cat "$work/rss")
-  bytes=$(jq '.stats.bytesEmitted' "$work/result.json")
+  [ "$(jq -r .status "$work/result.json")" = succeeded ] || { echo "ferry sync $*: $(jq -c '.failures' "$work/result.json")" >&2; exit 1; }
+  [ -n "$bytes" ] || bytes=$(jq '.stats.bytesEmitted' "$work/result.json")
   local n
-  n=$(jq '.stats.recordsEmitted' "$work/result.json")
+  n=$(jq '.stats.recordsCommitted' "$work/result.json")
   [ "$n" = "$RECORDS" ] || { echo "ferry sync moved $n records, want $RECORDS" >&2; exit 1; }
 }
 
@@ -80,6 +83,24 @@ for rt in $RUNTIMES; do
     row docker "docker run | docker run -i" "$secs" "-"
     row docker "ferry sync, stdio" "$f_secs" "$f_peak"
     rows+=("$(printf '%-7s Ferry costs %.1f%% of the docker-run join'"'"'s throughput (target < 15%%)' docker "$(echo "(1 - $secs / $f_secs) * 100" | bc -l)")")
+    stdio_secs=$f_secs
+    for fmt in JSONL PROTOBUF; do
+      for n in 2 4 8; do
+        ferry_run docker ferry/source-faker:dev ferry/destination-null:dev --mode socket --format "$fmt" --sockets "$n"
+        row docker "ferry sync, socket $fmt x$n" "$secs" "$((peak / 1024)) MiB"
+        rows+=("$(printf '%-7s   socket %s x%d: %.1fx Ferry stdio (target >= 4x)' docker "$fmt" "$n" "$(echo "$stdio_secs / $secs" | bc -l)")")
+      done
+    done
+    ferry_run docker ferry/source-faker:dev ferry/destination-null:dev --mode bridged --format JSONL --sockets 2
+    row docker "ferry sync, bridged JSONL x2" "$secs" "$((peak / 1024)) MiB"
+    # The machine's raw Unix-socket bandwidth between two containers.
+    scripts/build-images.sh sockbench=./scripts/sockbench >/dev/null
+    vol=ferry-bench-sockets-$$
+    docker volume create --driver local -o type=tmpfs -o device=tmpfs -o o=mode=1777 "$vol" >/dev/null
+    docker run -d --rm --log-driver none --name "$vol-serve" -v "$vol:/s" ferry/sockbench:dev serve /s/raw.sock 4000000000 >/dev/null
+    raw=$(docker run --rm --log-driver none -v "$vol:/s" ferry/sockbench:dev read /s/raw.sock 4000000000)
+    docker volume rm -f "$vol" >/dev/null 2>&1 || true
+    rows+=("$(printf '%-7s raw Unix socket between two containers, 1 MiB writes: %s MB/s' docker "$raw")")
     ;;
   *) echo "unknown runtime $rt" >&2; exit 2 ;;
   esac
