@@ -22,9 +22,10 @@ type slot struct {
 	ordinal int64  // stdio: the partition ordinal (PROTOCOL.md 6.3)
 	key     string // the current partition key
 
-	recvN, recvB int64       // received under key, not yet reported
-	unflushed    []partTally // reported as received, not yet flushed
-	dirty        bool        // written since the last Flush
+	recvN, recvB   int64       // received under key, not yet reported
+	totalN, totalB int64       // received in all, for stats reports
+	unflushed      []partTally // reported as received, not yet flushed
+	dirty          bool        // written since the last Flush
 
 	complete bool // a COMPLETE status arrived
 	finished bool // Finish was called
@@ -99,6 +100,8 @@ func (ws *writeSession) record(ctx context.Context, r *Record, part string) erro
 	}
 	s.recvN++
 	s.recvB += int64(len(s.arena) - off)
+	s.totalN++
+	s.totalB += int64(len(s.arena) - off)
 	if len(s.batch) >= ws.opts.BatchRecords || len(s.arena) >= ws.opts.BatchBytes {
 		return ws.writeBatch(ctx, s)
 	}

@@ -4,9 +4,50 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/ferrysync/ferry/protocol"
 )
+
+// statsEvery is how often a socket-mode destination reports what it has
+// received, as the load CDK's StatsEmitter does: in socket mode records
+// never pass through Ferry, so these are its only emitted counts.
+var statsEvery = 60 * time.Second
+
+// dummyStats is the record of a stats report (PROTOCOL.md 3): a RECORD on
+// destination stdout is never data, and this one says so.
+type dummyStats struct {
+	Namespace string          `json:"namespace,omitempty"`
+	Stream    string          `json:"stream"`
+	Data      json.RawMessage `json:"data"`
+	EmittedAt int64           `json:"emitted_at"`
+	IsDummy   bool            `json:"isDummyStatsMessage"`
+	Records   int64           `json:"emittedRecordsCount"`
+	Bytes     int64           `json:"emittedBytesCount"`
+}
+
+// emitStats writes one stats record per stream that has not completed:
+// the records and bytes received so far.
+func (ws *writeSession) emitStats() error {
+	for _, s := range ws.order {
+		if s.complete {
+			continue
+		}
+		rec := dummyStats{Namespace: s.desc.Namespace, Stream: s.desc.Name, Data: json.RawMessage(`{}`),
+			EmittedAt: ws.r.now().UnixMilli(), IsDummy: true, Records: s.totalN, Bytes: s.totalB}
+		line, err := json.Marshal(struct {
+			Type   protocol.Type `json:"type"`
+			Record dummyStats    `json:"record"`
+		}{protocol.TypeRecord, rec})
+		if err != nil {
+			return err
+		}
+		if err := ws.r.out.writeLine(line); err != nil {
+			return err
+		}
+	}
+	return ws.r.out.flush()
+}
 
 // Socket mode on the destination side (PROTOCOL.md 6.1, 6.2). A state's
 // key is the source's own: its id orders it within its scope and its

@@ -204,6 +204,12 @@ func (ws *writeSession) run(ctx context.Context, in Intake) error {
 	}()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var stats <-chan time.Time
+	if ws.socket {
+		t := time.NewTicker(statsEvery)
+		defer t.Stop()
+		stats = t.C
+	}
 	for {
 		var due <-chan time.Time
 		if ws.cp.Pending() > 0 {
@@ -230,6 +236,10 @@ func (ws *writeSession) run(ctx context.Context, in Intake) error {
 			}
 		case <-due:
 			if err := ws.flushAndAck(ctx); err != nil {
+				return err
+			}
+		case <-stats:
+			if err := ws.emitStats(); err != nil {
 				return err
 			}
 		case <-ctx.Done():

@@ -200,3 +200,38 @@ func TestSocketTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// TestSocketDummyStats: a socket-mode destination reports what it has
+// received per stream on stdout, as flagged RECORD messages, until the
+// stream completes.
+func TestSocketDummyStats(t *testing.T) {
+	old := statsEvery
+	statsEvery = 30 * time.Millisecond
+	t.Cleanup(func() { statsEvery = old })
+	paths := socketEnv(t, FormatJSONL, 1)
+	d := &memDest{}
+	out, wait := startWrite(t, d, "a", "b")
+	c := fakeSource(t, paths)
+	send(t, c[0], sRec("a", "p", 1), sRec("a", "p", 2), sComplete("b"))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"emittedRecordsCount":2`) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	c[0].Close()
+	res := wait()
+	var stats []*protocol.Record
+	for _, m := range res.ofType(protocol.TypeRecord) {
+		stats = append(stats, m.Record)
+	}
+	if len(stats) == 0 {
+		t.Fatalf("no stats records on stdout: %s", res.stdout)
+	}
+	// Each report lists a, then b while it is not complete: a last report
+	// that ends with a means b was no longer reported.
+	last := stats[len(stats)-1]
+	if last.Stream != "a" || string(last.Extra["isDummyStatsMessage"]) != "true" || string(last.Extra["emittedRecordsCount"]) != "2" ||
+		string(last.Extra["emittedBytesCount"]) == "0" || string(last.Data) != "{}" {
+		t.Errorf("stats record %+v; want stream a, flagged, 2 records and their bytes", last)
+	}
+	res.validate(t)
+}
