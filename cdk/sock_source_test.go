@@ -3,10 +3,12 @@ package cdk
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -143,5 +145,34 @@ func TestSocketDestinationGone(t *testing.T) {
 	traces := res.errorTraces()
 	if res.code != ExitFailure || len(traces) != 1 || !strings.Contains(traces[0].Message, "went away") {
 		t.Errorf("got exit %d, traces %+v; want 1 and a write error", res.code, traces)
+	}
+}
+
+// TestSocketStopWhileBlocked: a source blocked writing to a destination
+// that stopped reading still stops promptly on SIGTERM (143).
+func TestSocketStopWhileBlocked(t *testing.T) {
+	paths := socketEnv(t, FormatJSONL, 1)
+	src := &testSource{streams: []Stream{&genStream{name: "users", n: 10_000_000, every: 1000}}}
+	cat := catalogOf(t, src.streams...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, src, []string{"read", "--config", writeFile(t, "c.json", `{"count":1}`), "--catalog", cat},
+			Stdio{Out: io.Discard, Err: io.Discard}, fixedNow)
+	}()
+	conns, err := dialSockets(context.Background(), paths, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conns[0].Close()
+	time.Sleep(300 * time.Millisecond) // the socket fills up; nobody reads
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitTerminated {
+			t.Errorf("exit %d, want %d", code, ExitTerminated)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the source did not stop within 5s of its context ending")
 	}
 }

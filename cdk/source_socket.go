@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ferrysync/ferry/protocol"
 )
@@ -80,6 +81,14 @@ func (rs *readSession) readSockets(ctx context.Context, ch *channelConfig, cat *
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// A stop (SIGTERM, or another worker's failure) must not leave a
+	// worker blocked writing to a destination that stopped reading.
+	stopWrites := context.AfterFunc(ctx, func() {
+		for _, s := range socks {
+			s.conn.SetWriteDeadline(time.Now())
+		}
+	})
+	defer stopWrites()
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex
