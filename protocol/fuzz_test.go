@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -110,6 +111,7 @@ func checkLine(t *testing.T, line []byte) {
 	if err != nil {
 		return
 	}
+	checkAgainstGeneric(t, line, m)
 	enc, err := json.Marshal(m)
 	if err != nil {
 		t.Fatalf("re-encoding %q: %v", line, err)
@@ -125,6 +127,47 @@ func checkLine(t *testing.T, line []byte) {
 	if env2, err := ScanEnvelope(enc); err != nil || env2.Type != m.Type {
 		t.Fatalf("re-encoded line %q scans as %+v, %v", enc, env2, err)
 	}
+}
+
+// checkAgainstGeneric compares the hand-written decoder with encoding/json
+// decoding the same line into maps, which match keys exactly.
+func checkAgainstGeneric(t *testing.T, line []byte, m *Message) {
+	var g map[string]any
+	if err := unmarshalNumbers(line, &g); err != nil {
+		t.Fatalf("Decode accepted %q, encoding/json did not: %v", line, err)
+	}
+	if typ, ok := g["type"].(string); ok && Type(typ) != m.Type {
+		t.Fatalf("type %q, encoding/json says %q, in %q", m.Type, typ, line)
+	}
+	rec, ok := g["record"].(map[string]any)
+	if !ok || m.Record == nil {
+		return
+	}
+	for key, got := range map[string]string{"stream": m.Record.Stream, "namespace": m.Record.Namespace, "partition_id": m.Record.PartitionID} {
+		if want, ok := rec[key].(string); ok && want != got {
+			t.Fatalf("record %s %q, encoding/json says %q, in %q", key, got, want, line)
+		}
+	}
+	if want, ok := rec["data"]; ok {
+		var got any
+		if err := unmarshalNumbers(m.Record.Data, &got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("record data %s differs from encoding/json's %v in %q", m.Record.Data, want, line)
+		}
+	}
+}
+
+// unmarshalNumbers is json.Unmarshal keeping numbers as json.Number, so
+// none overflows.
+func unmarshalNumbers(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("trailing data")
+	}
+	return nil
 }
 
 // fuzzCatalog is the catalog the protobuf fuzzers use.

@@ -316,7 +316,9 @@ func jsonStringValue(raw []byte) string {
 // its payload. An unknown type decodes without error; check Type.Known.
 func Decode(line []byte) (*Message, error) {
 	var m Message
-	if err := json.Unmarshal(line, &m); err != nil {
+	// Not json.Unmarshal, which would validate the line once more before
+	// calling UnmarshalJSON, whose scanner validates it anyway.
+	if err := m.UnmarshalJSON(line); err != nil {
 		return nil, err
 	}
 	if m.Type == "" {

@@ -52,16 +52,14 @@ type Message struct {
 	Extra              Extra             `json:"-"`
 }
 
-// UnmarshalJSON keeps undeclared members in Extra.
+// UnmarshalJSON keeps undeclared members in Extra. It is hand-written
+// (decode.go) because every line goes through it.
 func (m *Message) UnmarshalJSON(b []byte) error {
-	type plain Message
-	var p plain
-	extra, err := unmarshalWithExtra(b, &p)
-	if err != nil {
+	var n Message
+	if err := decodeMessage(&n, b); err != nil {
 		return err
 	}
-	*m = Message(p)
-	m.Extra = extra
+	*m = n
 	return nil
 }
 
@@ -84,16 +82,14 @@ type Record struct {
 	Extra       Extra  `json:"-"`
 }
 
-// UnmarshalJSON keeps undeclared members in Extra.
+// UnmarshalJSON keeps undeclared members in Extra. It is hand-written
+// (decode.go) because every record goes through it.
 func (r *Record) UnmarshalJSON(b []byte) error {
-	type plain Record
-	var p plain
-	extra, err := unmarshalWithExtra(b, &p)
-	if err != nil {
+	var n Record
+	if err := decodeRecord(&n, b); err != nil {
 		return err
 	}
-	*r = Record(p)
-	r.Extra = extra
+	*r = n
 	return nil
 }
 
