@@ -98,3 +98,25 @@ func (ws *writeSession) socketState(ctx context.Context, st *protocol.State) err
 	}
 	return nil
 }
+
+// connect connects to the source's sockets and returns their intake.
+func (ws *writeSession) connect(ctx context.Context, ch *channelConfig, cat *protocol.ConfiguredCatalog) (*socketIntake, error) {
+	var pc *protocol.ProtoCatalog
+	if ch.protobuf() {
+		var err error
+		if pc, err = protocol.NewConfiguredProtoCatalog(cat); err != nil {
+			return nil, SystemError("PROTOBUF needs each stream's json_schema: %v", err)
+		}
+	}
+	ws.socket = true
+	ws.r.log.Info("connecting to the source's sockets", "sockets", len(ch.paths), "format", ch.format, "timeout", ch.timeout.String())
+	conns, err := dialSockets(ctx, ch.paths, ch.timeout)
+	if err != nil {
+		return nil, err
+	}
+	f := socketFormat{cat: pc, maxLine: ws.opts.MaxLineBytes}
+	if pr, ok := ws.w.(ProtobufRecords); ok && pc != nil {
+		f.keepProto = pr.ProtobufRecords()
+	}
+	return newSocketIntake(conns, ch.paths, f), nil
+}

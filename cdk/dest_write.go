@@ -11,53 +11,6 @@ import (
 	"github.com/ferrysync/ferry/protocol"
 )
 
-// WriteOptions tune the destination pipeline. A Writer may set its own by
-// implementing WriteOptioner; zero fields take the defaults.
-type WriteOptions struct {
-	// FlushInterval is the longest a state waits for the flush that lets
-	// it be acknowledged. Flushing is what costs (an fsync), so states are
-	// acknowledged in groups.
-	FlushInterval time.Duration
-	// FlushEveryState flushes and acknowledges at every state instead.
-	FlushEveryState bool
-	// BatchRecords and BatchBytes bound one StreamWriter.Write call.
-	BatchRecords int
-	BatchBytes   int
-	// MaxLineBytes bounds one input line (default 64 MiB).
-	MaxLineBytes int
-}
-
-// WriteOptioner is implemented by a Writer with its own WriteOptions.
-type WriteOptioner interface {
-	WriteOptions() WriteOptions
-}
-
-// DefaultWriteOptions are the options of a Writer without WriteOptioner.
-var DefaultWriteOptions = WriteOptions{
-	FlushInterval: 500 * time.Millisecond,
-	BatchRecords:  1000,
-	BatchBytes:    1 << 20,
-	MaxLineBytes:  protocol.DefaultMaxLineBytes,
-}
-
-func (o WriteOptions) withDefaults() WriteOptions {
-	d := DefaultWriteOptions
-	if o.FlushInterval > 0 {
-		d.FlushInterval = o.FlushInterval
-	}
-	d.FlushEveryState = o.FlushEveryState
-	if o.BatchRecords > 0 {
-		d.BatchRecords = o.BatchRecords
-	}
-	if o.BatchBytes > 0 {
-		d.BatchBytes = o.BatchBytes
-	}
-	if o.MaxLineBytes > 0 {
-		d.MaxLineBytes = o.MaxLineBytes
-	}
-	return d
-}
-
 func (r *runner) write(ctx context.Context, dst Destination) error {
 	ch, err := channelFromEnv()
 	if err != nil {
@@ -102,28 +55,6 @@ func (r *runner) write(ctx context.Context, dst Destination) error {
 		return err
 	}
 	return nil
-}
-
-// connect connects to the source's sockets and returns their intake.
-func (ws *writeSession) connect(ctx context.Context, ch *channelConfig, cat *protocol.ConfiguredCatalog) (*socketIntake, error) {
-	var pc *protocol.ProtoCatalog
-	if ch.protobuf() {
-		var err error
-		if pc, err = protocol.NewConfiguredProtoCatalog(cat); err != nil {
-			return nil, SystemError("PROTOBUF needs each stream's json_schema: %v", err)
-		}
-	}
-	ws.socket = true
-	ws.r.log.Info("connecting to the source's sockets", "sockets", len(ch.paths), "format", ch.format, "timeout", ch.timeout.String())
-	conns, err := dialSockets(ctx, ch.paths, ch.timeout)
-	if err != nil {
-		return nil, err
-	}
-	f := socketFormat{cat: pc, maxLine: ws.opts.MaxLineBytes}
-	if pr, ok := ws.w.(ProtobufRecords); ok && pc != nil {
-		f.keepProto = pr.ProtobufRecords()
-	}
-	return newSocketIntake(conns, ch.paths, f), nil
 }
 
 // writeSession is one write command: a slot per configured stream, the
