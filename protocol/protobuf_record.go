@@ -80,16 +80,6 @@ type ConvertStats struct {
 	DroppedMembers int
 }
 
-// add accumulates o into s.
-func (s *ConvertStats) add(o ConvertStats) {
-	if s.FirstDropped == "" {
-		s.FirstDropped = o.FirstDropped
-	}
-	s.DroppedFields += o.DroppedFields
-	s.Coerced += o.Coerced
-	s.DroppedMembers += o.DroppedMembers
-}
-
 // Field numbers of AirbyteValueProtobuf; the oneof member numbers double as
 // the value cases.
 const (
