@@ -46,6 +46,7 @@ func (e *connectorError) Error() string { return e.msg }
 var errorCodes = map[int]string{
 	http.StatusBadRequest:            "bad_request",
 	http.StatusUnauthorized:          "unauthorized",
+	http.StatusForbidden:             "forbidden",
 	http.StatusNotFound:              "not_found",
 	http.StatusMethodNotAllowed:      "method_not_allowed",
 	http.StatusNotAcceptable:         "not_acceptable",
@@ -97,5 +98,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	body.Error = errorCodes[body.Status]
+	if wantsHTML(r) {
+		writeErrorPage(w, r, body)
+		return
+	}
 	writeJSON(w, body.Status, body)
 }

@@ -62,8 +62,9 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	streams *streamCache
-	metrics *metrics
+	streams  *streamCache
+	metrics  *metrics
+	sessions *sessions // the UI's login sessions (ui_auth.go)
 }
 
 // New builds a server and its routes. It does not listen yet.
@@ -91,11 +92,12 @@ func New(cfg Config) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     log.With("component", "web"),
-		router:  mux.NewRouter(),
-		streams: newStreamCache(),
-		metrics: newMetrics(cfg.Store),
+		cfg:      cfg,
+		log:      log.With("component", "web"),
+		router:   mux.NewRouter(),
+		streams:  newStreamCache(),
+		metrics:  newMetrics(cfg.Store),
+		sessions: newSessions(cfg.Token),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()
@@ -147,16 +149,17 @@ func (s *Server) Close() error {
 	return s.srv.Shutdown(ctx)
 }
 
-// routes registers every route: /healthz and /metrics at the root, the API
-// under /api/v1, each resource's routes in its api_<entity>.go.
+// routes registers every route: /healthz, /metrics and the UI's pages at
+// the root, the API under /api/v1, each resource's routes in its
+// api_<entity>.go and each page's in its ui_<page>.go.
 func (s *Server) routes() {
-	notFound := s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	notFound := s.eitherAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, &requestError{status: http.StatusNotFound, msg: "no route " + r.URL.Path})
-	}), true)
-	notAllowed := s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))
+	notAllowed := s.eitherAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, &requestError{status: http.StatusMethodNotAllowed,
 			msg: r.Method + " is not allowed on " + r.URL.Path})
-	}), true)
+	}))
 	s.router.NotFoundHandler, s.router.MethodNotAllowedHandler = notFound, notAllowed
 
 	s.router.Handle("/healthz", s.middleware(http.HandlerFunc(s.handleHealth), false)).Methods(http.MethodGet, http.MethodHead)
@@ -175,6 +178,9 @@ func (s *Server) routes() {
 	s.stateRoutes(api)
 	s.jobRoutes(api)
 	s.logRoutes(api)
+
+	// The web UI: pages at the root, behind a session cookie (ui_routes.go).
+	s.uiRoutes()
 }
 
 // apiPrefix is the base path of the versioned API.

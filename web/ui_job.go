@@ -1,0 +1,150 @@
+package web
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/store"
+)
+
+// jobPage is the job template's data.
+type jobPage struct {
+	Job             jobRow        `json:"job"`
+	RetryAt         *time.Time    `json:"retryAt"`
+	CancelRequested bool          `json:"cancelRequested"`
+	Warnings        []string      `json:"warnings"`
+	Attempts        []attemptView `json:"attempts"`
+	// Follow is the attempt whose log the page streams (0: none). While
+	// the job is Live, that is the running attempt or the next one, and
+	// the page reloads when its stream ends.
+	Follow    int    `json:"follow"`
+	FollowURL string `json:"followUrl"`
+	Live      bool   `json:"live"`
+}
+
+// attemptView is one attempt: its data channel, counts and failures.
+type attemptView struct {
+	Number           int              `json:"number"`
+	Status           string           `json:"status"`
+	Started          time.Time        `json:"started"`
+	Ended            *time.Time       `json:"ended"`
+	Duration         string           `json:"duration"`
+	Mode             string           `json:"mode"`
+	Format           string           `json:"format"`
+	SocketCount      int              `json:"socketCount"`
+	RecordsEmitted   int64            `json:"recordsEmitted"`
+	BytesEmitted     int64            `json:"bytesEmitted"`
+	RecordsCommitted int64            `json:"recordsCommitted"`
+	BytesCommitted   int64            `json:"bytesCommitted"`
+	CommittedState   bool             `json:"committedState"`
+	Streams          []streamStatsRow `json:"streams"`
+	Failures         []failureView    `json:"failures"`
+	Warnings         []string         `json:"warnings"`
+	LogURL           string           `json:"logUrl"`
+}
+
+// streamStatsRow is one stream's counts in an attempt.
+type streamStatsRow struct {
+	Stream           string `json:"stream"`
+	Status           string `json:"status"`
+	RecordsEmitted   int64  `json:"recordsEmitted"`
+	BytesEmitted     int64  `json:"bytesEmitted"`
+	RecordsCommitted int64  `json:"recordsCommitted"`
+	BytesCommitted   int64  `json:"bytesCommitted"`
+}
+
+// failureView is a failure reason, its texts masked.
+type failureView struct {
+	Origin     string `json:"origin"`
+	Type       string `json:"type"`
+	Stream     string `json:"stream"`
+	Message    string `json:"message"`
+	Internal   string `json:"internal"`
+	Stacktrace string `json:"stacktrace"`
+	Retryable  string `json:"retryable"`
+}
+
+// handleJobPage shows a job and its attempts, and follows the live log.
+func handleJobPage(st Store, redactor redactorFunc, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := jobID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		j, err := st.Job(r.Context(), id)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		red, err := redactor(r.Context(), j.ConnectionID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		page := newJobPage(j, newNameCache(r.Context(), st), red)
+		v := view{Title: fmt.Sprintf("Job %d", j.ID), Nav: "jobs", Page: page}
+		renderPage(w, r, log, "job", v)
+	}
+}
+
+func newJobPage(j *store.Job, names *nameCache, red *protocol.Redactor) jobPage {
+	page := jobPage{Job: newJobRow(j, names), RetryAt: j.RetryAt, CancelRequested: j.CancelRequested,
+		Live: !j.Status.Terminal(), Attempts: []attemptView{}}
+	for _, a := range j.Attempts {
+		av := newAttemptView(j.ID, a, red)
+		page.Attempts = append(page.Attempts, av)
+		// As the API does: a succeeded job's warnings are its last
+		// attempt's (G11).
+		if j.Status == store.JobSucceeded && a == j.Attempts[len(j.Attempts)-1] {
+			page.Warnings = av.Warnings
+		}
+	}
+	n := len(j.Attempts)
+	switch {
+	case n > 0 && (j.Status.Terminal() || j.Attempts[n-1].Status == store.AttemptRunning):
+		page.Follow = n
+	case !j.Status.Terminal():
+		page.Follow = n + 1 // the log endpoint waits for the next attempt
+	}
+	if page.Follow > 0 {
+		page.FollowURL = fmt.Sprintf("/jobs/%d/attempts/%d/log", j.ID, page.Follow)
+	}
+	return page
+}
+
+func newAttemptView(jobID int64, a *store.Attempt, red *protocol.Redactor) attemptView {
+	out := attemptView{Number: a.Number, Status: string(a.Status), Started: a.StartedAt, Ended: a.EndedAt,
+		Mode: a.Mode, Format: a.Format, SocketCount: a.SocketCount,
+		RecordsEmitted: a.Stats.RecordsEmitted, BytesEmitted: a.Stats.BytesEmitted,
+		RecordsCommitted: a.Stats.RecordsCommitted, BytesCommitted: a.Stats.BytesCommitted,
+		CommittedState: a.CommittedState, Streams: []streamStatsRow{}, Failures: []failureView{},
+		LogURL: fmt.Sprintf("/jobs/%d/attempts/%d/log", jobID, a.Number)}
+	if a.EndedAt != nil {
+		out.Duration = humanDuration(a.EndedAt.Sub(a.StartedAt))
+	}
+	for _, s := range a.Stats.Streams {
+		out.Streams = append(out.Streams, streamStatsRow{Stream: s.Stream.String(), Status: s.Status,
+			RecordsEmitted: s.RecordsEmitted, BytesEmitted: s.BytesEmitted,
+			RecordsCommitted: s.RecordsCommitted, BytesCommitted: s.BytesCommitted})
+	}
+	for _, f := range a.FailureReasons {
+		if isWarning(f) {
+			out.Warnings = append(out.Warnings, red.Redact(f.ExternalMessage))
+			continue
+		}
+		fv := failureView{Origin: f.FailureOrigin, Type: f.FailureType, Message: red.Redact(f.ExternalMessage),
+			Internal: red.Redact(f.InternalMessage), Stacktrace: red.Redact(f.Stacktrace)}
+		if f.StreamDescriptor != nil {
+			fv.Stream = f.StreamDescriptor.String()
+		}
+		if f.Retryable != nil {
+			fv.Retryable = fmt.Sprint(*f.Retryable)
+		}
+		out.Failures = append(out.Failures, fv)
+	}
+	return out
+}
