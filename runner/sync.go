@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -253,9 +254,24 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	dstCtx, cancelDst := context.WithCancel(runCtx)
 	defer cancelDst()
 
-	srcOutR, srcOutW := io.Pipe()
-	dstInR, dstInW := io.Pipe()
-	dstOutR, dstOutW := io.Pipe()
+	srcOutR, srcOutW, err1 := newPipe()
+	dstInR, dstInW, err2 := newPipe()
+	dstOutR, dstOutW, err3 := newPipe()
+	for _, f := range []*os.File{srcOutR, dstInR, dstOutR} {
+		if f != nil {
+			defer f.Close()
+		}
+	}
+	if err := errors.Join(err1, err2, err3); err != nil {
+		for _, f := range []*os.File{srcOutW, dstInW, dstOutW} {
+			if f != nil {
+				f.Close()
+			}
+		}
+		s.addFailure(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create pipes: %v", err)})
+		s.finish(parent, res, false)
+		return
+	}
 	s.srcStderr = newTailWriter(s.log.LineWriter(protocol.LevelInfo, "source stderr"))
 	s.dstStderr = newTailWriter(s.log.LineWriter(protocol.LevelInfo, "destination stderr"))
 
@@ -273,7 +289,9 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 		st, err := s.rt.Run(dstCtx, dstSpec, Stdio{In: dstInR, Out: dstOutW, Err: s.dstStderr})
 		s.dstStderr.Close()
 		dstOutW.Close()
-		dstInR.CloseWithError(errDestinationExited)
+		// Closing the read end makes a pump blocked on a dead destination
+		// fail with EPIPE.
+		dstInR.Close()
 		dstDone <- connectorResult{st, err}
 	}()
 	go func() {
@@ -565,7 +583,7 @@ func (s *syncRun) warn(format string, args ...any) {
 // destinationWriteFailed records that the destination stopped taking input.
 func (s *syncRun) destinationWriteFailed(err error) {
 	msg := fmt.Sprintf("the destination stopped reading its input: %v", err)
-	if errors.Is(err, errDestinationExited) {
+	if isBrokenPipe(err) {
 		msg = "the destination exited before the end of its input"
 	}
 	s.addFailure(Failure{Origin: OriginDestination, Type: protocol.FailureSystem, ExternalMessage: msg})

@@ -22,24 +22,39 @@ import (
 // before the last bytes are read, and they are lost.
 func (r *Runtime) start(ctx context.Context, cmd *exec.Cmd, spec runner.ConnectorSpec, stdio runner.Stdio) (runner.ExitStatus, error) {
 	var status runner.ExitStatus
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return status, err
+	// Stdout given as an OS pipe (the sync engine's) goes to the child as
+	// is: the connector writes straight into the pipe its reader reads, and
+	// no goroutine copies in between. Anything else gets a pipe of ours and
+	// a copying goroutine.
+	outDone := make(chan error, 1)
+	var outR, outW *os.File
+	var err error
+	if f, ok := stdio.Out.(*os.File); ok {
+		cmd.Stdout = f
+		outDone <- nil
+	} else {
+		if outR, outW, err = os.Pipe(); err != nil {
+			return status, err
+		}
+		cmd.Stdout = outW
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
+		closeAll(outR, outW)
 		return status, err
 	}
-	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.Stderr = errW
 	var inR, inW *os.File
 	if spec.OpenStdin {
-		if inR, inW, err = os.Pipe(); err != nil {
-			closeAll(outR, outW, errR, errW)
-			return status, err
+		if f, ok := stdio.In.(*os.File); ok {
+			cmd.Stdin = f // likewise: the connector reads the caller's pipe
+		} else {
+			if inR, inW, err = os.Pipe(); err != nil {
+				closeAll(outR, outW, errR, errW)
+				return status, err
+			}
+			cmd.Stdin = inR
 		}
-		cmd.Stdin = inR
 	}
 	err = cmd.Start()
 	// The child has its own copies now. Closing ours makes EOF reach the
@@ -51,9 +66,10 @@ func (r *Runtime) start(ctx context.Context, cmd *exec.Cmd, spec runner.Connecto
 		return status, fmt.Errorf("start %s: %w", spec.Image, err)
 	}
 
-	outDone := make(chan error, 1)
 	errDone := make(chan error, 1)
-	go func() { outDone <- copyOut(stdio.Out, outR) }()
+	if outR != nil {
+		go func() { outDone <- copyOut(stdio.Out, outR) }()
+	}
 	go func() { errDone <- copyOut(stdio.Err, errR) }()
 	if inW != nil {
 		// This goroutine owns inW. Run does not wait for it: once the

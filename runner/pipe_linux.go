@@ -1,0 +1,15 @@
+package runner
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// growPipe enlarges the pipe's buffer; failing to is harmless (the system
+// limit may be lower), so the error is ignored.
+func growPipe(f *os.File) {
+	if sc, err := f.SyscallConn(); err == nil {
+		sc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) }) //nolint:errcheck
+	}
+}
