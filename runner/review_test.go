@@ -628,3 +628,104 @@ func TestReviewPinLateAckAfterSourceFailureCommits(t *testing.T) {
 		t.Fatalf("late ack lost: %s", got)
 	}
 }
+
+// ---------------------------------------------------------------------------
+// 17. A dead destination is noticed only at the next write.
+
+// TestReviewDestinationCrashStopsIdleSource: the destination crashes while
+// the source is idle (a long query before its next row). Nothing watches
+// dstDone until end of input, so the pump sits in a read of the source's
+// stdout and the attempt lingers until the source writes again (here 3 s;
+// in production up to the no-progress timeout, 3 h), with the source still
+// loading its database. PROTOCOL.md 4.4: on a dead destination, stop the
+// source.
+func TestReviewDestinationCrashStopsIdleSource(t *testing.T) {
+	src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		writeLines(stdio.Out, recordLine("users", 1), streamStateLine("users", 1))
+		select {
+		case <-ctx.Done():
+			return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
+		case <-time.After(3 * time.Second):
+		}
+		writeLines(stdio.Out, recordLine("users", 2))
+		return ExitStatus{}, nil
+	}
+	dst := &destRecorder{crashAfterState: 1}
+	cp := &memCheckpointer{}
+	start := time.Now()
+	res, err := Sync(context.Background(), &fakeRuntime{source: src, destination: dst.run}, baseConfig(cp, nil, "users"))
+	if err == nil || !hasFailure(res, OriginDestination, "", "") {
+		t.Fatalf("got %v %+v, want a destination failure", err, res.Failures)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the attempt took %s: the source ran on after the destination had died", d.Round(time.Millisecond))
+	}
+}
+
+// ---------------------------------------------------------------------------
+// 18. Socket mode: the destination's dummy stats records are not progress.
+
+// TestReviewSocketModeDestinationStatsAreProgress: in socket mode records
+// never pass through Ferry; a full refresh may print no state for hours
+// while data flows on the sockets. The destination's dummy stats records
+// (every 60 s per unfinished stream, PROTOCOL.md section 3) are the only
+// sign of that flow, but destinationRecord() only logs them, so the
+// watchdog fails a healthy sync with heartbeat_timeout, origin source.
+func TestReviewSocketModeDestinationStatsAreProgress(t *testing.T) {
+	srcDone := make(chan struct{})
+	src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		defer close(srcDone)
+		select { // streaming on the sockets, nothing on stdout
+		case <-ctx.Done():
+			return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
+		case <-time.After(500 * time.Millisecond):
+		}
+		writeLines(stdio.Out, socketStateLine("users", 1, "p1", 10, 10))
+		return ExitStatus{}, nil
+	}
+	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		go io.Copy(io.Discard, stdio.In)
+		for {
+			select {
+			case <-ctx.Done():
+				return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
+			case <-srcDone:
+				writeLines(stdio.Out, socketStateLine("users", 1, "p1", 10, 10))
+				return ExitStatus{}, nil
+			case <-time.After(40 * time.Millisecond):
+				writeLines(stdio.Out, `{"type":"RECORD","record":{"stream":"users","data":{},"emitted_at":1,"isDummyStatsMessage":true,"emittedRecordsCount":5,"emittedBytesCount":500}}`)
+			}
+		}
+	}
+	cfg := baseConfig(&memCheckpointer{}, nil, "users")
+	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	cfg.Timeouts.NoProgress = 200 * time.Millisecond
+	res, err := Sync(context.Background(), &fakeRuntime{source: src, destination: dst}, cfg)
+	if err != nil {
+		t.Fatalf("a socket-mode sync with data flowing was failed: %+v", res.Failures)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// 19. State matching compares number spellings, not numbers.
+
+// TestReviewAckMatchesReformattedNumbers: canonicalJSON keeps each
+// number's text, so an echo from a destination that parses numbers as
+// doubles (Python's json, Jackson's default) and writes 1.50 as 1.5 or 1e2
+// as 100.0 no longer matches: the ack is refused as "a different state",
+// nothing is committed, and a strict attempt fails.
+func TestReviewAckMatchesReformattedNumbers(t *testing.T) {
+	for src, echo := range map[string]string{`1.50`: `1.5`, `1e2`: `100.0`} {
+		t.Run(src, func(t *testing.T) {
+			state := `{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":` + src + `}}}}`
+			dst := &destRecorder{ack: func(n int, line string) string {
+				return strings.Replace(line, `"cursor":`+src, `"cursor": `+echo, 1)
+			}}
+			cp := &memCheckpointer{}
+			res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("users", 1), state), destination: dst.run}, baseConfig(cp, nil, "users"))
+			if err != nil || !res.CommittedAnyState {
+				t.Fatalf("err %v, protocol errors %v; committed %s", err, res.ProtocolErrors, stateJSON(t, cp.last()))
+			}
+		})
+	}
+}
