@@ -1,6 +1,7 @@
 // Package web is Ferry's HTTP face: the REST API under /api/v1 (modelled on
 // Airbyte's public API v1), live attempt logs over Server-Sent Events, the
-// OpenAPI document, bearer-token auth, /healthz and Prometheus /metrics.
+// OpenAPI document, bearer-token auth, /healthz and Prometheus /metrics,
+// and a small web UI at the root behind a login cookie (ui_*.go).
 //
 // It reaches the rest of Ferry only through the small interfaces below,
 // declared here where they are consumed: *store.DB satisfies Store, and the
