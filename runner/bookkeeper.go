@@ -192,6 +192,7 @@ func (b *socketBook) advance(key protocol.StreamDescriptor, kb *keyBook) *ackRes
 		c := ack.Clean()
 		if c.Kind() == protocol.StateStream {
 			c.Stream.StreamDescriptor = key
+			delete(b.committed, globalKey) // it replaces an older GLOBAL or LEGACY state
 		} else {
 			c.Global.StreamStates = pruneGlobal(c.Global.StreamStates, b.catalog)
 			for k := range b.committed {
@@ -202,6 +203,7 @@ func (b *socketBook) advance(key protocol.StreamDescriptor, kb *keyBook) *ackRes
 		}
 		b.committed[key] = c
 		res.committed = c
+		res.echo = ack
 		delete(kb.acked, kb.next)
 		delete(kb.staged, kb.next)
 		b.pending--

@@ -40,6 +40,8 @@ type bridge struct {
 	paths   []string // host paths of the sockets
 	catalog *protocol.ProtoCatalog
 	connect time.Duration
+	// srcExited is closed when the source's Run returned.
+	srcExited <-chan struct{}
 }
 
 // bridgeItem is one message from one socket.
@@ -63,7 +65,9 @@ type heldState struct {
 func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	conns, err := b.dial(ctx)
 	if err != nil {
-		b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+		if ctx.Err() == nil {
+			b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+		}
 		w.CloseWithError(err)
 		return err
 	}
@@ -93,7 +97,9 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	}
 	select {
 	case rerr := <-errs:
-		if err == nil {
+		// A read that ended because Ferry is stopping the source is not
+		// the source's failure.
+		if err == nil && ctx.Err() == nil {
 			err = rerr
 			b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: "reading the source's sockets: " + rerr.Error()})
 		}
@@ -106,6 +112,9 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 // dial connects to every socket, polling until the source listens.
 func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
 	deadline := time.Now().Add(b.connect)
+	if b.connect <= 0 {
+		deadline = time.Now().Add(100 * 365 * 24 * time.Hour) // disabled
+	}
 	conns := make([]net.Conn, 0, len(b.paths))
 	for _, p := range b.paths {
 		for {
@@ -126,6 +135,13 @@ func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
 					c.Close()
 				}
 				return nil, ctx.Err()
+			case <-b.srcExited:
+				// The source ended without listening: its exit status and
+				// traces say why; waiting longer cannot help.
+				for _, c := range conns {
+					c.Close()
+				}
+				return nil, fmt.Errorf("the source exited before listening on %s (bridged mode)", filepath.Base(p))
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
@@ -224,7 +240,9 @@ func (b *bridge) merge(items <-chan bridgeItem, w *bufio.Writer) error {
 			if err := write(h.line); err != nil {
 				return err
 			}
-			forwarded[h.partition] -= h.records
+			if forwarded[h.partition] -= h.records; forwarded[h.partition] == 0 {
+				delete(forwarded, h.partition) // the kit opens a new partition per state (G10)
+			}
 			if h.id != 0 {
 				next[key] = h.id + 1
 			}
@@ -279,10 +297,18 @@ func (b *bridge) merge(items <-chan bridgeItem, w *bufio.Writer) error {
 			}
 		}
 	}
+	// States still held at the end lack records their source counted, or
+	// wait behind a missing id: records may be lost, so in strict mode the
+	// attempt fails (and the source gets no COMPLETE).
 	for key, q := range held {
 		for _, h := range q {
-			b.s.warn("state id %d of %s never became complete (partition %q: %d of its %d records arrived); it was not forwarded",
+			msg := fmt.Sprintf("state id %d of %s never became complete (partition %q: %d of its %d records arrived); it was not forwarded",
 				h.id, describeKey(key), h.partition, forwarded[h.partition], h.records)
+			if b.s.cfg.Lenient {
+				b.s.warn("%s", msg)
+			} else {
+				b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
+			}
 		}
 	}
 	return w.Flush()

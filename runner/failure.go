@@ -71,11 +71,12 @@ func failureFromTrace(origin string, t *protocol.Trace, redact *Redactor) Failur
 		ts = time.Now().UTC()
 	}
 	return Failure{
-		Origin:          origin,
-		Type:            typ,
-		ExternalMessage: redact.Redact(capText(msg, maxFailureText)),
-		InternalMessage: redact.Redact(capText(e.InternalMessage, maxFailureText)),
-		StackTrace:      redact.Redact(capText(e.StackTrace, maxFailureStack)),
+		Origin: origin,
+		Type:   typ,
+		// Redact, then cap: a secret across the cut must not leak its start.
+		ExternalMessage: capText(redact.Redact(msg), maxFailureText),
+		InternalMessage: capText(redact.Redact(e.InternalMessage), maxFailureText),
+		StackTrace:      capText(redact.Redact(e.StackTrace), maxFailureStack),
 		Retryable:       typ != protocol.FailureConfig,
 		Timestamp:       ts,
 		Stream:          e.StreamDescriptor,

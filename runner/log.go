@@ -54,10 +54,11 @@ func (l *AttemptLog) Line(level, origin, msg string) {
 	if l == nil {
 		return
 	}
+	// Redact first: a secret straddling the cut would no longer match.
+	msg = l.redact.Redact(msg)
 	if len(msg) > MaxLogLineBytes {
 		msg = msg[:MaxLogLineBytes] + fmt.Sprintf(" ... [%d bytes truncated]", len(msg)-MaxLogLineBytes)
 	}
-	msg = l.redact.Redact(msg)
 	msg = strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\n    ")
 	var b strings.Builder
 	b.Grow(len(msg) + 48)
@@ -83,6 +84,11 @@ func (l *AttemptLog) LineWriter(level, origin string) io.WriteCloser {
 	return &lineWriter{log: l, level: level, origin: origin}
 }
 
+// lineOverlap is how far past MaxLogLineBytes a stderr line is kept before
+// redaction; secrets longer than this are still masked whole only if they
+// start before the cap.
+const lineOverlap = 4 << 10
+
 type lineWriter struct {
 	log     *AttemptLog
 	level   string
@@ -99,7 +105,9 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		if i >= 0 {
 			chunk = p[:i]
 		}
-		if room := MaxLogLineBytes - len(w.buf); room > 0 {
+		// Keep lineOverlap bytes past the cap, so a secret that straddles
+		// it is still whole when Line redacts, then cuts.
+		if room := MaxLogLineBytes + lineOverlap - len(w.buf); room > 0 {
 			take := min(room, len(chunk))
 			w.buf = append(w.buf, chunk[:take]...)
 			w.dropped += len(chunk) - take

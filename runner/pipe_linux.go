@@ -13,3 +13,13 @@ func growPipe(f *os.File) {
 		sc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) }) //nolint:errcheck
 	}
 }
+
+// unreadBytes returns how many bytes wait unread in a pipe (FIONREAD, named
+// TIOCINQ on Linux).
+func unreadBytes(f *os.File) int {
+	n := 0
+	if sc, err := f.SyscallConn(); err == nil {
+		sc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }) //nolint:errcheck
+	}
+	return n
+}

@@ -37,6 +37,9 @@ type pump struct {
 	bw  *bufio.Writer
 	// writeErr is the first write error toward the destination.
 	writeErr error
+	// unbooked counts forwarded records not yet booked; see book.
+	unbooked  map[*streamPlan]*counter
+	nUnbooked int
 	// socket is set in socket mode: the source's stdout carries only
 	// bookkeeping, and nothing is forwarded.
 	socket bool
@@ -52,10 +55,14 @@ func (p *pump) run(src io.Reader) error {
 	s := p.s
 	p.bw = bufio.NewWriterSize(p.dst, pumpBufferSize)
 	r := protocol.NewReader(src, s.maxLine)
+	defer p.book()
 	for {
-		if r.Buffered() == 0 && p.bw.Buffered() > 0 {
-			if err := p.flush(); err != nil {
-				return err
+		if r.Buffered() == 0 {
+			p.book()
+			if p.bw.Buffered() > 0 {
+				if err := p.flush(); err != nil {
+					return err
+				}
 			}
 		}
 		line, err := r.ReadLine()
@@ -153,11 +160,45 @@ func (p *pump) record(env *protocol.Envelope) error {
 		}
 	}
 	s.progress.Add(1)
-	s.mu.Lock()
-	s.tracker.countRecord(d, len(out))
-	s.stats.record(d, len(out))
-	s.mu.Unlock()
+	c := p.unbooked[plan]
+	if c == nil {
+		if p.unbooked == nil {
+			p.unbooked = make(map[*streamPlan]*counter)
+		}
+		c = &counter{}
+		p.unbooked[plan] = c
+	}
+	c.records++
+	c.bytes += int64(len(out))
+	if p.nUnbooked++; p.nUnbooked >= maxUnbooked {
+		p.book()
+	}
 	return p.write(out)
+}
+
+// maxUnbooked bounds how many records the pump counts locally before it
+// books them under the sync's mutex: taking the lock once per record would
+// cost more than forwarding the record.
+const maxUnbooked = 4096
+
+// book moves the pump's local record counts into the shared tracker and
+// stats. It runs before every state (whose count needs them), whenever the
+// source is idle, and at the end.
+func (p *pump) book() {
+	if p.nUnbooked == 0 {
+		return
+	}
+	s := p.s
+	s.mu.Lock()
+	for plan, c := range p.unbooked {
+		if c.records > 0 {
+			s.tracker.countRecords(plan.desc, c.records, c.bytes)
+			s.stats.records(plan.desc, c.records, c.bytes)
+			*c = counter{}
+		}
+	}
+	s.mu.Unlock()
+	p.nUnbooked = 0
 }
 
 // rewriteRecord applies the dedup primary-key check, field selection and
@@ -229,6 +270,7 @@ func (p *pump) state(line []byte) error {
 		return fatalf(OriginSource, "invalid STATE message from the source: %v", err)
 	}
 	s.progress.Add(1)
+	p.book()
 	s.mu.Lock()
 	out, err := s.tracker.sourceState(line, m, s.mapper, func(format string, args ...any) {
 		s.warnings = appendCapped(s.warnings, fmt.Sprintf(format, args...))
@@ -270,7 +312,7 @@ func (p *pump) socketState(line []byte) error {
 		err = nil
 	}
 	if res != nil {
-		s.stats.ack(res, m.State)
+		s.stats.ack(res, res.echo)
 		p.batch.n++
 		p.batch.changed = append(p.batch.changed, res.key)
 	}
@@ -278,7 +320,7 @@ func (p *pump) socketState(line []byte) error {
 	if err != nil {
 		return err
 	}
-	s.commitBatch(&p.batch, func(error) {})
+	s.commitBatch(&p.batch, s.cancelRun)
 	return nil
 }
 
@@ -349,6 +391,7 @@ func (p *pump) writeComplete() error {
 
 // close flushes and closes the destination's stdin: end of input.
 func (p *pump) close() error {
+	p.s.inputClosed.Store(true)
 	err := p.flush()
 	if cerr := p.dst.Close(); err == nil && cerr != nil && p.writeErr == nil {
 		err = cerr
@@ -365,6 +408,11 @@ func (s *syncRun) readDestination(r io.Reader, cancelRun func(error)) {
 	rd := protocol.NewReader(r, s.maxLine)
 	batch := &ackBatch{}
 	for {
+		// Commit before blocking for more output: an acknowledgement must be
+		// durable while the destination goes on working (G3).
+		if rd.Buffered() == 0 {
+			s.commitBatch(batch, cancelRun)
+		}
 		line, err := rd.ReadLine()
 		if err != nil {
 			var tl *protocol.LineTooLongError
@@ -380,6 +428,11 @@ func (s *syncRun) readDestination(r io.Reader, cancelRun func(error)) {
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
+		}
+		if s.book != nil {
+			// In socket mode records never pass Ferry: the destination's
+			// output (acks, stats records, logs) is the sign of progress.
+			s.progress.Add(1)
 		}
 		env, err := protocol.ScanEnvelope(line)
 		if err != nil {
@@ -397,7 +450,7 @@ func (s *syncRun) readDestination(r io.Reader, cancelRun func(error)) {
 		}
 		if m.Type == protocol.TypeState {
 			s.acknowledge(m.State, batch)
-			if rd.Buffered() == 0 || batch.n >= maxAckBatch || time.Since(batch.since) > time.Second {
+			if batch.n >= maxAckBatch || time.Since(batch.since) > time.Second {
 				s.commitBatch(batch, cancelRun)
 			}
 			continue
@@ -428,13 +481,10 @@ func (s *syncRun) acknowledge(st *protocol.State, b *ackBatch) {
 		s.log.Printf(protocol.LevelError, "ferry", "refused an acknowledgement: %v", err)
 		return
 	}
-	if s.book != nil {
-		s.progress.Add(1) // in socket mode acknowledgements are progress
-	}
 	if res == nil {
 		return
 	}
-	s.stats.ack(res, st)
+	s.stats.ack(res, res.echo)
 	if b.n == 0 {
 		b.since = time.Now()
 	}
@@ -514,9 +564,12 @@ func (s *syncRun) trace(role Role, t *protocol.Trace) {
 		f := failureFromTrace(origin, t, s.redact)
 		s.log.Printf(protocol.LevelError, origin, "error trace (%s): %s", f.Type, f.ExternalMessage)
 		s.mu.Lock()
-		if s.stopCause != nil {
+		switch {
+		case len(s.traceFailures)+len(s.lateTraces) >= maxTraceFailures:
+			s.droppedTraces++ // G10: keep the first ones, count the rest
+		case s.stopCause != nil:
 			s.lateTraces = append(s.lateTraces, f)
-		} else {
+		default:
 			s.traceFailures = append(s.traceFailures, f)
 		}
 		s.mu.Unlock()
@@ -525,8 +578,9 @@ func (s *syncRun) trace(role Role, t *protocol.Trace) {
 			return
 		}
 		s.mu.Lock()
-		if t.Estimate.Type == "STREAM" {
-			st := s.stats.stream(protocol.StreamDescriptor{Name: t.Estimate.Name, Namespace: t.Estimate.Namespace})
+		d := protocol.StreamDescriptor{Name: t.Estimate.Name, Namespace: t.Estimate.Namespace}
+		if t.Estimate.Type == "STREAM" && s.catalog.find(d) != nil {
+			st := s.stats.stream(d)
 			if t.Estimate.RowEstimate != nil {
 				st.RowEstimate = *t.Estimate.RowEstimate
 			}
@@ -585,7 +639,9 @@ func (s *syncRun) nonProtocolLine(side int, origin string, line []byte) {
 	}
 	s.mu.Unlock()
 	if n <= maxNonProtocolLogs {
-		l := protocol.NonProtocolLog(origin, line)
+		// Redact before NonProtocolLog cuts the line, so a secret across
+		// the cut cannot leak its first bytes.
+		l := protocol.NonProtocolLog(origin, []byte(s.redact.Redact(string(line))))
 		s.log.Line(l.Level, "ferry", "non-protocol output from the "+l.Message)
 	} else if n == maxNonProtocolLogs+1 {
 		s.log.Printf(protocol.LevelWarn, "ferry", "more non-protocol output from the %s; no longer logged", origin)

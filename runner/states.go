@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 
 	"github.com/ferrysync/ferry/protocol"
@@ -89,30 +90,18 @@ func newStateTracker(cat *catalogIndex, input []*protocol.State) *stateTracker {
 	return t
 }
 
-// countRecord notes a forwarded record of stream d.
-func (t *stateTracker) countRecord(d protocol.StreamDescriptor, n int) {
+// countRecords notes n forwarded records (size bytes) of stream d.
+func (t *stateTracker) countRecords(d protocol.StreamDescriptor, n, size int64) {
 	c := t.since[d]
 	if c == nil {
 		c = &counter{}
 		t.since[d] = c
 	}
-	c.records++
-	c.bytes += int64(n)
-	t.sinceAll.records++
-	t.sinceAll.bytes += int64(n)
-	t.sinceByStr[d]++
-}
-
-// uncountRecord reverses countRecord for a record Ferry dropped after
-// counting it (PROTOCOL.md 4.2: subtract dropped records).
-func (t *stateTracker) uncountRecord(d protocol.StreamDescriptor, n int) {
-	if c := t.since[d]; c != nil && c.records > 0 {
-		c.records--
-		c.bytes -= int64(n)
-		t.sinceAll.records--
-		t.sinceAll.bytes -= int64(n)
-		t.sinceByStr[d]--
-	}
+	c.records += n
+	c.bytes += size
+	t.sinceAll.records += n
+	t.sinceAll.bytes += size
+	t.sinceByStr[d] += n
 }
 
 // errSkipState means the state is valid but must not be forwarded.
@@ -129,14 +118,12 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 		return nil, fatalf(OriginSource, "invalid STATE message: %v", err)
 	}
 	kind := s.Kind()
-	if kind == protocol.StateStream || kind == protocol.StateGlobal {
-		if t.kind != "" && t.kind != kind && t.kind != protocol.StateLegacy {
-			return nil, fatalf(OriginSource, "the source mixed %s and %s states in one sync", t.kind, kind)
-		}
+	if t.kind != "" && t.kind != kind {
+		// Destinations throw on a mix too, and a mix could not be
+		// persisted as one state (PROTOCOL.md 4.3).
+		return nil, fatalf(OriginSource, "the source mixed %s and %s states in one sync", t.kind, kind)
 	}
-	if t.kind == "" || t.kind == protocol.StateLegacy {
-		t.kind = kind
-	}
+	t.kind = kind
 
 	key := globalKey
 	if kind == protocol.StateStream {
@@ -208,7 +195,10 @@ func (t *stateTracker) enrich(raw []byte, m *protocol.Message, id, records int64
 	s := m.State
 	needsMap := mapping.active() && s.Kind() == protocol.StateStream
 	if s.ID == nil && s.PartitionID == "" && !needsMap {
-		if off := stateObjectOffset(raw); off > 0 {
+		// Splice only when no member of those names is in the bytes, even
+		// as null: a second member of a name would shadow or be shadowed.
+		off := stateObjectOffset(raw)
+		if off > 0 && !hasMember(raw[off:], "id", "partition_id") && (hadCount || !hasMember(raw[off:], "sourceStats")) {
 			var b bytes.Buffer
 			b.Grow(len(raw) + 48)
 			b.Write(raw[:off+1])
@@ -250,6 +240,18 @@ func stateObjectOffset(raw []byte) int {
 	return start
 }
 
+// hasMember reports whether the JSON object starting obj has any of keys,
+// whatever their value: a splice must never add a second member of a name
+// ("sourceStats":null decodes as absent but is still in the bytes).
+func hasMember(obj []byte, keys ...string) bool {
+	for _, k := range keys {
+		if _, _, ok := protocol.MemberSpan(obj, k); ok {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *stateTracker) push(p pendingState) {
 	t.pending[p.key] = append(t.pending[p.key], p)
 	t.byID[p.id] = p.key
@@ -257,19 +259,26 @@ func (t *stateTracker) push(p pendingState) {
 	if t.nPending <= t.maxPending {
 		return
 	}
-	// Coalesce: forget the oldest pending state of this queue. An ack of a
-	// later state of the same stream still commits past it.
-	q := t.pending[p.key]
-	old := q[0]
-	t.pending[p.key] = q[1:]
-	delete(t.byID, old.id)
-	t.coalesced[p.key] = old.id
+	// Coalesce: forget the oldest pending state of all. Its ack, if it ever
+	// comes, is ignored; an ack of a later state of the same stream (or the
+	// global state) still commits past it.
+	var oldKey protocol.StreamDescriptor
+	oldID := int64(-1)
+	for k, q := range t.pending {
+		if len(q) > 0 && (oldID < 0 || q[0].id < oldID) {
+			oldKey, oldID = k, q[0].id
+		}
+	}
+	t.pending[oldKey] = t.pending[oldKey][1:]
+	delete(t.byID, oldID)
+	t.coalesced[oldKey] = oldID
 	t.nPending--
 }
 
 // ackResult is what one destination STATE did.
 type ackResult struct {
 	committed *protocol.State // the newly committed state, nil when none
+	echo      *protocol.State // the acknowledgement that committed it
 	key       protocol.StreamDescriptor
 	records   int64 // records covered by the states this ack confirmed
 	bytes     int64
@@ -349,7 +358,7 @@ func (t *stateTracker) destState(s *protocol.State, mapping *nameMapper) (*ackRe
 // confirm pops every pending state of key up to id and commits the state
 // rebuilt from the echo.
 func (t *stateTracker) confirm(key protocol.StreamDescriptor, id int64, echo *protocol.State, mapping *nameMapper) (*ackResult, error) {
-	res := &ackResult{key: key}
+	res := &ackResult{key: key, echo: echo}
 	q := t.pending[key]
 	n := 0
 	for n < len(q) && q[n].id <= id {
@@ -370,9 +379,13 @@ func (t *stateTracker) confirm(key protocol.StreamDescriptor, id int64, echo *pr
 	t.nPending -= n
 	t.lastAcked[key] = id
 
-	st := t.rebuild(echo, key, mapping)
+	st := t.rebuild(echo, key)
 	t.committed[key] = st
-	if key == globalKey {
+	if key != globalKey {
+		// A STREAM state replaces an older GLOBAL or LEGACY one (a source
+		// that changed its kind of state between versions).
+		delete(t.committed, globalKey)
+	} else {
 		// A GLOBAL or LEGACY state replaces any stream states.
 		for k := range t.committed {
 			if k != globalKey {
@@ -387,7 +400,7 @@ func (t *stateTracker) confirm(key protocol.StreamDescriptor, id int64, echo *pr
 // rebuild makes the state to persist from an echo whose content matched
 // what Ferry sent: the source-side names, no bookkeeping members, and
 // GLOBAL stream states pruned to the catalog (PROTOCOL.md 4.3).
-func (t *stateTracker) rebuild(echo *protocol.State, key protocol.StreamDescriptor, mapping *nameMapper) *protocol.State {
+func (t *stateTracker) rebuild(echo *protocol.State, key protocol.StreamDescriptor) *protocol.State {
 	c := echo.Clean()
 	switch c.Kind() {
 	case protocol.StateStream:
@@ -395,7 +408,6 @@ func (t *stateTracker) rebuild(echo *protocol.State, key protocol.StreamDescript
 	case protocol.StateGlobal:
 		c.Global.StreamStates = pruneGlobal(c.Global.StreamStates, t.catalog)
 	}
-	_ = mapping // GLOBAL descriptors are not mapped (PROTOCOL.md 4.6)
 	return c
 }
 
@@ -435,8 +447,21 @@ func stateHash(s *protocol.State, mapping *nameMapper, fromDest bool) ([sha256.S
 		h.Write([]byte{0})
 		return nil
 	}
+	// extras hashes the undeclared members, without Ferry's and the
+	// connectors' bookkeeping keys: the committed state is rebuilt from the
+	// echo, so everything it keeps must have matched what was sent.
+	extras := func(e protocol.Extra) error {
+		b, err := json.Marshal(stripBookkeeping(e))
+		if err != nil {
+			return err
+		}
+		return canon(b)
+	}
 	kind := s.Kind()
 	write(string(kind))
+	if err := extras(s.Extra); err != nil {
+		return [32]byte{}, err
+	}
 	switch kind {
 	case protocol.StateStream:
 		d := s.Stream.StreamDescriptor
@@ -447,13 +472,22 @@ func stateHash(s *protocol.State, mapping *nameMapper, fromDest bool) ([sha256.S
 		if err := canon(s.Stream.StreamState); err != nil {
 			return [32]byte{}, err
 		}
+		if err := extras(s.Stream.Extra); err != nil {
+			return [32]byte{}, err
+		}
 	case protocol.StateGlobal:
 		if err := canon(s.Global.SharedState); err != nil {
+			return [32]byte{}, err
+		}
+		if err := extras(s.Global.Extra); err != nil {
 			return [32]byte{}, err
 		}
 		for _, ss := range s.Global.StreamStates {
 			write(ss.StreamDescriptor.Namespace, ss.StreamDescriptor.Name)
 			if err := canon(ss.StreamState); err != nil {
+				return [32]byte{}, err
+			}
+			if err := extras(ss.Extra); err != nil {
 				return [32]byte{}, err
 			}
 		}
@@ -467,8 +501,23 @@ func stateHash(s *protocol.State, mapping *nameMapper, fromDest bool) ([sha256.S
 	return out, nil
 }
 
-// canonicalJSON re-encodes JSON with sorted keys and no spacing. Numbers
-// keep their text (json.Number), so cursors beyond 2^53 compare exactly.
+// stripBookkeeping drops the members Ferry and connectors add for
+// bookkeeping from an Extra map.
+func stripBookkeeping(e protocol.Extra) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(e))
+	for k, v := range e {
+		out[k] = v
+	}
+	for _, k := range protocol.BookkeepingKeys {
+		delete(out, k)
+	}
+	return out
+}
+
+// canonicalJSON re-encodes JSON with sorted keys, no spacing and numbers in
+// one exact form: destinations that parse numbers as doubles echo 1.50 as
+// 1.5 or 1e2 as 100.0, which are the same values. Numbers are compared as
+// exact rationals, so cursors beyond 2^53 still compare exactly.
 func canonicalJSON(raw json.RawMessage) ([]byte, error) {
 	if len(raw) == 0 {
 		return []byte("null"), nil
@@ -479,7 +528,27 @@ func canonicalJSON(raw json.RawMessage) ([]byte, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	return json.Marshal(v)
+	return json.Marshal(normalizeNumbers(v))
+}
+
+// normalizeNumbers rewrites every json.Number to its exact rational form.
+func normalizeNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if r, ok := new(big.Rat).SetString(string(x)); ok {
+			return json.RawMessage(strconv.Quote("n:" + r.RatString()))
+		}
+		return x
+	case map[string]any:
+		for k, c := range x {
+			x[k] = normalizeNumbers(c)
+		}
+	case []any:
+		for i, c := range x {
+			x[i] = normalizeNumbers(c)
+		}
+	}
+	return v
 }
 
 func describeKey(d protocol.StreamDescriptor) string {

@@ -68,20 +68,12 @@ func (b *statsBook) stream(d protocol.StreamDescriptor) *StreamStats {
 	return s
 }
 
-func (b *statsBook) record(d protocol.StreamDescriptor, n int) {
+func (b *statsBook) records(d protocol.StreamDescriptor, n, size int64) {
 	s := b.stream(d)
-	s.RecordsEmitted++
-	s.BytesEmitted += int64(n)
-	b.total.RecordsEmitted++
-	b.total.BytesEmitted += int64(n)
-}
-
-func (b *statsBook) unrecord(d protocol.StreamDescriptor, n int) {
-	s := b.stream(d)
-	s.RecordsEmitted--
-	s.BytesEmitted -= int64(n)
-	b.total.RecordsEmitted--
-	b.total.BytesEmitted -= int64(n)
+	s.RecordsEmitted += n
+	s.BytesEmitted += size
+	b.total.RecordsEmitted += n
+	b.total.BytesEmitted += size
 }
 
 func (b *statsBook) sourceState(s *protocol.State) {

@@ -53,6 +53,9 @@ const (
 // once the destination has exited.
 var errDestinationExited = errors.New("the destination exited")
 
+// maxTraceFailures caps the ERROR traces kept as failure reasons (G10).
+const maxTraceFailures = 100
+
 // maxNonProtocolLogs caps how many non-protocol stdout lines are logged per
 // connector (PROTOCOL.md 4.7); the rest are only counted.
 const maxNonProtocolLogs = 1000
@@ -81,6 +84,7 @@ type syncRun struct {
 	stats          *statsBook
 	traceFailures  []Failure // ERROR traces from both connectors
 	lateTraces     []Failure // ERROR traces that came after Ferry stopped the attempt
+	droppedTraces  int       // ERROR traces over maxTraceFailures, counted only
 	stopCause      *Failure  // why Ferry stopped the attempt, if it did
 	failures       []Failure // Ferry's own findings
 	warnings       []string
@@ -99,6 +103,12 @@ type syncRun struct {
 	srcStderr, dstStderr *tailWriter
 	socketVol            string
 	protoCatalog         *protocol.ProtoCatalog // bridged mode with PROTOBUF
+	// inputClosed is set once Ferry has closed the destination's stdin.
+	inputClosed atomic.Bool
+	// srcExited is closed when the source's Run returned.
+	srcExited chan struct{}
+	// cancelRun ends the attempt; set in runConnectors.
+	cancelRun func(error)
 	// commitCtx outlives a cancel: acknowledged state is committed anyway.
 	commitCtx context.Context
 }
@@ -279,8 +289,11 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	dstDone := make(chan connectorResult, 1)
 	readerDone := make(chan struct{})
 
+	s.srcExited = make(chan struct{})
+	s.cancelRun = cancelRun
 	go func() {
 		st, err := s.rt.Run(srcCtx, srcSpec, Stdio{Out: srcOutW, Err: s.srcStderr})
+		close(s.srcExited)
 		s.srcStderr.Close()
 		srcOutW.Close()
 		srcDone <- connectorResult{st, err}
@@ -289,6 +302,21 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 		st, err := s.rt.Run(dstCtx, dstSpec, Stdio{In: dstInR, Out: dstOutW, Err: s.dstStderr})
 		s.dstStderr.Close()
 		dstOutW.Close()
+		if !s.inputClosed.Load() && s.mode.Mode != ModeSocket {
+			// (In socket mode the destination reads no stdin and may end as
+			// soon as its sockets do.) The destination is gone before the end
+			// of its input: the
+			// source cannot deliver anything any more, even while idle, so
+			// stop it now rather than at the pump's next write (PROTOCOL.md
+			// 4.4).
+			s.destinationWriteFailed(errDestinationExited)
+			cancelSrc()
+		} else if n := unreadBytes(dstInR); n > 0 && err == nil {
+			// It exited without reading all of its input (the kernel pipe
+			// buffer held it): those records were never written.
+			s.addFailure(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+				ExternalMessage: fmt.Sprintf("the destination exited without reading the last %d bytes of its input", n)})
+		}
 		// Closing the read end makes a pump blocked on a dead destination
 		// fail with EPIPE.
 		dstInR.Close()
@@ -318,10 +346,15 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	}
 
 	// Wait for the source's exit, briefly if its stdout closed on its own.
+	// After a pump error Ferry is stopping it already, with its own grace.
 	var src connectorResult
+	exitTimer := timer(s.timeouts.SourceExit)
+	if pumpErr != nil {
+		exitTimer = nil
+	}
 	select {
 	case src = <-srcDone:
-	case <-time.After(s.timeouts.SourceExit):
+	case <-exitTimer:
 		s.log.Printf(protocol.LevelWarn, "ferry", "the source closed its stdout but did not exit within %s; stopping it", s.timeouts.SourceExit)
 		s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("the source closed its output but did not exit within %s", s.timeouts.SourceExit)})
@@ -329,7 +362,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 		src = <-srcDone
 	}
 	res.Source = src.status
-	srcOK := pumpErr == nil && src.err == nil && src.status.Success()
+	srcOK := pumpErr == nil && src.err == nil && src.status.Success() && !s.sourceFailed()
 
 	// End of input: COMPLETE statuses only when the source succeeded (G5).
 	if srcOK && !cfg.NoCompleteStatus && !p.socket {
@@ -346,7 +379,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	var dst connectorResult
 	select {
 	case dst = <-dstDone:
-	case <-time.After(s.timeouts.EndOfInput):
+	case <-timer(s.timeouts.EndOfInput):
 		s.stopFor(Failure{Origin: OriginDestination, Type: FailureDestinationTimeout,
 			ExternalMessage: fmt.Sprintf("the destination did not exit within %s after the end of its input", s.timeouts.EndOfInput)})
 		cancelDst()
@@ -369,6 +402,35 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 
 var errMaxDuration = errors.New("maximum attempt duration reached")
 
+// timer returns a channel that fires after d, or nil (never) when d <= 0:
+// a non-positive timeout disables its check.
+func timer(d time.Duration) <-chan time.Time {
+	if d <= 0 {
+		return nil
+	}
+	return time.After(d)
+}
+
+// sourceFailed reports a source-side failure that the exit code does not
+// show: an ERROR trace, a dropped record-like line in strict mode, or a
+// failure Ferry recorded against the source. A source that failed must not
+// get COMPLETE statuses, even after exiting 0 (G5).
+func (s *syncRun) sourceFailed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.droppedRecords > 0 && !s.cfg.Lenient {
+		return true
+	}
+	for _, list := range [][]Failure{s.traceFailures, s.failures} {
+		for _, f := range list {
+			if f.Origin == OriginSource {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // runBridged runs bridged mode's two readers: the bridge merges the
 // source's sockets into the pump, and a bookkeeping pump reads the source's
 // stdout (logs, traces, control; its state copies are ignored, since the
@@ -379,8 +441,14 @@ func (s *syncRun) runBridged(srcCtx context.Context, cancelSrc func(), p *pump, 
 		paths[i] = filepath.Join(s.socketVol, filepath.Base(sp))
 	}
 	mergedR, mergedW := io.Pipe()
-	br := &bridge{s: s, paths: paths, catalog: s.protoCatalog, connect: s.timeouts.SocketConnect}
-	go br.run(srcCtx, mergedW) //nolint:errcheck // failures are recorded by the bridge
+	br := &bridge{s: s, paths: paths, catalog: s.protoCatalog, connect: s.timeouts.SocketConnect, srcExited: s.srcExited}
+	bridgeDone := make(chan struct{})
+	go func() {
+		defer close(bridgeDone)
+		br.run(srcCtx, mergedW) //nolint:errcheck // failures are recorded by the bridge
+	}()
+	// The bridge must be finished before the attempt's findings are read.
+	defer func() { <-bridgeDone }()
 	stdoutDone := make(chan error, 1)
 	go func() {
 		books := &pump{s: s, socket: true, bridged: true}
@@ -455,12 +523,12 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 		if s.cfg.Lenient {
 			s.warnings = append(s.warnings, msg)
 		} else {
-			s.failures = append(s.failures, Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
+			s.failures = append(s.failures, s.complete(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg}))
 		}
 	}
 	if len(s.protocolErrors) > 0 && !s.cfg.Lenient {
-		s.failures = append(s.failures, Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
-			ExternalMessage: fmt.Sprintf("the destination sent %d invalid acknowledgements; first: %s", len(s.protocolErrors), s.protocolErrors[0])})
+		s.failures = append(s.failures, s.complete(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+			ExternalMessage: fmt.Sprintf("the destination sent %d invalid acknowledgements; first: %s", len(s.protocolErrors), s.protocolErrors[0])}))
 	}
 	s.checkCounts(srcOK)
 	stats := s.stats.snapshot()
@@ -470,8 +538,8 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 		if n := s.book.unmatched(); n > 0 {
 			s.protocolErrors = appendCapped(s.protocolErrors, fmt.Sprintf("%d acknowledgements named states the source never sent", n))
 			if !s.cfg.Lenient {
-				s.failures = append(s.failures, Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
-					ExternalMessage: fmt.Sprintf("the destination acknowledged %d states the source never sent", n)})
+				s.failures = append(s.failures, s.complete(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+					ExternalMessage: fmt.Sprintf("the destination acknowledged %d states the source never sent", n)}))
 			}
 		}
 	}
@@ -501,12 +569,11 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 		res.Failures = append(res.Failures, *s.stopCause)
 	}
 	res.Failures = append(res.Failures, s.traceFailures...)
-	for _, f := range s.failures {
-		if s.stopCause == nil || f != *s.stopCause {
-			res.Failures = append(res.Failures, f)
-		}
-	}
+	res.Failures = append(res.Failures, s.failures...)
 	res.Failures = append(res.Failures, s.lateTraces...)
+	if s.droppedTraces > 0 {
+		s.warnings = append(s.warnings, fmt.Sprintf("%d more ERROR traces were not kept", s.droppedTraces))
+	}
 	res.Warnings = s.warnings
 	res.ProtocolErrors = s.protocolErrors
 	res.Stats = stats
@@ -539,7 +606,7 @@ func (s *syncRun) checkCounts(srcOK bool) {
 		}
 		for _, m := range msgs {
 			if s.cfg.FailOnCountMismatch {
-				s.failures = append(s.failures, Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: m})
+				s.failures = append(s.failures, s.complete(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: m}))
 			} else {
 				s.warnings = append(s.warnings, m)
 				s.log.Line(protocol.LevelWarn, "ferry", m)
@@ -549,27 +616,37 @@ func (s *syncRun) checkCounts(srcOK bool) {
 }
 
 func (s *syncRun) addFailure(f Failure) {
-	if f.Timestamp.IsZero() {
-		f.Timestamp = time.Now().UTC()
-	}
-	f.ExternalMessage = s.redact.Redact(f.ExternalMessage)
-	f.Retryable = f.Type != protocol.FailureConfig
+	f = s.complete(f)
 	s.log.Line(protocol.LevelError, "ferry", f.ExternalMessage)
 	s.mu.Lock()
 	s.failures = append(s.failures, f)
 	s.mu.Unlock()
 }
 
+// complete fills what every failure Ferry records needs: a time, redacted
+// text, and whether a retry may help.
+func (s *syncRun) complete(f Failure) Failure {
+	if f.Timestamp.IsZero() {
+		f.Timestamp = time.Now().UTC()
+	}
+	f.ExternalMessage = s.redact.Redact(f.ExternalMessage)
+	f.InternalMessage = s.redact.Redact(f.InternalMessage)
+	f.Retryable = f.Type != protocol.FailureConfig
+	return f
+}
+
 // stopFor records why Ferry stops the attempt (a timeout): that failure is
 // shown first, and traces that arrive afterwards are listed last.
 func (s *syncRun) stopFor(f Failure) {
-	s.addFailure(f)
+	f = s.complete(f)
+	s.log.Line(protocol.LevelError, "ferry", f.ExternalMessage)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.stopCause == nil {
-		last := s.failures[len(s.failures)-1]
-		s.stopCause = &last
+		s.stopCause = &f
+		return
 	}
-	s.mu.Unlock()
+	s.failures = append(s.failures, f)
 }
 
 func (s *syncRun) warn(format string, args ...any) {

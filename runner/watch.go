@@ -41,7 +41,11 @@ func (s *syncRun) watch(ctx context.Context, cancelRun func(error)) (stop func()
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				if n := s.progress.Load(); n != lastCount {
+				// Time does not count against the source while Ferry is not
+				// waiting on it: once it has exited, or while the pump is
+				// blocked writing to a destination that does not read (the
+				// destination timeout covers that).
+				if n := s.progress.Load(); n != lastCount || s.writeStart.Load() != 0 || s.sourceExited() {
 					lastCount, lastMove = n, now
 				}
 				if d := s.timeouts.NoProgress; d > 0 && now.Sub(lastMove) > d {
@@ -70,6 +74,16 @@ func (s *syncRun) watch(ctx context.Context, cancelRun func(error)) (stop func()
 	return func() {
 		once.Do(func() { close(done) })
 		wg.Wait()
+	}
+}
+
+// sourceExited reports whether the source's Run has returned.
+func (s *syncRun) sourceExited() bool {
+	select {
+	case <-s.srcExited:
+		return true
+	default:
+		return false
 	}
 }
 
