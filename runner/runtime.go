@@ -123,6 +123,11 @@ type Resources struct {
 	PidsLimit   int64
 }
 
+// DefaultResources bound a connector whose definition and connection set no
+// limits: enough memory for records of tens of MB, and a pids limit that
+// stops a fork bomb. CPU stays unlimited.
+var DefaultResources = Resources{MemoryBytes: 2 << 30, PidsLimit: 1024}
+
 // ExitStatus is how a connector ended.
 type ExitStatus struct {
 	Code      int

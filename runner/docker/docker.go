@@ -81,7 +81,9 @@ type Options struct {
 	// InstanceID goes on every container and volume as LabelInstance. It
 	// must be set and unique per Ferry instance (daemon, CLI run or test).
 	InstanceID string
-	// Defaults fill the resource limits a spec leaves at zero.
+	// Defaults fill the resource limits a spec leaves at zero; memory and
+	// pids fall back to runner.DefaultResources, so no connector runs
+	// unbounded.
 	Defaults runner.Resources
 	// Logger receives cleanup problems; nil discards them.
 	Logger *slog.Logger
@@ -96,7 +98,14 @@ func New(c engine, opts Options) (*Runtime, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runtime{c: c, instance: opts.InstanceID, defaults: opts.Defaults, log: log.With("component", "runtime.docker")}, nil
+	defaults := opts.Defaults
+	if defaults.MemoryBytes == 0 {
+		defaults.MemoryBytes = runner.DefaultResources.MemoryBytes
+	}
+	if defaults.PidsLimit == 0 {
+		defaults.PidsLimit = runner.DefaultResources.PidsLimit
+	}
+	return &Runtime{c: c, instance: opts.InstanceID, defaults: defaults, log: log.With("component", "runtime.docker")}, nil
 }
 
 // NewClient returns a client for the engine named by the DOCKER_HOST family
