@@ -111,7 +111,7 @@ func (o *output) emitLocked(m *protocol.Message) error {
 // people read: log lines, error traces and connection status messages.
 func (o *output) masked(m *protocol.Message) *protocol.Message {
 	r := o.redact
-	if r == nil || r.r == nil {
+	if r.Empty() {
 		return m
 	}
 	c := *m

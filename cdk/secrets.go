@@ -1,136 +1,21 @@
 package cdk
 
-import (
-	"encoding/json"
-	"sort"
-	"strconv"
-	"strings"
-)
+import "github.com/ferrysync/ferry/protocol"
 
 // SecretMask replaces secret values in everything the kit prints. It is the
 // mask Airbyte's API uses (PROTOCOL.md 7.5).
-const SecretMask = "**********"
+const SecretMask = protocol.SecretMask
 
 // SecretValues returns the values of every config field that the spec's
 // connectionSpecification marks "airbyte_secret": true, at any depth:
 // nested properties, oneOf/anyOf/allOf branches, array items and
 // additionalProperties. Non-string secrets are returned in their JSON text.
 // schema and config are decoded JSON (any).
-func SecretValues(schema, config any) []string {
-	var out []string
-	collectSecrets(schema, config, &out, 0)
-	return out
-}
+func SecretValues(schema, config any) []string { return protocol.SecretValuesOf(schema, config) }
 
-func collectSecrets(schema, value any, out *[]string, depth int) {
-	s, ok := schema.(map[string]any)
-	if !ok || value == nil || depth > 64 {
-		return
-	}
-	if secret, _ := s["airbyte_secret"].(bool); secret {
-		switch v := value.(type) {
-		case string:
-			*out = append(*out, v)
-		case map[string]any, []any:
-			// A secret object: every leaf is secret.
-			collectLeaves(v, out)
-		default:
-			b, _ := json.Marshal(v)
-			*out = append(*out, string(b))
-		}
-		return
-	}
-	for _, kw := range []string{"oneOf", "anyOf", "allOf"} {
-		if branches, ok := s[kw].([]any); ok {
-			for _, b := range branches {
-				collectSecrets(b, value, out, depth+1)
-			}
-		}
-	}
-	switch v := value.(type) {
-	case map[string]any:
-		props, _ := s["properties"].(map[string]any)
-		for key, child := range v {
-			if ps, ok := props[key]; ok {
-				collectSecrets(ps, child, out, depth+1)
-			} else if ap, ok := s["additionalProperties"].(map[string]any); ok {
-				collectSecrets(ap, child, out, depth+1)
-			}
-		}
-	case []any:
-		if items, ok := s["items"]; ok {
-			for _, child := range v {
-				collectSecrets(items, child, out, depth+1)
-			}
-		}
-	}
-}
+// Redactor replaces secret values with SecretMask; see protocol.Redactor.
+type Redactor = protocol.Redactor
 
-func collectLeaves(v any, out *[]string) {
-	switch v := v.(type) {
-	case string:
-		*out = append(*out, v)
-	case map[string]any:
-		for _, c := range v {
-			collectLeaves(c, out)
-		}
-	case []any:
-		for _, c := range v {
-			collectLeaves(c, out)
-		}
-	case nil:
-	default:
-		b, _ := json.Marshal(v)
-		*out = append(*out, string(b))
-	}
-}
-
-// Redactor replaces secret values with SecretMask. The zero value and nil
-// redact nothing. It is safe for concurrent use.
-type Redactor struct {
-	r *strings.Replacer
-}
-
-// NewRedactor returns a Redactor for the given secret values. Each value is
-// matched as written and in its JSON-escaped form, since messages often
-// quote configs; longer values win over their prefixes. Empty values are
-// ignored.
-func NewRedactor(secrets []string) *Redactor {
-	forms := make(map[string]bool)
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		forms[s] = true
-		q := strconv.Quote(s)
-		forms[q[1:len(q)-1]] = true
-		b, _ := json.Marshal(s)
-		forms[string(b[1:len(b)-1])] = true
-	}
-	if len(forms) == 0 {
-		return &Redactor{}
-	}
-	list := make([]string, 0, len(forms))
-	for f := range forms {
-		list = append(list, f)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if len(list[i]) != len(list[j]) {
-			return len(list[i]) > len(list[j])
-		}
-		return list[i] < list[j]
-	})
-	pairs := make([]string, 0, 2*len(list))
-	for _, f := range list {
-		pairs = append(pairs, f, SecretMask)
-	}
-	return &Redactor{r: strings.NewReplacer(pairs...)}
-}
-
-// Redact returns s with every secret value masked.
-func (r *Redactor) Redact(s string) string {
-	if r == nil || r.r == nil || s == "" {
-		return s
-	}
-	return r.r.Replace(s)
-}
+// NewRedactor returns a Redactor for the given secret values, matched as
+// written and in their JSON-escaped forms.
+func NewRedactor(secrets []string) *Redactor { return protocol.NewRedactor(secrets) }

@@ -95,7 +95,7 @@ type Redactor struct {
 
 // minSecretLen is the shortest value redacted: masking "1" or "a"
 // everywhere would destroy a log without protecting anything.
-const minSecretLen = 4
+const minSecretLen = 3
 
 // NewRedactor returns a Redactor for the given secret values. Each value is
 // matched as written and in its JSON-escaped forms, since messages often
@@ -131,6 +131,9 @@ func NewRedactor(secrets []string) *Redactor {
 	}
 	return &Redactor{r: strings.NewReplacer(pairs...)}
 }
+
+// Empty reports whether the redactor masks nothing.
+func (r *Redactor) Empty() bool { return r == nil || r.r == nil }
 
 // Redact returns s with every secret value masked.
 func (r *Redactor) Redact(s string) string {
