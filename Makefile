@@ -5,7 +5,7 @@ BIN         ?= bin
 DATA_DIR    ?= .ferry
 TEST_TIMEOUT ?= 45m
 CONNECTORS  := $(notdir $(wildcard connectors/*))
-PROTOC_GEN_GO_VERSION := v1.36.8
+PROTOC_GEN_GO_VERSION := v1.36.12
 
 .PHONY: all build connectors images test compose-test bench bench-sync run proto lint clean
 
