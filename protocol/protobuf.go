@@ -84,6 +84,11 @@ func NewProtoReader(r io.Reader, max int) *ProtoReader {
 	return &ProtoReader{br: bufio.NewReaderSize(r, protoReaderBufferSize), max: max}
 }
 
+// Buffered returns the number of bytes readable without blocking on the
+// underlying reader; a consumer batching messages hands a batch on when it
+// is 0.
+func (r *ProtoReader) Buffered() int { return r.br.Buffered() }
+
 // MessageNumber returns the number of messages read so far, including
 // rejected ones.
 func (r *ProtoReader) MessageNumber() int64 { return r.n }

@@ -52,6 +52,21 @@ type bridgeItem struct {
 	state     *protocol.State
 }
 
+// bridgeBatch is a run of items from one socket, handed to the merger in
+// one channel send: one send per record would cost more than the record.
+// The lines live in one arena.
+type bridgeBatch struct {
+	items []bridgeItem
+	arena []byte
+}
+
+// Batch limits: a batch goes to the merger when it is this full, or when
+// its socket has nothing more buffered.
+const (
+	bridgeBatchItems = 512
+	bridgeBatchBytes = 256 << 10
+)
+
 // heldState is a state waiting for its partition's records.
 type heldState struct {
 	id        int64
@@ -71,7 +86,7 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 		w.CloseWithError(err)
 		return err
 	}
-	items := make(chan bridgeItem, 1024)
+	items := make(chan *bridgeBatch, 16)
 	var wg sync.WaitGroup
 	errs := make(chan error, len(conns))
 	for _, c := range conns {
@@ -150,16 +165,43 @@ func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
 }
 
 // read turns one socket's frames into items.
-func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- bridgeItem) error {
-	send := func(line []byte) error {
+func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch) error {
+	batch := &bridgeBatch{arena: make([]byte, 0, bridgeBatchBytes)}
+	// starts holds each item's arena offset: the arena may grow (a line
+	// longer than the batch), so slices are taken only at hand-over.
+	var starts []int
+	handOver := func() error {
+		if len(batch.items) == 0 {
+			return nil
+		}
+		for i := range batch.items {
+			end := len(batch.arena)
+			if i+1 < len(starts) {
+				end = starts[i+1]
+			}
+			batch.items[i].line = batch.arena[starts[i]:end:end]
+		}
+		select {
+		case items <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batch = &bridgeBatch{arena: make([]byte, 0, bridgeBatchBytes)}
+		starts = starts[:0]
+		return nil
+	}
+	send := func(line []byte, idle bool) error {
 		if len(bytes.TrimSpace(line)) == 0 {
+			if idle {
+				return handOver()
+			}
 			return nil // a JSONL probe
 		}
 		env, err := protocol.ScanEnvelope(line)
 		if err != nil {
 			return fmt.Errorf("a non-protocol line on a socket: %w", err)
 		}
-		it := bridgeItem{line: append([]byte(nil), line...), typ: env.Type, partition: env.PartitionID}
+		it := bridgeItem{typ: env.Type, partition: env.PartitionID}
 		if env.Type == protocol.TypeState {
 			m, err := protocol.Decode(line)
 			if err != nil {
@@ -168,12 +210,13 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- bridgeItem) 
 			it.state = m.State
 			it.partition = m.State.PartitionID
 		}
-		select {
-		case items <- it:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+		starts = append(starts, len(batch.arena))
+		batch.arena = append(batch.arena, line...)
+		batch.items = append(batch.items, it)
+		if idle || len(batch.items) >= bridgeBatchItems || len(batch.arena) >= bridgeBatchBytes {
+			return handOver()
 		}
+		return nil
 	}
 	if b.s.mode.Format == FormatProtobuf {
 		r := protocol.NewProtoReader(c, 0)
@@ -181,19 +224,18 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- bridgeItem) 
 		for {
 			frame, err := r.ReadFrame()
 			if err == io.EOF {
-				return nil
+				return handOver()
 			}
 			if err != nil {
 				return err
 			}
 			line, err = b.catalog.AppendMessageJSON(line[:0], frame)
 			if errors.Is(err, protocol.ErrProbe) {
-				continue
-			}
-			if err != nil {
+				line = line[:0]
+			} else if err != nil {
 				return err
 			}
-			if err := send(line); err != nil {
+			if err := send(line, r.Buffered() == 0); err != nil {
 				return err
 			}
 		}
@@ -202,116 +244,146 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- bridgeItem) 
 	for {
 		line, err := r.ReadLine()
 		if err == io.EOF {
-			return nil
+			return handOver()
 		}
 		if err != nil {
 			return err
 		}
-		if err := send(line); err != nil {
+		if err := send(line, r.Buffered() == 0); err != nil {
 			return err
 		}
 	}
 }
 
-// merge writes records at once and states when they are due.
-func (b *bridge) merge(items <-chan bridgeItem, w *bufio.Writer) error {
-	forwarded := make(map[string]int64) // records per partition since its last state
-	held := make(map[protocol.StreamDescriptor][]heldState)
-	next := make(map[protocol.StreamDescriptor]int64)
-	nHeld := 0
-	write := func(line []byte) error {
-		if _, err := w.Write(line); err != nil {
-			return err
-		}
-		return w.WriteByte('\n')
-	}
-	release := func(key protocol.StreamDescriptor) error {
-		for q := held[key]; len(q) > 0; q = held[key] {
-			h := q[0]
-			// Source ids run from 1 without gaps (PROTOCOL.md 5.6): state N
-			// goes out only after N-1, so a cursor never regresses.
-			want := next[key]
-			if want == 0 {
-				want = 1
-			}
-			if (h.id != 0 && h.id != want) || forwarded[h.partition] < h.records {
-				return nil
-			}
-			if err := write(h.line); err != nil {
+// merger orders the merged stream: records go out at once, states when
+// their partition's records are out and every earlier id of their stream
+// (or of the global state) is out too.
+type merger struct {
+	b         *bridge
+	w         *bufio.Writer
+	forwarded map[string]int64 // records per partition since its last state
+	held      map[protocol.StreamDescriptor][]heldState
+	next      map[protocol.StreamDescriptor]int64
+	nHeld     int
+}
+
+// merge writes the batches in arrival order.
+func (b *bridge) merge(batches <-chan *bridgeBatch, w *bufio.Writer) error {
+	m := &merger{b: b, w: w, forwarded: make(map[string]int64),
+		held: make(map[protocol.StreamDescriptor][]heldState), next: make(map[protocol.StreamDescriptor]int64)}
+	for batch := range batches {
+		for i := range batch.items {
+			if err := m.item(&batch.items[i]); err != nil {
 				return err
 			}
-			if forwarded[h.partition] -= h.records; forwarded[h.partition] == 0 {
-				delete(forwarded, h.partition) // the kit opens a new partition per state (G10)
-			}
-			if h.id != 0 {
-				next[key] = h.id + 1
-			}
-			held[key] = q[1:]
-			nHeld--
 		}
-		return nil
-	}
-	for it := range items {
-		switch it.typ {
-		case protocol.TypeRecord:
-			if err := write(stripPartition(it.line)); err != nil {
-				return err
-			}
-			forwarded[it.partition]++
-			// A record may complete a held state's partition.
-			for key := range held {
-				if err := release(key); err != nil {
-					return err
-				}
-			}
-		case protocol.TypeState:
-			st := it.state
-			key := globalKey
-			if st.Kind() == protocol.StateStream && st.Stream != nil {
-				key = st.Stream.StreamDescriptor
-			}
-			h := heldState{partition: it.partition, line: it.line}
-			if st.ID != nil {
-				h.id = *st.ID
-			}
-			if st.SourceStats != nil && st.SourceStats.RecordCount != nil {
-				h.records = int64(*st.SourceStats.RecordCount)
-			}
-			if nHeld >= DefaultMaxPendingStates {
-				return errors.New("too many states wait for their partitions' records")
-			}
-			q := append(held[key], h)
-			sort.SliceStable(q, func(i, j int) bool { return q[i].id < q[j].id })
-			held[key] = q
-			nHeld++
-			if err := release(key); err != nil {
-				return err
-			}
-		default:
-			// Stream statuses travel on the sockets too; in bridged mode
-			// Ferry sends COMPLETE itself after the source's clean exit.
-		}
-		if len(items) == 0 && w.Buffered() > 0 {
+		if len(batches) == 0 && w.Buffered() > 0 {
 			if err := w.Flush(); err != nil {
 				return err
 			}
 		}
 	}
-	// States still held at the end lack records their source counted, or
-	// wait behind a missing id: records may be lost, so in strict mode the
-	// attempt fails (and the source gets no COMPLETE).
-	for key, q := range held {
+	m.finish()
+	return w.Flush()
+}
+
+func (m *merger) write(line []byte) error {
+	if _, err := m.w.Write(line); err != nil {
+		return err
+	}
+	return m.w.WriteByte('\n')
+}
+
+func (m *merger) item(it *bridgeItem) error {
+	switch it.typ {
+	case protocol.TypeRecord:
+		if err := m.write(stripPartition(it.line)); err != nil {
+			return err
+		}
+		m.forwarded[it.partition]++
+		// A record may complete a held state's partition.
+		if m.nHeld > 0 {
+			for key := range m.held {
+				if err := m.release(key); err != nil {
+					return err
+				}
+			}
+		}
+	case protocol.TypeState:
+		st := it.state
+		key := globalKey
+		if st.Kind() == protocol.StateStream && st.Stream != nil {
+			key = st.Stream.StreamDescriptor
+		}
+		h := heldState{partition: it.partition, line: append([]byte(nil), it.line...)}
+		if st.ID != nil {
+			h.id = *st.ID
+		}
+		if st.SourceStats != nil && st.SourceStats.RecordCount != nil {
+			h.records = int64(*st.SourceStats.RecordCount)
+		}
+		if m.nHeld >= DefaultMaxPendingStates {
+			return errors.New("too many states wait for their partitions' records")
+		}
+		q := append(m.held[key], h)
+		sort.SliceStable(q, func(i, j int) bool { return q[i].id < q[j].id })
+		m.held[key] = q
+		m.nHeld++
+		return m.release(key)
+	default:
+		// Stream statuses travel on the sockets too; in bridged mode Ferry
+		// sends COMPLETE itself after the source's clean exit.
+	}
+	return nil
+}
+
+// release writes the states of key that are due.
+func (m *merger) release(key protocol.StreamDescriptor) error {
+	for q := m.held[key]; len(q) > 0; q = m.held[key] {
+		h := q[0]
+		// Source ids run from 1 without gaps (PROTOCOL.md 5.6): state N goes
+		// out only after N-1, so a cursor never regresses.
+		want := m.next[key]
+		if want == 0 {
+			want = 1
+		}
+		if (h.id != 0 && h.id != want) || m.forwarded[h.partition] < h.records {
+			return nil
+		}
+		if err := m.write(h.line); err != nil {
+			return err
+		}
+		if m.forwarded[h.partition] -= h.records; m.forwarded[h.partition] == 0 {
+			delete(m.forwarded, h.partition) // the kit opens a new partition per state (G10)
+		}
+		if h.id != 0 {
+			m.next[key] = h.id + 1
+		}
+		if len(q) == 1 {
+			delete(m.held, key)
+		} else {
+			m.held[key] = q[1:]
+		}
+		m.nHeld--
+	}
+	return nil
+}
+
+// finish reports states still held at the end: they lack records their
+// source counted, or wait behind a missing id, so records may be lost. In
+// strict mode the attempt fails (and the source gets no COMPLETE).
+func (m *merger) finish() {
+	for key, q := range m.held {
 		for _, h := range q {
 			msg := fmt.Sprintf("state id %d of %s never became complete (partition %q: %d of its %d records arrived); it was not forwarded",
-				h.id, describeKey(key), h.partition, forwarded[h.partition], h.records)
-			if b.s.cfg.Lenient {
-				b.s.warn("%s", msg)
+				h.id, describeKey(key), h.partition, m.forwarded[h.partition], h.records)
+			if m.b.s.cfg.Lenient {
+				m.b.s.warn("%s", msg)
 			} else {
-				b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
+				m.b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
 			}
 		}
 	}
-	return w.Flush()
 }
 
 // stripPartition removes partition_id from a record line: stdio

@@ -507,7 +507,7 @@ func TestReviewCommitsSourcePayloadNotEchoDecoration(t *testing.T) {
 // states.
 func TestReviewBridgeForgetsReleasedPartitions(t *testing.T) {
 	b := &bridge{s: &syncRun{log: NewAttemptLog(nil, nil), redact: NewRedactor(nil)}}
-	items := make(chan bridgeItem)
+	items := make(chan *bridgeBatch)
 	done := make(chan error, 1)
 	go func() { done <- b.merge(items, bufio.NewWriter(io.Discard)) }()
 	heap := func() uint64 {
@@ -520,11 +520,13 @@ func TestReviewBridgeForgetsReleasedPartitions(t *testing.T) {
 	send := func(from, to int) {
 		for i := from; i < to; i++ {
 			p := fmt.Sprintf("part-%07d", i)
-			items <- bridgeItem{line: []byte(`{"type":"RECORD","record":{"stream":"users","data":{},"emitted_at":1}}`), typ: protocol.TypeRecord, partition: p}
 			id := int64(i + 1)
-			items <- bridgeItem{line: []byte(`{}`), typ: protocol.TypeState, partition: p,
-				state: &protocol.State{Type: protocol.StateStream, ID: &id, Stream: &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: "users"}},
-					SourceStats: &protocol.StateStats{RecordCount: protocol.NewCount(1)}}}
+			items <- &bridgeBatch{items: []bridgeItem{
+				{line: []byte(`{"type":"RECORD","record":{"stream":"users","data":{},"emitted_at":1}}`), typ: protocol.TypeRecord, partition: p},
+				{line: []byte(`{}`), typ: protocol.TypeState, partition: p,
+					state: &protocol.State{Type: protocol.StateStream, ID: &id, Stream: &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: "users"}},
+						SourceStats: &protocol.StateStats{RecordCount: protocol.NewCount(1)}}},
+			}}
 		}
 	}
 	send(0, 1000)
