@@ -130,6 +130,7 @@ type scenario struct {
 	state               []*protocol.State
 	timeouts            runner.Timeouts
 	attempt             int
+	mode                runner.Mode
 }
 
 func (e *env) sync(t *testing.T, ctx context.Context, localRoot string, sc scenario, cp runner.Checkpointer) (*runner.Result, error) {
@@ -141,6 +142,7 @@ func (e *env) sync(t *testing.T, ctx context.Context, localRoot string, sc scena
 		InstanceID:   e.instance,
 		JobID:        1,
 		Attempt:      sc.attempt,
+		Mode:         sc.mode,
 		Source:       runner.Connector{Image: e.images[sc.source], Config: json.RawMessage(sc.sourceConfig)},
 		Destination:  runner.Connector{Image: e.images[sc.destination], Config: json.RawMessage(sc.destConfig)},
 		Catalog:      sc.catalog,
@@ -266,13 +268,24 @@ func receivedIDs(t *testing.T, path string) map[int]int {
 // from it delivers every record at least once with no gap (G3).
 func TestE2EDestinationCrashResume(t *testing.T) {
 	envs(t, func(t *testing.T, e *env) {
+		for _, mode := range testModes {
+			t.Run(mode.Mode, func(t *testing.T) { crashResume(t, e, mode) })
+		}
+	})
+}
+
+// testModes are the data channels the guarantee tests run in.
+var testModes = []runner.Mode{{Mode: runner.ModeStdio}, {Mode: runner.ModeSocket, Format: runner.FormatJSONL, Sockets: 2}}
+
+func crashResume(t *testing.T, e *env, mode runner.Mode) {
+	{
 		root := t.TempDir()
 		os.Chmod(root, 0o777)
 		cp := &fileState{FileCheckpointer: runner.FileCheckpointer{Path: filepath.Join(t.TempDir(), "state.json")}}
 		cat := catalogOf(protocol.SyncIncremental, protocol.DestAppend, "items")
 		src := `{"source":{"records":100,"state_every":10}}`
 		sc := scenario{source: "connector-scripted", destination: "connector-scripted", sourceConfig: src,
-			destConfig: `{"destination":{"output_path":"/local/received.jsonl","crash_after_ack":4}}`, catalog: cat}
+			destConfig: `{"destination":{"output_path":"/local/received.jsonl","crash_after_ack":4}}`, catalog: cat, mode: mode}
 		res, err := e.sync(t, context.Background(), root, sc, cp)
 		if err == nil {
 			t.Fatal("first attempt succeeded; want a destination crash")
@@ -299,7 +312,7 @@ func TestE2EDestinationCrashResume(t *testing.T) {
 		if seen[45] < 1 || seen[41] < 1 {
 			t.Fatalf("records after the committed state were not re-sent: %v", seen[41])
 		}
-	})
+	}
 }
 
 // TestE2EBadAcks: forged, regressing and foreign-stream acknowledgements
@@ -419,6 +432,14 @@ func TestE2EHugeLinesGarbageAndStderr(t *testing.T) {
 // and reports a cancel.
 func TestE2ECancel(t *testing.T) {
 	envs(t, func(t *testing.T, e *env) {
+		for _, mode := range testModes {
+			t.Run(mode.Mode, func(t *testing.T) { cancelMidSync(t, e, mode) })
+		}
+	})
+}
+
+func cancelMidSync(t *testing.T, e *env, mode runner.Mode) {
+	{
 		root := t.TempDir()
 		os.Chmod(root, 0o777)
 		cp := &fileState{FileCheckpointer: runner.FileCheckpointer{Path: filepath.Join(t.TempDir(), "state.json")}}
@@ -427,7 +448,7 @@ func TestE2ECancel(t *testing.T) {
 		sc := scenario{source: "connector-scripted", destination: "connector-scripted",
 			sourceConfig: `{"source":{"records":1000,"state_every":10,"hang_after_record":20}}`, destConfig: `{}`,
 			catalog:  catalogOf(protocol.SyncIncremental, protocol.DestAppend, "items"),
-			timeouts: runner.Timeouts{StopGrace: 2 * time.Second}}
+			timeouts: runner.Timeouts{StopGrace: 2 * time.Second}, mode: mode}
 		go func() {
 			for i := 0; i < 300; i++ {
 				time.Sleep(50 * time.Millisecond)
@@ -446,7 +467,12 @@ func TestE2ECancel(t *testing.T) {
 				t.Fatalf("containers left behind: %v", l)
 			}
 		}
-	})
+		if e.volumes != nil {
+			if v := e.volumes(t); len(v) > 0 {
+				t.Fatalf("volumes left behind: %v", v)
+			}
+		}
+	}
 }
 
 // dataIDs returns the sorted ids in a destination-jsonl file.
