@@ -147,8 +147,18 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 // recordHeader reads the namespace, stream and partition_id of an
 // AirbyteRecordMessageProtobuf body; a later occurrence wins, as protobuf
 // merges repeated bodies. Malformed bodies are left to the full decoder.
+// It runs for every record, over every value: values (field 5) with a
+// one-byte length, which is nearly all of them, are skipped without the
+// general decoding.
 func recordHeader(body []byte, ns, stream, pid *[]byte) {
 	for len(body) > 0 {
+		if body[0] == recDataTag && len(body) > 1 && body[1] < 0x80 {
+			if n := 2 + int(body[1]); n <= len(body) {
+				body = body[n:]
+				continue
+			}
+			return
+		}
 		num, typ, n := protowire.ConsumeTag(body)
 		if n < 0 {
 			return
@@ -172,3 +182,6 @@ func recordHeader(body []byte, ns, stream, pid *[]byte) {
 		body = body[m:]
 	}
 }
+
+// recDataTag is the tag byte of a record's data values (field 5, bytes).
+const recDataTag = 5<<3 | byte(protowire.BytesType)
