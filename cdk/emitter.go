@@ -30,6 +30,7 @@ type Emitter struct {
 	pid    string                 // the current partition id
 	recOff int                    // where the record object starts in prefix
 	schema *protocol.RecordSchema // PROTOBUF only
+	hdr    protocol.RecordHeader  // PROTOBUF only: the record's header
 }
 
 // emptyState is the blob of a stream that never set one.

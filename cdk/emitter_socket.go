@@ -19,8 +19,22 @@ import (
 // to sock.
 func (rs *readSession) newSocketEmitter(run *streamRun, sock *sockWriter) *Emitter {
 	e := &Emitter{s: rs, desc: run.desc, last: run.req.State, sock: sock, run: run, schema: run.schema}
+	if e.schema != nil {
+		// The text the JSON record would carry (json.Marshal makes
+		// invalid UTF-8 valid), so both formats name the stream alike.
+		e.hdr.Namespace = jsonRoundTrip(e.desc.Namespace)
+		e.hdr.Stream = jsonRoundTrip(e.desc.Name)
+	}
 	e.rotate()
 	return e
+}
+
+// jsonRoundTrip returns s as it reads back from its JSON string.
+func jsonRoundTrip(s string) []byte {
+	raw, _ := json.Marshal(s)
+	var out string
+	_ = json.Unmarshal(raw, &out)
+	return []byte(out)
 }
 
 // rotate starts a new partition: a fresh id and the record prefix that
@@ -28,6 +42,9 @@ func (rs *readSession) newSocketEmitter(run *streamRun, sock *sockWriter) *Emitt
 func (e *Emitter) rotate() {
 	e.pid = e.s.pids.next()
 	e.prefix, e.recOff = appendSocketRecordPrefix(e.prefix[:0], e.desc, e.pid)
+	if e.schema != nil {
+		e.hdr.PartitionID = jsonRoundTrip(e.pid)
+	}
 }
 
 // appendSocketRecordPrefix appends the bytes of a RECORD line up to its
@@ -64,7 +81,8 @@ func (e *Emitter) socketRecord(data []byte) error {
 	if e.schema == nil {
 		return e.sock.recordJSONL(e.prefix, data, at)
 	}
-	stats, err := e.sock.recordProto(e.schema, e.prefix[e.recOff:], data, at)
+	e.hdr.EmittedAt = at
+	stats, err := e.sock.recordProto(e.schema, &e.hdr, data)
 	if err != nil {
 		var kitErr *Error
 		if errors.As(err, &kitErr) {

@@ -40,10 +40,6 @@ type sockWriter struct {
 	err    error // the first write error; every later call returns it
 	active bool  // bytes reached the socket since the previous tick
 
-	// Scratch space of the protobuf encoder: the record object as JSON,
-	// then its protobuf bytes.
-	recJSON, recProto []byte
-
 	stop, done chan struct{}
 }
 
@@ -106,32 +102,20 @@ func (w *sockWriter) recordJSONL(prefix, data []byte, emittedAt int64) error {
 }
 
 // recordProto appends one record as a framed AirbyteMessageProtobuf whose
-// values are positional by schema. recPrefix is the record object up to
-// and including `"data":`. The record is converted from the JSON it would
-// have been, so both formats carry exactly the same values.
-func (w *sockWriter) recordProto(schema *protocol.RecordSchema, recPrefix, data []byte, emittedAt int64) (protocol.ConvertStats, error) {
+// values are positional by schema, converted straight into the socket
+// buffer from the record's header and the JSON text of its data, so both
+// formats carry exactly the same values.
+func (w *sockWriter) recordProto(schema *protocol.RecordSchema, hdr *protocol.RecordHeader, data []byte) (protocol.ConvertStats, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return protocol.ConvertStats{}, w.err
 	}
-	j := append(w.recJSON[:0], recPrefix...)
-	j = append(j, data...)
-	j = append(j, `,"emitted_at":`...)
-	j = strconv.AppendInt(j, emittedAt, 10)
-	j = append(j, '}')
-	w.recJSON = j
-	rec, stats, err := schema.AppendRecordProto(w.recProto[:0], j)
+	b, stats, err := schema.AppendRecordFrame(w.buf, hdr, data)
 	if err != nil {
 		return stats, err
 	}
-	w.recProto = rec
-	// AirbyteMessageProtobuf{record = 1}, preceded by its length.
-	inner := protowire.SizeBytes(len(rec)) + 1
-	b := protowire.AppendVarint(w.buf, uint64(inner))
-	b = protowire.AppendTag(b, 1, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(len(rec)))
-	w.buf = append(b, rec...)
+	w.buf = b
 	if len(w.buf) >= socketFlushBytes {
 		return stats, w.flushLocked()
 	}

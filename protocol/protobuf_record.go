@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -259,6 +260,7 @@ type recordEncoder struct {
 
 	spans []span
 	vals  []pvalue
+	order []int32 // the property index of each data member, in order
 	// text holds unescaped strings. It is sized up front to the data's
 	// length, which bounds them, so slices into it stay valid.
 	text    []byte
@@ -491,13 +493,31 @@ func (e *recordEncoder) scanData(s *scanner) error {
 	if !s.eat('{') {
 		return errors.New("record data is not a JSON object")
 	}
+	// Guess each member's property from the previous record's order; a
+	// string comparison is much cheaper than a map lookup.
+	var guess []int32
+	if p := e.schema.order.Load(); p != nil {
+		guess = *p
+	}
+	k, learned := 0, e.order[:0]
 	err := s.members(func(key []byte) error {
 		s.ws()
 		start := s.i
 		if err := s.skipValue(2); err != nil {
 			return err
 		}
-		if i, ok := e.schema.index[string(key)]; ok {
+		i := int32(-1)
+		if k < len(guess) && guess[k] >= 0 && e.schema.names[guess[k]] == string(key) {
+			i = guess[k]
+		} else if j, ok := e.schema.index[string(key)]; ok {
+			i = int32(j)
+		}
+		if k >= len(guess) || guess[k] != i {
+			guess = nil // the order changed: learn this one
+		}
+		learned = append(learned, i)
+		k++
+		if i >= 0 {
 			e.spans[i] = span{start, s.i}
 			return nil
 		}
@@ -507,8 +527,13 @@ func (e *recordEncoder) scanData(s *scanner) error {
 		e.stats.DroppedFields++
 		return nil
 	})
+	e.order = learned
 	if err != nil {
 		return fmt.Errorf("record data: %w", err)
+	}
+	if guess == nil || k != len(guess) {
+		o := slices.Clone(learned)
+		e.schema.order.Store(&o)
 	}
 	for i, sp := range e.spans {
 		v := &e.vals[i]
@@ -601,14 +626,7 @@ func (e *recordEncoder) convert(v *pvalue, kind ValueKind, raw []byte) {
 // unquote unescapes a JSON string into e.text.
 func (e *recordEncoder) unquote(raw []byte) ([]byte, bool) {
 	body := raw[1 : len(raw)-1]
-	plain := true
-	for _, c := range body {
-		if c == '\\' {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if bytes.IndexByte(body, '\\') < 0 {
 		return body, utf8.Valid(body)
 	}
 	start := len(e.text)
@@ -815,4 +833,34 @@ func (s *RecordSchema) AppendRecordProtoFrom(dst []byte, r *Record) ([]byte, Con
 		return dst, e.stats, err
 	}
 	return e.appendTo(dst), e.stats, nil
+}
+
+// RecordHeader is what a record carries besides its data, as UTF-8 text
+// (not JSON-quoted), for AppendRecordFrame.
+type RecordHeader struct {
+	Namespace, Stream, PartitionID []byte
+	EmittedAt                      int64
+}
+
+// AppendRecordFrame converts a record given as its header and the JSON
+// text of its data object, and appends it to dst as a framed
+// AirbyteMessageProtobuf (the varint length, then record = 1): what a
+// source writes to a socket. The bytes are those of AppendRecordProto for
+// the same record object, framed, without building that object's JSON and
+// scanning it again. On an error dst is returned as it was.
+func (s *RecordSchema) AppendRecordFrame(dst []byte, h *RecordHeader, data []byte) ([]byte, ConvertStats, error) {
+	if h.EmittedAt < 0 {
+		return dst, ConvertStats{}, fmt.Errorf("record emitted_at %d is negative", h.EmittedAt)
+	}
+	e := getEncoder(s)
+	defer putEncoder(e)
+	e.hasNamespace, e.namespace, e.stream, e.partitionID = len(h.Namespace) > 0, h.Namespace, h.Stream, h.PartitionID
+	e.emittedAt = uint64(h.EmittedAt)
+	if err := e.loadData(data); err != nil {
+		return dst, e.stats, fmt.Errorf("record: %w", err)
+	}
+	if err := e.finish(); err != nil {
+		return dst, e.stats, err
+	}
+	return appendRecordEnvelope(dst, e, true), e.stats, nil
 }

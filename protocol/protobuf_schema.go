@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -64,6 +65,12 @@ type RecordSchema struct {
 	// to append when a record is decoded back to JSON.
 	keys  [][]byte
 	index map[string]int
+	// order is the property index of each data member of the last record
+	// converted whose members came in an order different from the one
+	// before (-1: not a property). Records of one source almost always
+	// list their members in the same order, so the encoder checks the
+	// key against this guess before it looks the name up.
+	order atomic.Pointer[[]int32]
 }
 
 // NewRecordSchema builds the schema of a stream from its json_schema. The
