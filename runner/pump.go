@@ -378,6 +378,16 @@ func (p *pump) writeFailed(err error) error {
 func (p *pump) writeComplete() error {
 	now := protocol.Millis(time.Now().UnixMilli())
 	for _, d := range p.s.catalog.order {
+		// A stream the source itself reported INCOMPLETE is not finished,
+		// even after a clean exit: finalising it could replace good data
+		// with a partial copy.
+		p.s.mu.Lock()
+		incomplete := p.s.stats.stream(d).Status == protocol.StreamIncomplete
+		p.s.mu.Unlock()
+		if incomplete {
+			p.s.warn("stream %s: the source reported it INCOMPLETE, so it gets no COMPLETE status", d)
+			continue
+		}
 		b, err := json.Marshal(protocol.NewStreamStatus(p.s.catalog.find(d).dest, protocol.StreamComplete, now))
 		if err != nil {
 			return err
@@ -482,6 +492,9 @@ func (s *syncRun) acknowledge(st *protocol.State, b *ackBatch) {
 		return
 	}
 	if res == nil {
+		if s.book == nil {
+			s.ignoredAcks++ // older than the committed state: never regress (G2)
+		}
 		return
 	}
 	s.stats.ack(res, res.echo)

@@ -85,6 +85,7 @@ type syncRun struct {
 	traceFailures  []Failure // ERROR traces from both connectors
 	lateTraces     []Failure // ERROR traces that came after Ferry stopped the attempt
 	droppedTraces  int       // ERROR traces over maxTraceFailures, counted only
+	ignoredAcks    int       // acknowledgements older than the committed state
 	stopCause      *Failure  // why Ferry stopped the attempt, if it did
 	failures       []Failure // Ferry's own findings
 	warnings       []string
@@ -571,6 +572,9 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	res.Failures = append(res.Failures, s.traceFailures...)
 	res.Failures = append(res.Failures, s.failures...)
 	res.Failures = append(res.Failures, s.lateTraces...)
+	if s.ignoredAcks > 0 {
+		s.warnings = append(s.warnings, fmt.Sprintf("%d acknowledgements older than the committed state were ignored", s.ignoredAcks))
+	}
 	if s.droppedTraces > 0 {
 		s.warnings = append(s.warnings, fmt.Sprintf("%d more ERROR traces were not kept", s.droppedTraces))
 	}

@@ -415,3 +415,23 @@ func TestSyncFieldSelectionAndMapping(t *testing.T) {
 		t.Fatalf("committed state uses the destination name: %s", got)
 	}
 }
+
+// TestSyncIncompleteStreamGetsNoComplete: a stream the source reported
+// INCOMPLETE gets no COMPLETE status even when the source exits 0; the
+// other streams do.
+func TestSyncIncompleteStreamGetsNoComplete(t *testing.T) {
+	lines := []string{recordLine("users", 1), streamStateLine("users", 1), recordLine("orders", 1),
+		`{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":"orders"},"status":"INCOMPLETE"}}}`}
+	dst := &destRecorder{}
+	res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}, baseConfig(&memCheckpointer{}, nil, "users", "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces := dst.inputOf(protocol.TypeTrace)
+	if len(traces) != 1 || !strings.Contains(traces[0], `"name":"users"`) {
+		t.Fatalf("COMPLETE statuses: got %v, want one for users only", traces)
+	}
+	if len(res.Warnings) == 0 {
+		t.Fatal("no warning about the incomplete stream")
+	}
+}
