@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -133,10 +134,16 @@ func sessionFrom(ctx context.Context) (session, bool) {
 
 // safeNext returns a local path to go to after logging in, or
 // /connections: never another host, so the login form cannot be used to
-// send a user elsewhere ("//evil.example", "/\evil.example").
+// send a user elsewhere ("//evil.example", "/\evil.example"). Control
+// characters and spaces are refused too: a browser's URL parser strips
+// tabs and newlines, so "/\t/evil.example" would become "//evil.example".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") ||
+	bad := strings.ContainsFunc(next, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' })
+	if bad || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
 		next == "/login" || strings.HasPrefix(next, "/login?") {
+		return "/connections"
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" {
 		return "/connections"
 	}
 	return next

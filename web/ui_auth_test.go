@@ -151,3 +151,28 @@ func TestSessions(t *testing.T) {
 		t.Error("checkToken: want the token (pasted with whitespace) and nothing else")
 	}
 }
+
+// TestLoginNextStaysLocal verifies that the login page's next parameter,
+// after a login or for a browser already logged in, never redirects to
+// another host, including the forms a browser's URL parser turns into
+// one: it strips tabs and newlines, so "/\t/evil.example" is
+// "//evil.example" there.
+func TestLoginNextStaysLocal(t *testing.T) {
+	e := newEnv(t)
+	cookie, _ := e.login(t)
+	for _, next := range []string{"//evil.example", "/\\evil.example", "/\t/evil.example", "/\x0b/evil.example",
+		"/%09/evil.example", "https://evil.example/", "/\x00/evil.example", " //evil.example"} {
+		resp, _ := e.page(t, "GET", "/login?next="+url.QueryEscape(next), cookie, nil)
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || strings.ContainsFunc(loc, func(r rune) bool { return r < 0x20 || r == 0x7f }) ||
+			!strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") {
+			t.Errorf("logged in, next %q: got %d to %q, want 303 to a local path", next, resp.StatusCode, loc)
+		}
+		resp, _ = e.page(t, "POST", "/login", nil, url.Values{"token": {testToken}, "next": {next}})
+		loc = resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || strings.ContainsFunc(loc, func(r rune) bool { return r < 0x20 || r == 0x7f }) ||
+			!strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") {
+			t.Errorf("login, next %q: got %d to %q, want 303 to a local path", next, resp.StatusCode, loc)
+		}
+	}
+}
