@@ -67,16 +67,9 @@ func appendSocketRecordPrefix(b []byte, d protocol.StreamDescriptor, pid string)
 
 // socketRecord is Record in socket mode: the hot path.
 func (e *Emitter) socketRecord(data []byte) error {
-	if !e.running {
-		e.running = true
-		if e.run.running.CompareAndSwap(false, true) {
-			if err := e.s.socketStatus(e.sock, e.desc, protocol.StreamRunning, false); err != nil {
-				return err
-			}
-		}
+	if err := e.startRecord(); err != nil {
+		return err
 	}
-	e.sinceState++
-	e.total++
 	at := e.s.r.out.now().UnixMilli()
 	if e.schema == nil {
 		return e.sock.recordJSONL(e.prefix, data, at)
@@ -95,6 +88,54 @@ func (e *Emitter) socketRecord(data []byte) error {
 			"stream", e.desc.String(), "fields_not_in_schema", stats.DroppedFields, "first_dropped", stats.FirstDropped,
 			"values_not_of_their_type", stats.Coerced, "dropped_record_members", stats.DroppedMembers)
 	}
+	return nil
+}
+
+// ProtoSchema returns the stream's RecordSchema when records travel as
+// PROTOBUF (socket mode with the PROTOBUF format), and nil otherwise. A
+// source that can produce its values directly may then emit them with
+// RecordValues, which skips building and converting JSON; the values must
+// be those the JSON record would convert to (PROTOCOL.md 5.5).
+func (e *Emitter) ProtoSchema() *protocol.RecordSchema {
+	if e.sock == nil {
+		return nil
+	}
+	return e.schema
+}
+
+// RecordValues emits one record given as its values, of the schema
+// ProtoSchema returned. It is Record for a source that builds protobuf
+// values directly; v may be reused once it returns.
+func (e *Emitter) RecordValues(v *protocol.RecordValues) error {
+	if e.sock == nil || e.schema == nil {
+		return SystemError("stream %s: RecordValues needs PROTOBUF socket mode (see ProtoSchema)", e.desc)
+	}
+	if err := e.startRecord(); err != nil {
+		return err
+	}
+	e.hdr.EmittedAt = e.s.r.out.now().UnixMilli()
+	if err := e.sock.recordValues(e.schema, &e.hdr, v); err != nil {
+		var kitErr *Error
+		if errors.As(err, &kitErr) {
+			return err // the socket failed
+		}
+		return SystemError("stream %s: record %d cannot be sent as PROTOBUF: %v", e.desc, e.total, err)
+	}
+	return nil
+}
+
+// startRecord counts a record, emitting the stream's RUNNING status first.
+func (e *Emitter) startRecord() error {
+	if !e.running {
+		e.running = true
+		if e.run.running.CompareAndSwap(false, true) {
+			if err := e.s.socketStatus(e.sock, e.desc, protocol.StreamRunning, false); err != nil {
+				return err
+			}
+		}
+	}
+	e.sinceState++
+	e.total++
 	return nil
 }
 

@@ -122,6 +122,24 @@ func (w *sockWriter) recordProto(schema *protocol.RecordSchema, hdr *protocol.Re
 	return stats, nil
 }
 
+// recordValues appends one record given as its values, framed.
+func (w *sockWriter) recordValues(schema *protocol.RecordSchema, hdr *protocol.RecordHeader, v *protocol.RecordValues) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	b, err := schema.AppendValuesFrame(w.buf, hdr, v)
+	if err != nil {
+		return err
+	}
+	w.buf = b
+	if len(w.buf) >= socketFlushBytes {
+		return w.flushLocked()
+	}
+	return nil
+}
+
 // message writes a message that is not a record (a state, a stream
 // status) and flushes at once: JSONL as a line, PROTOBUF as
 // airbyte_protocol_message holding the JSON text.

@@ -84,8 +84,8 @@ func (source) Streams(ctx context.Context, req *cdk.Request) ([]cdk.Stream, erro
 		base = time.Now().Unix()
 	}
 	return []cdk.Stream{
-		&stream{name: "users", schema: usersSchema, count: c.Count, cfg: c, base: base, gen: appendUser},
+		&stream{name: "users", schema: usersSchema, count: c.Count, cfg: c, base: base, gen: appendUser, values: usersValues},
 		&stream{name: "products", schema: productsSchema, count: productCount, cfg: c, base: base, gen: appendProduct},
-		&stream{name: "purchases", schema: purchasesSchema, count: c.Count, cfg: c, base: base, gen: appendPurchase},
+		&stream{name: "purchases", schema: purchasesSchema, count: c.Count, cfg: c, base: base, gen: appendPurchase, values: purchasesValues},
 	}, nil
 }

@@ -24,6 +24,9 @@ type stream struct {
 	cfg    *config
 	base   int64
 	gen    genFunc
+	// values generates the same records as PROTOBUF values (values.go);
+	// nil: the JSON records are converted.
+	values *valuesGen
 }
 
 func (s *stream) Describe() protocol.Stream {
@@ -101,11 +104,25 @@ func (s *stream) readRange(ctx context.Context, out *cdk.Emitter, lo, hi int64, 
 	slice := s.cfg.RecordsPerSlice
 	buf := make([]byte, 0, 1024+s.cfg.RecordBytes)
 	var r rng // outside the loop: gen takes its address, which escapes
+	var vw *valueWriter
+	if schema := out.ProtoSchema(); schema != nil && s.values != nil && s.cfg.RecordBytes == 0 {
+		// Padding depends on the JSON length: padded records are
+		// converted from JSON.
+		vw = s.values.writer(schema)
+	}
 	for id := lo; id <= hi; id++ {
 		r = newRNG(s.cfg.Seed, salt, id)
-		buf = s.gen(buf[:0], s.cfg, &r, id, s.base+id)
-		if err := out.Record(buf); err != nil {
-			return err
+		if vw != nil {
+			vw.v.Reset()
+			s.values.fill(vw, s.cfg, &r, id, s.base+id)
+			if err := out.RecordValues(vw.v); err != nil {
+				return err
+			}
+		} else {
+			buf = s.gen(buf[:0], s.cfg, &r, id, s.base+id)
+			if err := out.Record(buf); err != nil {
+				return err
+			}
 		}
 		if id%slice == 0 || id == hi {
 			if err := ctx.Err(); err != nil {
