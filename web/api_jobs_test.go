@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"math"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -182,5 +184,35 @@ func TestListJobs(t *testing.T) {
 	json.Unmarshal(b, &raw)
 	if string(raw["data"]) != "[]" || string(raw["next"]) != "null" || string(raw["previous"]) != "null" {
 		t.Errorf("empty list %s, want data [] and null links", b)
+	}
+}
+
+// TestListPageEdges verifies the links at the far edges: an offset near
+// the integer limit neither overflows into a negative next offset nor
+// fails, and the previous link stays non-negative.
+func TestListPageEdges(t *testing.T) {
+	e := newEnv(t)
+	f := e.fixture()
+	for i := 0; i < 5; i++ {
+		var j jobJSON
+		e.do(t, "POST", "/api/v1/jobs", map[string]any{"connectionId": f.conn, "jobType": "sync"}, 201, &j)
+		e.do(t, "DELETE", path("/api/v1/jobs/%d", j.JobID), nil, 200, nil)
+	}
+	var page listResponse[jobJSON]
+	for _, q := range []string{"limit=2&offset=10", "limit=100&offset=9223372036854775807", "limit=100&offset=9223372036854775800"} {
+		e.do(t, "GET", "/api/v1/jobs?"+q, nil, 200, &page)
+		if len(page.Data) != 0 || page.Next != nil {
+			t.Errorf("%s: %d jobs, next %v; want none and no next", q, len(page.Data), page.Next)
+		}
+		if page.Previous == nil || strings.Contains(*page.Previous, "-") {
+			t.Errorf("%s: previous %v, want a link with a non-negative offset", q, page.Previous)
+		}
+	}
+	// The UI's pager shares the arithmetic.
+	for _, c := range []struct{ offset, total int }{{math.MaxInt, 5}, {math.MaxInt - 10, 5}} {
+		pg := newPager(httptest.NewRequest("GET", "/jobs", nil), store.Page{Limit: uiPageSize, Offset: c.offset}, c.total)
+		if pg.Next != "" || strings.Contains(pg.Prev, "-") {
+			t.Errorf("pager at offset %d: next %q prev %q, want no next and a non-negative prev", c.offset, pg.Next, pg.Prev)
+		}
 	}
 }

@@ -50,15 +50,33 @@ func newList[T any](r *http.Request, p store.Page, total int, data []T) listResp
 		data = []T{}
 	}
 	out := listResponse[T]{Data: data}
-	if p.Offset+p.Limit < total {
-		u := pageURL(r, p.Limit, p.Offset+p.Limit)
+	next, prev, hasNext, hasPrev := neighbours(p, total)
+	if hasNext {
+		u := pageURL(r, p.Limit, next)
 		out.Next = &u
 	}
-	if p.Offset > 0 {
-		u := pageURL(r, p.Limit, max(0, p.Offset-p.Limit))
+	if hasPrev {
+		u := pageURL(r, p.Limit, prev)
 		out.Previous = &u
 	}
 	return out
+}
+
+// neighbours returns the offsets of the pages before and after p. The
+// comparison cannot overflow, whatever offset the client sent, and an
+// offset past the end links back to the last page that has items rather
+// than to another empty one.
+func neighbours(p store.Page, total int) (next, prev int, hasNext, hasPrev bool) {
+	if p.Offset < total-p.Limit {
+		next, hasNext = p.Offset+p.Limit, true
+	}
+	if p.Offset > 0 {
+		prev, hasPrev = max(0, p.Offset-p.Limit), true
+		if total > 0 && prev >= total {
+			prev = (total - 1) / p.Limit * p.Limit
+		}
+	}
+	return next, prev, hasNext, hasPrev
 }
 
 // pageURL is the request's URL with another limit and offset. The scheme

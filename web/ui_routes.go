@@ -87,11 +87,12 @@ func newPager(r *http.Request, p store.Page, total int) pager {
 		return (&url.URL{Path: r.URL.Path, RawQuery: q.Encode()}).String()
 	}
 	out := pager{Total: total}
-	if p.Offset > 0 {
-		out.Prev = link(max(0, p.Offset-p.Limit))
+	next, prev, hasNext, hasPrev := neighbours(p, total)
+	if hasPrev {
+		out.Prev = link(prev)
 	}
-	if p.Offset+p.Limit < total {
-		out.Next = link(p.Offset + p.Limit)
+	if hasNext {
+		out.Next = link(next)
 	}
 	return out
 }
