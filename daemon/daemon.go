@@ -30,6 +30,8 @@ type Daemon struct {
 	now        func() time.Time
 	hub        *hub
 	hooks      *webhooks
+	// lock is the data dir's lock, held from Open to Close.
+	lock *dataDirLock
 	// FirstStart is set when Open found an empty data dir.
 	firstStart bool
 
@@ -103,6 +105,18 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
 	}
+	// Lock before anything else: the instance ID, the key and the store's
+	// migrations are for one process at a time, and so is recovery.
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			lock.release()
+		}
+	}()
 	id, created, err := loadOrCreateInstanceID(cfg.InstanceFile())
 	if err != nil {
 		return nil, err
@@ -117,6 +131,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{
+		lock:       lock,
 		cfg:        cfg,
 		log:        log.With("component", "daemon"),
 		db:         db,
@@ -153,6 +168,7 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 			return nil, fmt.Errorf("first start: %w", err)
 		}
 	}
+	opened = true
 	return d, nil
 }
 
@@ -221,7 +237,9 @@ func (d *Daemon) shutdown() {
 // Close releases the store. Call it after Run returned.
 func (d *Daemon) Close() error {
 	d.stopAttempts(errShutdown)
-	return d.db.Close()
+	err := d.db.Close()
+	d.lock.release()
+	return err
 }
 
 // poke wakes the dispatcher.

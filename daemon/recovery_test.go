@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -124,4 +125,42 @@ func TestInstanceIDPersists(t *testing.T) {
 	if d2.InstanceID() != id || d2.firstStart {
 		t.Errorf("instance ID after restart %q (first start %v), want %q", d2.InstanceID(), d2.firstStart, id)
 	}
+}
+
+// TestSecondDaemonOnDataDirRefused starts a second daemon on a data dir
+// whose daemon is running a sync. Both share the instance ID, so the
+// second's recovery would take the first's attempt for a leftover: fail it
+// ("daemon restarted") and sweep its containers. Open must refuse instead,
+// and leave the running attempt alone.
+func TestSecondDaemonOnDataDirRefused(t *testing.T) {
+	cfg := testConfig(t, scriptedDir(t))
+	d := openDaemon(t, cfg, Options{})
+	conn := scriptedConnection(t, d, scenario{}, scenario{})
+	ctx := context.Background()
+	if _, err := d.Trigger(ctx, conn.ID, store.JobSync); err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.db.ClaimJob(ctx, d.owner) // the first daemon's attempt, running
+	if err != nil || c == nil {
+		t.Fatalf("ClaimJob = %v, %v", c, err)
+	}
+	sw := &fakeSweeper{}
+	d2, err := Open(ctx, cfg, Options{Logger: testLogger(t), Sweeper: sw})
+	if err == nil {
+		d2.Close()
+		t.Fatal("a second Open of a data dir in use succeeded")
+	}
+	if !strings.Contains(err.Error(), cfg.DataDir) || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("error %q, want it to name the data dir and say it is in use", err)
+	}
+	a, err := d.db.Attempt(ctx, c.Attempt.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != store.AttemptRunning || len(sw.calls) != 0 {
+		t.Errorf("first daemon's attempt %s, sweeps %v; want running and no sweep", a.Status, sw.calls)
+	}
+	// Once the first daemon is closed, the data dir can be opened again.
+	d.Close()
+	openDaemon(t, cfg, Options{Sweeper: sw})
 }
