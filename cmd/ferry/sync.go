@@ -145,14 +145,15 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		}
 		secrets = append(secrets, protocol.SecretValues(spec.ConnectionSpecification, c.config)...)
 	}
+	red := protocol.NewRedactor(secrets)
 
 	catalog, err := loadCatalog(ctx, rt, f, srcConfig)
 	if err != nil {
-		return err
+		return maskError(red, err)
 	}
 	mode, err := chooseSyncMode(ctx, rt, f)
 	if err != nil {
-		return err
+		return maskError(red, err)
 	}
 
 	logW, logPath, closeLog, err := openAttemptLog(e, f.logFile)
@@ -255,6 +256,17 @@ func connectorSpec(ctx context.Context, rt runner.Runtime, image string) (*proto
 		return nil, err
 	}
 	return res.Spec, nil
+}
+
+// maskError masks secret values in the message of an error that is about
+// to be printed: a connector's answer to discover or check may quote its
+// config.
+func maskError(red *protocol.Redactor, err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return &exitError{code: ee.code, msg: red.Redact(ee.msg)}
+	}
+	return errors.New(red.Redact(err.Error()))
 }
 
 // commandFailure turns a failed connector command into an exit error.

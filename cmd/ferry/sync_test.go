@@ -90,3 +90,33 @@ func TestSyncCommandFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncMasksSecretsBeforeTheSync verifies that a connector failing
+// before the sync starts (here discover, with an ERROR trace that quotes
+// the config's password) does not put the secret on stderr: ferry sync
+// masks its messages by value from the first connector answer on.
+func TestSyncMasksSecretsBeforeTheSync(t *testing.T) {
+	const pw = "hunter2-s3cret-pw"
+	script := filepath.Join(t.TempDir(), "source-leaky")
+	body := `#!/bin/sh
+case "$1" in
+spec) echo '{"type":"SPEC","spec":{"connectionSpecification":{"type":"object","properties":{"password":{"type":"string","airbyte_secret":true}}}}}' ;;
+*) echo '{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":"login refused for password ` + pw + `","failure_type":"config_error"}}}'; exit 1 ;;
+esac
+`
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"XDG_CACHE_HOME": t.TempDir()}
+	r := runFerry(t, vars, "sync", "--runtime", "local", "--source", script, "--destination", script,
+		"--source-config", writeConfig(t, `{"password":"`+pw+`"}`), "--log", "-")
+	if r.code != exitFailed {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, exitFailed, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "login refused for password **********") {
+		t.Errorf("stderr lacks the masked failure:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, pw) {
+		t.Errorf("the secret leaked:\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
+	}
+}
