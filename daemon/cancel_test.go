@@ -131,3 +131,41 @@ func TestGracefulShutdownMidSync(t *testing.T) {
 		t.Errorf("the retry emitted %d records, want 4 (7..10, resumed from cursor 6)", first)
 	}
 }
+
+// TestCancelAfterAttemptEndedTellsSubscribers cancels a job in the moment
+// after its attempt was recorded (the job is incomplete, waiting for its
+// retry) and before the worker forgot the attempt. The store cancels the
+// job at once; subscribers and webhooks must hear of it, or a follower
+// waits forever for a job that has ended.
+func TestCancelAfterAttemptEndedTellsSubscribers(t *testing.T) {
+	d := openDaemon(t, testConfig(t, scriptedDir(t)), Options{})
+	conn := scriptedConnection(t, d, scenario{}, scenario{})
+	ctx := context.Background()
+	j, err := d.Trigger(ctx, conn.ID, store.JobSync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The worker is still registered, its attempt already finished: the
+	// job is not running in the store.
+	runCtx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	d.mu.Lock()
+	d.running[j.ID] = &activeRun{claim: &store.Claim{Job: j, Attempt: &store.Attempt{Number: 1}}, ctx: runCtx, cancel: cancel}
+	d.mu.Unlock()
+	s := d.hub.subscribe(j.ID)
+	defer d.hub.unsubscribe(j.ID, s)
+
+	got, err := d.Cancel(ctx, j.ID)
+	if err != nil || got.Status != store.JobCancelled {
+		t.Fatalf("Cancel = %v, %v; want the job cancelled", got, err)
+	}
+	fctx, stop := context.WithTimeout(ctx, 2*time.Second)
+	defer stop()
+	var last *store.Job
+	if err := s.follow(fctx, func(j *store.Job) { last = j }, func(int, string) {}); err != nil {
+		t.Fatalf("subscriber never told the job ended: %v (last %v)", err, last)
+	}
+	if last == nil || last.Status != store.JobCancelled {
+		t.Errorf("subscriber's last status %v, want cancelled", last)
+	}
+}

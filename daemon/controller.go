@@ -68,11 +68,19 @@ func (d *Daemon) Cancel(ctx context.Context, jobID int64) (*store.Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Decide on the stored status, not on whether a worker is still
+	// registered: between recording its attempt's end (the job incomplete)
+	// and forgetting it, the worker is still in running, while the store
+	// has already cancelled the job at once. That job has ended, and only
+	// this call can tell subscribers and webhooks.
 	switch {
-	case run != nil:
+	case j.Status == store.JobRunning && run != nil:
 		d.log.Info("cancelling running attempt", "job_id", jobID, "attempt", run.claim.Attempt.Number)
 		run.cancel(errUserCancel)
 	case j.Status == store.JobCancelled:
+		if run != nil {
+			run.cancel(errUserCancel)
+		}
 		d.log.Info("job cancelled", "job_id", jobID)
 		d.hub.publishStatus(j)
 		d.hooks.jobEnded(j)
