@@ -64,7 +64,7 @@ jq -r '
   (.attempts[-1].streamStats[]? |
     "  stream \(if .stream.namespace then .stream.namespace + "." else "" end)\(.stream.name): \(.recordsCommitted) records committed of \(.recordsEmitted) read\(if .status then " (" + .status + ")" else "" end)"),
   (.warnings[]? | "  warning: \(.)"),
-  (.attempts[] | .attemptNumber as $n | .failureSummary.failures[]? |
+  (.attempts[]? | .attemptNumber as $n | .failureSummary.failures[]? |
     "  attempt \($n) failed: \(.failureOrigin)\(if .failureType then " " + .failureType else "" end): \(.externalMessage // .internalMessage // "no message")")
 ' <<<"$job"
 [ "$status" = succeeded ]
