@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -98,5 +99,45 @@ func TestPlan(t *testing.T) {
 				t.Errorf("plan: next %s, want %s", p.Next, tc.next)
 			}
 		})
+	}
+}
+
+// TestCronDaylightSavingChanges walks fixed-time and hourly cron schedules
+// through both daylight saving changes of New York in 2024 (clocks went
+// from 02:00 EST to 03:00 EDT on March 10, and from 02:00 EDT back to
+// 01:00 EST on November 3). As in cron(8), a run at a fixed time happens
+// once a day: a time the spring change skips runs when the clocks jump,
+// and a time the autumn change repeats runs only the first time. Runs at
+// every hour keep to the real hours.
+func TestCronDaylightSavingChanges(t *testing.T) {
+	for _, tc := range []struct {
+		cron, from string
+		want       []string
+	}{
+		// 02:30 does not exist on March 10: it runs at 03:00 EDT.
+		{"30 2 * * *", "2024-03-09T12:00:00Z", []string{
+			"2024-03-10T07:00:00Z", "2024-03-11T06:30:00Z", "2024-03-12T06:30:00Z"}},
+		// 01:30 happens twice on November 3: it runs at 01:30 EDT only.
+		{"30 1 * * *", "2024-11-02T12:00:00Z", []string{
+			"2024-11-03T05:30:00Z", "2024-11-04T06:30:00Z", "2024-11-05T06:30:00Z"}},
+		// Hourly runs follow the clock's real hours: none in the gap,
+		// both 01:00s in the repeat.
+		{"0 * * * *", "2024-03-10T05:30:00Z", []string{"2024-03-10T06:00:00Z", "2024-03-10T07:00:00Z", "2024-03-10T08:00:00Z"}},
+		{"0 * * * *", "2024-11-03T04:30:00Z", []string{"2024-11-03T05:00:00Z", "2024-11-03T06:00:00Z", "2024-11-03T07:00:00Z"}},
+	} {
+		c := mustCompile(t, store.Schedule{Type: store.ScheduleCron, Cron: tc.cron, Timezone: "America/New_York"})
+		now := mustTime(t, tc.from)
+		var got []string
+		for range tc.want {
+			n, ok := c.next(&now, now)
+			if !ok {
+				t.Fatalf("%s: no next run after %s", tc.cron, now)
+			}
+			got = append(got, n.UTC().Format(time.RFC3339))
+			now = n
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s from %s: runs %v, want %v", tc.cron, tc.from, got, tc.want)
+		}
 	}
 }
