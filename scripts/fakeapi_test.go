@@ -83,3 +83,24 @@ func TestSyncScriptJobWithoutAttempts(t *testing.T) {
 		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s\nwant exit 1, the summary and no jq error", code, out, errOut)
 	}
 }
+
+// TestLogsScriptRefusedStream verifies that logs.sh reports an attempt
+// log the API refuses (here an attempt that does not exist while the job
+// runs) and exits 2, instead of skipping to ever higher attempt numbers
+// until the job ends and then exiting 0.
+func TestLogsScriptRefusedStream(t *testing.T) {
+	url := fakeAPI(t, map[string]func(http.ResponseWriter, *http.Request){
+		"GET /api/v1/jobs/7": answer(200, `{"jobId":7,"status":"running","jobType":"sync","connectionId":"c1","attemptCount":1}`),
+		"GET /api/v1/jobs/7/attempts/5/logs": answer(404, `{"status":404,"error":"not_found","message":"job 7 has no attempt 5"}`),
+	})
+	_, errOut, code := runScript(t, url, "logs.sh", "7", "5")
+	if code != 2 || !strings.Contains(errOut, "job 7 has no attempt 5") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 2 and the API's message", code, errOut)
+	}
+	for _, args := range [][]string{{"seven"}, {"7", "0"}, {"7 8"}} {
+		_, errOut, code := runScript(t, url, "logs.sh", args...)
+		if code != 2 || !strings.Contains(errOut, "usage") {
+			t.Errorf("logs.sh %q: exit %d, stderr %q; want exit 2 and the usage", args, code, errOut)
+		}
+	}
+}

@@ -8,16 +8,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/api.sh
 . "$here/api.sh"
 
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $prog JOB [ATTEMPT]"
+usage="usage: $prog JOB [ATTEMPT] (positive integers)"
+[ $# -ge 1 ] && [ $# -le 2 ] || die "$usage"
 job_id=$1
 n=${2:-1}
+[[ $job_id =~ ^[1-9][0-9]*$ && $n =~ ^[1-9][0-9]*$ ]] || die "$usage"
 api GET "/api/v1/jobs/$job_id" >/dev/null || exit 2
 
 # follow_attempt N streams attempt N's log to stdout and prints how it
-# ended. The stream waits for an attempt that has not started yet.
+# ended. The stream waits for an attempt that has not started yet. It
+# fails when the API refuses the stream (curl -f: an HTTP error).
 follow_attempt() {
   local event="" line
   echo "=== job $job_id, attempt $1" >&2
+  curl_ferry -f -N -H 'Accept: text/event-stream' "$FERRY_URL/api/v1/jobs/$job_id/attempts/$1/logs" |
   while IFS= read -r line; do
     case "$line" in
       "event: "*) event=${line#event: } ;;
@@ -29,11 +33,14 @@ follow_attempt() {
         ;;
       "") event="" ;;
     esac
-  done < <(curl_ferry -N -H 'Accept: text/event-stream' "$FERRY_URL/api/v1/jobs/$job_id/attempts/$1/logs" || true)
+  done
 }
 
 while :; do
-  follow_attempt "$n"
+  if ! follow_attempt "$n"; then
+    # Ask again without following, for Ferry's message on stderr.
+    api GET "/api/v1/jobs/$job_id/attempts/$n/logs" >/dev/null || exit 2
+  fi
   job=$(api GET "/api/v1/jobs/$job_id") || exit 2
   status=$(jq -r .status <<<"$job")
   count=$(jq -r .attemptCount <<<"$job")
