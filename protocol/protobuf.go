@@ -283,10 +283,10 @@ func appendRecordEnvelope(dst []byte, e *recordEncoder, framed bool) []byte {
 	size := e.size()
 	if framed {
 		total := 1 + protowire.SizeVarint(uint64(size)) + size
-		dst = protowire.AppendVarint(dst, uint64(total))
+		dst = appendVarint(dst, uint64(total))
 	}
-	dst = protowire.AppendTag(dst, 1, protowire.BytesType)
-	dst = protowire.AppendVarint(dst, uint64(size))
+	dst = append(dst, 1<<3|byte(protowire.BytesType))
+	dst = appendVarint(dst, uint64(size))
 	return e.appendTo(dst)
 }
 

@@ -191,51 +191,51 @@ func (v *pvalue) appendTo(b []byte) []byte {
 		return append(b, fieldBoolean<<3|byte(protowire.VarintType), x)
 	case fieldString, fieldBigInteger, fieldBigDecimal, fieldJSON:
 		b = append(b, v.c<<3|byte(protowire.BytesType))
-		return protowire.AppendBytes(b, v.s)
+		return appendBytes(b, v.s)
 	case fieldInteger, fieldDate:
 		b = append(b, v.c<<3|byte(protowire.VarintType))
-		return protowire.AppendVarint(b, protowire.EncodeZigZag(v.i))
+		return appendVarint(b, protowire.EncodeZigZag(v.i))
 	case fieldNumber:
 		b = append(b, fieldNumber<<3|byte(protowire.Fixed64Type))
 		return protowire.AppendFixed64(b, math.Float64bits(v.f))
 	case fieldTimeNoTZ:
 		b = append(b, fieldTimeNoTZ<<3|byte(protowire.VarintType))
-		return protowire.AppendVarint(b, v.u)
+		return appendVarint(b, v.u)
 	}
 	// A temporal sub-message.
 	b = append(b, v.c<<3|byte(protowire.BytesType))
-	b = protowire.AppendVarint(b, uint64(v.subSize()))
+	b = appendVarint(b, uint64(v.subSize()))
 	switch v.c {
 	case fieldTimeTZ:
 		if v.u != 0 {
 			b = append(b, 1<<3|byte(protowire.VarintType))
-			b = protowire.AppendVarint(b, v.u)
+			b = appendVarint(b, v.u)
 		}
 		if v.off != 0 {
 			b = append(b, 2<<3|byte(protowire.VarintType))
-			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(v.off)))
+			b = appendVarint(b, protowire.EncodeZigZag(int64(v.off)))
 		}
 	case fieldTimestampTZ:
 		if v.i != 0 {
 			b = append(b, 1<<3|byte(protowire.VarintType))
-			b = protowire.AppendVarint(b, protowire.EncodeZigZag(v.i))
+			b = appendVarint(b, protowire.EncodeZigZag(v.i))
 		}
 		if v.nano != 0 {
 			b = append(b, 2<<3|byte(protowire.VarintType))
-			b = protowire.AppendVarint(b, uint64(v.nano))
+			b = appendVarint(b, uint64(v.nano))
 		}
 		if v.off != 0 {
 			b = append(b, 3<<3|byte(protowire.VarintType))
-			b = protowire.AppendVarint(b, protowire.EncodeZigZag(int64(v.off)))
+			b = appendVarint(b, protowire.EncodeZigZag(int64(v.off)))
 		}
 	case fieldTimestamp:
 		if v.i != 0 {
 			b = append(b, 1<<3|byte(protowire.VarintType))
-			b = protowire.AppendVarint(b, protowire.EncodeZigZag(v.i))
+			b = appendVarint(b, protowire.EncodeZigZag(v.i))
 		}
 		if v.u != 0 {
 			b = append(b, 2<<3|byte(protowire.VarintType))
-			b = protowire.AppendVarint(b, v.u)
+			b = appendVarint(b, v.u)
 		}
 	}
 	return b
@@ -752,46 +752,46 @@ func (e *recordEncoder) size() int {
 // appendTo writes the record message body.
 func (e *recordEncoder) appendTo(b []byte) []byte {
 	if e.hasNamespace {
-		b = protowire.AppendTag(b, recNamespace, protowire.BytesType)
-		b = protowire.AppendBytes(b, e.namespace)
+		b = append(b, byte(recNamespace)<<3|byte(protowire.BytesType))
+		b = appendBytes(b, e.namespace)
 	}
 	if len(e.stream) > 0 {
-		b = protowire.AppendTag(b, recStream, protowire.BytesType)
-		b = protowire.AppendBytes(b, e.stream)
+		b = append(b, byte(recStream)<<3|byte(protowire.BytesType))
+		b = appendBytes(b, e.stream)
 	}
 	if e.emittedAt != 0 {
-		b = protowire.AppendTag(b, recEmittedAt, protowire.VarintType)
-		b = protowire.AppendVarint(b, e.emittedAt)
+		b = append(b, byte(recEmittedAt)<<3|byte(protowire.VarintType))
+		b = appendVarint(b, e.emittedAt)
 	}
 	if len(e.partitionID) > 0 {
-		b = protowire.AppendTag(b, recPartitionID, protowire.BytesType)
-		b = protowire.AppendBytes(b, e.partitionID)
+		b = append(b, byte(recPartitionID)<<3|byte(protowire.BytesType))
+		b = appendBytes(b, e.partitionID)
 	}
 	for i := range e.vals {
 		v := &e.vals[i]
-		b = protowire.AppendTag(b, recData, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(v.size()))
+		b = append(b, byte(recData)<<3|byte(protowire.BytesType))
+		b = appendVarint(b, uint64(v.size()))
 		b = v.appendTo(b)
 	}
 	if e.meta != nil {
-		b = protowire.AppendTag(b, recMeta, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(e.metaSize))
+		b = append(b, byte(recMeta)<<3|byte(protowire.BytesType))
+		b = appendVarint(b, uint64(e.metaSize))
 		for _, c := range e.meta.Changes {
 			change, reason, _ := changeCodes(c)
 			cs, _ := changeSize(c)
-			b = protowire.AppendTag(b, 1, protowire.BytesType)
-			b = protowire.AppendVarint(b, uint64(cs))
+			b = append(b, byte(1)<<3|byte(protowire.BytesType))
+			b = appendVarint(b, uint64(cs))
 			if c.Field != "" {
-				b = protowire.AppendTag(b, 1, protowire.BytesType)
+				b = append(b, byte(1)<<3|byte(protowire.BytesType))
 				b = protowire.AppendString(b, c.Field)
 			}
 			if change != 0 {
-				b = protowire.AppendTag(b, 2, protowire.VarintType)
-				b = protowire.AppendVarint(b, uint64(change))
+				b = append(b, byte(2)<<3|byte(protowire.VarintType))
+				b = appendVarint(b, uint64(change))
 			}
 			if reason != 0 {
-				b = protowire.AppendTag(b, 3, protowire.VarintType)
-				b = protowire.AppendVarint(b, uint64(reason))
+				b = append(b, byte(3)<<3|byte(protowire.VarintType))
+				b = appendVarint(b, uint64(reason))
 			}
 		}
 	}
@@ -946,4 +946,18 @@ func (s *RecordSchema) AppendValuesFrame(dst []byte, h *RecordHeader, v *RecordV
 		return dst, err
 	}
 	return appendRecordEnvelope(dst, &e, true), nil
+}
+
+// appendVarint is protowire.AppendVarint with the one-byte case inlined:
+// nearly every length and small integer of a record is under 128.
+func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
+
+// appendBytes is protowire.AppendBytes through appendVarint.
+func appendBytes(b, v []byte) []byte {
+	return append(appendVarint(b, uint64(len(v))), v...)
 }
