@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
@@ -94,6 +95,26 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 	case "auto", runner.ModeStdio, runner.ModeSocket, runner.ModeBridged:
 	default:
 		return nil, usageError("--mode %q: want auto, stdio, socket or bridged", f.mode)
+	}
+	switch {
+	case f.format != "" && !strings.EqualFold(f.format, runner.FormatJSONL) && !strings.EqualFold(f.format, runner.FormatProtobuf):
+		return nil, usageError("--format %q: want JSONL or PROTOBUF", f.format)
+	case f.format != "" && f.mode == runner.ModeStdio:
+		return nil, usageError("--format chooses the socket serialization; --mode stdio always carries JSONL")
+	case f.sockets < 0:
+		return nil, usageError("--sockets %d: want a positive count, or 0 for the default", f.sockets)
+	case f.maxLine < 0:
+		return nil, usageError("--max-line-bytes %d: want a positive size", f.maxLine)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--no-progress-timeout", f.timeouts.NoProgress}, {"--destination-timeout", f.timeouts.DestinationWrite},
+		{"--end-of-input-timeout", f.timeouts.EndOfInput}, {"--max-duration", f.timeouts.MaxDuration},
+		{"--stop-grace", f.timeouts.StopGrace}} {
+		if d.v < 0 {
+			return nil, usageError("%s %v: want a positive duration", d.name, d.v)
+		}
 	}
 	return f, nil
 }

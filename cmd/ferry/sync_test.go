@@ -120,3 +120,27 @@ esac
 		t.Errorf("the secret leaked:\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
 	}
 }
+
+// TestSyncFlagValues verifies that flag values ferry sync cannot honour
+// are usage errors (exit 2, naming the flag) before anything runs, rather
+// than silently ignored or failing the sync later with exit 1.
+func TestSyncFlagValues(t *testing.T) {
+	base := []string{"sync", "--runtime", "local", "--source", "/nonexistent/src", "--destination", "/nonexistent/dst"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--format", "xml"}, `--format "xml"`},
+		{[]string{"--mode", "stdio", "--format", "PROTOBUF"}, "--format"},
+		{[]string{"--sockets", "-2"}, "--sockets"},
+		{[]string{"--max-line-bytes", "-1"}, "--max-line-bytes"},
+		{[]string{"--no-progress-timeout", "-5s"}, "--no-progress-timeout"},
+		{[]string{"--max-duration", "-1h"}, "--max-duration"},
+		{[]string{"--stop-grace", "-1s"}, "--stop-grace"},
+	} {
+		r := runFerry(t, map[string]string{"XDG_CACHE_HOME": t.TempDir()}, append(base, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d naming %s", tc.args, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+}
