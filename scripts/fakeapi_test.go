@@ -90,7 +90,7 @@ func TestSyncScriptJobWithoutAttempts(t *testing.T) {
 // until the job ends and then exiting 0.
 func TestLogsScriptRefusedStream(t *testing.T) {
 	url := fakeAPI(t, map[string]func(http.ResponseWriter, *http.Request){
-		"GET /api/v1/jobs/7": answer(200, `{"jobId":7,"status":"running","jobType":"sync","connectionId":"c1","attemptCount":1}`),
+		"GET /api/v1/jobs/7":                 answer(200, `{"jobId":7,"status":"running","jobType":"sync","connectionId":"c1","attemptCount":1}`),
 		"GET /api/v1/jobs/7/attempts/5/logs": answer(404, `{"status":404,"error":"not_found","message":"job 7 has no attempt 5"}`),
 	})
 	_, errOut, code := runScript(t, url, "logs.sh", "7", "5")
