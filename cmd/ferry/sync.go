@@ -297,7 +297,11 @@ func commandFailure(image, command string, err error) error {
 	if errors.As(err, &nf) {
 		code = exitUnavailable
 	}
-	return &exitError{code: code, msg: fmt.Sprintf("%s %s: %v", image, command, err)}
+	msg := err.Error()
+	if prefix := image + " " + command; !strings.HasPrefix(msg, prefix) {
+		msg = prefix + ": " + msg // the runner's errors mostly say it already
+	}
+	return &exitError{code: code, msg: msg}
 }
 
 // loadCatalog reads --catalog, or discovers the source and configures every

@@ -144,3 +144,13 @@ func TestSyncFlagValues(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncMissingConnectorMessage verifies that a connector binary that is
+// not there is exit 3 with a message that names it once.
+func TestSyncMissingConnectorMessage(t *testing.T) {
+	r := runFerry(t, map[string]string{"XDG_CACHE_HOME": t.TempDir()},
+		"sync", "--runtime", "local", "--source", "/nonexistent/src", "--destination", "/nonexistent/dst")
+	if r.code != exitUnavailable || strings.Count(r.stderr, "/nonexistent/src spec") != 1 {
+		t.Errorf("exit %d, stderr %q; want exit %d naming the source's spec once", r.code, r.stderr, exitUnavailable)
+	}
+}
