@@ -54,7 +54,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		}
 	}
 	j, err := d.db.FinishAttempt(ctx, res)
-	if err != nil && !errors.Is(err, store.ErrConflict) && res.Status == store.AttemptSucceeded {
+	if errors.Is(err, store.ErrStorageFull) && res.Status == store.AttemptSucceeded {
 		// The final commit did not land (a full disk): the attempt did not
 		// succeed (G4). Record it as failed, without the final state; the
 		// state acknowledged before is committed already.
@@ -66,10 +66,25 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		res.JobStatus, res.RetryAt = store.JobIncomplete, nil
 		j, err = d.db.FinishAttempt(ctx, res)
 	}
+	// Any other failure to write (the database locked by another writer
+	// beyond the busy timeout, a disk briefly full or read-only) is tried
+	// again until it lands: an attempt left running in the store blocks
+	// its connection, claims and triggers alike, until the next restart.
+	// Only a shutdown that ran out of grace gives up, and then the next
+	// start's recovery finishes the attempt.
+	for wait := time.Second; err != nil && finishRetryable(err); wait = min(2*wait, 30*time.Second) {
+		log.Warn("could not record the attempt's end; trying again", "error", err, "in", wait)
+		select {
+		case <-d.attemptsCtx.Done():
+			log.Error("record the attempt's end: giving up at shutdown; the next start recovers the attempt", "error", err)
+			return
+		case <-time.After(wait):
+		}
+		j, err = d.db.FinishAttempt(ctx, res)
+	}
 	if err != nil {
 		// ErrConflict: the attempt is no longer ours (a restart's recovery
-		// failed it). Anything else: the store is unwritable, and the next
-		// start's recovery finishes the attempt.
+		// failed it). Anything else cannot be fixed by trying again.
 		log.Error("record the attempt's end", "error", err)
 		return
 	}
@@ -116,4 +131,12 @@ func formatOptTime(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// finishRetryable reports whether FinishAttempt may succeed when tried
+// again: not when the attempt is no longer ours (ErrConflict) or the
+// result is invalid.
+func finishRetryable(err error) bool {
+	var ve *store.ValidationError
+	return !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) && !errors.As(err, &ve)
 }
