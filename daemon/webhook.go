@@ -137,12 +137,22 @@ func (w *webhooks) send(event string, j *store.Job) {
 	}
 	dl := delivery{url: url, secret: secret, event: event, id: id, body: body, jobID: j.ID}
 	q, running := w.queues[j.ConnectionID]
+	if len(q) >= maxWebhookQueue {
+		// A receiver that is down must not grow Ferry's memory (G10): drop
+		// the oldest undelivered event, and say so.
+		w.log.Warn("webhook queue full: dropped the oldest undelivered event",
+			"connection_id", j.ConnectionID, "event", q[0].event, "delivery_id", q[0].id)
+		q = q[1:]
+	}
 	w.queues[j.ConnectionID] = append(q, dl)
 	if !running {
 		w.wg.Add(1)
 		go w.sender(j.ConnectionID)
 	}
 }
+
+// maxWebhookQueue bounds the undelivered events kept per connection.
+const maxWebhookQueue = 100
 
 // sender posts a connection's queued deliveries in order, and exits when
 // the queue is empty.
