@@ -269,3 +269,39 @@ func TestScheduleNext(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduleNextDaylightSaving verifies that the store's first run of a
+// cron schedule follows cron(8) across daylight saving changes, as the
+// scheduler does: a skipped wall time runs when the clocks jump, and a
+// repeated one runs once.
+func TestScheduleNextDaylightSaving(t *testing.T) {
+	ny := func(cron string) Schedule {
+		return Schedule{Type: ScheduleCron, Cron: cron, Timezone: "America/New_York"}
+	}
+	for _, tc := range []struct {
+		s          Schedule
+		from, want string
+	}{
+		// 02:30 does not exist on 2024-03-10: it runs at 03:00 EDT.
+		{ny("30 2 * * *"), "2024-03-09T12:00:00Z", "2024-03-10T07:00:00Z"},
+		// 01:30 happens twice on 2024-11-03: only the first one runs.
+		{ny("30 1 * * *"), "2024-11-02T12:00:00Z", "2024-11-03T05:30:00Z"},
+		{ny("30 1 * * *"), "2024-11-03T05:30:00Z", "2024-11-04T06:30:00Z"},
+		// Hourly schedules keep to the real hours.
+		{ny("0 * * * *"), "2024-11-03T05:00:00Z", "2024-11-03T06:00:00Z"},
+	} {
+		got, ok := tc.s.Next(mustParseTime(t, tc.from))
+		if want := mustParseTime(t, tc.want); !ok || !got.Equal(want) {
+			t.Errorf("%s after %s: got %s (%v), want %s", tc.s.Cron, tc.from, got.Format(time.RFC3339), ok, tc.want)
+		}
+	}
+}
+
+func mustParseTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

@@ -99,7 +99,10 @@ func (s Schedule) location() (*time.Location, error) {
 
 // Next returns the first run time strictly after t, and false for a manual
 // or invalid schedule. Cron expressions are read in the schedule's time
-// zone, so "0 9 * * *" in Europe/Paris follows daylight saving time.
+// zone, so "0 9 * * *" in Europe/Paris follows daylight saving time, with
+// cron(8)'s rules for the changes (see nextCron). This is the one place
+// run times are computed: the store uses it for a new connection's first
+// run and the scheduler for every later one.
 func (s Schedule) Next(t time.Time) (time.Time, bool) {
 	switch s.Type {
 	case ScheduleInterval:
@@ -116,11 +119,79 @@ func (s Schedule) Next(t time.Time) (time.Time, bool) {
 		if err != nil {
 			return time.Time{}, false
 		}
-		next := sched.Next(t.In(loc))
-		if next.IsZero() {
-			return time.Time{}, false
-		}
-		return next.UTC(), true
+		return nextCron(sched, t.In(loc))
 	}
 	return time.Time{}, false
+}
+
+// nextCron is the run time of sched after now, read in now's zone with
+// cron(8)'s rules for daylight saving changes. The parser's own Next
+// follows the wall clock blindly: a daily "30 2 * * *" would be skipped on
+// the day the clocks jump over 02:30, and a daily "30 1 * * *" would run
+// twice on the day they pass 01:30 twice. So, for schedules at fixed hours
+// (the hour field is not *): a run whose wall time is skipped happens when
+// the clocks jump, and a wall time that repeats runs only the first time.
+// Schedules at every hour keep to the real hours.
+func nextCron(sched cron.Schedule, now time.Time) (time.Time, bool) {
+	t := sched.Next(now)
+	fixed := fixedHours(sched)
+	// A repeated hour is at most a few hours long; the bound only guards
+	// against a zone database that never ends one.
+	for i := 0; fixed && !t.IsZero() && repeatedWallTime(t) && i < 16; i++ {
+		t = sched.Next(t)
+	}
+	if t.IsZero() { // an expression that never matches, e.g. 30 Feb
+		return time.Time{}, false
+	}
+	if fixed {
+		if g, ok := gapRun(sched, now, t); ok {
+			t = g
+		}
+	}
+	return t.UTC(), true
+}
+
+// fixedHours reports whether the schedule runs at fixed hours, not at
+// every hour.
+func fixedHours(sched cron.Schedule) bool {
+	const starBit = 1 << 63 // the parser's mark of a * field
+	spec, ok := sched.(*cron.SpecSchedule)
+	return ok && spec.Hour&starBit == 0
+}
+
+// repeatedWallTime reports whether t's wall clock time already happened
+// earlier, just before the clocks were set back.
+func repeatedWallTime(t time.Time) bool {
+	start, _ := t.ZoneBounds()
+	if start.IsZero() {
+		return false
+	}
+	_, off := t.Zone()
+	_, before := start.Add(-time.Nanosecond).Zone()
+	back := time.Duration(before-off) * time.Second
+	return back > 0 && t.Sub(start) < back
+}
+
+// gapRun returns the instant the clocks jump forward when that happens
+// after now and no later than t, the next regular run, and the schedule
+// matches a wall time the jump skips.
+func gapRun(sched cron.Schedule, now, t time.Time) (time.Time, bool) {
+	_, end := now.ZoneBounds()
+	if end.IsZero() || !end.After(now) || end.After(t) {
+		return time.Time{}, false
+	}
+	_, before := now.Zone()
+	_, after := end.Zone()
+	gap := time.Duration(after-before) * time.Second
+	if gap <= 0 {
+		return time.Time{}, false
+	}
+	// Read the skipped wall times on a clock that did not jump.
+	fixed := time.FixedZone("", before)
+	from := end.In(fixed)
+	m := sched.Next(from.Add(-time.Second))
+	if m.IsZero() || !m.Before(from.Add(gap)) {
+		return time.Time{}, false
+	}
+	return end, true
 }
