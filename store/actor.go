@@ -136,10 +136,10 @@ func (db *DB) Actors(ctx context.Context, f ActorFilter) ([]*Actor, int, error) 
 	var out []*Actor
 	var total int
 	err := db.view(ctx, "list "+string(f.Kind)+"s", func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+`, COUNT(*) OVER () FROM actors
-			WHERE kind = ? AND (? = '' OR definition_id = ?)
-			ORDER BY created_at, id LIMIT ? OFFSET ?`,
-			f.Kind, f.DefinitionID, f.DefinitionID, limit, offset)
+		const from = `FROM actors WHERE kind = ? AND (? = '' OR definition_id = ?)`
+		args := []any{f.Kind, f.DefinitionID, f.DefinitionID}
+		rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+`, COUNT(*) OVER () `+from+`
+			ORDER BY created_at, id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
 			return err
 		}
@@ -154,7 +154,10 @@ func (db *DB) Actors(ctx context.Context, f ActorFilter) ([]*Actor, int, error) 
 			}
 			out = append(out, a)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return countPastEnd(ctx, tx, len(out), offset, &total, from, args...)
 	})
 	return out, total, err
 }

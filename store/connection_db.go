@@ -113,10 +113,11 @@ func (db *DB) Connections(ctx context.Context, f ConnectionFilter) ([]*Connectio
 	var out []*Connection
 	var total int
 	err := db.view(ctx, "list connections", func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+connectionColumns+`, COUNT(*) OVER ()
-			FROM connections WHERE (? = '' OR source_id = ?) AND (? = '' OR destination_id = ?)
-			AND (? = '' OR status = ?) ORDER BY created_at, id LIMIT ? OFFSET ?`,
-			f.SourceID, f.SourceID, f.DestinationID, f.DestinationID, f.Status, f.Status, limit, offset)
+		const from = `FROM connections WHERE (? = '' OR source_id = ?) AND (? = '' OR destination_id = ?)
+			AND (? = '' OR status = ?)`
+		args := []any{f.SourceID, f.SourceID, f.DestinationID, f.DestinationID, f.Status, f.Status}
+		rows, err := tx.QueryContext(ctx, `SELECT `+connectionColumns+`, COUNT(*) OVER () `+from+`
+			ORDER BY created_at, id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
 			return err
 		}
@@ -128,7 +129,10 @@ func (db *DB) Connections(ctx context.Context, f ConnectionFilter) ([]*Connectio
 			}
 			out = append(out, c)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return countPastEnd(ctx, tx, len(out), offset, &total, from, args...)
 	})
 	return out, total, err
 }

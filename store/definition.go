@@ -157,9 +157,10 @@ func (db *DB) Definitions(ctx context.Context, f DefinitionFilter) ([]*Definitio
 	var out []*Definition
 	var total int
 	err := db.view(ctx, "list definitions", func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+definitionColumns+`, COUNT(*) OVER ()
-			FROM definitions WHERE (? = '' OR kind = ?) AND (? = '' OR name = ?)
-			ORDER BY name LIMIT ? OFFSET ?`, f.Kind, f.Kind, f.Name, f.Name, limit, offset)
+		const from = `FROM definitions WHERE (? = '' OR kind = ?) AND (? = '' OR name = ?)`
+		args := []any{f.Kind, f.Kind, f.Name, f.Name}
+		rows, err := tx.QueryContext(ctx, `SELECT `+definitionColumns+`, COUNT(*) OVER () `+from+`
+			ORDER BY name LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
 			return err
 		}
@@ -171,7 +172,10 @@ func (db *DB) Definitions(ctx context.Context, f DefinitionFilter) ([]*Definitio
 			}
 			out = append(out, d)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return countPastEnd(ctx, tx, len(out), offset, &total, from, args...)
 	})
 	return out, total, err
 }

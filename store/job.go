@@ -158,13 +158,13 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 	var out []*Job
 	var total int
 	err := db.view(ctx, "list jobs", func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+`, COUNT(*) OVER () FROM jobs j
+		const from = `FROM jobs j
 			WHERE (? = '' OR j.connection_id = ?) AND (? = '' OR j.status = ?) AND (? = '' OR j.type = ?)
-			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)
-			ORDER BY j.id DESC LIMIT ? OFFSET ?`,
-			f.ConnectionID, f.ConnectionID, f.Status, f.Status, f.Type, f.Type,
-			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo),
-			limit, offset)
+			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)`
+		args := []any{f.ConnectionID, f.ConnectionID, f.Status, f.Status, f.Type, f.Type,
+			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo)}
+		rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+`, COUNT(*) OVER () `+from+`
+			ORDER BY j.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
 			return err
 		}
@@ -176,7 +176,10 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 			}
 			out = append(out, j)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return countPastEnd(ctx, tx, len(out), offset, &total, from, args...)
 	})
 	return out, total, err
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -177,3 +178,14 @@ func (p Page) limits() (limit, offset int) {
 
 // errNoRows reports whether err means a query matched nothing.
 func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// countPastEnd sets *total for a page that came back empty at a positive
+// offset. Lists read the total from COUNT(*) OVER (), which rides on the
+// rows returned, so an offset past the end would otherwise report 0.
+// from is the list's FROM and WHERE clauses, args their arguments.
+func countPastEnd(ctx context.Context, tx *txn, rows, offset int, total *int, from string, args ...any) error {
+	if rows > 0 || offset == 0 {
+		return nil
+	}
+	return tx.QueryRowContext(ctx, `SELECT COUNT(*) `+from, args...).Scan(total)
+}

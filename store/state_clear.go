@@ -140,9 +140,9 @@ func (db *DB) StateHistory(ctx context.Context, connID string, p Page) ([]*State
 		if _, _, err := findConnection(ctx, tx, connID); err != nil {
 			return err
 		}
+		const from = `FROM state_history WHERE connection_id = ?`
 		rows, err := tx.QueryContext(ctx, `SELECT id, attempt_id, action, states, streams, created_at,
-			COUNT(*) OVER () FROM state_history WHERE connection_id = ?
-			ORDER BY id DESC LIMIT ? OFFSET ?`, connID, limit, offset)
+			COUNT(*) OVER () `+from+` ORDER BY id DESC LIMIT ? OFFSET ?`, connID, limit, offset)
 		if err != nil {
 			return err
 		}
@@ -169,7 +169,10 @@ func (db *DB) StateHistory(ctx context.Context, connID string, p Page) ([]*State
 			}
 			out = append(out, e)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return countPastEnd(ctx, tx, len(out), offset, &total, from, connID)
 	})
 	return out, total, err
 }
