@@ -29,6 +29,9 @@ func updateActorConfig(ctx context.Context, tx *txn, old *Actor, config json.Raw
 	if err != nil {
 		return err
 	}
+	if err := tree.addEnvelopes(old.Config); err != nil {
+		return err
+	}
 	in, err := compactObject("config", config)
 	if err != nil {
 		return err
@@ -79,12 +82,10 @@ func resolveConfig(k *Key, a *Actor) (*ResolvedConfig, error) {
 }
 
 // resealActors re-encrypts the configs of d's actors under d's spec, after
-// the spec changed.
+// the spec changed. Values the new spec marks secret are encrypted; values
+// already encrypted stay so even when the new spec no longer marks them (or
+// d has no spec), since decrypting them would write secrets in the clear.
 func resealActors(ctx context.Context, tx *txn, d *Definition) error {
-	tree, err := parseSecretTree(d.Spec)
-	if err != nil {
-		return err
-	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+` FROM actors WHERE definition_id = ?`, d.ID)
 	if err != nil {
 		return err
@@ -103,11 +104,18 @@ func resealActors(ctx context.Context, tx *txn, d *Definition) error {
 		return err
 	}
 	for _, a := range actors {
+		tree, err := parseSecretTree(d.Spec)
+		if err != nil {
+			return err
+		}
+		if err := tree.addEnvelopes(a.Config); err != nil {
+			return err
+		}
 		plain, _, err := tx.db.key.openConfig(a.ID, a.Config)
 		if err != nil {
 			return err
 		}
-		sealed, err := tx.db.key.sealConfig(tree, a.ID, plain)
+		sealed, err := tx.db.key.sealStored(tree, a.ID, plain)
 		if err != nil {
 			return err
 		}

@@ -202,6 +202,16 @@ func (k *Key) sealConfig(tree *secretTree, owner string, plain json.RawMessage) 
 	})
 }
 
+// sealStored re-encrypts a config the store already held (decrypted), under
+// a changed tree. Unlike sealConfig it takes any value as it is, the mask
+// included: the value was stored before, so refusing it would only block
+// the spec change.
+func (k *Key) sealStored(tree *secretTree, owner string, plain json.RawMessage) (json.RawMessage, error) {
+	return tree.rewrite(plain, nil, "", func(_ jsonPath, v, _ json.RawMessage) (json.RawMessage, error) {
+		return k.seal(v, owner)
+	})
+}
+
 // openConfig decrypts every encrypted value of a stored config and returns
 // the plaintext config and the decrypted values. It needs no spec: the
 // envelopes mark themselves.

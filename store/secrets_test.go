@@ -215,3 +215,53 @@ func TestSealRejectsMaskAndEnvelopes(t *testing.T) {
 		Config: json.RawMessage(`{"host":{"_secret":"enc:v1:AAAA"}}`)}
 	wantValidation(t, f.db.CreateActor(ctx, a), "config.host")
 }
+
+// TestSpecChangeKeepsSecretsEncrypted verifies that a new spec that no
+// longer marks a field secret, or no spec at all, never decrypts a stored
+// secret into the database, and that an update sending the mask back for
+// such a field keeps the stored value instead of storing the mask.
+func TestSpecChangeKeepsSecretsEncrypted(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	rawConfig := func() string {
+		t.Helper()
+		var s string
+		if err := f.db.db.QueryRowContext(ctx, `SELECT config FROM actors WHERE id = ?`, f.src.ID).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	def := *f.srcDef
+	def.Spec = bytes.Replace(def.Spec, []byte(`"api_key":{"type":"string","airbyte_secret":true}`), []byte(`"api_key":{"type":"string"}`), 1)
+	if bytes.Equal(def.Spec, f.srcDef.Spec) {
+		t.Fatal("spec unchanged; fix the test")
+	}
+	if err := f.db.UpdateDefinition(ctx, &def); err != nil {
+		t.Fatal(err)
+	}
+	if s := rawConfig(); strings.Contains(s, "SECRET-apikey-7f3a9c") {
+		t.Errorf("after a spec change the stored config holds api_key in the clear: %s", s)
+	}
+	a, err := f.db.Actor(ctx, KindSource, f.src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.UpdateActor(ctx, a); err != nil { // sends every mask back
+		t.Fatal(err)
+	}
+	rc, err := f.db.ActorConfig(ctx, KindSource, f.src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(rc.Config, []byte(`"api_key":"SECRET-apikey-7f3a9c"`)) {
+		t.Errorf("a masked update lost api_key: got %s", rc.Config)
+	}
+
+	def.Spec = nil // the cached spec dropped, e.g. for a new image
+	if err := f.db.UpdateDefinition(ctx, &def); err != nil {
+		t.Fatal(err)
+	}
+	if m := secretRE.FindAllString(rawConfig(), -1); len(m) > 0 {
+		t.Errorf("without a spec the stored config holds %v in the clear", m)
+	}
+}

@@ -113,6 +113,62 @@ func (t *secretTree) add(schema json.RawMessage, depth int) error {
 	return nil
 }
 
+// addEnvelopes marks as secret every location where stored, a stored
+// config, holds an encrypted value, and prunes t again. A value that was
+// encrypted stays a secret whatever a later spec says: a new spec that drops
+// an airbyte_secret flag, or a definition whose cached spec was cleared,
+// must not write the plaintext into the database, and an update sending
+// the mask back for such a field keeps the stored value.
+func (t *secretTree) addEnvelopes(stored json.RawMessage) error {
+	if err := t.markEnvelopes(stored, 0); err != nil {
+		return err
+	}
+	t.prune()
+	return nil
+}
+
+func (t *secretTree) markEnvelopes(v json.RawMessage, depth int) error {
+	if depth > maxSchemaDepth*4 {
+		return errors.New("stored config nested too deep")
+	}
+	if _, ok := envelopeText(v); ok {
+		t.secret = true
+		return nil
+	}
+	switch kindOf(v) {
+	case '{':
+		if !bytes.Contains(v, []byte(envelopePrefix)) {
+			return nil
+		}
+		ms, err := objectMembers(v)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if err := t.child(m.Key).markEnvelopes(m.Value, depth+1); err != nil {
+				return err
+			}
+		}
+	case '[':
+		if !bytes.Contains(v, []byte(envelopePrefix)) {
+			return nil
+		}
+		es, err := arrayElems(v)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if t.items == nil {
+				t.items = &secretTree{}
+			}
+			if err := t.items.markEnvelopes(e, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (t *secretTree) child(k string) *secretTree {
 	if t.props == nil {
 		t.props = make(map[string]*secretTree)
