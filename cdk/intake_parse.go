@@ -24,8 +24,9 @@ type msgParser struct {
 
 	// Protobuf records come in runs of one stream and one partition: the
 	// last strings are reused instead of allocated per record.
-	lastPID  string
-	lastDesc protocol.StreamDescriptor
+	lastPID    string
+	lastDesc   protocol.StreamDescriptor
+	lastSchema *protocol.RecordSchema // of lastDesc
 }
 
 // line classifies one JSON message.
@@ -121,9 +122,10 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 	}
 	if string(stream) != p.lastDesc.Name || string(ns) != p.lastDesc.Namespace || p.lastDesc.Name == "" {
 		p.lastDesc = protocol.StreamDescriptor{Name: string(stream), Namespace: string(ns)}
+		p.lastSchema = p.cat.Schema(p.lastDesc)
 	}
 	off := len(b.arena)
-	if schema := p.cat.Schema(p.lastDesc); p.keepProto && schema != nil && bodies == 1 {
+	if schema := p.lastSchema; p.keepProto && schema != nil && bodies == 1 {
 		// Hand the record over as it is. (A record split over several
 		// bodies, which protobuf merges, is rare: it is converted.)
 		b.arena = append(b.arena, rec...)
@@ -147,18 +149,46 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 // recordHeader reads the namespace, stream and partition_id of an
 // AirbyteRecordMessageProtobuf body; a later occurrence wins, as protobuf
 // merges repeated bodies. Malformed bodies are left to the full decoder.
-// It runs for every record, over every value: values (field 5) with a
-// one-byte length, which is nearly all of them, are skipped without the
-// general decoding.
+// It runs for every record, over every value, so fields with a one-byte
+// tag and (for bytes) a one-byte length, which is nearly all of them, are
+// skipped without the general decoding.
 func recordHeader(body []byte, ns, stream, pid *[]byte) {
-	for len(body) > 0 {
-		if body[0] == recDataTag && len(body) > 1 && body[1] < 0x80 {
-			if n := 2 + int(body[1]); n <= len(body) {
-				body = body[n:]
-				continue
-			}
-			return
+	for len(body) > 1 {
+		tag := body[0]
+		if tag >= 0x80 {
+			break // a field number over 15: the general path
 		}
+		switch protowire.Type(tag & 7) {
+		case protowire.BytesType:
+			n := int(body[1])
+			if n >= 0x80 || 2+n > len(body) {
+				goto general
+			}
+			switch tag >> 3 {
+			case 1:
+				*ns = body[2 : 2+n]
+			case 2:
+				*stream = body[2 : 2+n]
+			case 4:
+				*pid = body[2 : 2+n]
+			}
+			body = body[2+n:]
+			continue
+		case protowire.VarintType:
+			i := 1
+			for i < len(body) && i < 11 && body[i] >= 0x80 {
+				i++
+			}
+			if i >= len(body) || i == 11 {
+				goto general
+			}
+			body = body[i+1:]
+			continue
+		}
+		break
+	}
+general:
+	for len(body) > 0 {
 		num, typ, n := protowire.ConsumeTag(body)
 		if n < 0 {
 			return
@@ -182,6 +212,3 @@ func recordHeader(body []byte, ns, stream, pid *[]byte) {
 		body = body[m:]
 	}
 }
-
-// recDataTag is the tag byte of a record's data values (field 5, bytes).
-const recDataTag = 5<<3 | byte(protowire.BytesType)
