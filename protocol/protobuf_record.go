@@ -121,9 +121,14 @@ type pvalue struct {
 	nano uint32
 	off  int32
 	s    []byte // string, big_integer, big_decimal, json
+
+	// sz and sub cache size() and subSize() between recordEncoder.size
+	// and appendTo, which both need them.
+	sz, sub uint32
 }
 
-// size returns the encoded size of the value's message body.
+// size returns the encoded size of the value's message body, and caches a
+// temporal's sub-message size for appendTo.
 func (v *pvalue) size() int {
 	switch v.c {
 	case 0:
@@ -139,7 +144,8 @@ func (v *pvalue) size() int {
 	case fieldTimeNoTZ:
 		return 1 + protowire.SizeVarint(v.u)
 	case fieldTimeTZ, fieldTimestampTZ, fieldTimestamp:
-		return 1 + protowire.SizeBytes(v.subSize())
+		v.sub = uint32(v.subSize())
+		return 1 + protowire.SizeBytes(int(v.sub))
 	}
 	return 0
 }
@@ -204,7 +210,7 @@ func (v *pvalue) appendTo(b []byte) []byte {
 	}
 	// A temporal sub-message.
 	b = append(b, v.c<<3|byte(protowire.BytesType))
-	b = appendVarint(b, uint64(v.subSize()))
+	b = appendVarint(b, uint64(v.sub)) // set by size
 	switch v.c {
 	case fieldTimeTZ:
 		if v.u != 0 {
@@ -741,7 +747,9 @@ func (e *recordEncoder) size() int {
 		n += 1 + protowire.SizeBytes(len(e.partitionID))
 	}
 	for i := range e.vals {
-		n += 1 + protowire.SizeBytes(e.vals[i].size())
+		v := &e.vals[i]
+		v.sz = uint32(v.size())
+		n += 1 + protowire.SizeBytes(int(v.sz))
 	}
 	if e.meta != nil {
 		n += 1 + protowire.SizeBytes(e.metaSize)
@@ -749,7 +757,8 @@ func (e *recordEncoder) size() int {
 	return n
 }
 
-// appendTo writes the record message body.
+// appendTo writes the record message body. size must have run since the
+// values last changed: it caches each value's size.
 func (e *recordEncoder) appendTo(b []byte) []byte {
 	if e.hasNamespace {
 		b = append(b, byte(recNamespace)<<3|byte(protowire.BytesType))
@@ -770,7 +779,7 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 	for i := range e.vals {
 		v := &e.vals[i]
 		b = append(b, byte(recData)<<3|byte(protowire.BytesType))
-		b = appendVarint(b, uint64(v.size()))
+		b = appendVarint(b, uint64(v.sz))
 		b = v.appendTo(b)
 	}
 	if e.meta != nil {
@@ -820,6 +829,7 @@ func (s *RecordSchema) AppendRecordProto(dst, record []byte) ([]byte, ConvertSta
 	if err := e.finish(); err != nil {
 		return dst, e.stats, err
 	}
+	e.size() // appendTo needs the value sizes
 	return e.appendTo(dst), e.stats, nil
 }
 
@@ -833,6 +843,7 @@ func (s *RecordSchema) AppendRecordProtoFrom(dst []byte, r *Record) ([]byte, Con
 	if err := e.finish(); err != nil {
 		return dst, e.stats, err
 	}
+	e.size() // appendTo needs the value sizes
 	return e.appendTo(dst), e.stats, nil
 }
 
@@ -907,7 +918,7 @@ func (v *RecordValues) SetString(i int, s string) {
 // SetStringBytes sets value i to a string held in s, which must be valid
 // UTF-8 and stay unchanged until the record is appended.
 func (v *RecordValues) SetStringBytes(i int, s []byte) {
-	if v.bad == 0 && !utf8.Valid(s) {
+	if v.bad == 0 && !validText(s) {
 		v.bad = i + 1
 	}
 	v.vals[i] = pvalue{c: fieldString, s: s}
@@ -960,4 +971,15 @@ func appendVarint(b []byte, v uint64) []byte {
 // appendBytes is protowire.AppendBytes through appendVarint.
 func appendBytes(b, v []byte) []byte {
 	return append(appendVarint(b, uint64(len(v))), v...)
+}
+
+// validText is utf8.Valid, inlined for the short ASCII strings most values
+// are.
+func validText(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(b)
+		}
+	}
+	return true
 }

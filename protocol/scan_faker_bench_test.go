@@ -1,0 +1,23 @@
+package protocol
+
+import "testing"
+
+// fakerLines are source-faker's records as its sockets carry them in
+// JSONL: the destination scans every one (ScanEnvelope).
+var fakerLines = [][]byte{
+	[]byte(`{"type":"RECORD","record":{"stream":"users","partition_id":"aB3x","data":{"id":4711,"created_at":"2020-09-14T07:21:44+00:00","updated_at":"2021-01-01T01:18:31+00:00","name":"Grace Hopper","title":"Dr.","age":44,"email":"Grace.4711@example.org","telephone":"+1-555-1234567","gender":"Female","language":"English","academic_degree":"Master","nationality":"Norwegian","occupation":"Engineer","height":"1.72","blood_type":"A+","weight":71,"address":{"street_number":"12","street_name":"Elm Street","city":"Springfield","state":"Oregon","province":null,"postal_code":"54321","country_code":"US"}},"emitted_at":1700000000000}}`),
+	[]byte(`{"type":"RECORD","record":{"stream":"purchases","partition_id":"aB3x","data":{"id":4711,"user_id":12345,"product_id":42,"created_at":"2020-12-01T11:22:33+00:00","updated_at":"2021-01-01T01:18:31+00:00","added_to_cart_at":"2020-12-01T11:40:00+00:00","purchased_at":"2020-12-02T03:00:00+00:00","returned_at":null},"emitted_at":1700000000000}}`),
+}
+
+func BenchmarkScanEnvelopeFaker(b *testing.B) {
+	var n int64
+	for _, l := range fakerLines {
+		n += int64(len(l))
+	}
+	b.SetBytes(n / int64(len(fakerLines)))
+	for i := 0; b.Loop(); i++ {
+		if _, err := ScanEnvelope(fakerLines[i%len(fakerLines)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
