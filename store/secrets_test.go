@@ -265,3 +265,26 @@ func TestSpecChangeKeepsSecretsEncrypted(t *testing.T) {
 		t.Errorf("without a spec the stored config holds %v in the clear", m)
 	}
 }
+
+// TestMaskSecretsConditionalAndRef verifies that secrets declared in
+// conditional subschemas (then, else, dependencies, dependentSchemas) or
+// behind a local "$ref" are masked, and that a recursive "$ref" is accepted.
+func TestMaskSecretsConditionalAndRef(t *testing.T) {
+	for _, tc := range []struct{ name, spec, config string }{
+		{"then", `{"properties":{"o":{"if":{"properties":{"a":{"const":1}}},"then":{"properties":{"k":{"airbyte_secret":true}}}}}}`, `{"o":{"a":1,"k":"SECRET-then"}}`},
+		{"else", `{"properties":{"o":{"if":{"properties":{"a":{"const":1}}},"else":{"properties":{"k":{"airbyte_secret":true}}}}}}`, `{"o":{"a":2,"k":"SECRET-else"}}`},
+		{"dependencies", `{"properties":{"o":{"dependencies":{"a":{"properties":{"k":{"airbyte_secret":true}}},"b":["a"]}}}}`, `{"o":{"a":1,"k":"SECRET-dep"}}`},
+		{"dependentSchemas", `{"dependentSchemas":{"a":{"properties":{"k":{"airbyte_secret":true}}}}}`, `{"a":1,"k":"SECRET-depschema"}`},
+		{"ref", `{"properties":{"d":{"type":"array","items":{"$ref":"#/definitions/tunnel"}}},"definitions":{"tunnel":{"properties":{"k":{"airbyte_secret":true}}}}}`, `{"d":[{"k":"SECRET-ref"}]}`},
+		{"recursive ref", `{"$ref":"#/$defs/node","$defs":{"node":{"properties":{"k":{"airbyte_secret":true},"child":{"$ref":"#/$defs/node"}}}}}`, `{"k":"SECRET-rec1","child":{"k":"SECRET-rec2"}}`},
+	} {
+		out, err := MaskSecrets(json.RawMessage(tc.spec), json.RawMessage(tc.config))
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if m := secretRE.FindAllString(string(out), -1); len(m) > 0 {
+			t.Errorf("%s: got %s, which shows %v", tc.name, out, m)
+		}
+	}
+}

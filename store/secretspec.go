@@ -5,14 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // secretTree marks where a connector spec declares secrets. It merges every
 // branch of oneOf, anyOf and allOf into one node, so a field that is secret
 // in any branch is treated as secret whatever branch a config uses, as
-// Airbyte's JsonSecretsProcessor does. "*" stands for any key
-// (additionalProperties, patternProperties). Local "$ref"s are not
-// followed; real connector specs inline their schemas.
+// Airbyte's JsonSecretsProcessor does; the conditional subschemas (then,
+// else, dependentSchemas, dependencies) are merged the same way, and local
+// "$ref"s ("#/definitions/x") are followed. "*" stands for any key
+// (additionalProperties, patternProperties).
 type secretTree struct {
 	secret bool
 	props  map[string]*secretTree
@@ -38,7 +40,7 @@ func parseSecretTree(spec json.RawMessage) (*secretTree, error) {
 	if cs, ok := top["connectionSpecification"]; ok {
 		schema = cs
 	}
-	if err := t.add(schema, 0); err != nil {
+	if err := t.addIn(schema, schema, 0); err != nil {
 		return nil, err
 	}
 	t.prune()
@@ -55,9 +57,35 @@ type schemaNode struct {
 	OneOf                []json.RawMessage          `json:"oneOf"`
 	AnyOf                []json.RawMessage          `json:"anyOf"`
 	AllOf                []json.RawMessage          `json:"allOf"`
+	Then                 json.RawMessage            `json:"then"`
+	Else                 json.RawMessage            `json:"else"`
+	DependentSchemas     map[string]json.RawMessage `json:"dependentSchemas"`
+	Dependencies         map[string]json.RawMessage `json:"dependencies"` // draft-07; array values are skipped
+	Ref                  string                     `json:"$ref"`
 }
 
-func (t *secretTree) add(schema json.RawMessage, depth int) error {
+// resolveRef returns the subschema a local "$ref" (a JSON pointer into
+// root, such as "#/definitions/x") names, or nil when it names none.
+func resolveRef(root json.RawMessage, ref string) json.RawMessage {
+	if !strings.HasPrefix(ref, "#") {
+		return nil // remote references are not fetched
+	}
+	cur := root
+	for _, tok := range strings.Split(strings.TrimPrefix(ref, "#"), "/")[1:] {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		var m map[string]json.RawMessage
+		if kindOf(cur) != '{' || json.Unmarshal(cur, &m) != nil {
+			return nil
+		}
+		if cur = m[tok]; cur == nil {
+			return nil
+		}
+	}
+	return cur
+}
+
+// addIn adds the secrets of schema, a subschema of root, to t.
+func (t *secretTree) addIn(root, schema json.RawMessage, depth int) error {
 	if depth > maxSchemaDepth {
 		return invalid("spec", "schema nested deeper than %d levels", maxSchemaDepth)
 	}
@@ -72,16 +100,16 @@ func (t *secretTree) add(schema json.RawMessage, depth int) error {
 		t.secret = true
 	}
 	for k, sub := range n.Properties {
-		if err := t.child(k).add(sub, depth+1); err != nil {
+		if err := t.child(k).addIn(root, sub, depth+1); err != nil {
 			return err
 		}
 	}
 	for _, sub := range n.PatternProperties {
-		if err := t.child("*").add(sub, depth+1); err != nil {
+		if err := t.child("*").addIn(root, sub, depth+1); err != nil {
 			return err
 		}
 	}
-	if err := t.child("*").add(n.AdditionalProperties, depth+1); err != nil {
+	if err := t.child("*").addIn(root, n.AdditionalProperties, depth+1); err != nil {
 		return err
 	}
 	items := n.PrefixItems
@@ -99,13 +127,24 @@ func (t *secretTree) add(schema json.RawMessage, depth int) error {
 		if t.items == nil {
 			t.items = &secretTree{}
 		}
-		if err := t.items.add(sub, depth+1); err != nil {
+		if err := t.items.addIn(root, sub, depth+1); err != nil {
 			return err
 		}
 	}
-	for _, branches := range [][]json.RawMessage{n.OneOf, n.AnyOf, n.AllOf} {
+	conds := []json.RawMessage{n.Then, n.Else}
+	for _, m := range []map[string]json.RawMessage{n.DependentSchemas, n.Dependencies} {
+		for _, sub := range m {
+			conds = append(conds, sub)
+		}
+	}
+	// A recursive "$ref" would recurse to the depth bound; stop following
+	// refs short of it, so such a spec is still accepted.
+	if n.Ref != "" && depth < maxSchemaDepth-8 {
+		conds = append(conds, resolveRef(root, n.Ref))
+	}
+	for _, branches := range [][]json.RawMessage{n.OneOf, n.AnyOf, n.AllOf, conds} {
 		for _, b := range branches {
-			if err := t.add(b, depth+1); err != nil {
+			if err := t.addIn(root, b, depth+1); err != nil {
 				return err
 			}
 		}
