@@ -84,7 +84,16 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 	var text, rec []byte
 	bodies := 0
 	var ns, stream, pid []byte
-	for rest := msg; len(rest) > 0; {
+	rest := msg
+	if len(msg) > 1 && msg[0] == 1<<3|byte(protowire.BytesType) {
+		// The common case: the message is one record and nothing else.
+		if n, k := protowire.ConsumeVarint(msg[1:]); k > 0 && uint64(len(msg)-1-k) == n {
+			rec = msg[1+k:]
+			recordHeader(rec, &ns, &stream, &pid)
+			member, bodies, rest = 1, 1, nil
+		}
+	}
+	for len(rest) > 0 {
 		num, typ, n := protowire.ConsumeTag(rest)
 		if n < 0 {
 			return SystemError("%s: bad protobuf message: %v", p.where(), protowire.ParseError(n))
@@ -150,8 +159,8 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 // AirbyteRecordMessageProtobuf body; a later occurrence wins, as protobuf
 // merges repeated bodies. Malformed bodies are left to the full decoder.
 // It runs for every record, over every value, so fields with a one-byte
-// tag and (for bytes) a one-byte length, which is nearly all of them, are
-// skipped without the general decoding.
+// tag, which is nearly all of them, are skipped without the general
+// decoding.
 func recordHeader(body []byte, ns, stream, pid *[]byte) {
 	for len(body) > 1 {
 		tag := body[0]
@@ -160,19 +169,25 @@ func recordHeader(body []byte, ns, stream, pid *[]byte) {
 		}
 		switch protowire.Type(tag & 7) {
 		case protowire.BytesType:
-			n := int(body[1])
-			if n >= 0x80 || 2+n > len(body) {
+			n, k := uint64(body[1]), 1
+			if n >= 0x80 {
+				if n, k = protowire.ConsumeVarint(body[1:]); k < 0 {
+					goto general
+				}
+			}
+			if uint64(len(body)-1-k) < n {
 				goto general
 			}
+			v := body[1+k : 1+k+int(n)]
 			switch tag >> 3 {
 			case 1:
-				*ns = body[2 : 2+n]
+				*ns = v
 			case 2:
-				*stream = body[2 : 2+n]
+				*stream = v
 			case 4:
-				*pid = body[2 : 2+n]
+				*pid = v
 			}
-			body = body[2+n:]
+			body = body[1+k+int(n):]
 			continue
 		case protowire.VarintType:
 			i := 1
