@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -136,7 +137,16 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 // connections, and refuses to overwrite an existing file.
 func (db *DB) backup(ctx context.Context, version int) (string, error) {
 	dst := fmt.Sprintf("%s.bak-%04d-%s", db.path, version, db.Now().UTC().Format("20060102T150405.000000000Z"))
+	// Create the file first, owner-only: the backup holds job history and
+	// state (secrets stay encrypted), and VACUUM INTO would create it with
+	// the umask. SQLite accepts an existing empty file.
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("backup to %s: %w", dst, err)
+	}
+	f.Close()
 	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		os.Remove(dst)
 		return "", fmt.Errorf("backup to %s: %w", dst, err)
 	}
 	return dst, nil

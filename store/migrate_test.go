@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -88,6 +89,9 @@ func TestMigrateOlderDatabase(t *testing.T) {
 	baks, _ := filepath.Glob(path + ".bak-0001-*")
 	if len(baks) != 1 {
 		t.Fatalf("backups = %v, want one named .bak-0001-*", baks)
+	}
+	if fi, err := os.Stat(baks[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup mode: %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 	bak, err := sql.Open("sqlite", baks[0])
 	if err != nil {
