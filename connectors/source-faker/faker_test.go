@@ -180,6 +180,22 @@ func TestAppendTime(t *testing.T) {
 			t.Errorf("appendTime(%d): got %s, want %s", sec, got, want)
 		}
 	}
+	// Around both ends of the date table, and every day of a few years.
+	for _, day := range []int64{dateFirst - 1, dateFirst, dateFirst + dateCount - 1, dateFirst + dateCount} {
+		for _, s := range []int64{0, 1, 3599, 43200, 86399} {
+			sec := day*86400 + s
+			want := time.Unix(sec, 0).UTC().Format("2006-01-02T15:04:05+00:00")
+			if got := string(appendTime(nil, sec)); got != want {
+				t.Fatalf("appendTime(%d): got %s, want %s", sec, got, want)
+			}
+		}
+	}
+	for sec := int64(946684800 - 86400); sec < 1900000000; sec += 86400 + 3607 {
+		want := time.Unix(sec, 0).UTC().Format("2006-01-02T15:04:05+00:00")
+		if got := string(appendTime(nil, sec)); got != want {
+			t.Fatalf("appendTime(%d): got %s, want %s", sec, got, want)
+		}
+	}
 	for sec := int64(0); sec < 5e9; sec += 7919 * 3607 {
 		want := time.Unix(sec, 0).UTC().Format("2006-01-02T15:04:05+00:00")
 		if got := string(appendTime(nil, sec)); got != want {

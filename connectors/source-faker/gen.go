@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"sync"
 )
 
 // rng is a small deterministic generator: splitmix64 to seed from a
@@ -42,8 +43,11 @@ func (r *rng) pick(words []string) string { return words[r.intn(len(words))] }
 // chance reports true with probability pct/100.
 func (r *rng) chance(pct int) bool { return r.intn(100) < pct }
 
-// appendTime appends an RFC 3339 UTC timestamp of Unix seconds t, by hand:
-// time.Time.AppendFormat is several times slower and this is the hot path.
+// appendTime appends t (Unix seconds) as RFC 3339 in UTC with a +00:00
+// offset, the way Airbyte's faker writes timestamps. It is most of the
+// cost of generating a JSON record, so the date comes from a table for
+// days between dateFirst and dateFirst+dateCount (years 2000 to 2099),
+// and the record is written with one append.
 func appendTime(b []byte, t int64) []byte {
 	days := t / 86400
 	secs := t % 86400
@@ -51,6 +55,44 @@ func appendTime(b []byte, t int64) []byte {
 		secs += 86400
 		days--
 	}
+	d := days - dateFirst
+	if d < 0 || d >= dateCount {
+		return appendTimeCivil(b, days, secs)
+	}
+	var out [25]byte
+	copy(out[:10], dateTable()[d*10:d*10+10])
+	h, m, s := secs/3600, secs/60%60, secs%60
+	out[10] = 'T'
+	out[11], out[12] = byte('0'+h/10), byte('0'+h%10)
+	out[13] = ':'
+	out[14], out[15] = byte('0'+m/10), byte('0'+m%10)
+	out[16] = ':'
+	out[17], out[18] = byte('0'+s/10), byte('0'+s%10)
+	copy(out[19:], "+00:00")
+	return append(b, out[:]...)
+}
+
+// The date table of appendTime: "YYYY-MM-DD" of each day from 2000-01-01.
+const (
+	dateFirst = 10957 // 2000-01-01, in days since the epoch
+	dateCount = 36525 // to 2099-12-31
+)
+
+var dateTable = sync.OnceValue(func() []byte {
+	t := make([]byte, 0, dateCount*10)
+	for d := int64(0); d < dateCount; d++ {
+		y, m, day := civil(dateFirst + d)
+		t = append4(t, y)
+		t = append(t, '-')
+		t = append2(t, m)
+		t = append(t, '-')
+		t = append2(t, day)
+	}
+	return t
+})
+
+// appendTimeCivil is appendTime for any day.
+func appendTimeCivil(b []byte, days, secs int64) []byte {
 	y, m, d := civil(days)
 	b = append4(b, y)
 	b = append(b, '-')
