@@ -810,7 +810,7 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 // finish validates the header strings and the meta, which protobuf
 // requires to be UTF-8.
 func (e *recordEncoder) finish() error {
-	if !utf8.Valid(e.stream) || !utf8.Valid(e.namespace) || !utf8.Valid(e.partitionID) {
+	if !validText(e.stream) || !validText(e.namespace) || !validText(e.partitionID) {
 		return errors.New("record stream, namespace or partition_id is not valid UTF-8")
 	}
 	return e.prepareMeta()
