@@ -205,6 +205,18 @@ func (e *Envelope) Descriptor() StreamDescriptor {
 // It reads the line once, and allocates only the stream and namespace
 // strings (and the type of an unknown message).
 func ScanEnvelope(line []byte) (Envelope, error) {
+	return scanEnvelope(line, nil)
+}
+
+// ScanEnvelopeAfter is ScanEnvelope for a reader of many records: where
+// the record's stream, namespace or partition_id is the same as prev's
+// (the previous envelope), it reuses prev's string instead of allocating
+// another.
+func ScanEnvelopeAfter(line []byte, prev *Envelope) (Envelope, error) {
+	return scanEnvelope(line, prev)
+}
+
+func scanEnvelope(line []byte, prev *Envelope) (Envelope, error) {
 	env := Envelope{Raw: line}
 	s := scanner{b: line}
 	s.ws()
@@ -245,11 +257,25 @@ func ScanEnvelope(line []byte) (Envelope, error) {
 		return env, fmt.Errorf("%w: no \"type\"", ErrNotMessage)
 	}
 	if env.Type == TypeRecord {
-		env.Stream = jsonStringValue(stream)
-		env.Namespace = jsonStringValue(namespace)
-		env.PartitionID = jsonStringValue(partition)
+		if prev == nil {
+			prev = &Envelope{}
+		}
+		env.Stream = jsonStringAfter(stream, prev.Stream)
+		env.Namespace = jsonStringAfter(namespace, prev.Namespace)
+		env.PartitionID = jsonStringAfter(partition, prev.PartitionID)
 	}
 	return env, nil
+}
+
+// jsonStringAfter is jsonStringValue, returning prev without allocating
+// when the value is prev written without escapes.
+func jsonStringAfter(raw []byte, prev string) string {
+	if len(raw) >= 2 && prev != "" {
+		if body := raw[1 : len(raw)-1]; string(body) == prev && bytes.IndexByte(body, '\\') < 0 {
+			return prev
+		}
+	}
+	return jsonStringValue(raw)
 }
 
 // recordHeader scans the members of a record object after its '{',

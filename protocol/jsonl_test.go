@@ -343,3 +343,20 @@ func TestWriter(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestScanEnvelopeAfter(t *testing.T) {
+	prev := &Envelope{Stream: `a\nb`, Namespace: "ns", PartitionID: "p1"}
+	for _, line := range []string{
+		`{"type":"RECORD","record":{"stream":"a\\nb","namespace":"ns","partition_id":"p1","data":{}}}`,
+		`{"type":"RECORD","record":{"stream":"a\nb","namespace":"n\u0073","partition_id":"p2","data":{}}}`,
+		`{"type":"RECORD","record":{"stream":"x","data":{}}}`,
+		`{"type":"STATE","state":{}}`,
+	} {
+		want, werr := ScanEnvelope([]byte(line))
+		got, gerr := ScanEnvelopeAfter([]byte(line), prev)
+		if (werr == nil) != (gerr == nil) || got.Type != want.Type || got.Stream != want.Stream ||
+			got.Namespace != want.Namespace || got.PartitionID != want.PartitionID {
+			t.Errorf("%s: got %+v %v, want %+v %v", line, got, gerr, want, werr)
+		}
+	}
+}

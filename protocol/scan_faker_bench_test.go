@@ -21,3 +21,22 @@ func BenchmarkScanEnvelopeFaker(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkScanEnvelopeAfterFaker(b *testing.B) {
+	var prev Envelope
+	for i := 0; b.Loop(); i++ {
+		env, err := ScanEnvelopeAfter(fakerLines[1], &prev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		prev = env
+	}
+}
+
+func BenchmarkScanEnvelopePurchase(b *testing.B) {
+	for b.Loop() {
+		if _, err := ScanEnvelope(fakerLines[1]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
