@@ -83,7 +83,15 @@ func appendUser(b []byte, c *config, r *rng, id, updated int64) []byte {
 	b = appendStr(b, r.pick(bloodTypes))
 	b = append(b, `,"weight":`...)
 	b = appendInt(b, int64(45+r.intn(70)))
-	b = append(b, `,"address":{"street_number":"`...)
+	b = append(b, `,"address":`...)
+	b = appendAddress(b, r)
+	return closeRecord(b, start, c.RecordBytes)
+}
+
+// appendAddress appends a user's address object. The JSON and the protobuf
+// generators share it, so both draw the same random values in order.
+func appendAddress(b []byte, r *rng) []byte {
+	b = append(b, `{"street_number":"`...)
 	b = appendInt(b, int64(1+r.intn(999)))
 	b = append(b, `","street_name":`...)
 	b = appendStr(b, r.pick(streets))
@@ -101,6 +109,5 @@ func appendUser(b []byte, c *config, r *rng, id, updated int64) []byte {
 	b = appendInt(b, int64(10000+r.intn(89999)))
 	b = append(b, `","country_code":`...)
 	b = appendStr(b, r.pick(countries))
-	b = append(b, '}')
-	return closeRecord(b, start, c.RecordBytes)
+	return append(b, '}')
 }

@@ -131,25 +131,7 @@ func fillUser(w *valueWriter, c *config, r *rng, id, updated int64) {
 	w.bytes(13, b)
 	w.str(14, r.pick(bloodTypes))
 	w.int(15, int64(45+r.intn(70)))
-	b = append(w.buf(4), `{"street_number":"`...)
-	b = appendInt(b, int64(1+r.intn(999)))
-	b = append(b, `","street_name":`...)
-	b = appendStr(b, r.pick(streets))
-	b = append(b, `,"city":`...)
-	b = appendStr(b, r.pick(cities))
-	b = append(b, `,"state":`...)
-	b = appendStr(b, r.pick(states))
-	b = append(b, `,"province":`...)
-	if r.chance(70) {
-		b = append(b, "null"...)
-	} else {
-		b = appendStr(b, r.pick(provinces))
-	}
-	b = append(b, `,"postal_code":"`...)
-	b = appendInt(b, int64(10000+r.intn(89999)))
-	b = append(b, `","country_code":`...)
-	b = appendStr(b, r.pick(countries))
-	b = append(b, '}')
+	b = appendAddress(w.buf(4), r)
 	w.bufs[4] = b
 	v := b
 	w.v.SetJSON(w.pos[16], v)
