@@ -37,6 +37,8 @@ type pump struct {
 	bw  *bufio.Writer
 	// writeErr is the first write error toward the destination.
 	writeErr error
+	// prev is the last record's envelope, whose strings the scanner reuses.
+	prev protocol.Envelope
 	// unbooked counts forwarded records not yet booked; see book.
 	unbooked  map[*streamPlan]*counter
 	nUnbooked int
@@ -98,10 +100,15 @@ func (p *pump) line(line []byte) error {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return nil
 	}
-	env, err := protocol.ScanEnvelope(line)
+	env, err := protocol.ScanEnvelopeAfter(line, &p.prev)
 	if err != nil {
 		s.nonProtocolLine(0, "source", line)
 		return nil
+	}
+	if env.Type == protocol.TypeRecord {
+		// Reuse the stream name strings for the next record: no allocation
+		// per record on the hot path.
+		p.prev = protocol.Envelope{Type: env.Type, Stream: env.Stream, Namespace: env.Namespace, PartitionID: env.PartitionID}
 	}
 	if p.socket {
 		s.progress.Add(1)
