@@ -23,11 +23,13 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []
 		Source: runner.Connector{
 			Image:     srcImage,
 			Config:    c.SourceConfig.Config,
+			Spec:      c.SourceDefinition.Spec,
 			Resources: runtimeResources(c.SourceDefinition.Resources),
 		},
 		Destination: runner.Connector{
 			Image:     dstImage,
 			Config:    c.DestinationConfig.Config,
+			Spec:      c.DestinationDefinition.Spec,
 			Resources: runtimeResources(c.DestinationDefinition.Resources),
 		},
 		Catalog:      attemptCatalog(conn.Catalog, c.Job.ID, gens),

@@ -16,6 +16,10 @@ type Connector struct {
 	Image string
 	// Config is the plaintext connector config, secrets hydrated.
 	Config json.RawMessage
+	// Spec is the connector's spec (a ConnectorSpecification or its
+	// connectionSpecification). When set, the secret values of a config the
+	// connector sends in a CONTROL message are masked from then on.
+	Spec json.RawMessage
 	// Resources bounds the container.
 	Resources Resources
 	// Env adds environment variables.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
@@ -18,11 +19,40 @@ const Mask = protocol.SecretMask
 // (PROTOCOL.md 1.4). Longer lines are cut and marked.
 const MaxLogLineBytes = 16 << 10
 
-// Redactor masks secret values; see protocol.Redactor.
-type Redactor = protocol.Redactor
+// Redactor masks secret values (see protocol.Redactor). Secrets learned
+// during an attempt, from a connector's CONTROL config update, can be
+// added. It is safe for concurrent use; a nil Redactor masks nothing.
+type Redactor struct {
+	mu      sync.Mutex // serializes Add
+	secrets []string
+	cur     atomic.Pointer[protocol.Redactor]
+}
 
 // NewRedactor returns a redactor for the given secret values.
-func NewRedactor(secrets []string) *Redactor { return protocol.NewRedactor(secrets) }
+func NewRedactor(secrets []string) *Redactor {
+	r := &Redactor{secrets: append([]string(nil), secrets...)}
+	r.cur.Store(protocol.NewRedactor(r.secrets))
+	return r
+}
+
+// Redact masks every secret value in s.
+func (r *Redactor) Redact(s string) string {
+	if r == nil {
+		return s
+	}
+	return r.cur.Load().Redact(s)
+}
+
+// Add masks more secret values from now on.
+func (r *Redactor) Add(secrets []string) {
+	if r == nil || len(secrets) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = append(r.secrets, secrets...)
+	r.cur.Store(protocol.NewRedactor(r.secrets))
+}
 
 // AttemptLog writes the human-readable log of one attempt: one line per
 // event, "<RFC3339 time> <LEVEL> <origin>: <message>". Every message passes

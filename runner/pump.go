@@ -635,6 +635,15 @@ func (s *syncRun) control(role Role, c *protocol.Control) {
 		s.log.Printf(protocol.LevelWarn, "ferry", "ignored a CONTROL message of type %q from the %s", c.Type, role)
 		return
 	}
+	// A refreshed credential must be masked like the old one, before any
+	// log line could carry it.
+	spec := s.cfg.Source.Spec
+	if role == RoleDestination {
+		spec = s.cfg.Destination.Spec
+	}
+	if len(spec) > 0 {
+		s.redact.Add(protocol.SecretValues(connectionSpecification(spec), c.ConnectorConfig.Config))
+	}
 	if s.cfg.OnControl == nil {
 		s.log.Printf(protocol.LevelWarn, "ferry", "the %s asked to update its config; this run cannot persist it", role)
 		return
@@ -644,6 +653,15 @@ func (s *syncRun) control(role Role, c *protocol.Control) {
 		return
 	}
 	s.log.Printf(protocol.LevelInfo, "ferry", "persisted a config update from the %s", role)
+}
+
+// connectionSpecification returns the schema of a spec given whole (a
+// ConnectorSpecification) or as its connectionSpecification.
+func connectionSpecification(spec json.RawMessage) json.RawMessage {
+	if start, end, ok := protocol.MemberSpan(spec, "connectionSpecification"); ok {
+		return spec[start:end]
+	}
+	return spec
 }
 
 // nonProtocolLine logs a stdout line that is not an Airbyte message, as

@@ -435,3 +435,26 @@ func TestSyncIncompleteStreamGetsNoComplete(t *testing.T) {
 		t.Fatal("no warning about the incomplete stream")
 	}
 }
+
+// TestSyncControlSecretsAreMasked: a CONTROL config update with a new
+// secret (a refreshed token) is masked in every later log line.
+func TestSyncControlSecretsAreMasked(t *testing.T) {
+	log := &syncBuffer{}
+	lines := []string{
+		`{"type":"CONTROL","control":{"type":"CONNECTOR_CONFIG","emitted_at":1,"connectorConfig":{"config":{"token":"fresh-token-4711"}}}}`,
+		`{"type":"LOG","log":{"level":"INFO","message":"now using fresh-token-4711"}}`,
+	}
+	cfg := baseConfig(&memCheckpointer{}, log, "users")
+	cfg.Source.Spec = json.RawMessage(`{"connectionSpecification":{"type":"object","properties":{"token":{"type":"string","airbyte_secret":true}}}}`)
+	var persisted string
+	cfg.OnControl = func(role Role, c json.RawMessage) error { persisted = string(c); return nil }
+	if _, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(persisted, "fresh-token-4711") {
+		t.Fatalf("the config update was not handed on: %q", persisted)
+	}
+	if strings.Contains(log.String(), "fresh-token-4711") {
+		t.Fatalf("the refreshed token is in the log:\n%s", log.String())
+	}
+}

@@ -156,7 +156,8 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	// Secret values come from the connectors' specs, so they are masked in
 	// the log and in every message (PROTOCOL.md 7.5).
 	var secrets []string
-	for _, c := range []struct {
+	specs := make([]json.RawMessage, 2)
+	for i, c := range []struct {
 		image  string
 		config []byte
 	}{{f.source, srcConfig}, {f.destination, dstConfig}} {
@@ -164,6 +165,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return commandFailure(c.image, "spec", err)
 		}
+		specs[i] = spec.ConnectionSpecification
 		secrets = append(secrets, protocol.SecretValues(spec.ConnectionSpecification, c.config)...)
 	}
 	red := protocol.NewRedactor(secrets)
@@ -192,8 +194,8 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		InstanceID:   "cli-" + randomHex(6),
 		JobID:        time.Now().Unix(),
 		Attempt:      1,
-		Source:       runner.Connector{Image: f.source, Config: srcConfig},
-		Destination:  runner.Connector{Image: f.destination, Config: dstConfig},
+		Source:       runner.Connector{Image: f.source, Config: srcConfig, Spec: specs[0]},
+		Destination:  runner.Connector{Image: f.destination, Config: dstConfig, Spec: specs[1]},
 		Catalog:      catalog,
 		State:        state,
 		Checkpointer: cp,
