@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,11 +16,21 @@ import (
 
 // openAppend opens path for appending, creating it, and cuts off a torn
 // last line: a crash may leave half a record after the last fsync, and
-// appending after it would glue two records together.
+// appending after it would glue two records together. A file it creates
+// has its directory fsynced at once: fsyncing the file alone does not make
+// its name durable, and the states acknowledged later would then point at
+// records in a file a crash can make vanish.
 func openAppend(path string) (*os.File, error) {
+	_, statErr := os.Lstat(path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("sync the directory of %s: %w", path, err)
+		}
 	}
 	if err := repairTail(f); err != nil {
 		f.Close()
@@ -60,8 +72,9 @@ func repairTail(f *os.File) error {
 	return f.Sync()
 }
 
-// syncDir fsyncs a directory so a rename in it is durable.
-func syncDir(dir string) error {
+// syncDir fsyncs a directory so a rename or a new file in it is durable.
+// It is a variable for tests.
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,4 +210,23 @@ func TestCheckPaths(t *testing.T) {
 	var out bytes.Buffer
 	cdk.Run(context.Background(), destination{}, []string{"spec"}, cdk.Stdio{Out: &out, Err: io.Discard})
 	cdktest.ValidateOutput(t, out.Bytes())
+}
+
+// TestNewFileDirSynced fsyncs the directory of a stream file it creates
+// before it acknowledges a state: an fsync of the file alone leaves its
+// name (and every acknowledged record in it) at the mercy of a crash.
+func TestNewFileDirSynced(t *testing.T) {
+	root, cfg := env(t)
+	var synced []string
+	orig := syncDir
+	syncDir = func(dir string) error { synced = append(synced, dir); return orig(dir) }
+	t.Cleanup(func() { syncDir = orig })
+	out, code := write(t, cfg, catalog(t, protocol.DestAppend, -1, 0), input("1=1", "state"))
+	if code != 0 || !strings.Contains(out, `"type":"STATE"`) {
+		t.Fatalf("exit %d, output %s", code, out)
+	}
+	dir := filepath.Join(root, "out")
+	if !slices.Contains(synced, dir) || !slices.Contains(synced, root) {
+		t.Errorf("directories synced %v; want %s and %s (new file and new directory)", synced, dir, root)
+	}
 }

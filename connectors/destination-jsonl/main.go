@@ -85,6 +85,10 @@ func (destination) Open(ctx context.Context, req *cdk.WriteRequest) (cdk.Writer,
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return nil, cdk.ConfigError("cannot create the destination directory: %v", err)
 	}
+	// Make the directory's own entry durable, in case MkdirAll made it.
+	if err := syncDir(filepath.Dir(d)); err != nil {
+		return nil, err
+	}
 	ids, err := newIDSource()
 	if err != nil {
 		return nil, err
