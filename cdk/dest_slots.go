@@ -118,6 +118,11 @@ func (ws *writeSession) writeBatch(ctx context.Context, s *slot) error {
 	clear(s.batch)
 	s.batch = s.batch[:0]
 	s.arena = s.arena[:0]
+	if cap(s.arena) > 4*ws.opts.BatchBytes {
+		// A huge record grew it: do not keep that much memory per
+		// stream for the rest of the sync.
+		s.arena = nil
+	}
 	s.dirty = true
 	return nil
 }
