@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -228,5 +229,28 @@ func TestNewFileDirSynced(t *testing.T) {
 	dir := filepath.Join(root, "out")
 	if !slices.Contains(synced, dir) || !slices.Contains(synced, root) {
 		t.Errorf("directories synced %v; want %s and %s (new file and new directory)", synced, dir, root)
+	}
+}
+
+// TestHugeRecordLineBufferDropped: a stream's line buffer grown by one
+// huge record is not kept for the rest of the sync.
+func TestHugeRecordLineBufferDropped(t *testing.T) {
+	ids, err := newIDSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	f, err := openAppend(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := &streamWriter{w: &writer{ids: ids}, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
+	line := []byte(`{"type":"RECORD","record":{"stream":"s","data":{"x":"` + strings.Repeat("a", 8<<20) + `"},"emitted_at":1}}`)
+	if err := s.Write(context.Background(), []cdk.Record{{Stream: protocol.StreamDescriptor{Name: "s"}, Line: line}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(s.line); c > 1<<20 {
+		t.Errorf("line buffer keeps %d bytes after a huge record", c)
 	}
 }

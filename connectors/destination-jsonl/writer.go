@@ -114,6 +114,9 @@ func (s *streamWriter) Write(ctx context.Context, batch []cdk.Record) error {
 			return err
 		}
 	}
+	if cap(s.line) > 1<<20 {
+		s.line = nil // a huge record grew it: do not keep it per stream
+	}
 	return nil
 }
 
