@@ -72,6 +72,9 @@ func runConnector(ctx context.Context, e *env, args []string) error {
 	}
 	defer closeRT()
 
+	if *localRoot, err = prepareLocalRoot(*localRoot, *rtName); err != nil {
+		return usageError("--local-root: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	base := runner.ConnectorSpec{

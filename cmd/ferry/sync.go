@@ -143,8 +143,8 @@ func runSync(ctx context.Context, e *env, args []string) error {
 			return usageError("--state %s: %v", f.state, err)
 		}
 	}
-	if f.localRoot != "" && !filepath.IsAbs(f.localRoot) && f.runtime == "local" {
-		f.localRoot, _ = filepath.Abs(f.localRoot)
+	if f.localRoot, err = prepareLocalRoot(f.localRoot, f.runtime); err != nil {
+		return usageError("--local-root: %v", err)
 	}
 
 	rt, closeRT, err := openRuntime(ctx, e, f.runtime)
@@ -365,4 +365,25 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// prepareLocalRoot makes a --local-root that names a host directory
+// absolute and creates it when missing, so that the Docker runtime can
+// bind-mount it (the engine refuses a missing bind source). A bare name
+// on the Docker runtime is a volume and is left alone.
+func prepareLocalRoot(root, runtime string) (string, error) {
+	if root == "" {
+		return "", nil
+	}
+	if runtime != "local" && !strings.ContainsRune(root, os.PathSeparator) && !strings.HasPrefix(root, ".") {
+		return root, nil // a Docker volume name
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", err
+	}
+	return abs, nil
 }

@@ -154,3 +154,28 @@ func TestSyncMissingConnectorMessage(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit %d naming the source's spec once", r.code, r.stderr, exitUnavailable)
 	}
 }
+
+// TestPrepareLocalRoot: a --local-root that names a host directory is made
+// absolute and created (the Docker engine refuses a missing bind source);
+// a bare name on the Docker runtime is a volume and is left alone.
+func TestPrepareLocalRoot(t *testing.T) {
+	dir := t.TempDir()
+	want := filepath.Join(dir, "a", "b")
+	for _, rt := range []string{"docker", "local"} {
+		got, err := prepareLocalRoot(want, rt)
+		if err != nil || got != want {
+			t.Fatalf("%s: prepareLocalRoot(%q) = %q, %v", rt, want, got, err)
+		}
+		if fi, err := os.Stat(want); err != nil || !fi.IsDir() {
+			t.Fatalf("%s: %s not created: %v", rt, want, err)
+		}
+	}
+	if got, err := prepareLocalRoot("ferry-local", "docker"); err != nil || got != "ferry-local" {
+		t.Fatalf("volume name: got %q, %v", got, err)
+	}
+	t.Chdir(dir)
+	got, err := prepareLocalRoot("./rel", "docker")
+	if abs := filepath.Join(dir, "rel"); err != nil || got != abs {
+		t.Fatalf("relative: got %q, %v, want %q", got, err, abs)
+	}
+}
