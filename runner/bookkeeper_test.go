@@ -2,10 +2,12 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func socketStateLine(stream string, id int, partition string, cursor, count int) string {
@@ -87,5 +89,33 @@ func TestSocketModeEnv(t *testing.T) {
 	}
 	if got := string(dst.Files[DestNamespaceMapPath]); !strings.Contains(got, `"streamPrefix":"raw_"`) {
 		t.Fatalf("namespace mapping: %s", got)
+	}
+}
+
+// TestSocketDestinationFailureStopsSource: in socket mode a destination
+// that fails to start must stop the source, which would otherwise wait for
+// a client on its sockets until its connect timeout.
+func TestSocketDestinationFailureStopsSource(t *testing.T) {
+	src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		<-ctx.Done() // listening, waiting for a destination that never comes
+		return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
+	}
+	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		return ExitStatus{}, errors.New("create container: invalid mount config")
+	}
+	cfg := baseConfig(&memCheckpointer{}, nil, "users")
+	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	done := make(chan *Result, 1)
+	go func() {
+		res, _ := Sync(context.Background(), &fakeRuntime{source: src, destination: dst}, cfg)
+		done <- res
+	}()
+	select {
+	case res := <-done:
+		if !hasFailure(res, OriginDestination, "", "invalid mount config") {
+			t.Fatalf("failures %+v: want the destination's start failure", res.Failures)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sync hung with a failed destination")
 	}
 }

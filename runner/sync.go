@@ -303,6 +303,12 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 		st, err := s.rt.Run(dstCtx, dstSpec, Stdio{In: dstInR, Out: dstOutW, Err: s.dstStderr})
 		s.dstStderr.Close()
 		dstOutW.Close()
+		if s.mode.Mode == ModeSocket && (err != nil || !st.Success()) && !s.sourceExited() {
+			// A socket-mode destination that failed (or never started)
+			// leaves the source waiting for a client on its sockets: stop
+			// it now instead of at its connect timeout.
+			cancelSrc()
+		}
 		if !s.inputClosed.Load() && s.mode.Mode != ModeSocket {
 			// (In socket mode the destination reads no stdin and may end as
 			// soon as its sockets do.) The destination is gone before the end
