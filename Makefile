@@ -6,6 +6,8 @@ DATA_DIR    ?= .ferry
 TEST_TIMEOUT ?= 45m
 CONNECTORS  := $(notdir $(wildcard connectors/*))
 PROTOC_GEN_GO_VERSION := v1.36.12
+# staticcheck 2025.1.1: the module proxy knows it only by its semver, v0.6.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
 .PHONY: all build connectors images test compose-test bench bench-sync run proto lint clean
 
@@ -63,8 +65,8 @@ proto:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 -version >/dev/null 2>&1; then \
-		$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...; \
+	@if $(GO) run $(STATICCHECK) -version >/dev/null 2>&1; then \
+		$(GO) run $(STATICCHECK) ./...; \
 	else echo "staticcheck not available from the module proxy; skipped"; fi
 
 clean:
