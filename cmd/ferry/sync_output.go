@@ -68,12 +68,13 @@ func printSummary(w io.Writer, res *runner.Result, f *syncFlags, logPath string)
 		channel += fmt.Sprintf(", %d sockets", res.Sockets)
 	}
 	fmt.Fprintf(w, "sync %s in %s (%s)\n", res.Status, d.Truncate(time.Millisecond), channel)
+	bytes := syncedBytes(res.Stats.BytesEmitted, res.Stats.BytesCommitted)
 	fmt.Fprintf(w, "%d records, %.1f MB: %.0f records/s, %.1f MB/s\n", res.Stats.RecordsEmitted,
-		float64(res.Stats.BytesEmitted)/1e6, float64(res.Stats.RecordsEmitted)/secs, float64(res.Stats.BytesEmitted)/1e6/secs)
+		float64(bytes)/1e6, float64(res.Stats.RecordsEmitted)/secs, float64(bytes)/1e6/secs)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tSTATUS\tRECORDS\tBYTES\tCOMMITTED\tSTATES\t")
 	for _, s := range res.Stats.Streams {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d/%d\t\n", s.Stream, orDash(s.Status), s.RecordsEmitted, s.BytesEmitted,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d/%d\t\n", s.Stream, orDash(s.Status), s.RecordsEmitted, syncedBytes(s.BytesEmitted, s.BytesCommitted),
 			s.RecordsCommitted, s.StatesCommitted, s.StatesEmitted)
 	}
 	tw.Flush()
@@ -104,4 +105,14 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// syncedBytes is the byte count the summary shows: the bytes Ferry
+// forwarded or, in socket mode, where the records bypass Ferry and it
+// counts none, the bytes the committed states account for.
+func syncedBytes(emitted, committed int64) int64 {
+	if emitted == 0 {
+		return committed
+	}
+	return emitted
 }

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/runner/runnertest"
 )
 
@@ -177,5 +179,21 @@ func TestPrepareLocalRoot(t *testing.T) {
 	got, err := prepareLocalRoot("./rel", "docker")
 	if abs := filepath.Join(dir, "rel"); err != nil || got != abs {
 		t.Fatalf("relative: got %q, %v, want %q", got, err, abs)
+	}
+}
+
+// TestSummarySocketBytes: in socket mode Ferry forwards no bytes itself;
+// the summary shows the committed bytes instead of 0.0 MB.
+func TestSummarySocketBytes(t *testing.T) {
+	var b strings.Builder
+	res := &runner.Result{Status: "succeeded", Mode: "socket", Format: "PROTOBUF", Sockets: 2,
+		Stats: runner.Stats{RecordsEmitted: 10, RecordsCommitted: 10, BytesCommitted: 2_500_000,
+			Streams: []runner.StreamStats{{Stream: protocol.StreamDescriptor{Name: "users"}, RecordsEmitted: 10, RecordsCommitted: 10, BytesCommitted: 2_500_000}}}}
+	res.Ended = res.Started.Add(time.Second)
+	printSummary(&b, res, &syncFlags{}, "log")
+	for _, want := range []string{"10 records, 2.5 MB", "2500000"} {
+		if !strings.Contains(b.String(), want) {
+			t.Fatalf("summary lacks %q:\n%s", want, b.String())
+		}
 	}
 }
