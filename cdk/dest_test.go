@@ -14,12 +14,11 @@ import (
 
 // memDest records what the kit asks of its writer.
 type memDest struct {
-	events   []string
-	records  map[string][]string // stream -> record data
-	opts     WriteOptions
-	failOn   string // fail the Write of this stream
-	openErr  error
-	ackHooks bool
+	events  []string
+	records map[string][]string // stream -> record data
+	opts    WriteOptions
+	failOn  string // fail the Write of this stream
+	openErr error
 }
 
 func (d *memDest) Spec() *protocol.Spec                          { return testSpec }

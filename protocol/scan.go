@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"encoding/json"
 	"fmt"
 	"unicode/utf8"
 )
@@ -99,22 +98,6 @@ func (s *scanner) key() ([]byte, error) {
 		return nil, s.errf("want ':'")
 	}
 	return key, nil
-}
-
-// stringValue reads a string value if one is next. ok is false (and
-// nothing consumed) when the value is not a string.
-func (s *scanner) stringValue() (v string, ok bool, err error) {
-	raw, esc, ok, err := s.rawString()
-	if !ok || err != nil {
-		return "", ok, err
-	}
-	if !esc {
-		return string(raw[1 : len(raw)-1]), true, nil
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", false, s.errf("bad string: %v", err)
-	}
-	return v, true, nil
 }
 
 // rawString reads a string value, quotes included, if one is next.

@@ -35,14 +35,6 @@ func (s JobStatus) Terminal() bool {
 	return s == JobSucceeded || s == JobFailed || s == JobCancelled
 }
 
-func (s JobStatus) valid() bool {
-	switch s {
-	case JobPending, JobRunning, JobIncomplete, JobSucceeded, JobFailed, JobCancelled:
-		return true
-	}
-	return false
-}
-
 // JobTrigger says what created a job.
 type JobTrigger string
 

@@ -105,8 +105,7 @@ func (b brokenStore) Connections(context.Context, store.ConnectionFilter) ([]*st
 // saying only "internal error", with the detail in the log; and that a
 // panic is one too.
 func TestInternalErrorsAreHidden(t *testing.T) {
-	var e *testEnv
-	e = newEnv(t, func(c *Config) {
+	e := newEnv(t, func(c *Config) {
 		c.Store = brokenStore{Store: c.Store, err: errors.New("disk on fire at /var/lib/ferry/ferry.db")}
 	})
 	ae := e.fail(t, "GET", "/api/v1/definitions", nil, 500)

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	cerrdefs "github.com/containerd/errdefs"
 	"io"
 	"log/slog"
 	"strings"
@@ -146,7 +147,7 @@ func (r *Runtime) InspectImage(ctx context.Context, ref string) (runner.ImageInf
 
 func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageConfig, error) {
 	resp, err := r.c.ImageInspect(ctx, ref)
-	if client.IsErrNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return imageConfig{}, &runner.ImageNotFoundError{Image: ref, Hint: buildHint(ref)}
 	}
 	if err != nil {

@@ -7,11 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	cerrdefs "github.com/containerd/errdefs"
 	"io"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/ferrysync/ferry/runner"
@@ -208,7 +208,7 @@ func (r *Runtime) poll(ctx context.Context, id string) waitResult {
 	for {
 		info, err := r.c.ContainerInspect(ctx, id)
 		switch {
-		case client.IsErrNotFound(err):
+		case cerrdefs.IsNotFound(err):
 			return waitResult{err: fmt.Errorf("container %s disappeared while running", id)}
 		case err == nil && info.State != nil && !info.State.Running && info.State.Status != "created":
 			return waitResult{code: int64(info.State.ExitCode)}
@@ -238,7 +238,7 @@ func (r *Runtime) stop(ctx context.Context, id string, grace time.Duration) {
 	sctx, cancel := detached(ctx, grace+cleanupTimeout)
 	defer cancel()
 	err := r.c.ContainerStop(sctx, id, container.StopOptions{Timeout: &secs})
-	if err != nil && !client.IsErrNotFound(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		r.log.Warn("stop container; removing it", "container", id, "error", err)
 		r.remove(ctx, id)
 	}
@@ -253,7 +253,7 @@ func (r *Runtime) remove(ctx context.Context, id string) {
 	rctx, cancel := detached(ctx, cleanupTimeout)
 	defer cancel()
 	err := r.c.ContainerRemove(rctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !client.IsErrNotFound(err) && !isRemovalInProgress(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
 		r.log.Warn("remove container", "container", id, "error", err)
 	}
 }

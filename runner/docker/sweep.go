@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	cerrdefs "github.com/containerd/errdefs"
 	"maps"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
-	"github.com/docker/docker/client"
 )
 
 // Sweep removes the containers and volumes labelled with instanceID,
@@ -40,7 +40,7 @@ func (r *Runtime) Sweep(ctx context.Context, instanceID string, keep func(labels
 		case err == nil:
 			removed++
 			r.log.Info("swept container", "container", c.ID, "names", c.Names)
-		case !client.IsErrNotFound(err) && !isRemovalInProgress(err):
+		case !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err):
 			errs = append(errs, wrapErr("sweep: remove container "+c.ID, err))
 		}
 	}
@@ -57,7 +57,7 @@ func (r *Runtime) Sweep(ctx context.Context, instanceID string, keep func(labels
 		case err == nil:
 			removed++
 			r.log.Info("swept volume", "volume", v.Name)
-		case !client.IsErrNotFound(err):
+		case !cerrdefs.IsNotFound(err):
 			errs = append(errs, wrapErr("sweep: remove volume "+v.Name, err))
 		}
 	}
@@ -96,7 +96,7 @@ func (r *Runtime) RemoveVolume(ctx context.Context, name string) error {
 	rctx, cancel := detached(ctx, cleanupTimeout)
 	defer cancel()
 	err := r.c.VolumeRemove(rctx, name, true)
-	if err != nil && !client.IsErrNotFound(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		return wrapErr(fmt.Sprintf("remove volume %s", name), err)
 	}
 	return nil
