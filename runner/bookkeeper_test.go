@@ -119,3 +119,24 @@ func TestSocketDestinationFailureStopsSource(t *testing.T) {
 		t.Fatal("the sync hung with a failed destination")
 	}
 }
+
+// TestSocketModeBytesFromStatsRecords: in socket mode the destination's
+// stats records give the byte counts Ferry cannot see itself.
+func TestSocketModeBytesFromStatsRecords(t *testing.T) {
+	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		go io.Copy(io.Discard, stdio.In)
+		writeLines(stdio.Out,
+			`{"type":"RECORD","record":{"stream":"users","data":{},"emitted_at":1,"isDummyStatsMessage":true,"emittedRecordsCount":10,"emittedBytesCount":2048}}`,
+			socketStateLine("users", 1, "p1", 10, 10))
+		return ExitStatus{}, nil
+	}
+	cfg := baseConfig(&memCheckpointer{}, nil, "users")
+	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, socketStateLine("users", 1, "p1", 10, 10)), destination: dst}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.BytesEmitted != 2048 || res.Stats.RecordsEmitted != 10 {
+		t.Fatalf("stats: %d records, %d bytes; want 10 and 2048", res.Stats.RecordsEmitted, res.Stats.BytesEmitted)
+	}
+}

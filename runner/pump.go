@@ -542,8 +542,38 @@ var errCommitFailed = errors.New("commit failed")
 // destinationRecord handles a RECORD on the destination's stdout: never
 // data; stats when flagged (PROTOCOL.md section 3).
 func (s *syncRun) destinationRecord(line []byte) {
-	if bytes.Contains(line, []byte(`"isDummyStatsMessage"`)) {
-		s.log.Printf(protocol.LevelDebug, "ferry", "destination stats: %s", line)
+	if !bytes.Contains(line, []byte(`"isDummyStatsMessage"`)) {
+		return
+	}
+	var m struct {
+		Record struct {
+			Stream    string `json:"stream"`
+			Namespace string `json:"namespace"`
+			IsDummy   bool   `json:"isDummyStatsMessage"`
+			Records   int64  `json:"emittedRecordsCount"`
+			Bytes     int64  `json:"emittedBytesCount"`
+		} `json:"record"`
+	}
+	if json.Unmarshal(line, &m) != nil || !m.Record.IsDummy {
+		return
+	}
+	r := m.Record
+	s.log.Printf(protocol.LevelDebug, "ferry", "destination stats: stream %s: %d records, %d bytes received", r.Stream, r.Records, r.Bytes)
+	if s.book == nil {
+		return // stdio: Ferry counts what it forwards itself
+	}
+	// Socket mode: records never pass Ferry, so the destination's running
+	// totals are the only byte counts there are.
+	d := protocol.StreamDescriptor{Name: r.Stream, Namespace: r.Namespace}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.catalog.find(d) == nil {
+		return
+	}
+	st := s.stats.stream(d)
+	if r.Bytes > st.BytesEmitted {
+		s.stats.total.BytesEmitted += r.Bytes - st.BytesEmitted
+		st.BytesEmitted = r.Bytes
 	}
 }
 
