@@ -79,31 +79,20 @@ func unquoteJSON(dst, q []byte) (out []byte, ok bool) {
 		if i+1 >= len(q) {
 			return dst, false
 		}
-		switch e := q[i+1]; e {
-		case '"', '\\', '/':
-			dst = append(dst, e)
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, n := decodeU(q[i:])
-			if n == 0 {
-				return dst, false
-			}
-			dst = utf8.AppendRune(dst, r)
-			i += n
+		if b, ok := escapedByte(q[i+1]); ok {
+			dst = append(dst, b)
+			i += 2
 			continue
-		default:
+		}
+		if q[i+1] != 'u' {
 			return dst, false
 		}
-		i += 2
+		r, n := decodeU(q[i:])
+		if n == 0 {
+			return dst, false
+		}
+		dst = utf8.AppendRune(dst, r)
+		i += n
 	}
 	return dst, true
 }

@@ -186,31 +186,40 @@ func unquoteKey(q []byte) []byte {
 			i++
 			continue
 		}
-		switch e := body[i+1]; e {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, n := decodeU(body[i:])
-			if n == 0 {
-				r, n = utf8.RuneError, 6 // a lone surrogate
-			}
-			out = utf8.AppendRune(out, r)
-			i += n
+		if b, ok := escapedByte(body[i+1]); ok {
+			out = append(out, b)
+			i += 2
 			continue
-		default: // '"', '\\', '/'
-			out = append(out, e)
 		}
-		i += 2
+		// The scanner let only valid escapes through, so this is \u.
+		r, n := decodeU(body[i:])
+		if n == 0 {
+			r, n = utf8.RuneError, 6 // a lone surrogate
+		}
+		out = utf8.AppendRune(out, r)
+		i += n
 	}
 	return out
+}
+
+// escapedByte returns the byte a one-letter JSON escape (\" \\ \/ \b \f
+// \n \r \t) stands for; ok is false for \u and invalid escapes.
+func escapedByte(e byte) (b byte, ok bool) {
+	switch e {
+	case '"', '\\', '/':
+		return e, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
 }
 
 func isHex4(b []byte) bool {
