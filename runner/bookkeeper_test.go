@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrysync/ferry/protocol"
 )
 
 func socketStateLine(stream string, id int, partition string, cursor, count int) string {
@@ -51,7 +53,7 @@ func TestSocketBookkeeping(t *testing.T) {
 			cp := &memCheckpointer{}
 			cfg := baseConfig(cp, nil, "users")
 			cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
-			res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, states...), destination: socketDest(tc.destCode, tc.acks...)}, cfg)
+			res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, states...), Destination: socketDest(tc.destCode, tc.acks...)}, cfg)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err %v, want error %v", err, tc.wantErr)
 			}
@@ -68,14 +70,14 @@ func TestSocketBookkeeping(t *testing.T) {
 // TestSocketModeEnv: both connectors get identical DATA_CHANNEL_* values
 // and the socket volume; the destination gets the namespace mapping file.
 func TestSocketModeEnv(t *testing.T) {
-	rt := &fakeRuntime{source: scriptedSource(0), destination: socketDest(0)}
+	rt := &FakeRuntime{Source: scriptedSource(0), Destination: socketDest(0)}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
 	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatProtobuf, Sockets: 3}
 	cfg.Mapping = NamespaceMapping{Prefix: "raw_"}
 	if _, err := Sync(context.Background(), rt, cfg); err != nil {
 		t.Fatal(err)
 	}
-	src, dst := rt.specs[RoleSource], rt.specs[RoleDestination]
+	src, dst := rt.spec(RoleSource), rt.spec(RoleDestination)
 	for _, k := range []string{"DATA_CHANNEL_MEDIUM", "DATA_CHANNEL_FORMAT", "DATA_CHANNEL_SOCKET_PATHS"} {
 		if src.Env[k] == "" || src.Env[k] != dst.Env[k] {
 			t.Fatalf("%s: source %q, destination %q; want equal and set", k, src.Env[k], dst.Env[k])
@@ -107,7 +109,7 @@ func TestSocketDestinationFailureStopsSource(t *testing.T) {
 	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
 	done := make(chan *Result, 1)
 	go func() {
-		res, _ := Sync(context.Background(), &fakeRuntime{source: src, destination: dst}, cfg)
+		res, _ := Sync(context.Background(), &FakeRuntime{Source: src, Destination: dst}, cfg)
 		done <- res
 	}()
 	select {
@@ -132,11 +134,53 @@ func TestSocketModeBytesFromStatsRecords(t *testing.T) {
 	}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
 	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
-	res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, socketStateLine("users", 1, "p1", 10, 10)), destination: dst}, cfg)
+	res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, socketStateLine("users", 1, "p1", 10, 10)), Destination: dst}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Stats.BytesEmitted != 2048 || res.Stats.RecordsEmitted != 10 {
 		t.Fatalf("stats: %d records, %d bytes; want 10 and 2048", res.Stats.RecordsEmitted, res.Stats.BytesEmitted)
+	}
+}
+
+// TestSocketEarlyAckKeepsDestinationStats (G12): in socket mode the
+// destination may acknowledge a state before Ferry reads the source's copy
+// of it. The commit that follows books the acknowledgement's
+// destinationStats, so the counts agree.
+func TestSocketEarlyAckKeepsDestinationStats(t *testing.T) {
+	ack := func(id int) string {
+		return fmt.Sprintf(`{"type":"STATE","state":{"type":"STREAM","id":%d,"partition_id":"p1","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":%d}},"sourceStats":{"recordCount":10.0},"destinationStats":{"recordCount":10.0}}}`, id, id*10)
+	}
+	cfg := baseConfig(&memCheckpointer{}, nil, "users")
+	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	cfg.FailOnCountMismatch = true
+	ft := withFakeTime(&cfg, time.Hour)
+	state1Written := make(chan struct{})
+	src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		writeLines(stdio.Out, socketStateLine("users", 1, "p1", 10, 10))
+		close(state1Written)
+		// The destination is faster: its ack of state 2 is booked first.
+		early := func(a *attempt) bool {
+			a.ledger.mu.Lock()
+			defer a.ledger.mu.Unlock()
+			kb := a.ledger.book.keys[protocol.StreamDescriptor{Name: "users"}]
+			return kb != nil && kb.acked[2] != nil
+		}
+		if !waitFor(ft, ctx.Done(), early) {
+			return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
+		}
+		writeLines(stdio.Out, socketStateLine("users", 2, "p1", 20, 10))
+		return ExitStatus{}, nil
+	}
+	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		go io.Copy(io.Discard, stdio.In)
+		<-state1Written
+		writeLines(stdio.Out, ack(1), ack(2))
+		return ExitStatus{}, nil
+	}
+	res, err := Sync(context.Background(), &FakeRuntime{Source: src, Destination: dst}, cfg)
+	st := res.Stats.Streams[0]
+	if err != nil || st.DestinationRecordCount != st.RecordsCommitted {
+		t.Fatalf("err %v; destination count %d, committed %d (both acks carried destinationStats 10)", err, st.DestinationRecordCount, st.RecordsCommitted)
 	}
 }

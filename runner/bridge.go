@@ -36,13 +36,18 @@ const DefaultSocketConnect = 15 * time.Minute
 // Records are never held, only states, so memory stays bounded by the
 // pending-state limit.
 type bridge struct {
-	s       *syncRun
+	a       *attempt
+	format  string   // the sockets' format, JSONL or PROTOBUF
 	paths   []string // host paths of the sockets
 	catalog *protocol.ProtoCatalog
 	connect time.Duration
 	// srcExited is closed when the source's Run returned.
 	srcExited <-chan struct{}
 }
+
+// dialPollInterval is how often Ferry tries the source's sockets until it
+// listens.
+const dialPollInterval = 50 * time.Millisecond
 
 // bridgeItem is one message from one socket.
 type bridgeItem struct {
@@ -81,7 +86,7 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	conns, err := b.dial(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+			b.a.findings.fail(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
 		}
 		w.CloseWithError(err)
 		return err
@@ -116,7 +121,7 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 		// the source's failure.
 		if err == nil && ctx.Err() == nil {
 			err = rerr
-			b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: "reading the source's sockets: " + rerr.Error()})
+			b.a.findings.fail(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: "reading the source's sockets: " + rerr.Error()})
 		}
 	default:
 	}
@@ -126,11 +131,16 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 
 // dial connects to every socket, polling until the source listens.
 func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
-	deadline := time.Now().Add(b.connect)
+	clk := b.a.clock
+	deadline := clk.Now().Add(b.connect)
 	if b.connect <= 0 {
-		deadline = time.Now().Add(100 * 365 * 24 * time.Hour) // disabled
+		deadline = clk.Now().Add(100 * 365 * 24 * time.Hour) // disabled
 	}
 	conns := make([]net.Conn, 0, len(b.paths))
+	// The poll interval is not a limit, so it runs on real time: a test
+	// that holds the clock still still sees the source start listening.
+	poll := time.NewTicker(dialPollInterval)
+	defer poll.Stop()
 	for _, p := range b.paths {
 		for {
 			c, err := net.Dial("unix", p)
@@ -138,7 +148,7 @@ func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
 				conns = append(conns, c)
 				break
 			}
-			if time.Now().After(deadline) {
+			if clk.Now().After(deadline) {
 				for _, c := range conns {
 					c.Close()
 				}
@@ -157,7 +167,7 @@ func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
 					c.Close()
 				}
 				return nil, fmt.Errorf("the source exited before listening on %s (bridged mode)", filepath.Base(p))
-			case <-time.After(50 * time.Millisecond):
+			case <-poll.C:
 			}
 		}
 	}
@@ -218,7 +228,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 		}
 		return nil
 	}
-	if b.s.mode.Format == FormatProtobuf {
+	if b.format == FormatProtobuf {
 		r := protocol.NewProtoReader(c, 0)
 		var line []byte
 		for {
@@ -240,7 +250,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 			}
 		}
 	}
-	r := protocol.NewReader(c, b.s.maxLine)
+	r := protocol.NewReader(c, b.a.maxLine)
 	for {
 		line, err := r.ReadLine()
 		if err == io.EOF {
@@ -377,10 +387,10 @@ func (m *merger) finish() {
 		for _, h := range q {
 			msg := fmt.Sprintf("state id %d of %s never became complete (partition %q: %d of its %d records arrived); it was not forwarded",
 				h.id, describeKey(key), h.partition, m.forwarded[h.partition], h.records)
-			if m.b.s.cfg.Lenient {
-				m.b.s.warn("%s", msg)
+			if m.b.a.cfg.Lenient {
+				m.b.a.findings.warn("%s", msg)
 			} else {
-				m.b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
+				m.b.a.findings.fail(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
 			}
 		}
 	}

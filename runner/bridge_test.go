@@ -1,11 +1,14 @@
 package runner
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +45,6 @@ func bridgedSource(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitSt
 		return fmt.Sprintf(`{"type":"STATE","state":{"type":"STREAM","id":%d,"partition_id":%q,"stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":%d}},"sourceStats":{"recordCount":4.0}}}`, id, part, cursor)
 	}
 	writeLines(conns[0], rec(1, "p1"), rec(2, "p1"), state(2, "p2", 8), rec(3, "p1"), rec(4, "p1"))
-	time.Sleep(20 * time.Millisecond)
 	writeLines(conns[1], rec(5, "p2"), "", state(1, "p1", 4), rec(6, "p2"), rec(7, "p2"), rec(8, "p2"))
 	writeLines(stdio.Out, state(1, "p1", 4), state(2, "p2", 8), `{"type":"LOG","log":{"level":"INFO","message":"done"}}`)
 	for _, c := range conns {
@@ -60,13 +62,13 @@ func TestBridgedMode(t *testing.T) {
 	cfg := baseConfig(cp, nil, "users")
 	cfg.Mode = Mode{Mode: ModeBridged, Format: FormatJSONL, Sockets: 2}
 	cfg.Timeouts.SocketConnect = 5 * time.Second
-	rt := &fakeRuntime{source: bridgedSource, destination: dst.run}
+	rt := &FakeRuntime{Source: bridgedSource, Destination: dst.run}
 	res, err := Sync(context.Background(), rt, cfg)
 	if err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
-	if rt.specs[RoleDestination].Env["DATA_CHANNEL_MEDIUM"] != "STDIO" || rt.specs[RoleSource].Env["DATA_CHANNEL_MEDIUM"] != "SOCKET" {
-		t.Fatalf("media: source %s, destination %s", rt.specs[RoleSource].Env["DATA_CHANNEL_MEDIUM"], rt.specs[RoleDestination].Env["DATA_CHANNEL_MEDIUM"])
+	if rt.spec(RoleDestination).Env["DATA_CHANNEL_MEDIUM"] != "STDIO" || rt.spec(RoleSource).Env["DATA_CHANNEL_MEDIUM"] != "SOCKET" {
+		t.Fatalf("media: source %s, destination %s", rt.spec(RoleSource).Env["DATA_CHANNEL_MEDIUM"], rt.spec(RoleDestination).Env["DATA_CHANNEL_MEDIUM"])
 	}
 	var seen int
 	var states []string
@@ -100,7 +102,7 @@ func TestBridgedMode(t *testing.T) {
 	if res.Mode != ModeBridged || res.Stats.RecordsEmitted != 8 {
 		t.Fatalf("result: mode %s, %d records", res.Mode, res.Stats.RecordsEmitted)
 	}
-	if _, err := os.Stat(rt.specs[RoleSource].SocketVolume); !os.IsNotExist(err) {
+	if _, err := os.Stat(rt.spec(RoleSource).SocketVolume); !os.IsNotExist(err) {
 		t.Fatalf("the bridge directory was left behind: %v", err)
 	}
 }
@@ -116,5 +118,62 @@ func TestStripPartition(t *testing.T) {
 		if got := string(stripPartition([]byte(in))); got != want {
 			t.Errorf("stripPartition(%s):\n got %s\nwant %s", in, got, want)
 		}
+	}
+}
+
+// TestBridgeForgetsReleasedPartitions: the merger forgets a partition once its state is released, so a
+// long bridged sync does not grow with its number of states (G10).
+func TestBridgeForgetsReleasedPartitions(t *testing.T) {
+	b := &bridge{a: testAttempt()}
+	items := make(chan *bridgeBatch)
+	done := make(chan error, 1)
+	go func() { done <- b.merge(items, bufio.NewWriter(io.Discard)) }()
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			p := fmt.Sprintf("part-%07d", i)
+			id := int64(i + 1)
+			items <- &bridgeBatch{items: []bridgeItem{
+				{line: []byte(`{"type":"RECORD","record":{"stream":"users","data":{},"emitted_at":1}}`), typ: protocol.TypeRecord, partition: p},
+				{line: []byte(`{}`), typ: protocol.TypeState, partition: p,
+					state: &protocol.State{Type: protocol.StateStream, ID: &id, Stream: &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: "users"}},
+						SourceStats: &protocol.StateStats{RecordCount: protocol.NewCount(1)}}},
+			}}
+		}
+	}
+	send(0, 1000)
+	before := heap()
+	send(1000, 101000)
+	after := heap()
+	close(items)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if grown := int64(after) - int64(before); grown > 2<<20 {
+		t.Fatalf("the bridge's memory grew by %d KiB over 100,000 released states", grown>>10)
+	}
+}
+
+// TestBridgeStopsDialingWhenTheSourceExits: a source that fails at startup
+// and never listens ends the bridge's dialling at once; Ferry does not wait
+// out SocketConnect (the clock never moves here).
+func TestBridgeStopsDialingWhenTheSourceExits(t *testing.T) {
+	cfg := baseConfig(&memCheckpointer{}, nil, "users")
+	cfg.Mode = Mode{Mode: ModeBridged, Format: FormatJSONL, Sockets: 2}
+	cfg.Timeouts.SocketConnect = time.Minute
+	withFakeTime(&cfg, time.Hour)
+	src := scriptedSource(1, `{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":"bad config","failure_type":"config_error"}}}`)
+	res, err := Sync(context.Background(), &FakeRuntime{Source: src, Destination: (&destRecorder{}).run}, cfg)
+	if err == nil {
+		t.Fatal("got success, want failure")
+	}
+	if !hasFailure(res, OriginSource, "", "exited before listening") || hasFailure(res, "", "", "never listened") {
+		t.Fatalf("failures %+v: want the source's exit before listening, not a connect timeout", res.Failures)
 	}
 }

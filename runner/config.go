@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
 )
 
@@ -138,6 +139,13 @@ type Config struct {
 	OnProgress func(Progress)
 	// ProgressInterval overrides the progress and watchdog tick (tests).
 	ProgressInterval time.Duration
+	// Clock measures every timeout, heartbeat and rate of the attempt; nil
+	// means real time. Tests pass a *clock.Fake and move it by hand.
+	Clock clock.Clock
+
+	// observe, set by the runner's own tests, sees the attempt's parts
+	// once they are built, so a test can wait on their state.
+	observe func(*attempt)
 }
 
 // Progress is a running snapshot of an attempt.

@@ -7,13 +7,12 @@ import (
 	"testing"
 
 	"github.com/ferrysync/ferry/runner"
-	"github.com/ferrysync/ferry/runner/runnertest"
 )
 
 // inspectingFake is a Fake that can identify images, like the real
 // runtimes.
 type inspectingFake struct {
-	*runnertest.Fake
+	*runner.FakeRuntime
 	ids map[string]string
 }
 
@@ -25,8 +24,8 @@ func (f inspectingFake) InspectImage(ctx context.Context, image string) (runner.
 // again when the image changes or the cache entry is corrupt.
 func TestCachedSpec(t *testing.T) {
 	rt := inspectingFake{
-		Fake: &runnertest.Fake{RunFunc: runnertest.Script(cmdSpecLine+"\n", "", runner.ExitStatus{})},
-		ids:  map[string]string{"ferry/x:dev": "sha256:aaa"},
+		FakeRuntime: &runner.FakeRuntime{RunFunc: runner.ScriptRun(cmdSpecLine+"\n", "", runner.ExitStatus{})},
+		ids:         map[string]string{"ferry/x:dev": "sha256:aaa"},
 	}
 	cache := runner.SpecCache{Dir: t.TempDir()}
 	base := runner.ConnectorSpec{Image: "ferry/x:dev"}

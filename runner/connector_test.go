@@ -10,7 +10,6 @@ import (
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
-	"github.com/ferrysync/ferry/runner/runnertest"
 )
 
 const (
@@ -68,7 +67,7 @@ func TestCommandOutcome(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rt := &runnertest.Fake{RunFunc: runnertest.Script(tc.stdout, tc.stderr, tc.status)}
+			rt := &runner.FakeRuntime{RunFunc: runner.ScriptRun(tc.stdout, tc.stderr, tc.status)}
 			m, out, err := runner.Command(t.Context(), rt, runner.ConnectorSpec{Image: "img"}, tc.command, []byte(`{}`))
 			if tc.wantErr != "" {
 				var ce *runner.ConnectorError
@@ -104,7 +103,7 @@ func TestCommandOutput(t *testing.T) {
 		`{"type":"CONTROL","control":{"type":"CONNECTOR_CONFIG","emitted_at":1,"connectorConfig":{"config":{"token":"new"}}}}`,
 		cmdCatalogLine,
 	}, "\n")
-	rt := &runnertest.Fake{RunFunc: runnertest.Script(stdout, "warming up\n", runner.ExitStatus{})}
+	rt := &runner.FakeRuntime{RunFunc: runner.ScriptRun(stdout, "warming up\n", runner.ExitStatus{})}
 	res, err := runner.Discover(t.Context(), rt, runner.ConnectorSpec{Image: "img"}, []byte(`{"token":"old"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +132,7 @@ func TestCommandOutput(t *testing.T) {
 // TestCommandSpec verifies the spec Command builds from the caller's base:
 // arguments, the config file, the working directory, role and environment.
 func TestCommandSpec(t *testing.T) {
-	rt := &runnertest.Fake{RunFunc: runnertest.Script(cmdSucceededLine+"\n", "", runner.ExitStatus{})}
+	rt := &runner.FakeRuntime{RunFunc: runner.ScriptRun(cmdSucceededLine+"\n", "", runner.ExitStatus{})}
 	base := runner.ConnectorSpec{Name: "n", Image: "ferry/x:dev", Env: map[string]string{"LOG_LEVEL": "DEBUG"}, OpenStdin: true}
 	if _, err := runner.Check(t.Context(), rt, base, []byte(`{"a":1}`)); err != nil {
 		t.Fatal(err)
@@ -158,7 +157,7 @@ func TestCommandSpec(t *testing.T) {
 // TestCommandRunError verifies that a connector that cannot be run is not
 // a *ConnectorError and keeps its cause.
 func TestCommandRunError(t *testing.T) {
-	rt := &runnertest.Fake{RunFunc: func(ctx context.Context, spec runner.ConnectorSpec, stdio runner.Stdio) (runner.ExitStatus, error) {
+	rt := &runner.FakeRuntime{RunFunc: func(ctx context.Context, spec runner.ConnectorSpec, stdio runner.Stdio) (runner.ExitStatus, error) {
 		return runner.ExitStatus{}, &runner.ImageNotFoundError{Image: spec.Image}
 	}}
 	_, err := runner.Spec(t.Context(), rt, runner.ConnectorSpec{Image: "ferry/gone:dev"})

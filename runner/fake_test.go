@@ -6,55 +6,150 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
 )
 
-// fakeRuntime runs Go functions as connectors. It is the seam fake for the
-// sync tests: the real runtimes are held to the same contract by the
-// acceptance suite in runnertest.
-type fakeRuntime struct {
-	source, destination func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error)
-	mu                  sync.Mutex
-	specs               map[Role]ConnectorSpec
+// FakeRuntime runs Go functions as connectors. It is the one fake runtime
+// of the runner's tests (exported to runner_test through this test file),
+// and it keeps the runtime contract (runtime.go) on cancel as a container
+// would: the function's ctx is cancelled (SIGTERM); if it has not returned
+// after spec.StopTimeout, its output is cut off (SIGKILL) and Run returns
+// without it. Either way Run returns a Signalled status and ErrCancelled.
+type FakeRuntime struct {
+	// Source and Destination play the connector of their role; RunFunc
+	// plays any other (spec, check, discover) and any role left nil.
+	Source, Destination, RunFunc func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error)
+	PingFunc                     func(ctx context.Context) error
+
+	mu    sync.Mutex
+	specs []ConnectorSpec
 }
 
-var _ Runtime = (*fakeRuntime)(nil)
+var _ Runtime = (*FakeRuntime)(nil)
 
-func (f *fakeRuntime) Name() string                   { return "fake" }
-func (f *fakeRuntime) Ping(ctx context.Context) error { return nil }
+// Name returns "fake".
+func (f *FakeRuntime) Name() string { return "fake" }
 
-func (f *fakeRuntime) Run(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+// Ping calls PingFunc, or succeeds.
+func (f *FakeRuntime) Ping(ctx context.Context) error {
+	if f.PingFunc == nil {
+		return nil
+	}
+	return f.PingFunc(ctx)
+}
+
+// Specs returns the specs run so far, in order.
+func (f *FakeRuntime) Specs() []ConnectorSpec {
 	f.mu.Lock()
-	if f.specs == nil {
-		f.specs = map[Role]ConnectorSpec{}
+	defer f.mu.Unlock()
+	return append([]ConnectorSpec(nil), f.specs...)
+}
+
+// spec returns the last spec run for role.
+func (f *FakeRuntime) spec(role Role) ConnectorSpec {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.specs) - 1; i >= 0; i-- {
+		if f.specs[i].Role == role {
+			return f.specs[i]
+		}
 	}
-	f.specs[spec.Role] = spec
+	return ConnectorSpec{}
+}
+
+// Run plays the connector of spec.Role.
+func (f *FakeRuntime) Run(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+	f.mu.Lock()
+	f.specs = append(f.specs, spec)
 	f.mu.Unlock()
-	fn := f.source
-	if spec.Role == RoleDestination {
-		fn = f.destination
+	fn := f.RunFunc
+	switch {
+	case spec.Role == RoleSource && f.Source != nil:
+		fn = f.Source
+	case spec.Role == RoleDestination && f.Destination != nil:
+		fn = f.Destination
 	}
-	type out struct {
+	out, errw := &killableWriter{w: stdio.Out}, &killableWriter{w: stdio.Err}
+	type result struct {
 		st  ExitStatus
 		err error
 	}
-	ch := make(chan out, 1)
+	done := make(chan result, 1)
 	go func() {
-		st, err := fn(ctx, spec, stdio)
-		ch <- out{st, err}
+		st, err := fn(ctx, spec, Stdio{In: stdio.In, Out: out, Err: errw})
+		done <- result{st, err}
 	}()
 	select {
-	case o := <-ch:
-		return o.st, o.err
+	case r := <-done:
+		return r.st, r.err
 	case <-ctx.Done():
-		// Like a container stopped by SIGTERM: the process is gone, its
-		// output ends. The function may still be blocked; it is abandoned.
-		return ExitStatus{Code: 143, Signalled: true}, fmt.Errorf("run %s: %w", spec.Name, ErrCancelled)
+	}
+	grace := spec.StopTimeout
+	if grace <= 0 {
+		grace = DefaultStopTimeout
+	}
+	kill := time.NewTimer(grace) // the runtime's own grace, not the attempt's clock
+	defer kill.Stop()
+	code := 143
+	select {
+	case <-done:
+	case <-kill.C:
+		out.kill()
+		errw.kill()
+		code = 137
+	}
+	return ExitStatus{Code: code, Signalled: true}, fmt.Errorf("run %s: %w", spec.Name, ErrCancelled)
+}
+
+// killableWriter stops passing writes on once its connector is killed, as
+// a killed process writes nothing more.
+type killableWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	killed bool
+}
+
+func (k *killableWriter) Write(p []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.killed {
+		return 0, os.ErrClosed
+	}
+	if k.w == nil {
+		return len(p), nil
+	}
+	return k.w.Write(p)
+}
+
+func (k *killableWriter) kill() {
+	k.mu.Lock()
+	k.killed = true
+	k.mu.Unlock()
+}
+
+// ScriptRun returns a connector that writes stdout and stderr and exits
+// with status.
+func ScriptRun(stdout, stderr string, status ExitStatus) func(context.Context, ConnectorSpec, Stdio) (ExitStatus, error) {
+	return func(_ context.Context, _ ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		for _, s := range []struct {
+			w    io.Writer
+			text string
+		}{{stdio.Out, stdout}, {stdio.Err, stderr}} {
+			if s.w != nil {
+				if _, err := io.WriteString(s.w, s.text); err != nil {
+					return ExitStatus{}, err
+				}
+			}
+		}
+		return status, nil
 	}
 }
 
@@ -245,4 +340,77 @@ func hasFailure(res *Result, origin, typ, substr string) bool {
 		}
 	}
 	return false
+}
+
+// testAttempt returns an attempt's books for unit tests of one part.
+func testAttempt() *attempt {
+	clk := clock.Real()
+	log := NewAttemptLog(nil, nil)
+	cfg := &Config{}
+	return &attempt{cfg: cfg, clock: clk, log: log, findings: newFindings(log, nil, clk), live: newLiveness(clk),
+		maxLine: protocol.DefaultMaxLineBytes, cancelRun: func(error) {}}
+}
+
+// fakeTime runs an attempt on a fake clock and moves it in step with the
+// watchdog: OnProgress tells how far the watchdog has checked the limits.
+type fakeTime struct {
+	clk     *clock.Fake
+	tick    time.Duration
+	checked atomic.Int64 // the largest Elapsed the watchdog reported
+	attempt atomic.Pointer[attempt]
+}
+
+// withFakeTime puts cfg on a fake clock whose watchdog ticks every tick.
+func withFakeTime(cfg *Config, tick time.Duration) *fakeTime {
+	ft := &fakeTime{clk: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), tick: tick}
+	cfg.Clock = ft.clk
+	cfg.ProgressInterval = tick
+	cfg.OnProgress = func(p Progress) {
+		for {
+			old := ft.checked.Load()
+			if int64(p.Elapsed) <= old || ft.checked.CompareAndSwap(old, int64(p.Elapsed)) {
+				return
+			}
+		}
+	}
+	cfg.observe = func(a *attempt) { ft.attempt.Store(a) }
+	return ft
+}
+
+// advance moves the clock a tick at a time until the watchdog has checked
+// the limits at least d after the start, and reports true; or until done
+// is closed (the attempt ended, or was stopped by a limit), reporting
+// false. gate, when set, must hold before each step. Real time only paces
+// the loop; which limit trips depends on the clock alone.
+func (ft *fakeTime) advance(d time.Duration, done <-chan struct{}, gate func(*attempt) bool) bool {
+	poll := time.NewTicker(time.Millisecond)
+	defer poll.Stop()
+	for time.Duration(ft.checked.Load()) < d {
+		select {
+		case <-done:
+			return false
+		case <-poll.C:
+		}
+		if a := ft.attempt.Load(); a != nil && (gate == nil || gate(a)) {
+			ft.clk.Advance(ft.tick)
+		}
+	}
+	return true
+}
+
+// waitFor polls cond, a condition on the attempt's state, until it holds
+// or done is closed. The attempt's state, not the time, decides.
+func waitFor(ft *fakeTime, done <-chan struct{}, cond func(*attempt) bool) bool {
+	poll := time.NewTicker(time.Millisecond)
+	defer poll.Stop()
+	for {
+		if a := ft.attempt.Load(); a != nil && cond(a) {
+			return true
+		}
+		select {
+		case <-done:
+			return false
+		case <-poll.C:
+		}
+	}
 }

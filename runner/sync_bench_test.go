@@ -55,7 +55,7 @@ func BenchmarkSyncStdio(b *testing.B) {
 			return ExitStatus{}, nil
 		}
 		cfg := baseConfig(&memCheckpointer{}, nil, "users")
-		res, err := Sync(context.Background(), &fakeRuntime{source: src, destination: ackingSink}, cfg)
+		res, err := Sync(context.Background(), &FakeRuntime{Source: src, Destination: ackingSink}, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}

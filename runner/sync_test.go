@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
 )
 
@@ -30,7 +31,7 @@ func TestSyncForwardsAndCommits(t *testing.T) {
 
 	dst := &destRecorder{}
 	cp := &memCheckpointer{}
-	rt := &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}
+	rt := &FakeRuntime{Source: scriptedSource(0, lines...), Destination: dst.run}
 	res, err := Sync(context.Background(), rt, baseConfig(cp, nil, "users", "orders"))
 	if err != nil {
 		t.Fatalf("Sync: %v", err)
@@ -81,7 +82,7 @@ func TestSyncDestinationCrashCommitsLastAck(t *testing.T) {
 	}
 	dst := &destRecorder{crashAfterState: 4}
 	cp := &memCheckpointer{}
-	rt := &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}
+	rt := &FakeRuntime{Source: scriptedSource(0, lines...), Destination: dst.run}
 	res, err := Sync(context.Background(), rt, baseConfig(cp, nil, "users"))
 	if err == nil || res.Status != StatusFailed {
 		t.Fatalf("got status %s err %v, want failed", res.Status, err)
@@ -157,7 +158,7 @@ func TestSyncRefusesBadAcks(t *testing.T) {
 			}
 			dst := &destRecorder{ack: tc.ack}
 			cp := &memCheckpointer{}
-			rt := &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}
+			rt := &FakeRuntime{Source: scriptedSource(0, lines...), Destination: dst.run}
 			res, err := Sync(context.Background(), rt, baseConfig(cp, nil, "users", "orders"))
 			got := stateJSON(t, cp.last())
 			if !strings.Contains(got, tc.wantState) {
@@ -186,7 +187,7 @@ func TestSyncSourceFailureSendsNoComplete(t *testing.T) {
 		`{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1795287976937.5989,"error":{"message":"boom","failure_type":"config_error"}}}`}
 	dst := &destRecorder{}
 	cp := &memCheckpointer{}
-	rt := &fakeRuntime{source: scriptedSource(1, lines...), destination: dst.run}
+	rt := &FakeRuntime{Source: scriptedSource(1, lines...), Destination: dst.run}
 	res, err := Sync(context.Background(), rt, baseConfig(cp, nil, "users"))
 	if err == nil {
 		t.Fatal("got success, want failure")
@@ -202,67 +203,24 @@ func TestSyncSourceFailureSendsNoComplete(t *testing.T) {
 	}
 }
 
-// TestSyncTimeouts is G8: a hung source, a destination that stops reading
-// and a destination that never exits each fail the attempt, and the
-// containers are stopped.
-func TestSyncTimeouts(t *testing.T) {
-	hang := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
-		<-ctx.Done()
-		return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
-	}
-	t.Run("no progress", func(t *testing.T) {
-		src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
-			writeLines(stdio.Out, recordLine("users", 1))
-			return hang(ctx, spec, stdio)
-		}
-		dst := &destRecorder{}
-		cfg := baseConfig(&memCheckpointer{}, nil, "users")
-		cfg.Timeouts.NoProgress = 100 * time.Millisecond
-		res, _ := Sync(context.Background(), &fakeRuntime{source: src, destination: dst.run}, cfg)
-		if !hasFailure(res, OriginSource, FailureHeartbeatTimeout, "no-progress") {
-			t.Fatalf("failures %+v: want a heartbeat_timeout", res.Failures)
-		}
-	})
-	t.Run("destination stops reading", func(t *testing.T) {
-		var lines []string
-		for i := 0; i < 20000; i++ {
-			lines = append(lines, recordLine("users", i))
-		}
-		cfg := baseConfig(&memCheckpointer{}, nil, "users")
-		cfg.Timeouts.DestinationWrite = 100 * time.Millisecond
-		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: hang}, cfg)
-		if !hasFailure(res, OriginDestination, FailureDestinationTimeout, "did not read") {
-			t.Fatalf("failures %+v: want a destination_timeout", res.Failures)
-		}
-	})
-	t.Run("destination never exits", func(t *testing.T) {
-		dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
-			io.Copy(io.Discard, stdio.In)
-			return hang(ctx, spec, stdio)
-		}
-		cfg := baseConfig(&memCheckpointer{}, nil, "users")
-		cfg.Timeouts.EndOfInput = 100 * time.Millisecond
-		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("users", 1)), destination: dst}, cfg)
-		if !hasFailure(res, OriginDestination, FailureDestinationTimeout, "after the end of its input") {
-			t.Fatalf("failures %+v: want an end-of-input timeout", res.Failures)
-		}
-	})
-}
-
 // TestSyncCancel checks that a cancel ends the attempt as cancelled and
 // still commits what was acknowledged.
 func TestSyncCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	acked := make(chan struct{})
 	src := func(c context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
 		writeLines(stdio.Out, recordLine("users", 1), streamStateLine("users", 1))
-		time.Sleep(50 * time.Millisecond)
+		<-acked // the destination acknowledged state 1
 		cancel()
 		<-c.Done()
 		return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
 	}
-	dst := &destRecorder{}
+	dst := &destRecorder{ack: func(n int, line string) string {
+		close(acked)
+		return line
+	}}
 	cp := &memCheckpointer{}
-	res, err := Sync(ctx, &fakeRuntime{source: src, destination: dst.run}, baseConfig(cp, nil, "users"))
+	res, err := Sync(ctx, &FakeRuntime{Source: src, Destination: dst.run}, baseConfig(cp, nil, "users"))
 	if res.Status != StatusCancelled || err == nil {
 		t.Fatalf("got %s (%v), want cancelled", res.Status, err)
 	}
@@ -278,7 +236,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 	t.Run("garbage", func(t *testing.T) {
 		log := &syncBuffer{}
 		lines := []string{"hello from print()", recordLine("users", 1), `{"type":"RECORD","record":{"stream":"users"`, streamStateLine("users", 1)}
-		res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, log, "users"))
+		res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, log, "users"))
 		if err == nil || !hasFailure(res, OriginSource, "", "record-like") {
 			t.Fatalf("got %v %+v, want a record-like failure", err, res.Failures)
 		}
@@ -287,7 +245,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 		}
 	})
 	t.Run("unknown stream", func(t *testing.T) {
-		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("nope", 1)), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
+		res, _ := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, recordLine("nope", 1)), Destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
 		if !hasFailure(res, OriginSource, "", "not in the configured catalog") {
 			t.Fatalf("failures %+v", res.Failures)
 		}
@@ -296,7 +254,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 		big := fmt.Sprintf(`{"type":"RECORD","record":{"stream":"users","data":{"blob":%q},"emitted_at":1}}`, strings.Repeat("x", 5000))
 		cfg := baseConfig(&memCheckpointer{}, nil, "users")
 		cfg.MaxLineBytes = 1024
-		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, big), destination: (&destRecorder{}).run}, cfg)
+		res, _ := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, big), Destination: (&destRecorder{}).run}, cfg)
 		if !hasFailure(res, OriginSource, "", "over the 1024-byte limit") || !hasFailure(res, OriginSource, "", "stream users") {
 			t.Fatalf("failures %+v", res.Failures)
 		}
@@ -309,7 +267,7 @@ func TestSyncLegacyAndGlobalAliases(t *testing.T) {
 	t.Run("legacy", func(t *testing.T) {
 		lines := []string{recordLine("users", 1), `{"type":"STATE","state":{"data":{"users":{"cursor":1}}}}`}
 		cp := &memCheckpointer{}
-		_, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, baseConfig(cp, nil, "users"))
+		_, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: (&destRecorder{}).run}, baseConfig(cp, nil, "users"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,7 +284,7 @@ func TestSyncLegacyAndGlobalAliases(t *testing.T) {
 			return fmt.Sprintf(`{"type": "STATE", "state": {"type": "GLOBAL", "id": %d, "global_": {"stream_states": [{"stream_descriptor": {"name": "users"}, "stream_state": {"c": 1}}], "shared_state": {"lsn": 123456789012345678901}}}}`, *m.State.ID)
 		}}
 		cp := &memCheckpointer{}
-		_, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}, baseConfig(cp, nil, "users"))
+		_, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: dst.run}, baseConfig(cp, nil, "users"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -344,7 +302,7 @@ func TestSyncLegacyAndGlobalAliases(t *testing.T) {
 			return string(b)
 		}}
 		cp := &memCheckpointer{}
-		_, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}, baseConfig(cp, nil, "users"))
+		_, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: dst.run}, baseConfig(cp, nil, "users"))
 		if err != nil || !strings.Contains(stateJSON(t, cp.last()), `"cursor":2}`) {
 			t.Fatalf("err %v, committed %s", err, stateJSON(t, cp.last()))
 		}
@@ -354,7 +312,7 @@ func TestSyncLegacyAndGlobalAliases(t *testing.T) {
 // TestSyncMixedStateKinds: STREAM and GLOBAL in one sync are fatal.
 func TestSyncMixedStateKinds(t *testing.T) {
 	lines := []string{streamStateLine("users", 1), `{"type":"STATE","state":{"type":"GLOBAL","global":{"stream_states":[]}}}`}
-	res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
+	res, _ := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
 	if !hasFailure(res, OriginSource, "", "mixed STREAM and GLOBAL") {
 		t.Fatalf("failures %+v", res.Failures)
 	}
@@ -364,7 +322,7 @@ func TestSyncMixedStateKinds(t *testing.T) {
 // attempt with origin persistence.
 func TestSyncCommitFailureKeepsState(t *testing.T) {
 	cp := &memCheckpointer{fail: errors.New("database or disk is full")}
-	res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("users", 1), streamStateLine("users", 1)), destination: (&destRecorder{}).run}, baseConfig(cp, nil, "users"))
+	res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, recordLine("users", 1), streamStateLine("users", 1)), Destination: (&destRecorder{}).run}, baseConfig(cp, nil, "users"))
 	if err == nil || !hasFailure(res, OriginPersistence, "", "disk is full") {
 		t.Fatalf("got %v %+v, want a persistence failure", err, res.Failures)
 	}
@@ -381,7 +339,7 @@ func TestSyncRedactsSecrets(t *testing.T) {
 	}
 	cfg := baseConfig(&memCheckpointer{}, log, "users")
 	cfg.Secrets = []string{"hunter2-password"}
-	res, _ := Sync(context.Background(), &fakeRuntime{source: src, destination: (&destRecorder{}).run}, cfg)
+	res, _ := Sync(context.Background(), &FakeRuntime{Source: src, Destination: (&destRecorder{}).run}, cfg)
 	if strings.Contains(log.String(), "hunter2") {
 		t.Fatalf("secret in log:\n%s", log.String())
 	}
@@ -403,7 +361,7 @@ func TestSyncFieldSelectionAndMapping(t *testing.T) {
 	cfg := baseConfig(cp, nil, "users")
 	cfg.Mapping = NamespaceMapping{Prefix: "raw_"}
 	cfg.SelectedFields = map[protocol.StreamDescriptor][]string{{Name: "users"}: {"id"}}
-	_, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}, cfg)
+	_, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: dst.run}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +381,7 @@ func TestSyncIncompleteStreamGetsNoComplete(t *testing.T) {
 	lines := []string{recordLine("users", 1), streamStateLine("users", 1), recordLine("orders", 1),
 		`{"type":"TRACE","trace":{"type":"STREAM_STATUS","emitted_at":1,"stream_status":{"stream_descriptor":{"name":"orders"},"status":"INCOMPLETE"}}}`}
 	dst := &destRecorder{}
-	res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst.run}, baseConfig(&memCheckpointer{}, nil, "users", "orders"))
+	res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: dst.run}, baseConfig(&memCheckpointer{}, nil, "users", "orders"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +406,7 @@ func TestSyncControlSecretsAreMasked(t *testing.T) {
 	cfg.Source.Spec = json.RawMessage(`{"connectionSpecification":{"type":"object","properties":{"token":{"type":"string","airbyte_secret":true}}}}`)
 	var persisted string
 	cfg.OnControl = func(role Role, c json.RawMessage) error { persisted = string(c); return nil }
-	if _, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, cfg); err != nil {
+	if _, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: (&destRecorder{}).run}, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(persisted, "fresh-token-4711") {
@@ -456,5 +414,63 @@ func TestSyncControlSecretsAreMasked(t *testing.T) {
 	}
 	if strings.Contains(log.String(), "fresh-token-4711") {
 		t.Fatalf("the refreshed token is in the log:\n%s", log.String())
+	}
+}
+
+// TestNoCompleteStatusAfterASourceFailure: a source that exits 0 after a dropped record-like line or an
+// ERROR trace has failed, so the destination gets no COMPLETE (G5).
+func TestNoCompleteStatusAfterASourceFailure(t *testing.T) {
+	for name, bad := range map[string]string{
+		"dropped record": `{"type":"RECORD","record":{"stream":"users","data":{"id":2`,
+		"error trace":    `{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":"stream users failed","failure_type":"system_error","stream_descriptor":{"name":"users"}}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dst := &destRecorder{}
+			res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, recordLine("users", 1), bad, streamStateLine("users", 1)), Destination: dst.run}, baseConfig(&memCheckpointer{}, nil, "users"))
+			if err == nil {
+				t.Fatal("got success, want a failed attempt")
+			}
+			if traces := dst.inputOf(protocol.TypeTrace); len(traces) != 0 {
+				t.Fatalf("the attempt failed (%s) but the destination got COMPLETE: %v", res.Failures[0].ExternalMessage, traces)
+			}
+		})
+	}
+}
+
+// sourceStopDelay is a runtime whose cancelled source takes its SIGTERM
+// grace to exit, during which the attempt's clock moves on a day.
+type sourceStopDelay struct {
+	*FakeRuntime
+	clk *clock.Fake
+}
+
+func (r sourceStopDelay) Run(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+	st, err := r.FakeRuntime.Run(ctx, spec, stdio)
+	if spec.Role == RoleSource && ctx.Err() != nil {
+		r.clk.Advance(24 * time.Hour)
+	}
+	return st, err
+}
+
+// TestNoSourceExitFailureForASourceFerryStopped: after the pump stops on a
+// fatal finding (a record of an unknown stream) Ferry stops the source and
+// waits for it as long as its stop takes; SourceExit applies only to a
+// source that closed its output on its own.
+func TestNoSourceExitFailureForASourceFerryStopped(t *testing.T) {
+	src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		writeLines(stdio.Out, recordLine("nope", 1))
+		<-ctx.Done()
+		return ExitStatus{Code: 143, Signalled: true}, ErrCancelled
+	}
+	cfg := baseConfig(&memCheckpointer{}, nil, "users")
+	cfg.Timeouts.SourceExit = time.Minute
+	ft := withFakeTime(&cfg, time.Hour)
+	rt := sourceStopDelay{&FakeRuntime{Source: src, Destination: (&destRecorder{}).run}, ft.clk}
+	res, _ := Sync(context.Background(), rt, cfg)
+	if hasFailure(res, OriginSource, "", "did not exit within") {
+		t.Fatalf("a spurious failure for a source Ferry itself stopped: %+v", res.Failures)
+	}
+	if !hasFailure(res, OriginSource, "", "not in the configured catalog") {
+		t.Fatalf("failures %+v: want the unknown stream", res.Failures)
 	}
 }

@@ -1,0 +1,165 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// dataPath is how records travel in one data-channel mode (DESIGN.md, mode
+// selection). Everything that differs between modes is here, one
+// implementation per mode; Sync's orchestration is the same for all.
+type dataPath interface {
+	// mode is the data channel, as recorded on the attempt.
+	mode() Mode
+	// prepare creates what the connectors share (the socket volume) and
+	// returns its name and what removes it.
+	prepare(ctx context.Context) (volume string, cleanup func(), err error)
+	// forward reads the source's output until it ends, or until it must
+	// stop (recorded already), moving records to the destination or only
+	// keeping the books. ctx stops the source alone.
+	forward(ctx context.Context, w *wiring) error
+	// destinationEnded reacts to the destination's end, before Ferry reads
+	// its exit status.
+	destinationEnded(w *wiring, st ExitStatus, err error)
+	// sendsComplete reports whether Ferry sends the destination COMPLETE
+	// statuses at the end of input: not when records bypass it.
+	sendsComplete() bool
+	// outputIsProgress reports whether the destination's output is the
+	// sign of progress (records never pass Ferry).
+	outputIsProgress() bool
+}
+
+// wiring is what joins the connectors while they run.
+type wiring struct {
+	srcOut    *os.File // the source's stdout, Ferry's end
+	dstInR    *os.File // the destination's stdin, the destination's end
+	input     *destinationInput
+	cancelSrc func()
+	srcExited chan struct{} // closed when the source's Run returned
+}
+
+// sourceGone reports whether the source's Run has returned.
+func (w *wiring) sourceGone() bool {
+	select {
+	case <-w.srcExited:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopSource stops the source after the pump stopped early, and drains r
+// so that its Run can return.
+func (w *wiring) stopSource(err error, r io.Reader) error {
+	if err != nil {
+		w.cancelSrc()
+		go io.Copy(io.Discard, r) //nolint:errcheck // draining only
+	}
+	return err
+}
+
+// newDataPath picks the implementation of m and sets the ledger up for it.
+func newDataPath(s *syncRun, m Mode) (dataPath, error) {
+	cfg := s.cfg
+	switch m.Mode {
+	case "", ModeStdio:
+		s.ledger.useTracker(cfg.State, false)
+		return &stdioPath{a: s.attempt}, nil
+	case ModeSocket:
+		if len(cfg.SelectedFields) > 0 {
+			return nil, fmt.Errorf("field selection needs stdio mode")
+		}
+		if m.Sockets <= 0 {
+			m.Sockets = 2
+		}
+		s.ledger.useBook(cfg.State)
+		return &socketPath{a: s.attempt, m: m, volume: s.socketVolume}, nil
+	case ModeBridged:
+		if m.Sockets <= 0 {
+			m.Sockets = 2
+		}
+		pc, err := protocol.NewConfiguredProtoCatalog(cfg.Catalog)
+		if err != nil {
+			return nil, fmt.Errorf("bridged mode: %w", err)
+		}
+		// The source counts per partition; the destination counts what
+		// Ferry delivered per stream, so Ferry's count is the one to send.
+		s.ledger.useTracker(cfg.State, true)
+		return &bridgedPath{a: s.attempt, m: m, catalog: pc}, nil
+	}
+	return nil, fmt.Errorf("data channel %q is not supported", m.Mode)
+}
+
+// stdioPath is legacy stdio mode: every record passes through Ferry, from
+// the source's stdout to the destination's stdin.
+type stdioPath struct{ a *attempt }
+
+func (p *stdioPath) mode() Mode { return Mode{Mode: ModeStdio, Format: FormatJSONL} }
+
+func (p *stdioPath) prepare(context.Context) (string, func(), error) { return "", func() {}, nil }
+
+func (p *stdioPath) forward(_ context.Context, w *wiring) error {
+	pu := &pump{a: p.a, out: sourceData, dst: w.input}
+	return w.stopSource(pu.run(watchedReader{r: w.srcOut, live: p.a.live}), w.srcOut)
+}
+
+func (p *stdioPath) destinationEnded(w *wiring, _ ExitStatus, err error) {
+	stdinDestinationEnded(p.a, w, err)
+}
+
+func (p *stdioPath) sendsComplete() bool    { return true }
+func (p *stdioPath) outputIsProgress() bool { return false }
+
+// stdinDestinationEnded handles the end of a destination that reads its
+// records on stdin (stdio and bridged mode).
+func stdinDestinationEnded(a *attempt, w *wiring, err error) {
+	if !w.input.closed.Load() {
+		// The destination is gone before the end of its input: the source
+		// cannot deliver anything any more, even while idle, so stop it now
+		// rather than at the pump's next write (PROTOCOL.md 4.4).
+		a.destinationWriteFailed(errDestinationExited)
+		w.cancelSrc()
+		return
+	}
+	if n := unreadBytes(w.dstInR); n > 0 && err == nil {
+		// It exited without reading all of its input (the kernel pipe
+		// buffer held it): those records were never written.
+		a.findings.fail(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+			ExternalMessage: fmt.Sprintf("the destination exited without reading the last %d bytes of its input", n)})
+	}
+}
+
+// socketPath is socket mode: records go from source to destination over
+// Unix sockets on a shared volume, and Ferry keeps the books from both
+// connectors' stdout.
+type socketPath struct {
+	a      *attempt
+	m      Mode
+	volume func(context.Context) (string, func(), error)
+}
+
+func (p *socketPath) mode() Mode { return p.m }
+
+func (p *socketPath) prepare(ctx context.Context) (string, func(), error) { return p.volume(ctx) }
+
+func (p *socketPath) forward(_ context.Context, w *wiring) error {
+	p.a.live.waitAlways()
+	pu := &pump{a: p.a, out: sourceBooks}
+	return w.stopSource(pu.run(w.srcOut), w.srcOut)
+}
+
+func (p *socketPath) destinationEnded(w *wiring, st ExitStatus, err error) {
+	if (err != nil || !st.Success()) && !w.sourceGone() {
+		// A destination that failed (or never started) leaves the source
+		// waiting for a client on its sockets: stop it now instead of at
+		// its connect timeout.
+		w.cancelSrc()
+	}
+}
+
+func (p *socketPath) sendsComplete() bool    { return false }
+func (p *socketPath) outputIsProgress() bool { return true }

@@ -1,0 +1,242 @@
+package runner
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/ferrysync/ferry/clock"
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// maxTraceFailures caps the ERROR traces kept as failure reasons (G10).
+const maxTraceFailures = 100
+
+// maxNonProtocolLogs caps how many non-protocol stdout lines are logged per
+// connector (PROTOCOL.md 4.7); the rest are only counted.
+const maxNonProtocolLogs = 1000
+
+// findings collects what an attempt found wrong: failures, warnings and the
+// destination's protocol errors. Every part of an attempt reports here; it
+// has its own lock and is read once, by finish, when the parts are done.
+type findings struct {
+	log    *AttemptLog
+	redact *Redactor
+	clock  clock.Clock
+
+	mu             sync.Mutex
+	failures       []Failure // Ferry's own findings
+	traceFailures  []Failure // ERROR traces from both connectors
+	lateTraces     []Failure // ERROR traces after Ferry stopped the attempt
+	droppedTraces  int       // ERROR traces over maxTraceFailures, counted only
+	stopCause      *Failure  // why Ferry stopped the attempt, if it did
+	warnings       []string
+	protocolErrors []string
+	droppedRecords int64 // record-like lines that could not be used
+	nonProtocol    [2]int64
+}
+
+func newFindings(log *AttemptLog, redact *Redactor, c clock.Clock) *findings {
+	return &findings{log: log, redact: redact, clock: c}
+}
+
+// complete fills what every failure Ferry records needs: a time, redacted
+// text, and whether a retry may help.
+func (f *findings) complete(fl Failure) Failure {
+	if fl.Timestamp.IsZero() {
+		fl.Timestamp = f.clock.Now().UTC()
+	}
+	fl.ExternalMessage = f.redact.Redact(fl.ExternalMessage)
+	fl.InternalMessage = f.redact.Redact(fl.InternalMessage)
+	fl.Retryable = fl.Type != protocol.FailureConfig
+	return fl
+}
+
+// fail records a failure and logs it.
+func (f *findings) fail(fl Failure) {
+	fl = f.complete(fl)
+	f.log.Line(protocol.LevelError, "ferry", fl.ExternalMessage)
+	f.mu.Lock()
+	f.failures = append(f.failures, fl)
+	f.mu.Unlock()
+}
+
+// stop records why Ferry stops the attempt (a timeout): that failure is
+// shown first, and traces that arrive afterwards are listed last.
+func (f *findings) stop(fl Failure) {
+	fl = f.complete(fl)
+	f.log.Line(protocol.LevelError, "ferry", fl.ExternalMessage)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopCause == nil {
+		f.stopCause = &fl
+		return
+	}
+	f.failures = append(f.failures, fl)
+}
+
+// warn records a warning and logs it.
+func (f *findings) warn(format string, args ...any) {
+	msg := f.redact.Redact(fmt.Sprintf(format, args...))
+	f.log.Line(protocol.LevelWarn, "ferry", msg)
+	f.note(msg)
+}
+
+// note records a warning without logging it: the event is logged where it
+// happened, or is too frequent to log.
+func (f *findings) note(msg string) {
+	f.mu.Lock()
+	f.warnings = appendCapped(f.warnings, msg)
+	f.mu.Unlock()
+}
+
+// protocolError records an acknowledgement Ferry refused.
+func (f *findings) protocolError(err error) {
+	f.log.Printf(protocol.LevelError, "ferry", "refused an acknowledgement: %v", err)
+	f.mu.Lock()
+	f.protocolErrors = appendCapped(f.protocolErrors, f.redact.Redact(err.Error()))
+	f.mu.Unlock()
+}
+
+// droppedRecord counts a record that could not be delivered.
+func (f *findings) droppedRecord(warning string) {
+	f.mu.Lock()
+	f.droppedRecords++
+	if warning != "" {
+		f.warnings = appendCapped(f.warnings, warning)
+	}
+	f.mu.Unlock()
+}
+
+// trace keeps an ERROR trace as a failure reason, up to maxTraceFailures.
+func (f *findings) trace(fl Failure) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case len(f.traceFailures)+len(f.lateTraces) >= maxTraceFailures:
+		f.droppedTraces++ // G10: keep the first ones, count the rest
+	case f.stopCause != nil:
+		f.lateTraces = append(f.lateTraces, fl)
+	default:
+		f.traceFailures = append(f.traceFailures, fl)
+	}
+}
+
+// hasTrace reports whether a connector of origin sent an ERROR trace.
+func (f *findings) hasTrace(origin string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.traceFailures {
+		if t.Origin == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceFailed reports a source-side failure that the exit code does not
+// show: an ERROR trace, a dropped record-like line in strict mode, or a
+// failure Ferry recorded against the source. A source that failed must not
+// get COMPLETE statuses, even after exiting 0 (G5).
+func (f *findings) sourceFailed(lenient bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.droppedRecords > 0 && !lenient {
+		return true
+	}
+	for _, list := range [][]Failure{f.traceFailures, f.failures} {
+		for _, fl := range list {
+			if fl.Origin == OriginSource {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nonProtocolLine logs a stdout line that is not an Airbyte message, as
+// Airbyte does, and counts record-like ones from the source: dropping a
+// record loses data (PROTOCOL.md 4.7).
+func (f *findings) nonProtocolLine(role Role, line []byte) {
+	side := 0
+	if role == RoleDestination {
+		side = 1
+	}
+	recordLike := role == RoleSource && protocol.LooksLikeRecord(line)
+	f.mu.Lock()
+	f.nonProtocol[side]++
+	n := f.nonProtocol[side]
+	if recordLike {
+		f.droppedRecords++
+	}
+	f.mu.Unlock()
+	if n <= maxNonProtocolLogs {
+		// Redact before NonProtocolLog cuts the line, so a secret across
+		// the cut cannot leak its first bytes.
+		l := protocol.NonProtocolLog(string(role), []byte(f.redact.Redact(string(line))))
+		f.log.Line(l.Level, "ferry", "non-protocol output from the "+l.Message)
+	} else if n == maxNonProtocolLogs+1 {
+		f.log.Printf(protocol.LevelWarn, "ferry", "more non-protocol output from the %s; no longer logged", role)
+	}
+}
+
+// closeBooks turns what is only known at the end into failures or
+// warnings: dropped record-like lines and refused acknowledgements.
+func (f *findings) closeBooks(lenient bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.droppedRecords > 0 {
+		msg := fmt.Sprintf("%d record-like lines from the source could not be parsed and were dropped", f.droppedRecords)
+		if lenient {
+			f.warnings = append(f.warnings, msg)
+		} else {
+			f.failures = append(f.failures, f.complete(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg}))
+		}
+	}
+	if len(f.protocolErrors) > 0 && !lenient {
+		f.failures = append(f.failures, f.complete(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+			ExternalMessage: fmt.Sprintf("the destination sent %d invalid acknowledgements; first: %s", len(f.protocolErrors), f.protocolErrors[0])}))
+	}
+}
+
+// mismatch reports a count mismatch (G12): a failure when configured, a
+// warning otherwise.
+func (f *findings) mismatch(msg string, fatal bool) {
+	if fatal {
+		f.mu.Lock()
+		f.failures = append(f.failures, f.complete(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: msg}))
+		f.mu.Unlock()
+		return
+	}
+	f.warn("%s", msg)
+}
+
+// report fills res with the failures, in the order users should read
+// them, and the warnings. Ferry's reason for stopping comes first: the
+// traces connectors write when they are terminated are consequences.
+func (f *findings) report(res *Result, ignoredAcks int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sortFailures(f.traceFailures)
+	if f.stopCause != nil {
+		res.Failures = append(res.Failures, *f.stopCause)
+	}
+	res.Failures = append(res.Failures, f.traceFailures...)
+	res.Failures = append(res.Failures, f.failures...)
+	res.Failures = append(res.Failures, f.lateTraces...)
+	if ignoredAcks > 0 {
+		f.warnings = append(f.warnings, fmt.Sprintf("%d acknowledgements older than the committed state were ignored", ignoredAcks))
+	}
+	if f.droppedTraces > 0 {
+		f.warnings = append(f.warnings, fmt.Sprintf("%d more ERROR traces were not kept", f.droppedTraces))
+	}
+	res.Warnings = f.warnings
+	res.ProtocolErrors = f.protocolErrors
+}
+
+// appendCapped appends to a findings list, keeping at most 1,000 entries.
+func appendCapped(list []string, s string) []string {
+	if len(list) >= 1000 {
+		return list
+	}
+	return append(list, s)
+}

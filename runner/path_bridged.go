@@ -1,0 +1,65 @@
+package runner
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// bridgedPath is bridged mode: the source speaks sockets and the
+// destination only stdio. Ferry connects to the source's sockets itself
+// (bridge), merges them into one ordered stream and forwards it as in stdio
+// mode, while a second pump keeps the books of the source's stdout (logs,
+// traces, control; its state copies are ignored, since the socket copies
+// are the ones ordered with the records).
+type bridgedPath struct {
+	a       *attempt
+	m       Mode
+	catalog *protocol.ProtoCatalog
+	dir     string // the host directory the source listens in
+}
+
+func (p *bridgedPath) mode() Mode { return p.m }
+
+func (p *bridgedPath) prepare(context.Context) (string, func(), error) {
+	dir, cleanup, err := bridgeDir()
+	p.dir = dir
+	return dir, cleanup, err
+}
+
+func (p *bridgedPath) forward(ctx context.Context, w *wiring) error {
+	paths := SocketPaths(p.m.Sockets)
+	for i, sp := range paths {
+		paths[i] = filepath.Join(p.dir, filepath.Base(sp))
+	}
+	mergedR, mergedW := io.Pipe()
+	br := &bridge{a: p.a, format: p.m.Format, paths: paths, catalog: p.catalog,
+		connect: p.a.timeouts.SocketConnect, srcExited: w.srcExited}
+	bridgeDone := make(chan struct{})
+	go func() {
+		defer close(bridgeDone)
+		br.run(ctx, mergedW) //nolint:errcheck // failures are recorded by the bridge
+	}()
+	// The bridge must be finished before the attempt's findings are read.
+	defer func() { <-bridgeDone }()
+	booksDone := make(chan error, 1)
+	go func() {
+		books := &pump{a: p.a, out: sourceCopies}
+		booksDone <- w.stopSource(books.run(w.srcOut), w.srcOut)
+	}()
+	data := &pump{a: p.a, out: sourceData, dst: w.input}
+	err := w.stopSource(data.run(watchedReader{r: mergedR, live: p.a.live}), mergedR)
+	if berr := <-booksDone; err == nil {
+		err = berr
+	}
+	return err
+}
+
+func (p *bridgedPath) destinationEnded(w *wiring, _ ExitStatus, err error) {
+	stdinDestinationEnded(p.a, w, err)
+}
+
+func (p *bridgedPath) sendsComplete() bool    { return true }
+func (p *bridgedPath) outputIsProgress() bool { return false }
