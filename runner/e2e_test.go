@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/runner/docker"
@@ -131,6 +133,8 @@ type scenario struct {
 	timeouts            runner.Timeouts
 	attempt             int
 	mode                runner.Mode
+	clock               clock.Clock
+	onProgress          func(runner.Progress)
 }
 
 func (e *env) sync(t *testing.T, ctx context.Context, localRoot string, sc scenario, cp runner.Checkpointer) (*runner.Result, error) {
@@ -150,6 +154,8 @@ func (e *env) sync(t *testing.T, ctx context.Context, localRoot string, sc scena
 		Checkpointer: cp,
 		LocalRoot:    localRoot,
 		Timeouts:     sc.timeouts,
+		Clock:        sc.clock,
+		OnProgress:   sc.onProgress,
 		Log:          testLog{t},
 	})
 }
@@ -378,18 +384,48 @@ func TestE2ESourceFailureKeepsOldData(t *testing.T) {
 	})
 }
 
-// TestE2ELiveness: a hung source hits the no-progress timeout, and the
-// connectors are gone afterwards.
+// TestE2ELiveness: a source that hangs after acknowledged work hits the
+// no-progress timeout, the acknowledged state is kept, and the connectors
+// are gone afterwards. The attempt runs on a fake clock that moves only once
+// the source has hung, so a slow container start never counts.
 func TestE2ELiveness(t *testing.T) {
 	envs(t, func(t *testing.T, e *env) {
 		root := t.TempDir()
 		os.Chmod(root, 0o777)
 		cp := &fileState{FileCheckpointer: runner.FileCheckpointer{Path: filepath.Join(t.TempDir(), "state.json")}}
+		clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		var checked atomic.Int64
 		sc := scenario{source: "connector-scripted", destination: "connector-scripted",
 			sourceConfig: `{"source":{"records":100,"state_every":5,"hang_after_record":10}}`, destConfig: `{}`,
 			catalog:  catalogOf(protocol.SyncIncremental, protocol.DestAppend, "items"),
-			timeouts: runner.Timeouts{NoProgress: 2 * time.Second, StopGrace: 2 * time.Second}}
+			timeouts: runner.Timeouts{NoProgress: time.Minute, StopGrace: 2 * time.Second},
+			clock:    clk, onProgress: func(p runner.Progress) { checked.Store(int64(p.Elapsed)) }}
+		done := make(chan struct{})
+		go func() {
+			// Once the state before the hang is committed, move the clock a
+			// watchdog tick (1 s) at a time until the attempt ends.
+			poll := time.NewTicker(5 * time.Millisecond)
+			defer poll.Stop()
+			hung := false
+			for {
+				select {
+				case <-done:
+					return
+				case <-poll.C:
+				}
+				if !hung {
+					b, _ := os.ReadFile(cp.Path)
+					hung = strings.Contains(string(b), `"cursor":10`)
+					continue
+				}
+				if time.Duration(checked.Load()) > 24*time.Hour {
+					return // the limit never tripped; the test fails below
+				}
+				clk.Advance(time.Second)
+			}
+		}()
 		res, err := e.sync(t, context.Background(), root, sc, cp)
+		close(done)
 		if err == nil || res.Failures[0].Type != runner.FailureHeartbeatTimeout {
 			t.Fatalf("err %v, failures %+v; want a heartbeat_timeout", err, res.Failures)
 		}

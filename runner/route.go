@@ -24,18 +24,18 @@ const (
 type action int
 
 const (
-	actForward     action = iota // a record: forward it to the destination
-	actForwardState               // a source state: number it and forward it
-	actStageState                 // socket mode: stage the state until acknowledged
-	actDropRecord                 // a record where none may be: count and drop it
-	actIgnore                     // a copy of a message handled elsewhere
-	actAcknowledge                // a destination state: an acknowledgement
-	actDestinationStats           // a destination RECORD: never data, perhaps stats
-	actLog                        // LOG: to the attempt log
-	actTrace                      // TRACE: errors, statuses, estimates
-	actControl                    // CONTROL: a config update to persist
-	actUnexpected                 // a known type that has no business here
-	actUnknown                    // a type this protocol version does not know
+	actForward          action = iota // a record: forward it to the destination
+	actForwardState                   // a source state: number it and forward it
+	actStageState                     // socket mode: stage the state until acknowledged
+	actDropRecord                     // a record where none may be: count and drop it
+	actIgnore                         // a copy of a message handled elsewhere
+	actAcknowledge                    // a destination state: an acknowledgement
+	actDestinationStats               // a destination RECORD: never data, perhaps stats
+	actLog                            // LOG: to the attempt log
+	actTrace                          // TRACE: errors, statuses, estimates
+	actControl                        // CONTROL: a config update to persist
+	actUnexpected                     // a known type that has no business here
+	actUnknown                        // a type this protocol version does not know
 )
 
 // route decides what Ferry does with a message of type typ read from out
