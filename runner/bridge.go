@@ -229,26 +229,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 		return nil
 	}
 	if b.format == FormatProtobuf {
-		r := protocol.NewProtoReader(c, 0)
-		var line []byte
-		for {
-			frame, err := r.ReadFrame()
-			if err == io.EOF {
-				return handOver()
-			}
-			if err != nil {
-				return err
-			}
-			line, err = b.catalog.AppendMessageJSON(line[:0], frame)
-			if errors.Is(err, protocol.ErrProbe) {
-				line = line[:0]
-			} else if err != nil {
-				return err
-			}
-			if err := send(line, r.Buffered() == 0); err != nil {
-				return err
-			}
-		}
+		return b.readProtobuf(c, send, handOver)
 	}
 	r := protocol.NewReader(c, b.a.maxLine)
 	for {
@@ -257,6 +238,31 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 			return handOver()
 		}
 		if err != nil {
+			return err
+		}
+		if err := send(line, r.Buffered() == 0); err != nil {
+			return err
+		}
+	}
+}
+
+// readProtobuf reads one PROTOBUF socket, turning each frame back into
+// its JSONL line for the stdio destination.
+func (b *bridge) readProtobuf(c net.Conn, send func([]byte, bool) error, handOver func() error) error {
+	r := protocol.NewProtoReader(c, 0)
+	var line []byte
+	for {
+		frame, err := r.ReadFrame()
+		if err == io.EOF {
+			return handOver()
+		}
+		if err != nil {
+			return err
+		}
+		line, err = b.catalog.AppendMessageJSON(line[:0], frame)
+		if errors.Is(err, protocol.ErrProbe) {
+			line = line[:0]
+		} else if err != nil {
 			return err
 		}
 		if err := send(line, r.Buffered() == 0); err != nil {

@@ -120,23 +120,7 @@ func (r *Runtime) run(ctx context.Context, id string, spec runner.ConnectorSpec,
 	}
 	outErr := <-outDone
 	status.Code = int(res.code)
-	// `docker inspect` for the code and the OOM flag, which the wait
-	// response does not carry.
-	ictx, cancel := detached(ctx, cleanupTimeout)
-	defer cancel()
-	if info, err := r.c.ContainerInspect(ictx, id); err == nil && info.State != nil {
-		status.Code, status.OOMKilled = info.State.ExitCode, info.State.OOMKilled
-	} else if err != nil {
-		r.log.Warn("inspect exited container; using the wait result", "container", id, "error", err)
-	}
-	if status.Code == 137 && !status.OOMKilled && !status.Signalled && r.memoryLimited(spec) {
-		// The engine's OOM event can trail the exit event; look once more
-		// before calling it a plain SIGKILL.
-		time.Sleep(oomRecheckDelay)
-		if info, err := r.c.ContainerInspect(ictx, id); err == nil && info.State != nil {
-			status.OOMKilled = info.State.OOMKilled
-		}
-	}
+	r.exitDetails(ctx, id, spec, &status)
 	if status.Signalled {
 		return status, fmt.Errorf("%w: %s stopped", runner.ErrCancelled, spec.Image)
 	}
@@ -296,4 +280,24 @@ func checkCancel(ctx context.Context, err error) error {
 		return cancelled(err)
 	}
 	return err
+}
+
+// exitDetails reads the exit code and the OOM flag, which the wait
+// response does not carry, with `docker inspect`.
+func (r *Runtime) exitDetails(ctx context.Context, id string, spec runner.ConnectorSpec, status *runner.ExitStatus) {
+	ictx, cancel := detached(ctx, cleanupTimeout)
+	defer cancel()
+	if info, err := r.c.ContainerInspect(ictx, id); err == nil && info.State != nil {
+		status.Code, status.OOMKilled = info.State.ExitCode, info.State.OOMKilled
+	} else if err != nil {
+		r.log.Warn("inspect exited container; using the wait result", "container", id, "error", err)
+	}
+	if status.Code == 137 && !status.OOMKilled && !status.Signalled && r.memoryLimited(spec) {
+		// The engine's OOM event can trail the exit event; look once more
+		// before calling it a plain SIGKILL.
+		time.Sleep(oomRecheckDelay)
+		if info, err := r.c.ContainerInspect(ictx, id); err == nil && info.State != nil {
+			status.OOMKilled = info.State.OOMKilled
+		}
+	}
 }

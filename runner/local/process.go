@@ -27,35 +27,11 @@ func (r *Runtime) start(ctx context.Context, cmd *exec.Cmd, spec runner.Connecto
 	// no goroutine copies in between. Anything else gets a pipe of ours and
 	// a copying goroutine.
 	outDone := make(chan error, 1)
-	var outR, outW *os.File
-	var err error
-	if f, ok := stdio.Out.(*os.File); ok {
-		cmd.Stdout = f
-		outDone <- nil
-	} else {
-		if outR, outW, err = os.Pipe(); err != nil {
-			return status, err
-		}
-		cmd.Stdout = outW
-	}
-	errR, errW, err := os.Pipe()
+	p, err := attachStdio(cmd, spec, stdio, outDone)
 	if err != nil {
-		closeAll(outR, outW)
 		return status, err
 	}
-	cmd.Stderr = errW
-	var inR, inW *os.File
-	if spec.OpenStdin {
-		if f, ok := stdio.In.(*os.File); ok {
-			cmd.Stdin = f // likewise: the connector reads the caller's pipe
-		} else {
-			if inR, inW, err = os.Pipe(); err != nil {
-				closeAll(outR, outW, errR, errW)
-				return status, err
-			}
-			cmd.Stdin = inR
-		}
-	}
+	outR, outW, errR, errW, inR, inW := p.outR, p.outW, p.errR, p.errW, p.inR, p.inW
 	err = cmd.Start()
 	// The child has its own copies now. Closing ours makes EOF reach the
 	// readers when the child's group is gone, and EPIPE reach the stdin
@@ -154,4 +130,46 @@ func closeAll(files ...*os.File) {
 			f.Close()
 		}
 	}
+}
+
+// childPipes are the pipes of ours a child's stdio goes through; nil where
+// the caller's own OS pipe goes to the child as is.
+type childPipes struct {
+	outR, outW, errR, errW, inR, inW *os.File
+}
+
+// attachStdio sets the child's stdio. Stdout given as an OS pipe (the sync
+// engine's) goes to the child as is: the connector writes straight into
+// the pipe its reader reads, and no goroutine copies in between (outDone
+// then gets nil at once). Anything else gets a pipe of ours and a copying
+// goroutine.
+func attachStdio(cmd *exec.Cmd, spec runner.ConnectorSpec, stdio runner.Stdio, outDone chan<- error) (childPipes, error) {
+	var p childPipes
+	var err error
+	if f, ok := stdio.Out.(*os.File); ok {
+		cmd.Stdout = f
+		outDone <- nil
+	} else {
+		if p.outR, p.outW, err = os.Pipe(); err != nil {
+			return p, err
+		}
+		cmd.Stdout = p.outW
+	}
+	if p.errR, p.errW, err = os.Pipe(); err != nil {
+		closeAll(p.outR, p.outW)
+		return p, err
+	}
+	cmd.Stderr = p.errW
+	if spec.OpenStdin {
+		if f, ok := stdio.In.(*os.File); ok {
+			cmd.Stdin = f // likewise: the connector reads the caller's pipe
+		} else {
+			if p.inR, p.inW, err = os.Pipe(); err != nil {
+				closeAll(p.outR, p.outW, p.errR, p.errW)
+				return p, err
+			}
+			cmd.Stdin = p.inR
+		}
+	}
+	return p, nil
 }
