@@ -27,6 +27,7 @@ var _ Clock = (*Fake)(nil)
 
 type fakeTimer struct {
 	f    *Fake
+	d    time.Duration
 	when time.Time
 	ch   chan time.Time
 }
@@ -42,7 +43,7 @@ func (f *Fake) Now() time.Time {
 func (f *Fake) NewTimer(d time.Duration) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &fakeTimer{f: f, when: f.now.Add(d), ch: make(chan time.Time, 1)}
+	t := &fakeTimer{f: f, d: d, when: f.now.Add(d), ch: make(chan time.Time, 1)}
 	if d <= 0 {
 		t.ch <- f.now
 		return t
@@ -100,6 +101,25 @@ func (f *Fake) Timers() int {
 
 // WaitForTimers blocks until at least n timers are armed, or ctx ends.
 func (f *Fake) WaitForTimers(ctx context.Context, n int) error {
+	return f.waitUntil(ctx, func() bool { return len(f.timers) >= n })
+}
+
+// WaitForTimer blocks until a timer of duration d is armed, or ctx ends:
+// a test that moves the clock by a loop's period waits for the loop to
+// have armed its next timer, so every period is seen by the loop.
+func (f *Fake) WaitForTimer(ctx context.Context, d time.Duration) error {
+	return f.waitUntil(ctx, func() bool {
+		for _, t := range f.timers {
+			if t.d == d {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// waitUntil waits for cond, evaluated with mu held.
+func (f *Fake) waitUntil(ctx context.Context, cond func() bool) error {
 	stop := context.AfterFunc(ctx, func() {
 		f.mu.Lock()
 		f.cond.Broadcast()
@@ -108,7 +128,7 @@ func (f *Fake) WaitForTimers(ctx context.Context, n int) error {
 	defer stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for len(f.timers) < n {
+	for !cond() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -377,23 +377,31 @@ func withFakeTime(cfg *Config, tick time.Duration) *fakeTime {
 	return ft
 }
 
-// advance moves the clock a tick at a time until the watchdog has checked
-// the limits at least d after the start, and reports true; or until done
-// is closed (the attempt ended, or was stopped by a limit), reporting
-// false. gate, when set, must hold before each step. Real time only paces
-// the loop; which limit trips depends on the clock alone.
+// advance moves the clock a tick at a time, each time the watchdog has
+// armed its next tick, until it has checked the limits at least d after
+// the start (true), or until done is closed: the attempt ended, or a limit
+// stopped it (false). gate, when set, must hold before each step. Real
+// time only paces the loop; which limit trips depends on the clock alone.
 func (ft *fakeTime) advance(d time.Duration, done <-chan struct{}, gate func(*attempt) bool) bool {
-	poll := time.NewTicker(time.Millisecond)
-	defer poll.Stop()
-	for time.Duration(ft.checked.Load()) < d {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
 		select {
 		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for time.Duration(ft.checked.Load()) < d {
+		if ft.clk.WaitForTimer(ctx, ft.tick) != nil {
 			return false
-		case <-poll.C:
 		}
-		if a := ft.attempt.Load(); a != nil && (gate == nil || gate(a)) {
-			ft.clk.Advance(ft.tick)
+		if gate != nil && !waitFor(ft, done, gate) {
+			return false
 		}
+		ft.clk.Advance(ft.tick)
+		// The watchdog reports the tick through OnProgress before it arms
+		// the next one, so checked is current at the next WaitForTimer.
 	}
 	return true
 }

@@ -78,7 +78,7 @@ func TestNoProgressTimeoutStopsASilentSource(t *testing.T) {
 	}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
 	cfg.Timeouts.NoProgress = time.Minute
-	ft := withFakeTime(&cfg, 10*time.Second)
+	ft := withFakeTime(&cfg, 7*time.Second)
 	result, done := syncInBackground(&FakeRuntime{Source: src, Destination: (&destRecorder{}).run}, cfg)
 	if ft.advance(time.Hour, done, nil) {
 		t.Fatal("the watchdog ran an hour past the limit without stopping the source")
@@ -94,7 +94,7 @@ func TestNoProgressTimeoutStopsASilentSource(t *testing.T) {
 func TestNoProgressTimeoutIgnoresTimeAfterSourceExit(t *testing.T) {
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
 	cfg.Timeouts.NoProgress = time.Minute
-	ft := withFakeTime(&cfg, 10*time.Second)
+	ft := withFakeTime(&cfg, 7*time.Second)
 	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
 		st, err := (&destRecorder{}).run(ctx, spec, stdio) // to the end of input: the source has exited
 		if !ft.advance(10*time.Minute, ctx.Done(), nil) {
@@ -119,7 +119,7 @@ func TestDestinationBackpressureIsNotSourceSilence(t *testing.T) {
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
 	cfg.Timeouts.NoProgress = time.Minute
 	cfg.Timeouts.DestinationWrite = 10 * time.Minute
-	ft := withFakeTime(&cfg, 10*time.Second)
+	ft := withFakeTime(&cfg, 7*time.Second)
 	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
 		stdio.In.Read(make([]byte, 100))
 		// Flushing, not reading. Time moves only while Ferry is writing to
@@ -142,7 +142,7 @@ func TestDestinationBackpressureIsNotSourceSilence(t *testing.T) {
 func TestEndOfInputTimeoutStopsADestinationThatNeverExits(t *testing.T) {
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
 	cfg.Timeouts.EndOfInput = time.Minute
-	ft := withFakeTime(&cfg, 10*time.Second)
+	ft := withFakeTime(&cfg, 7*time.Second)
 	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
 		io.Copy(io.Discard, stdio.In)
 		ft.advance(time.Hour, ctx.Done(), nil)
