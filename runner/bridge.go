@@ -81,7 +81,7 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	conns, err := b.dial(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+			b.s.addFailure(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
 		}
 		w.CloseWithError(err)
 		return err
@@ -116,7 +116,7 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 		// the source's failure.
 		if err == nil && ctx.Err() == nil {
 			err = rerr
-			b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: "reading the source's sockets: " + rerr.Error()})
+			b.s.addFailure(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: "reading the source's sockets: " + rerr.Error()})
 		}
 	default:
 	}
@@ -218,7 +218,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 		}
 		return nil
 	}
-	if b.s.mode.Format == FormatProtobuf {
+	if b.s.mode.Format == protocol.FormatProtobuf {
 		r := protocol.NewProtoReader(c, 0)
 		var line []byte
 		for {
@@ -380,7 +380,7 @@ func (m *merger) finish() {
 			if m.b.s.cfg.Lenient {
 				m.b.s.warn("%s", msg)
 			} else {
-				m.b.s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
+				m.b.s.addFailure(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
 			}
 		}
 	}

@@ -58,7 +58,7 @@ func TestBridgedMode(t *testing.T) {
 	dst := &destRecorder{}
 	cp := &memCheckpointer{}
 	cfg := baseConfig(cp, nil, "users")
-	cfg.Mode = Mode{Mode: ModeBridged, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeBridged, Format: protocol.FormatJSONL, Sockets: 2}
 	cfg.Timeouts.SocketConnect = 5 * time.Second
 	rt := &fakeRuntime{source: bridgedSource, destination: dst.run}
 	res, err := Sync(context.Background(), rt, cfg)
@@ -97,7 +97,7 @@ func TestBridgedMode(t *testing.T) {
 	if got := stateJSON(t, cp.last()); !strings.Contains(got, `"cursor":8}`) {
 		t.Fatalf("committed %s", got)
 	}
-	if res.Mode != ModeBridged || res.Stats.RecordsEmitted != 8 {
+	if res.Mode != protocol.ModeBridged || res.Stats.RecordsEmitted != 8 {
 		t.Fatalf("result: mode %s, %d records", res.Mode, res.Stats.RecordsEmitted)
 	}
 	if _, err := os.Stat(rt.specs[RoleSource].SocketVolume); !os.IsNotExist(err) {

@@ -74,10 +74,10 @@ func (p *pump) run(src io.Reader) error {
 			}
 			var tl *protocol.LineTooLongError
 			if errors.As(err, &tl) {
-				return p.fatal(fatalf(OriginSource, "the source wrote a line of %d bytes (%s), over the %d-byte limit (max_line_bytes)",
+				return p.fatal(fatalf(protocol.OriginSource, "the source wrote a line of %d bytes (%s), over the %d-byte limit (max_line_bytes)",
 					tl.Size, describePrefix(tl.Prefix), tl.Limit))
 			}
-			return p.fatal(fatalf(OriginReplication, "reading the source's output: %v", err))
+			return p.fatal(fatalf(protocol.OriginReplication, "reading the source's output: %v", err))
 		}
 		if err := p.line(line); err != nil {
 			return p.fatal(err)
@@ -157,7 +157,7 @@ func (p *pump) record(env *protocol.Envelope) error {
 			s.mu.Unlock()
 			return nil
 		}
-		return fatalf(OriginSource, "the source emitted a record for stream %s, which is not in the configured catalog", d)
+		return fatalf(protocol.OriginSource, "the source emitted a record for stream %s, which is not in the configured catalog", d)
 	}
 	out := env.Raw
 	if plan.dedupKeys != nil || plan.rewrite {
@@ -213,15 +213,15 @@ func (p *pump) book() {
 func (p *pump) rewriteRecord(plan *streamPlan, raw []byte) ([]byte, error) {
 	m, err := protocol.Decode(raw)
 	if err != nil || m.Record == nil {
-		return nil, fatalf(OriginSource, "invalid RECORD of stream %s: %v", plan.desc, err)
+		return nil, fatalf(protocol.OriginSource, "invalid RECORD of stream %s: %v", plan.desc, err)
 	}
 	rec := m.Record
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(rec.Data, &data); err != nil {
-		return nil, fatalf(OriginSource, "RECORD of stream %s: data is not a JSON object", plan.desc)
+		return nil, fatalf(protocol.OriginSource, "RECORD of stream %s: data is not a JSON object", plan.desc)
 	}
 	if plan.dedupKeys != nil && allKeysNull(data, plan.dedupKeys) {
-		return nil, fatalf(OriginSource, "a record of deduplicated stream %s has a null primary key %v", plan.desc, plan.dedupKeys)
+		return nil, fatalf(protocol.OriginSource, "a record of deduplicated stream %s has a null primary key %v", plan.desc, plan.dedupKeys)
 	}
 	if !plan.rewrite {
 		return raw, nil
@@ -233,13 +233,13 @@ func (p *pump) rewriteRecord(plan *streamPlan, raw []byte) ([]byte, error) {
 			}
 		}
 		if rec.Data, err = json.Marshal(data); err != nil {
-			return nil, fatalf(OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
+			return nil, fatalf(protocol.OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
 		}
 	}
 	rec.Stream, rec.Namespace = plan.dest.Name, plan.dest.Namespace
 	out, err := json.Marshal(m)
 	if err != nil {
-		return nil, fatalf(OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
+		return nil, fatalf(protocol.OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
 	}
 	return out, nil
 }
@@ -274,7 +274,7 @@ func (p *pump) state(line []byte) error {
 	s := p.s
 	m, err := protocol.Decode(line)
 	if err != nil {
-		return fatalf(OriginSource, "invalid STATE message from the source: %v", err)
+		return fatalf(protocol.OriginSource, "invalid STATE message from the source: %v", err)
 	}
 	s.progress.Add(1)
 	p.book()
@@ -303,7 +303,7 @@ func (p *pump) socketState(line []byte) error {
 	s := p.s
 	m, err := protocol.Decode(line)
 	if err != nil {
-		return fatalf(OriginSource, "invalid STATE message from the source: %v", err)
+		return fatalf(protocol.OriginSource, "invalid STATE message from the source: %v", err)
 	}
 	s.mu.Lock()
 	res, err := s.book.sourceState(m.State, s.mapper, func(format string, args ...any) {
@@ -526,7 +526,7 @@ func (s *syncRun) commitBatch(b *ackBatch, cancelRun func(error)) {
 	s.mu.Unlock()
 	if err := s.cfg.Checkpointer.Commit(s.commitCtx, cp); err != nil {
 		b.failed = true
-		s.addFailure(Failure{Origin: OriginPersistence, Type: protocol.FailureSystem,
+		s.addFailure(Failure{Origin: protocol.OriginPersistence, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("could not commit acknowledged state: %v", err)})
 		cancelRun(errCommitFailed)
 		return

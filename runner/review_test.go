@@ -31,14 +31,14 @@ import (
 // carries the old LEGACY blob: the acknowledged STREAM state is never
 // persisted and every run restarts from the same old state.
 func TestReviewStreamAckHiddenByLegacyInputState(t *testing.T) {
-	for _, mode := range []string{ModeStdio, ModeSocket} {
+	for _, mode := range []string{protocol.ModeStdio, protocol.ModeSocket} {
 		t.Run(mode, func(t *testing.T) {
 			cp := &memCheckpointer{}
 			cfg := baseConfig(cp, nil, "users")
 			cfg.State = []*protocol.State{{Data: json.RawMessage(`{"users":{"cursor":0}}`)}}
 			rt := &fakeRuntime{source: scriptedSource(0, recordLine("users", 1), streamStateLine("users", 1)), destination: (&destRecorder{}).run}
-			if mode == ModeSocket {
-				cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+			if mode == protocol.ModeSocket {
+				cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 				rt.source = scriptedSource(0, socketStateLine("users", 1, "p1", 10, 10))
 				rt.destination = socketDest(0, 1)
 			}
@@ -174,7 +174,7 @@ func TestReviewNoProgressWhileDestinationBlocks(t *testing.T) {
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
 	cfg.Timeouts.NoProgress = 150 * time.Millisecond
 	res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: dst}, cfg)
-	if hasFailure(res, OriginSource, FailureHeartbeatTimeout, "") {
+	if hasFailure(res, protocol.OriginSource, protocol.FailureHeartbeatTimeout, "") {
 		t.Fatalf("the source was blamed for destination backpressure: %+v", res.Failures)
 	}
 }
@@ -189,7 +189,7 @@ func TestReviewNoProgressWhileDestinationBlocks(t *testing.T) {
 // long.
 func TestReviewBridgedDialStopsWhenSourceExits(t *testing.T) {
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeBridged, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeBridged, Format: protocol.FormatJSONL, Sockets: 2}
 	cfg.Timeouts.SocketConnect = 3 * time.Second
 	src := scriptedSource(1, `{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":"bad config","failure_type":"config_error"}}}`)
 	start := time.Now()
@@ -366,7 +366,7 @@ func TestReviewSocketEarlyAckKeepsDestinationStats(t *testing.T) {
 		return ExitStatus{}, nil
 	}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 	cfg.FailOnCountMismatch = true
 	res, err := Sync(context.Background(), &fakeRuntime{source: src, destination: dst}, cfg)
 	st := res.Stats.Streams[0]
@@ -429,7 +429,7 @@ func TestReviewNoSpuriousSourceExitFailure(t *testing.T) {
 	cfg.Timeouts.SourceExit = 50 * time.Millisecond
 	rt := slowStopRuntime{&fakeRuntime{source: src, destination: (&destRecorder{}).run}, 300 * time.Millisecond}
 	res, _ := Sync(context.Background(), rt, cfg)
-	if hasFailure(res, OriginSource, "", "did not exit within") {
+	if hasFailure(res, protocol.OriginSource, "", "did not exit within") {
 		t.Fatalf("a spurious failure for a source Ferry itself stopped: %+v", res.Failures)
 	}
 }
@@ -656,7 +656,7 @@ func TestReviewDestinationCrashStopsIdleSource(t *testing.T) {
 	cp := &memCheckpointer{}
 	start := time.Now()
 	res, err := Sync(context.Background(), &fakeRuntime{source: src, destination: dst.run}, baseConfig(cp, nil, "users"))
-	if err == nil || !hasFailure(res, OriginDestination, "", "") {
+	if err == nil || !hasFailure(res, protocol.OriginDestination, "", "") {
 		t.Fatalf("got %v %+v, want a destination failure", err, res.Failures)
 	}
 	if d := time.Since(start); d > time.Second {
@@ -700,7 +700,7 @@ func TestReviewSocketModeDestinationStatsAreProgress(t *testing.T) {
 		}
 	}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 	cfg.Timeouts.NoProgress = 200 * time.Millisecond
 	res, err := Sync(context.Background(), &fakeRuntime{source: src, destination: dst}, cfg)
 	if err != nil {

@@ -42,13 +42,6 @@ type Result struct {
 	Ended             time.Time `json:"ended"`
 }
 
-// Data channel names.
-const (
-	ModeStdio   = "stdio"
-	ModeSocket  = "socket"
-	ModeBridged = "bridged"
-)
-
 // errDestinationExited is what writes to the destination's stdin fail with
 // once the destination has exited.
 var errDestinationExited = errors.New("the destination exited")
@@ -132,7 +125,7 @@ type syncRun struct {
 //	    acknowledgements still commit (G3).
 func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 	started := time.Now()
-	res := &Result{Mode: ModeStdio, Format: FormatJSONL, Started: started}
+	res := &Result{Mode: protocol.ModeStdio, Format: protocol.FormatJSONL, Started: started}
 	fail := func(f Failure) (*Result, error) {
 		res.Status = StatusFailed
 		res.Ended = time.Now()
@@ -141,16 +134,16 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 	}
 	redact := NewRedactor(cfg.Secrets)
 	if err := cfg.validate(); err != nil {
-		return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig,
+		return fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig,
 			ExternalMessage: redact.Redact(err.Error()), Timestamp: started.UTC()})
 	}
 	mapper, err := newNameMapper(cfg.Mapping, cfg.Catalog)
 	if err != nil {
-		return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: err.Error(), Timestamp: started.UTC()})
+		return fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig, ExternalMessage: err.Error(), Timestamp: started.UTC()})
 	}
 	idx, err := newCatalogIndex(cfg.Catalog, mapper, cfg.SelectedFields)
 	if err != nil {
-		return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: err.Error(), Timestamp: started.UTC()})
+		return fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig, ExternalMessage: err.Error(), Timestamp: started.UTC()})
 	}
 	s := &syncRun{
 		rt:           rt,
@@ -169,13 +162,13 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		s.maxLine = protocol.DefaultMaxLineBytes
 	}
 	switch s.mode.Mode {
-	case "", ModeStdio:
-		s.mode = Mode{Mode: ModeStdio, Format: FormatJSONL}
+	case "", protocol.ModeStdio:
+		s.mode = Mode{Mode: protocol.ModeStdio, Format: protocol.FormatJSONL}
 		s.tracker = newStateTracker(idx, cfg.State)
 		s.acks = s.tracker
-	case ModeSocket:
+	case protocol.ModeSocket:
 		if len(cfg.SelectedFields) > 0 {
-			return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: "field selection needs stdio mode", Timestamp: started.UTC()})
+			return fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig, ExternalMessage: "field selection needs stdio mode", Timestamp: started.UTC()})
 		}
 		if s.mode.Sockets <= 0 {
 			s.mode.Sockets = 2
@@ -183,12 +176,12 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		s.book = newSocketBook(idx, cfg.State)
 		s.acks = s.book
 		s.stats.fromSourceStats = true
-	case ModeBridged:
+	case protocol.ModeBridged:
 		if s.mode.Sockets <= 0 {
 			s.mode.Sockets = 2
 		}
 		if s.protoCatalog, err = protocol.NewConfiguredProtoCatalog(cfg.Catalog); err != nil {
-			return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: "bridged mode: " + err.Error(), Timestamp: started.UTC()})
+			return fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig, ExternalMessage: "bridged mode: " + err.Error(), Timestamp: started.UTC()})
 		}
 		s.tracker = newStateTracker(idx, cfg.State)
 		// The source counts per partition; the destination counts what
@@ -196,7 +189,7 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		s.tracker.overrideCounts = true
 		s.acks = s.tracker
 	default:
-		return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig,
+		return fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig,
 			ExternalMessage: fmt.Sprintf("data channel %q is not supported", s.mode.Mode), Timestamp: started.UTC()})
 	}
 	res.Mode, res.Format, res.Sockets = s.mode.Mode, s.mode.Format, s.mode.Sockets
@@ -215,14 +208,14 @@ type connectorResult struct {
 }
 
 func (s *syncRun) run(parent context.Context, res *Result) {
-	if s.mode.Mode == ModeSocket || s.mode.Mode == ModeBridged {
+	if s.mode.Mode == protocol.ModeSocket || s.mode.Mode == protocol.ModeBridged {
 		newVol := s.socketVolume
-		if s.mode.Mode == ModeBridged {
+		if s.mode.Mode == protocol.ModeBridged {
 			newVol = func(context.Context) (string, func(), error) { return bridgeDir() }
 		}
 		vol, cleanup, err := newVol(parent)
 		if err != nil {
-			s.addFailure(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create the socket volume: %v", err)})
+			s.addFailure(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create the socket volume: %v", err)})
 			s.finish(parent, res, false)
 			return
 		}
@@ -238,7 +231,7 @@ func (s *syncRun) run(parent context.Context, res *Result) {
 			return
 		}
 	}
-	s.addFailure(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: err.Error()})
+	s.addFailure(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig, ExternalMessage: err.Error()})
 	s.finish(parent, res, false)
 }
 
@@ -279,7 +272,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 				f.Close()
 			}
 		}
-		s.addFailure(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create pipes: %v", err)})
+		s.addFailure(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create pipes: %v", err)})
 		s.finish(parent, res, false)
 		return
 	}
@@ -303,13 +296,13 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 		st, err := s.rt.Run(dstCtx, dstSpec, Stdio{In: dstInR, Out: dstOutW, Err: s.dstStderr})
 		s.dstStderr.Close()
 		dstOutW.Close()
-		if s.mode.Mode == ModeSocket && (err != nil || !st.Success()) && !s.sourceExited() {
+		if s.mode.Mode == protocol.ModeSocket && (err != nil || !st.Success()) && !s.sourceExited() {
 			// A socket-mode destination that failed (or never started)
 			// leaves the source waiting for a client on its sockets: stop
 			// it now instead of at its connect timeout.
 			cancelSrc()
 		}
-		if !s.inputClosed.Load() && s.mode.Mode != ModeSocket {
+		if !s.inputClosed.Load() && s.mode.Mode != protocol.ModeSocket {
 			// (In socket mode the destination reads no stdin and may end as
 			// soon as its sockets do.) The destination is gone before the end
 			// of its input: the
@@ -321,7 +314,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 		} else if n := unreadBytes(dstInR); n > 0 && err == nil {
 			// It exited without reading all of its input (the kernel pipe
 			// buffer held it): those records were never written.
-			s.addFailure(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+			s.addFailure(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureSystem,
 				ExternalMessage: fmt.Sprintf("the destination exited without reading the last %d bytes of its input", n)})
 		}
 		// Closing the read end makes a pump blocked on a dead destination
@@ -339,9 +332,9 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	// The pump runs here until the source's stdout ends or it must stop. In
 	// bridged mode it reads the merged socket stream instead, and a second
 	// pump keeps the books of the source's stdout.
-	p := &pump{s: s, dst: newTimedWriter(dstInW, &s.writeStart), socket: s.mode.Mode == ModeSocket}
+	p := &pump{s: s, dst: newTimedWriter(dstInW, &s.writeStart), socket: s.mode.Mode == protocol.ModeSocket}
 	var pumpErr error
-	if s.mode.Mode == ModeBridged {
+	if s.mode.Mode == protocol.ModeBridged {
 		pumpErr = s.runBridged(srcCtx, cancelSrc, p, srcOutR)
 	} else {
 		pumpErr = p.run(srcOutR)
@@ -363,7 +356,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	case src = <-srcDone:
 	case <-exitTimer:
 		s.log.Printf(protocol.LevelWarn, "ferry", "the source closed its stdout but did not exit within %s; stopping it", s.timeouts.SourceExit)
-		s.addFailure(Failure{Origin: OriginSource, Type: protocol.FailureSystem,
+		s.addFailure(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("the source closed its output but did not exit within %s", s.timeouts.SourceExit)})
 		cancelSrc()
 		src = <-srcDone
@@ -387,7 +380,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	select {
 	case dst = <-dstDone:
 	case <-timer(s.timeouts.EndOfInput):
-		s.stopFor(Failure{Origin: OriginDestination, Type: FailureDestinationTimeout,
+		s.stopFor(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureDestinationTimeout,
 			ExternalMessage: fmt.Sprintf("the destination did not exit within %s after the end of its input", s.timeouts.EndOfInput)})
 		cancelDst()
 		dst = <-dstDone
@@ -400,7 +393,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	s.judgeExit(RoleDestination, dst, runCtx)
 	if cause := context.Cause(runCtx); cause != nil && parent.Err() == nil && !errors.Is(cause, context.Canceled) {
 		if errors.Is(cause, errMaxDuration) {
-			s.addFailure(Failure{Origin: OriginReplication, Type: protocol.FailureSystem,
+			s.addFailure(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureSystem,
 				ExternalMessage: fmt.Sprintf("the attempt ran longer than its maximum duration of %s", s.timeouts.MaxDuration)})
 		}
 	}
@@ -430,7 +423,7 @@ func (s *syncRun) sourceFailed() bool {
 	}
 	for _, list := range [][]Failure{s.traceFailures, s.failures} {
 		for _, f := range list {
-			if f.Origin == OriginSource {
+			if f.Origin == protocol.OriginSource {
 				return true
 			}
 		}
@@ -481,10 +474,10 @@ func (s *syncRun) runBridged(srcCtx context.Context, cancelSrc func(), p *pump, 
 // Ferry caused (cancel, timeout, the other side failing) is not the
 // connector's fault; the cause was recorded where it happened.
 func (s *syncRun) judgeExit(role Role, r connectorResult, runCtx context.Context) {
-	origin := OriginSource
+	origin := protocol.OriginSource
 	tail := s.srcStderr
 	if role == RoleDestination {
-		origin, tail = OriginDestination, s.dstStderr
+		origin, tail = protocol.OriginDestination, s.dstStderr
 	}
 	if r.err != nil {
 		if errors.Is(r.err, ErrCancelled) {
@@ -530,11 +523,11 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 		if s.cfg.Lenient {
 			s.warnings = append(s.warnings, msg)
 		} else {
-			s.failures = append(s.failures, s.complete(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg}))
+			s.failures = append(s.failures, s.complete(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg}))
 		}
 	}
 	if len(s.protocolErrors) > 0 && !s.cfg.Lenient {
-		s.failures = append(s.failures, s.complete(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+		s.failures = append(s.failures, s.complete(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("the destination sent %d invalid acknowledgements; first: %s", len(s.protocolErrors), s.protocolErrors[0])}))
 	}
 	s.checkCounts(srcOK)
@@ -545,7 +538,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 		if n := s.book.unmatched(); n > 0 {
 			s.protocolErrors = appendCapped(s.protocolErrors, fmt.Sprintf("%d acknowledgements named states the source never sent", n))
 			if !s.cfg.Lenient {
-				s.failures = append(s.failures, s.complete(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+				s.failures = append(s.failures, s.complete(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureSystem,
 					ExternalMessage: fmt.Sprintf("the destination acknowledged %d states the source never sent", n)}))
 			}
 		}
@@ -563,7 +556,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	// be lost (G3).
 	err := s.cfg.Checkpointer.Commit(context.WithoutCancel(parent), Checkpoint{States: states, Stats: stats, Final: true})
 	if err != nil {
-		s.addFailure(Failure{Origin: OriginPersistence, Type: protocol.FailureSystem,
+		s.addFailure(Failure{Origin: protocol.OriginPersistence, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("could not commit the final state and stats: %v", err)})
 	}
 
@@ -592,7 +585,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	switch {
 	case parent.Err() != nil:
 		res.Status = StatusCancelled
-		res.Failures = append([]Failure{{Origin: OriginPlatform, Type: FailureManualCancellation,
+		res.Failures = append([]Failure{{Origin: protocol.OriginPlatform, Type: protocol.FailureManualCancellation,
 			ExternalMessage: "the sync was cancelled", Timestamp: time.Now().UTC()}}, res.Failures...)
 	case len(res.Failures) > 0:
 		res.Status = StatusFailed
@@ -616,7 +609,7 @@ func (s *syncRun) checkCounts(srcOK bool) {
 		}
 		for _, m := range msgs {
 			if s.cfg.FailOnCountMismatch {
-				s.failures = append(s.failures, s.complete(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: m}))
+				s.failures = append(s.failures, s.complete(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureSystem, ExternalMessage: m}))
 			} else {
 				s.warnings = append(s.warnings, m)
 				s.log.Line(protocol.LevelWarn, "ferry", m)
@@ -673,5 +666,5 @@ func (s *syncRun) destinationWriteFailed(err error) {
 	if isBrokenPipe(err) {
 		msg = "the destination exited before the end of its input"
 	}
-	s.addFailure(Failure{Origin: OriginDestination, Type: protocol.FailureSystem, ExternalMessage: msg})
+	s.addFailure(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureSystem, ExternalMessage: msg})
 }

@@ -89,7 +89,7 @@ func TestSyncDestinationCrashCommitsLastAck(t *testing.T) {
 	if got := stateJSON(t, cp.last()); !strings.Contains(got, `"cursor":40}`) {
 		t.Fatalf("committed state: got %s, want cursor 40", got)
 	}
-	if !hasFailure(res, OriginDestination, "", "") {
+	if !hasFailure(res, protocol.OriginDestination, "", "") {
 		t.Fatalf("failures %+v: want a destination failure", res.Failures)
 	}
 	if res.Stats.RecordsCommitted != 40 {
@@ -219,7 +219,7 @@ func TestSyncTimeouts(t *testing.T) {
 		cfg := baseConfig(&memCheckpointer{}, nil, "users")
 		cfg.Timeouts.NoProgress = 100 * time.Millisecond
 		res, _ := Sync(context.Background(), &fakeRuntime{source: src, destination: dst.run}, cfg)
-		if !hasFailure(res, OriginSource, FailureHeartbeatTimeout, "no-progress") {
+		if !hasFailure(res, protocol.OriginSource, protocol.FailureHeartbeatTimeout, "no-progress") {
 			t.Fatalf("failures %+v: want a heartbeat_timeout", res.Failures)
 		}
 	})
@@ -231,7 +231,7 @@ func TestSyncTimeouts(t *testing.T) {
 		cfg := baseConfig(&memCheckpointer{}, nil, "users")
 		cfg.Timeouts.DestinationWrite = 100 * time.Millisecond
 		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: hang}, cfg)
-		if !hasFailure(res, OriginDestination, FailureDestinationTimeout, "did not read") {
+		if !hasFailure(res, protocol.OriginDestination, protocol.FailureDestinationTimeout, "did not read") {
 			t.Fatalf("failures %+v: want a destination_timeout", res.Failures)
 		}
 	})
@@ -243,7 +243,7 @@ func TestSyncTimeouts(t *testing.T) {
 		cfg := baseConfig(&memCheckpointer{}, nil, "users")
 		cfg.Timeouts.EndOfInput = 100 * time.Millisecond
 		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("users", 1)), destination: dst}, cfg)
-		if !hasFailure(res, OriginDestination, FailureDestinationTimeout, "after the end of its input") {
+		if !hasFailure(res, protocol.OriginDestination, protocol.FailureDestinationTimeout, "after the end of its input") {
 			t.Fatalf("failures %+v: want an end-of-input timeout", res.Failures)
 		}
 	})
@@ -279,7 +279,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 		log := &syncBuffer{}
 		lines := []string{"hello from print()", recordLine("users", 1), `{"type":"RECORD","record":{"stream":"users"`, streamStateLine("users", 1)}
 		res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, log, "users"))
-		if err == nil || !hasFailure(res, OriginSource, "", "record-like") {
+		if err == nil || !hasFailure(res, protocol.OriginSource, "", "record-like") {
 			t.Fatalf("got %v %+v, want a record-like failure", err, res.Failures)
 		}
 		if !strings.Contains(log.String(), "hello from print()") {
@@ -288,7 +288,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 	})
 	t.Run("unknown stream", func(t *testing.T) {
 		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("nope", 1)), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
-		if !hasFailure(res, OriginSource, "", "not in the configured catalog") {
+		if !hasFailure(res, protocol.OriginSource, "", "not in the configured catalog") {
 			t.Fatalf("failures %+v", res.Failures)
 		}
 	})
@@ -297,7 +297,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 		cfg := baseConfig(&memCheckpointer{}, nil, "users")
 		cfg.MaxLineBytes = 1024
 		res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, big), destination: (&destRecorder{}).run}, cfg)
-		if !hasFailure(res, OriginSource, "", "over the 1024-byte limit") || !hasFailure(res, OriginSource, "", "stream users") {
+		if !hasFailure(res, protocol.OriginSource, "", "over the 1024-byte limit") || !hasFailure(res, protocol.OriginSource, "", "stream users") {
 			t.Fatalf("failures %+v", res.Failures)
 		}
 	})
@@ -355,7 +355,7 @@ func TestSyncLegacyAndGlobalAliases(t *testing.T) {
 func TestSyncMixedStateKinds(t *testing.T) {
 	lines := []string{streamStateLine("users", 1), `{"type":"STATE","state":{"type":"GLOBAL","global":{"stream_states":[]}}}`}
 	res, _ := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, lines...), destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
-	if !hasFailure(res, OriginSource, "", "mixed STREAM and GLOBAL") {
+	if !hasFailure(res, protocol.OriginSource, "", "mixed STREAM and GLOBAL") {
 		t.Fatalf("failures %+v", res.Failures)
 	}
 }
@@ -365,7 +365,7 @@ func TestSyncMixedStateKinds(t *testing.T) {
 func TestSyncCommitFailureKeepsState(t *testing.T) {
 	cp := &memCheckpointer{fail: errors.New("database or disk is full")}
 	res, err := Sync(context.Background(), &fakeRuntime{source: scriptedSource(0, recordLine("users", 1), streamStateLine("users", 1)), destination: (&destRecorder{}).run}, baseConfig(cp, nil, "users"))
-	if err == nil || !hasFailure(res, OriginPersistence, "", "disk is full") {
+	if err == nil || !hasFailure(res, protocol.OriginPersistence, "", "disk is full") {
 		t.Fatalf("got %v %+v, want a persistence failure", err, res.Failures)
 	}
 }

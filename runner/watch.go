@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferrysync/ferry/protocol"
 )
 
 var (
@@ -49,14 +51,14 @@ func (s *syncRun) watch(ctx context.Context, cancelRun func(error)) (stop func()
 					lastCount, lastMove = n, now
 				}
 				if d := s.timeouts.NoProgress; d > 0 && now.Sub(lastMove) > d {
-					s.stopFor(Failure{Origin: OriginSource, Type: FailureHeartbeatTimeout,
+					s.stopFor(Failure{Origin: protocol.OriginSource, Type: protocol.FailureHeartbeatTimeout,
 						ExternalMessage: fmt.Sprintf("the source emitted no record or state for %s (no-progress timeout)", d)})
 					cancelRun(errNoProgress)
 					return
 				}
 				if w := s.writeStart.Load(); w != 0 {
 					if d := s.timeouts.DestinationWrite; d > 0 && now.Sub(time.Unix(0, w)) > d {
-						s.stopFor(Failure{Origin: OriginDestination, Type: FailureDestinationTimeout,
+						s.stopFor(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureDestinationTimeout,
 							ExternalMessage: fmt.Sprintf("the destination did not read its input for %s (destination timeout)", d)})
 						cancelRun(errDestinationStuck)
 						return
