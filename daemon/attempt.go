@@ -47,7 +47,7 @@ func (d *Daemon) runAttempt(run *activeRun) {
 		// The secrets could not be decrypted: a replaced key file. No
 		// retry can fix that.
 		end = attemptEnd{status: store.AttemptFailed, reasons: []store.FailureReason{
-			platformFailure(store.FailureTypeConfig, "cannot decrypt the connection's secrets: "+c.ConfigErr.Error(), false, d.now().UnixMilli())}}
+			platformFailure(protocol.FailureConfig, "cannot decrypt the connection's secrets: "+c.ConfigErr.Error(), false, d.now().UnixMilli())}}
 	case c.Job.Type == store.JobReset:
 		end = d.reset(run, log)
 	default:
@@ -69,7 +69,7 @@ func (d *Daemon) reset(run *activeRun, log *slog.Logger) attemptEnd {
 	if err != nil {
 		log.Error("reset", "error", err)
 		return attemptEnd{status: store.AttemptFailed, reasons: []store.FailureReason{
-			platformFailure(store.FailureTypeSystem, "could not clear the state: "+err.Error(), true, d.now().UnixMilli())}}
+			platformFailure(protocol.FailureSystem, "could not clear the state: "+err.Error(), true, d.now().UnixMilli())}}
 	}
 	log.Info("state cleared")
 	return attemptEnd{status: store.AttemptSucceeded, progress: true}
@@ -87,7 +87,7 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 	logPath := store.LogPath(d.cfg.DataDir, c.Job.ID, c.Attempt.Number)
 	logFile, err := openAttemptLog(logPath)
 	if err != nil {
-		return fail(store.FailureTypeSystem, err.Error(), true)
+		return fail(protocol.FailureSystem, err.Error(), true)
 	}
 	capped := runner.NewCappedWriter(logFile, d.cfg.Logging.AttemptLogMaxBytes)
 	defer func() {
@@ -102,27 +102,27 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 	if err != nil {
 		// An empty serialization intersection is a configuration error,
 		// never a silent fallback (DESIGN.md, mode selection).
-		return fail(store.FailureTypeConfig, "data channel: "+err.Error(), false)
+		return fail(protocol.FailureConfig, "data channel: "+err.Error(), false)
 	}
 	if err := d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: mode.Mode,
 		Format: mode.Format, SocketCount: mode.Sockets, LogPath: logPath}); err != nil {
-		return fail(store.FailureTypeSystem, "record the attempt's data channel and log path: "+err.Error(), true)
+		return fail(protocol.FailureSystem, "record the attempt's data channel and log path: "+err.Error(), true)
 	}
 	gens := c.Generations
 	if c.Attempt.Number == 1 {
 		// A new job starts a new generation of its overwrite streams; its
 		// retries keep it, so they resume the same truncate.
 		if gens, err = d.bumpOverwriteGenerations(ctx, c); err != nil {
-			return fail(store.FailureTypeSystem, "start a new generation: "+err.Error(), true)
+			return fail(protocol.FailureSystem, "start a new generation: "+err.Error(), true)
 		}
 	}
 	src, err := d.connectorImage(c.SourceDefinition)
 	if err != nil {
-		return fail(store.FailureTypeConfig, err.Error(), false)
+		return fail(protocol.FailureConfig, err.Error(), false)
 	}
 	dst, err := d.connectorImage(c.DestinationDefinition)
 	if err != nil {
-		return fail(store.FailureTypeConfig, err.Error(), false)
+		return fail(protocol.FailureConfig, err.Error(), false)
 	}
 	cp := newCheckpointer(d.db, c.Attempt.ID, c.State)
 	cfg := d.runnerConfig(run, src, dst, gens, cp)
@@ -148,7 +148,7 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 		end.reasons = failureReasons(res.Failures, c.Job.ID, c.Attempt.Number)
 		var se *runner.SyncError
 		if !errors.As(err, &se) {
-			end.reasons = append(end.reasons, platformFailure(store.FailureTypeSystem, err.Error(), true, d.now().UnixMilli()))
+			end.reasons = append(end.reasons, platformFailure(protocol.FailureSystem, err.Error(), true, d.now().UnixMilli()))
 		}
 	}
 	log.Info("sync ended", "status", res.Status, "records_emitted", res.Stats.RecordsEmitted,

@@ -36,7 +36,7 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []
 		State:        c.State,
 		Checkpointer: cp,
 		Mapping: runner.NamespaceMapping{
-			Definition: string(conn.NamespaceDefinition),
+			Definition: conn.NamespaceDefinition,
 			Format:     conn.NamespaceFormat,
 			Prefix:     conn.Prefix,
 		},
@@ -168,17 +168,9 @@ func BinaryName(image string) string {
 // options (read from the io.ferry.ipc-options label at registration, or set
 // through the API) and the connection's settings.
 func chooseMode(c *store.Claim, noBridge string) (runner.Mode, error) {
-	src, err := runnerIPC(c.SourceDefinition.IPCOptions)
-	if err != nil {
-		return runner.Mode{}, err
-	}
-	dst, err := runnerIPC(c.DestinationDefinition.IPCOptions)
-	if err != nil {
-		return runner.Mode{}, err
-	}
 	req := runner.ModeRequest{
-		Source:          src,
-		Destination:     dst,
+		Source:          c.SourceDefinition.IPCOptions,
+		Destination:     c.DestinationDefinition.IPCOptions,
 		ForceStdio:      c.Connection.ForceStdio,
 		NoBridge:        noBridge,
 		FieldSelection:  len(c.Connection.SelectedFields) > 0,
@@ -189,21 +181,4 @@ func chooseMode(c *store.Claim, noBridge string) (runner.Mode, error) {
 		req.SocketCount = *n
 	}
 	return runner.ChooseMode(req)
-}
-
-// runnerIPC converts the store's IPC options to the runner's (the same
-// JSON shape on both sides of the package boundary).
-func runnerIPC(o *store.IPCOptions) (*runner.IPCOptions, error) {
-	if o == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(o)
-	if err != nil {
-		return nil, err
-	}
-	var r runner.IPCOptions
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
 }

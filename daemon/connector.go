@@ -36,7 +36,7 @@ type ConnectorSpecResult struct {
 	ImageID string
 	// IPCOptions come from the image's io.ferry.ipc-options label; nil
 	// when it has none (a local binary, a legacy image).
-	IPCOptions *store.IPCOptions
+	IPCOptions *protocol.IPCOptions
 }
 
 // Spec runs the definition's spec command and reads its image's ID and
@@ -55,9 +55,9 @@ func (c *Connectors) Spec(ctx context.Context, def *store.Definition) (*Connecto
 			return nil, err
 		}
 		out.ImageID = info.ID
-		if raw := info.Labels[store.IPCLabel]; raw != "" {
-			if out.IPCOptions, err = store.ParseIPCOptions([]byte(raw)); err != nil {
-				return nil, fmt.Errorf("image %s: label %s: %w", base.Image, store.IPCLabel, err)
+		if raw := info.Labels[runner.IPCLabel]; raw != "" {
+			if out.IPCOptions, err = protocol.ParseIPCOptions([]byte(raw)); err != nil {
+				return nil, fmt.Errorf("image %s: label %s: %w", base.Image, runner.IPCLabel, err)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -35,7 +36,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		// failed and the job is retried as soon as the daemon runs again.
 		res.Status = store.AttemptFailed
 		res.FailureReasons = append(res.FailureReasons,
-			platformFailure(store.FailureTypeTransient, errShutdown.Error(), true, now.UnixMilli()))
+			platformFailure(protocol.FailureTransient, errShutdown.Error(), true, now.UnixMilli()))
 		res.JobStatus = store.JobIncomplete
 	case end.status == store.AttemptCancelled || errors.Is(cause, errUserCancel):
 		res.Status = store.AttemptCancelled
@@ -60,8 +61,8 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		// state acknowledged before is committed already.
 		log.Error("final commit failed", "error", err)
 		res.Status, res.FinalStates = store.AttemptFailed, nil
-		res.FailureReasons = []store.FailureReason{{FailureOrigin: store.OriginPersistence,
-			FailureType: store.FailureTypeSystem, ExternalMessage: "could not commit the final state and stats: " + err.Error(),
+		res.FailureReasons = []store.FailureReason{{FailureOrigin: protocol.OriginPersistence,
+			FailureType: protocol.FailureSystem, ExternalMessage: "could not commit the final state and stats: " + err.Error(),
 			Timestamp: now.UnixMilli()}}
 		res.JobStatus, res.RetryAt = store.JobIncomplete, nil
 		j, err = d.db.FinishAttempt(ctx, res)

@@ -77,7 +77,7 @@ func warningReasons(warnings []string, now int64) []store.FailureReason {
 	out := make([]store.FailureReason, 0, len(warnings))
 	for _, w := range warnings {
 		out = append(out, store.FailureReason{
-			FailureOrigin:   store.OriginReplication,
+			FailureOrigin:   protocol.OriginReplication,
 			ExternalMessage: w,
 			Retryable:       &no,
 			Timestamp:       now,
@@ -152,16 +152,16 @@ func failureReasons(fs []runner.Failure, jobID int64, attempt int) []store.Failu
 
 func knownOrigin(o string) string {
 	switch o {
-	case store.OriginSource, store.OriginDestination, store.OriginReplication, store.OriginPersistence, store.OriginPlatform:
+	case protocol.OriginSource, protocol.OriginDestination, protocol.OriginReplication, protocol.OriginPersistence, protocol.OriginPlatform:
 		return o
 	}
-	return store.OriginUnknown
+	return protocol.OriginUnknown
 }
 
 // platformFailure is a failure of Ferry itself, not of a connector.
 func platformFailure(typ, msg string, retryable bool, now int64) store.FailureReason {
 	return store.FailureReason{
-		FailureOrigin:   store.OriginPlatform,
+		FailureOrigin:   protocol.OriginPlatform,
 		FailureType:     typ,
 		ExternalMessage: msg,
 		Retryable:       &retryable,
@@ -172,7 +172,7 @@ func platformFailure(typ, msg string, retryable bool, now int64) store.FailureRe
 // hasConfigError reports whether any reason is a config_error.
 func hasConfigError(rs []store.FailureReason) bool {
 	for _, r := range rs {
-		if r.FailureType == store.FailureTypeConfig {
+		if r.FailureType == protocol.FailureConfig {
 			return true
 		}
 	}

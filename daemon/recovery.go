@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/store"
 )
@@ -71,7 +72,7 @@ func (d *Daemon) recover(ctx context.Context) error {
 // failLeftover finishes one attempt an earlier process left running.
 func (d *Daemon) failLeftover(ctx context.Context, a *store.Attempt) error {
 	now := d.now()
-	reasons := []store.FailureReason{platformFailure(store.FailureTypeSystem, restartMessage, true, now.UnixMilli())}
+	reasons := []store.FailureReason{platformFailure(protocol.FailureSystem, restartMessage, true, now.UnixMilli())}
 	res := store.AttemptResult{AttemptID: a.ID, Status: store.AttemptFailed, FailureReasons: reasons}
 	var history []AttemptOutcome
 	if j, err := d.db.Job(ctx, a.JobID); err == nil {

@@ -77,18 +77,18 @@ func (b *socketBook) key(k protocol.StreamDescriptor) *keyBook {
 // an integer id cannot be matched and fails the attempt, as in Airbyte.
 func (b *socketBook) sourceState(s *protocol.State, mapping *nameMapper, warn func(string, ...any)) (*ackResult, error) {
 	if err := s.Validate(); err != nil {
-		return nil, fatalf(OriginSource, "invalid STATE message: %v", err)
+		return nil, fatalf(protocol.OriginSource, "invalid STATE message: %v", err)
 	}
 	kind := s.Kind()
 	if kind == protocol.StateLegacy {
-		return nil, fatalf(OriginSource, "a LEGACY state in socket mode; socket mode needs STREAM or GLOBAL states with ids")
+		return nil, fatalf(protocol.OriginSource, "a LEGACY state in socket mode; socket mode needs STREAM or GLOBAL states with ids")
 	}
 	if b.kind != "" && b.kind != kind {
-		return nil, fatalf(OriginSource, "the source mixed %s and %s states in one sync", b.kind, kind)
+		return nil, fatalf(protocol.OriginSource, "the source mixed %s and %s states in one sync", b.kind, kind)
 	}
 	b.kind = kind
 	if s.ID == nil {
-		return nil, fatalf(OriginSource, "a socket-mode state without an id; states cannot be matched to acknowledgements")
+		return nil, fatalf(protocol.OriginSource, "a socket-mode state without an id; states cannot be matched to acknowledgements")
 	}
 	key := globalKey
 	if kind == protocol.StateStream {
@@ -100,7 +100,7 @@ func (b *socketBook) sourceState(s *protocol.State, mapping *nameMapper, warn fu
 	}
 	h, err := stateHash(s, mapping, false)
 	if err != nil {
-		return nil, fatalf(OriginSource, "invalid STATE message: %v", err)
+		return nil, fatalf(protocol.OriginSource, "invalid STATE message: %v", err)
 	}
 	var records int64
 	if s.SourceStats != nil && s.SourceStats.RecordCount != nil {
@@ -116,7 +116,7 @@ func (b *socketBook) sourceState(s *protocol.State, mapping *nameMapper, warn fu
 		kb.next = id
 	}
 	if b.pending >= b.max {
-		return nil, fatalf(OriginReplication, "more than %d states await acknowledgement", b.max)
+		return nil, fatalf(protocol.OriginReplication, "more than %d states await acknowledgement", b.max)
 	}
 	kb.staged[id] = stagedState{hash: h, records: records}
 	b.pending++

@@ -52,7 +52,7 @@ func TestSocketBookkeeping(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cp := &memCheckpointer{}
 			cfg := baseConfig(cp, nil, "users")
-			cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+			cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 			res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, states...), Destination: socketDest(tc.destCode, tc.acks...)}, cfg)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err %v, want error %v", err, tc.wantErr)
@@ -60,7 +60,7 @@ func TestSocketBookkeeping(t *testing.T) {
 			if got := stateJSON(t, cp.last()); !strings.Contains(got, tc.wantCursor) {
 				t.Fatalf("committed %s, want %s", got, tc.wantCursor)
 			}
-			if res.Mode != ModeSocket || res.Sockets != 2 {
+			if res.Mode != protocol.ModeSocket || res.Sockets != 2 {
 				t.Fatalf("result mode %s/%d, want socket/2", res.Mode, res.Sockets)
 			}
 		})
@@ -72,7 +72,7 @@ func TestSocketBookkeeping(t *testing.T) {
 func TestSocketModeEnv(t *testing.T) {
 	rt := &FakeRuntime{Source: scriptedSource(0), Destination: socketDest(0)}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatProtobuf, Sockets: 3}
+	cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatProtobuf, Sockets: 3}
 	cfg.Mapping = NamespaceMapping{Prefix: "raw_"}
 	if _, err := Sync(context.Background(), rt, cfg); err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestSocketDestinationFailureStopsSource(t *testing.T) {
 		return ExitStatus{}, errors.New("create container: invalid mount config")
 	}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 	done := make(chan *Result, 1)
 	go func() {
 		res, _ := Sync(context.Background(), &FakeRuntime{Source: src, Destination: dst}, cfg)
@@ -114,7 +114,7 @@ func TestSocketDestinationFailureStopsSource(t *testing.T) {
 	}()
 	select {
 	case res := <-done:
-		if !hasFailure(res, OriginDestination, "", "invalid mount config") {
+		if !hasFailure(res, protocol.OriginDestination, "", "invalid mount config") {
 			t.Fatalf("failures %+v: want the destination's start failure", res.Failures)
 		}
 	case <-time.After(10 * time.Second):
@@ -133,7 +133,7 @@ func TestSocketModeBytesFromStatsRecords(t *testing.T) {
 		return ExitStatus{}, nil
 	}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 	res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, socketStateLine("users", 1, "p1", 10, 10)), Destination: dst}, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestSocketEarlyAckKeepsDestinationStats(t *testing.T) {
 		return fmt.Sprintf(`{"type":"STATE","state":{"type":"STREAM","id":%d,"partition_id":"p1","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"cursor":%d}},"sourceStats":{"recordCount":10.0},"destinationStats":{"recordCount":10.0}}}`, id, id*10)
 	}
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 	cfg.FailOnCountMismatch = true
 	ft := withFakeTime(&cfg, time.Hour)
 	state1Written := make(chan struct{})

@@ -86,7 +86,7 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	conns, err := b.dial(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			b.a.findings.fail(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+			b.a.findings.fail(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
 		}
 		w.CloseWithError(err)
 		return err
@@ -121,7 +121,7 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 		// the source's failure.
 		if err == nil && ctx.Err() == nil {
 			err = rerr
-			b.a.findings.fail(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: "reading the source's sockets: " + rerr.Error()})
+			b.a.findings.fail(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: "reading the source's sockets: " + rerr.Error()})
 		}
 	default:
 	}
@@ -228,7 +228,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 		}
 		return nil
 	}
-	if b.format == FormatProtobuf {
+	if b.format == protocol.FormatProtobuf {
 		return b.readProtobuf(c, send, handOver)
 	}
 	r := protocol.NewReader(c, b.a.maxLine)
@@ -396,7 +396,7 @@ func (m *merger) finish() {
 			if m.b.a.cfg.Lenient {
 				m.b.a.findings.warn("%s", msg)
 			} else {
-				m.b.a.findings.fail(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
+				m.b.a.findings.fail(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg})
 			}
 		}
 	}

@@ -60,7 +60,7 @@ func TestBridgedMode(t *testing.T) {
 	dst := &destRecorder{}
 	cp := &memCheckpointer{}
 	cfg := baseConfig(cp, nil, "users")
-	cfg.Mode = Mode{Mode: ModeBridged, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeBridged, Format: protocol.FormatJSONL, Sockets: 2}
 	cfg.Timeouts.SocketConnect = 5 * time.Second
 	rt := &FakeRuntime{Source: bridgedSource, Destination: dst.run}
 	res, err := Sync(context.Background(), rt, cfg)
@@ -99,7 +99,7 @@ func TestBridgedMode(t *testing.T) {
 	if got := stateJSON(t, cp.last()); !strings.Contains(got, `"cursor":8}`) {
 		t.Fatalf("committed %s", got)
 	}
-	if res.Mode != ModeBridged || res.Stats.RecordsEmitted != 8 {
+	if res.Mode != protocol.ModeBridged || res.Stats.RecordsEmitted != 8 {
 		t.Fatalf("result: mode %s, %d records", res.Mode, res.Stats.RecordsEmitted)
 	}
 	if _, err := os.Stat(rt.spec(RoleSource).SocketVolume); !os.IsNotExist(err) {
@@ -165,7 +165,7 @@ func TestBridgeForgetsReleasedPartitions(t *testing.T) {
 // out SocketConnect (the clock never moves here).
 func TestBridgeStopsDialingWhenTheSourceExits(t *testing.T) {
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeBridged, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeBridged, Format: protocol.FormatJSONL, Sockets: 2}
 	cfg.Timeouts.SocketConnect = time.Minute
 	withFakeTime(&cfg, time.Hour)
 	src := scriptedSource(1, `{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":"bad config","failure_type":"config_error"}}}`)
@@ -173,7 +173,7 @@ func TestBridgeStopsDialingWhenTheSourceExits(t *testing.T) {
 	if err == nil {
 		t.Fatal("got success, want failure")
 	}
-	if !hasFailure(res, OriginSource, "", "exited before listening") || hasFailure(res, "", "", "never listened") {
+	if !hasFailure(res, protocol.OriginSource, "", "exited before listening") || hasFailure(res, "", "", "never listened") {
 		t.Fatalf("failures %+v: want the source's exit before listening, not a connect timeout", res.Failures)
 	}
 }

@@ -67,23 +67,16 @@ func (c *catalogIndex) find(d protocol.StreamDescriptor) *streamPlan { return c.
 // namespace) or "customformat" (Format with ${SOURCE_NAMESPACE}); Prefix is
 // prepended to every stream name.
 type NamespaceMapping struct {
-	Definition string `json:"namespaceDefinitionType,omitempty"`
-	Format     string `json:"namespaceFormat,omitempty"`
-	Prefix     string `json:"streamPrefix,omitempty"`
+	Definition protocol.NamespaceDefinition `json:"namespaceDefinitionType,omitempty"`
+	Format     string                       `json:"namespaceFormat,omitempty"`
+	Prefix     string                       `json:"streamPrefix,omitempty"`
 }
-
-// Namespace definitions.
-const (
-	NamespaceSource      = "source"
-	NamespaceDestination = "destination"
-	NamespaceCustom      = "customformat"
-)
 
 // Validate checks the mapping.
 func (m NamespaceMapping) Validate() error {
 	switch m.Definition {
-	case "", NamespaceSource, NamespaceDestination:
-	case NamespaceCustom:
+	case "", protocol.NamespaceSource, protocol.NamespaceDestination:
+	case protocol.NamespaceCustomFormat:
 		if strings.TrimSpace(m.Format) == "" {
 			return fmt.Errorf("namespace definition customformat needs a namespaceFormat")
 		}
@@ -121,7 +114,7 @@ func newNameMapper(m NamespaceMapping, c *protocol.ConfiguredCatalog) (*nameMapp
 }
 
 func (n *nameMapper) active() bool {
-	return n != nil && (n.m.Prefix != "" || n.m.Definition == NamespaceDestination || n.m.Definition == NamespaceCustom)
+	return n != nil && (n.m.Prefix != "" || n.m.Definition == protocol.NamespaceDestination || n.m.Definition == protocol.NamespaceCustomFormat)
 }
 
 func (n *nameMapper) toDest(d protocol.StreamDescriptor) protocol.StreamDescriptor {
@@ -130,9 +123,9 @@ func (n *nameMapper) toDest(d protocol.StreamDescriptor) protocol.StreamDescript
 	}
 	out := protocol.StreamDescriptor{Name: n.m.Prefix + d.Name, Namespace: d.Namespace}
 	switch n.m.Definition {
-	case NamespaceDestination:
+	case protocol.NamespaceDestination:
 		out.Namespace = ""
-	case NamespaceCustom:
+	case protocol.NamespaceCustomFormat:
 		out.Namespace = strings.TrimSpace(strings.ReplaceAll(n.m.Format, "${SOURCE_NAMESPACE}", d.Namespace))
 	}
 	return out

@@ -66,10 +66,10 @@ func (w *wiring) stopSource(err error, r io.Reader) error {
 func newDataPath(s *syncRun, m Mode) (dataPath, error) {
 	cfg := s.cfg
 	switch m.Mode {
-	case "", ModeStdio:
+	case "", protocol.ModeStdio:
 		s.ledger.useTracker(cfg.State, false)
 		return &stdioPath{a: s.attempt}, nil
-	case ModeSocket:
+	case protocol.ModeSocket:
 		if len(cfg.SelectedFields) > 0 {
 			return nil, fmt.Errorf("field selection needs stdio mode")
 		}
@@ -78,7 +78,7 @@ func newDataPath(s *syncRun, m Mode) (dataPath, error) {
 		}
 		s.ledger.useBook(cfg.State)
 		return &socketPath{a: s.attempt, m: m, volume: s.socketVolume}, nil
-	case ModeBridged:
+	case protocol.ModeBridged:
 		if m.Sockets <= 0 {
 			m.Sockets = 2
 		}
@@ -98,7 +98,7 @@ func newDataPath(s *syncRun, m Mode) (dataPath, error) {
 // the source's stdout to the destination's stdin.
 type stdioPath struct{ a *attempt }
 
-func (p *stdioPath) mode() Mode { return Mode{Mode: ModeStdio, Format: FormatJSONL} }
+func (p *stdioPath) mode() Mode { return Mode{Mode: protocol.ModeStdio, Format: protocol.FormatJSONL} }
 
 func (p *stdioPath) prepare(context.Context) (string, func(), error) { return "", func() {}, nil }
 
@@ -128,7 +128,7 @@ func stdinDestinationEnded(a *attempt, w *wiring, err error) {
 	if n := unreadBytes(w.dstInR); n > 0 && err == nil {
 		// It exited without reading all of its input (the kernel pipe
 		// buffer held it): those records were never written.
-		a.findings.fail(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+		a.findings.fail(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("the destination exited without reading the last %d bytes of its input", n)})
 	}
 }

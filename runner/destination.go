@@ -117,7 +117,7 @@ func (a *attempt) destinationWriteFailed(err error) {
 	if isBrokenPipe(err) {
 		msg = "the destination exited before the end of its input"
 	}
-	a.findings.fail(Failure{Origin: OriginDestination, Type: protocol.FailureSystem, ExternalMessage: msg})
+	a.findings.fail(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureSystem, ExternalMessage: msg})
 }
 
 // readDestination reads the destination's stdout to EOF: STATE lines are
@@ -189,7 +189,7 @@ func (a *attempt) destinationLine(line []byte) {
 // disk) fails the attempt at once.
 func (a *attempt) commit() {
 	if err := a.ledger.commit(); err != nil {
-		a.findings.fail(Failure{Origin: OriginPersistence, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+		a.findings.fail(Failure{Origin: protocol.OriginPersistence, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
 		a.cancelRun(errCommitFailed)
 	}
 }

@@ -85,7 +85,7 @@ func TestDestinationCrashStopsAnIdleSource(t *testing.T) {
 	}
 	dst := &destRecorder{crashAfterState: 1}
 	res, err := Sync(context.Background(), &FakeRuntime{Source: src, Destination: dst.run}, baseConfig(&memCheckpointer{}, nil, "users"))
-	if err == nil || !hasFailure(res, OriginDestination, "", "") {
+	if err == nil || !hasFailure(res, protocol.OriginDestination, "", "") {
 		t.Fatalf("got %v %+v, want a destination failure", err, res.Failures)
 	}
 	if !res.Source.Signalled {

@@ -281,7 +281,7 @@ func TestE2EDestinationCrashResume(t *testing.T) {
 }
 
 // testModes are the data channels the guarantee tests run in.
-var testModes = []runner.Mode{{Mode: runner.ModeStdio}, {Mode: runner.ModeSocket, Format: runner.FormatJSONL, Sockets: 2}}
+var testModes = []runner.Mode{{Mode: protocol.ModeStdio}, {Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}}
 
 func crashResume(t *testing.T, e *env, mode runner.Mode) {
 	{
@@ -296,7 +296,7 @@ func crashResume(t *testing.T, e *env, mode runner.Mode) {
 		if err == nil {
 			t.Fatal("first attempt succeeded; want a destination crash")
 		}
-		if res.Failures[0].Origin != runner.OriginDestination {
+		if res.Failures[0].Origin != protocol.OriginDestination {
 			t.Fatalf("failure origin: got %s, want destination", res.Failures[0].Origin)
 		}
 		states := cp.states(t)
@@ -426,7 +426,7 @@ func TestE2ELiveness(t *testing.T) {
 		}()
 		res, err := e.sync(t, context.Background(), root, sc, cp)
 		close(done)
-		if err == nil || res.Failures[0].Type != runner.FailureHeartbeatTimeout {
+		if err == nil || res.Failures[0].Type != protocol.FailureHeartbeatTimeout {
 			t.Fatalf("err %v, failures %+v; want a heartbeat_timeout", err, res.Failures)
 		}
 		if b, _ := json.Marshal(cp.states(t)); !strings.Contains(string(b), `"cursor":10`) {
@@ -563,15 +563,15 @@ func TestE2ESocketMode(t *testing.T) {
 			}
 			return out, res
 		}
-		want, _ := run(t, runner.Mode{Mode: runner.ModeStdio})
+		want, _ := run(t, runner.Mode{Mode: protocol.ModeStdio})
 		if len(want["users"]) != 20000 {
 			t.Fatalf("stdio run: %d users, want 20000", len(want["users"]))
 		}
 		for _, m := range []runner.Mode{
-			{Mode: runner.ModeSocket, Format: runner.FormatJSONL, Sockets: 2},
-			{Mode: runner.ModeSocket, Format: runner.FormatProtobuf, Sockets: 8},
-			{Mode: runner.ModeBridged, Format: runner.FormatJSONL, Sockets: 2},
-			{Mode: runner.ModeBridged, Format: runner.FormatProtobuf, Sockets: 4},
+			{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2},
+			{Mode: protocol.ModeSocket, Format: protocol.FormatProtobuf, Sockets: 8},
+			{Mode: protocol.ModeBridged, Format: protocol.FormatJSONL, Sockets: 2},
+			{Mode: protocol.ModeBridged, Format: protocol.FormatProtobuf, Sockets: 4},
 		} {
 			t.Run(fmt.Sprintf("%s-%s-%d", m.Mode, m.Format, m.Sockets), func(t *testing.T) {
 				got, res := run(t, m)

@@ -10,22 +10,6 @@ import (
 	"github.com/ferrysync/ferry/protocol"
 )
 
-// Failure origins (PROTOCOL.md 7.2).
-const (
-	OriginSource      = "source"
-	OriginDestination = "destination"
-	OriginReplication = "replication"
-	OriginPersistence = "persistence"
-	OriginPlatform    = "airbyte_platform"
-)
-
-// Failure types beyond the trace's failure_type values.
-const (
-	FailureManualCancellation = "manual_cancellation"
-	FailureHeartbeatTimeout   = "heartbeat_timeout"
-	FailureDestinationTimeout = "destination_timeout"
-)
-
 // maxFailureText caps connector-provided strings (PROTOCOL.md 7.2).
 const (
 	maxFailureText  = 50000
@@ -33,7 +17,8 @@ const (
 )
 
 // Failure is one reason an attempt failed, in the shape of Airbyte's
-// FailureReason.
+// FailureReason. Origin is a protocol.Origin* name and Type a failure type
+// (protocol.FailureSystem, protocol.FailureHeartbeatTimeout, ...).
 type Failure struct {
 	Origin          string                     `json:"failureOrigin"`
 	Type            string                     `json:"failureType"`

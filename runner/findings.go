@@ -145,7 +145,7 @@ func (f *findings) sourceFailed(lenient bool) bool {
 	}
 	for _, list := range [][]Failure{f.traceFailures, f.failures} {
 		for _, fl := range list {
-			if fl.Origin == OriginSource {
+			if fl.Origin == protocol.OriginSource {
 				return true
 			}
 		}
@@ -189,11 +189,11 @@ func (f *findings) closeBooks(lenient bool) {
 		if lenient {
 			f.warnings = append(f.warnings, msg)
 		} else {
-			f.failures = append(f.failures, f.complete(Failure{Origin: OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg}))
+			f.failures = append(f.failures, f.complete(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: msg}))
 		}
 	}
 	if len(f.protocolErrors) > 0 && !lenient {
-		f.failures = append(f.failures, f.complete(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+		f.failures = append(f.failures, f.complete(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("the destination sent %d invalid acknowledgements; first: %s", len(f.protocolErrors), f.protocolErrors[0])}))
 	}
 }
@@ -203,7 +203,7 @@ func (f *findings) closeBooks(lenient bool) {
 func (f *findings) mismatch(msg string, fatal bool) {
 	if fatal {
 		f.mu.Lock()
-		f.failures = append(f.failures, f.complete(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: msg}))
+		f.failures = append(f.failures, f.complete(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureSystem, ExternalMessage: msg}))
 		f.mu.Unlock()
 		return
 	}

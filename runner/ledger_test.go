@@ -13,14 +13,14 @@ import (
 // TestStreamAckReplacesLegacyInputState: a STREAM state acknowledged in this run replaces a LEGACY (or GLOBAL)
 // state committed by an earlier run, in stdio and socket mode alike.
 func TestStreamAckReplacesLegacyInputState(t *testing.T) {
-	for _, mode := range []string{ModeStdio, ModeSocket} {
+	for _, mode := range []string{protocol.ModeStdio, protocol.ModeSocket} {
 		t.Run(mode, func(t *testing.T) {
 			cp := &memCheckpointer{}
 			cfg := baseConfig(cp, nil, "users")
 			cfg.State = []*protocol.State{{Data: json.RawMessage(`{"users":{"cursor":0}}`)}}
 			rt := &FakeRuntime{Source: scriptedSource(0, recordLine("users", 1), streamStateLine("users", 1)), Destination: (&destRecorder{}).run}
-			if mode == ModeSocket {
-				cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+			if mode == protocol.ModeSocket {
+				cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 				rt.Source = scriptedSource(0, socketStateLine("users", 1, "p1", 10, 10))
 				rt.Destination = socketDest(0, 1)
 			}

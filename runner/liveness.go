@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/clock"
+	"github.com/ferrysync/ferry/protocol"
 )
 
 var (
@@ -122,12 +123,12 @@ func (l *liveness) check(now time.Time, t Timeouts) (*Failure, error) {
 			idle += now.Sub(l.waitSince)
 		}
 		if idle > d {
-			return &Failure{Origin: OriginSource, Type: FailureHeartbeatTimeout,
+			return &Failure{Origin: protocol.OriginSource, Type: protocol.FailureHeartbeatTimeout,
 				ExternalMessage: fmt.Sprintf("the source emitted no record or state for %s (no-progress timeout)", d)}, errNoProgress
 		}
 	}
 	if d := t.DestinationWrite; d > 0 && !l.writeFrom.IsZero() && now.Sub(l.writeFrom) > d {
-		return &Failure{Origin: OriginDestination, Type: FailureDestinationTimeout,
+		return &Failure{Origin: protocol.OriginDestination, Type: protocol.FailureDestinationTimeout,
 			ExternalMessage: fmt.Sprintf("the destination did not read its input for %s (destination timeout)", d)}, errDestinationStuck
 	}
 	return nil, nil

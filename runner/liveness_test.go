@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/clock"
+	"github.com/ferrysync/ferry/protocol"
 )
 
 // TestLivenessCountsOnlyWaitsOnTheSource: the no-progress time grows only
@@ -83,7 +84,7 @@ func TestNoProgressTimeoutStopsASilentSource(t *testing.T) {
 	if ft.advance(time.Hour, done, nil) {
 		t.Fatal("the watchdog ran an hour past the limit without stopping the source")
 	}
-	if res := result(); !hasFailure(res, OriginSource, FailureHeartbeatTimeout, "no-progress") {
+	if res := result(); !hasFailure(res, protocol.OriginSource, protocol.FailureHeartbeatTimeout, "no-progress") {
 		t.Fatalf("failures %+v: want a heartbeat_timeout", res.Failures)
 	}
 }
@@ -130,10 +131,10 @@ func TestDestinationBackpressureIsNotSourceSilence(t *testing.T) {
 	}
 	result, _ := syncInBackground(&FakeRuntime{Source: scriptedSource(0, lines...), Destination: dst}, cfg)
 	res := result()
-	if hasFailure(res, OriginSource, FailureHeartbeatTimeout, "") {
+	if hasFailure(res, protocol.OriginSource, protocol.FailureHeartbeatTimeout, "") {
 		t.Fatalf("the source was blamed for destination backpressure: %+v", res.Failures)
 	}
-	if !hasFailure(res, OriginDestination, FailureDestinationTimeout, "did not read") {
+	if !hasFailure(res, protocol.OriginDestination, protocol.FailureDestinationTimeout, "did not read") {
 		t.Fatalf("failures %+v: want a destination_timeout", res.Failures)
 	}
 }
@@ -149,7 +150,7 @@ func TestEndOfInputTimeoutStopsADestinationThatNeverExits(t *testing.T) {
 		return hang(ctx, spec, stdio)
 	}
 	res, _ := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, recordLine("users", 1)), Destination: dst}, cfg)
-	if !hasFailure(res, OriginDestination, FailureDestinationTimeout, "after the end of its input") {
+	if !hasFailure(res, protocol.OriginDestination, protocol.FailureDestinationTimeout, "after the end of its input") {
 		t.Fatalf("failures %+v: want an end-of-input timeout", res.Failures)
 	}
 }
@@ -197,7 +198,7 @@ func TestNegativeTimeoutsDisableTheirCheck(t *testing.T) {
 // that flow, so a healthy sync is not failed for no progress.
 func TestSocketModeDestinationOutputIsProgress(t *testing.T) {
 	cfg := baseConfig(&memCheckpointer{}, nil, "users")
-	cfg.Mode = Mode{Mode: ModeSocket, Format: FormatJSONL, Sockets: 2}
+	cfg.Mode = Mode{Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}
 	cfg.Timeouts.NoProgress = time.Minute
 	ft := withFakeTime(&cfg, 30*time.Second)
 	srcGo := make(chan struct{})

@@ -5,40 +5,10 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"strings"
+
+	"github.com/ferrysync/ferry/protocol"
 )
-
-// Transports and serializations of Airbyte's connectorIPCOptions.
-const (
-	TransportSocket = "SOCKET"
-	TransportStdio  = "STDIO"
-	FormatJSONL     = "JSONL"
-	FormatProtobuf  = "PROTOBUF"
-)
-
-// IPCOptions is a connector's connectorIPCOptions: the data channels it
-// speaks. Nil means a legacy connector, STDIO and JSONL only.
-type IPCOptions struct {
-	DataChannel struct {
-		Version                string   `json:"version"`
-		SupportedSerialization []string `json:"supportedSerialization"`
-		SupportedTransport     []string `json:"supportedTransport"`
-	} `json:"dataChannel"`
-}
-
-// supports reports whether the options list a transport; enum parsing is
-// case-insensitive, as in Airbyte.
-func (o *IPCOptions) supports(transport string) bool {
-	if o == nil {
-		return transport == TransportStdio
-	}
-	return containsFold(o.DataChannel.SupportedTransport, transport)
-}
-
-func containsFold(list []string, v string) bool {
-	return slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, v) })
-}
 
 // bridgedAvailable gates bridged mode.
 var bridgedAvailable = true
@@ -60,13 +30,16 @@ func BridgeUnavailable(rt Runtime) string {
 // IPCLabel is the image label that carries a connector's IPC options.
 const IPCLabel = "io.ferry.ipc-options"
 
-// IPCFromLabels reads IPC options from image labels; nil when absent.
-func IPCFromLabels(labels map[string]string) (*IPCOptions, error) {
+// IPCFromLabels reads IPC options from image labels; nil when absent. It
+// only decodes them: ChooseMode reads the names case-insensitively, as
+// Airbyte does, while a definition's stored options are validated
+// (protocol.ParseIPCOptions).
+func IPCFromLabels(labels map[string]string) (*protocol.IPCOptions, error) {
 	v, ok := labels[IPCLabel]
 	if !ok || v == "" {
 		return nil, nil
 	}
-	var o IPCOptions
+	var o protocol.IPCOptions
 	if err := json.Unmarshal([]byte(v), &o); err != nil {
 		return nil, fmt.Errorf("label %s: %v", IPCLabel, err)
 	}
@@ -75,7 +48,7 @@ func IPCFromLabels(labels map[string]string) (*IPCOptions, error) {
 
 // ModeRequest is what the data channel of a sync is chosen from.
 type ModeRequest struct {
-	Source, Destination *IPCOptions
+	Source, Destination *protocol.IPCOptions
 	// ForceStdio is the connection's setting.
 	ForceStdio bool
 	// FieldSelection is set when records must be rewritten (deselected
@@ -100,8 +73,8 @@ type ModeRequest struct {
 
 // Mode is the chosen data channel.
 type Mode struct {
-	Mode    string // ModeStdio, ModeSocket or ModeBridged
-	Format  string // FormatJSONL or FormatProtobuf on the sockets
+	Mode    string // protocol.ModeStdio, protocol.ModeSocket or protocol.ModeBridged
+	Format  string // protocol.FormatJSONL or protocol.FormatProtobuf on the sockets
 	Sockets int
 	// Reason says why, for the attempt log.
 	Reason string
@@ -120,33 +93,33 @@ type Mode struct {
 //     counting as 1, unless overridden.
 func ChooseMode(r ModeRequest) (Mode, error) {
 	stdio := func(reason string) (Mode, error) {
-		return Mode{Mode: ModeStdio, Format: FormatJSONL, Reason: reason}, nil
+		return Mode{Mode: protocol.ModeStdio, Format: protocol.FormatJSONL, Reason: reason}, nil
 	}
 	switch {
 	case r.ForceStdio:
 		return stdio("the connection forces stdio")
 	case r.FieldSelection:
 		return stdio("field selection rewrites records, which needs stdio")
-	case !r.Source.supports(TransportSocket):
+	case !r.Source.Supports(protocol.TransportSocket):
 		return stdio("the source does not speak SOCKET")
 	}
 	sockets := socketCount(r)
 	src := r.Source.DataChannel
-	if !r.Destination.supports(TransportSocket) && (!bridgedAvailable || r.NoBridge != "") {
+	if !r.Destination.Supports(protocol.TransportSocket) && (!bridgedAvailable || r.NoBridge != "") {
 		return stdio("only the source speaks SOCKET, and bridged mode is not available: " + r.NoBridge)
 	}
-	if !r.Destination.supports(TransportSocket) || r.PreferBridged {
+	if !r.Destination.Supports(protocol.TransportSocket) || r.PreferBridged {
 		// Ferry reads JSONL cheapest: it forwards the lines as they are.
-		format := FormatJSONL
+		format := protocol.FormatJSONL
 		switch {
 		case r.Format != "":
-			if !containsFold(src.SupportedSerialization, r.Format) {
+			if !src.SupportsSerialization(r.Format) {
 				return Mode{}, fmt.Errorf("the source does not support %s", r.Format)
 			}
 			format = strings.ToUpper(r.Format)
-		case containsFold(src.SupportedSerialization, FormatJSONL):
-		case containsFold(src.SupportedSerialization, FormatProtobuf):
-			format = FormatProtobuf
+		case src.SupportsSerialization(protocol.FormatJSONL):
+		case src.SupportsSerialization(protocol.FormatProtobuf):
+			format = protocol.FormatProtobuf
 		default:
 			return Mode{}, fmt.Errorf("the source supports no serialization Ferry reads (want JSONL or PROTOBUF, got %v)", src.SupportedSerialization)
 		}
@@ -154,19 +127,19 @@ func ChooseMode(r ModeRequest) (Mode, error) {
 		if r.PreferBridged {
 			reason = "bridged mode was asked for"
 		}
-		return Mode{Mode: ModeBridged, Format: format, Sockets: sockets, Reason: reason}, nil
+		return Mode{Mode: protocol.ModeBridged, Format: format, Sockets: sockets, Reason: reason}, nil
 	}
 	dst := r.Destination.DataChannel
 	if src.Version != dst.Version {
 		return stdio(fmt.Sprintf("data channel versions differ (source %s, destination %s)", src.Version, dst.Version))
 	}
 	var format string
-	prefs := []string{FormatProtobuf, FormatJSONL}
+	prefs := []string{protocol.FormatProtobuf, protocol.FormatJSONL}
 	if r.Format != "" {
 		prefs = []string{strings.ToUpper(r.Format)}
 	}
 	for _, f := range prefs {
-		if containsFold(src.SupportedSerialization, f) && containsFold(dst.SupportedSerialization, f) {
+		if src.SupportsSerialization(f) && dst.SupportsSerialization(f) {
 			format = f
 			break
 		}
@@ -175,7 +148,7 @@ func ChooseMode(r ModeRequest) (Mode, error) {
 		return Mode{}, fmt.Errorf("the source (%v) and the destination (%v) share no serialization for socket mode",
 			src.SupportedSerialization, dst.SupportedSerialization)
 	}
-	return Mode{Mode: ModeSocket, Format: format, Sockets: sockets, Reason: "both connectors speak SOCKET"}, nil
+	return Mode{Mode: protocol.ModeSocket, Format: format, Sockets: sockets, Reason: "both connectors speak SOCKET"}, nil
 }
 
 func socketCount(r ModeRequest) int {

@@ -61,10 +61,10 @@ func (p *pump) run(src io.Reader) error {
 		if err != nil {
 			var tl *protocol.LineTooLongError
 			if errors.As(err, &tl) {
-				return p.fatal(fatalf(OriginSource, "the source wrote a line of %d bytes (%s), over the %d-byte limit (max_line_bytes)",
+				return p.fatal(fatalf(protocol.OriginSource, "the source wrote a line of %d bytes (%s), over the %d-byte limit (max_line_bytes)",
 					tl.Size, describePrefix(tl.Prefix), tl.Limit))
 			}
-			return p.fatal(fatalf(OriginReplication, "reading the source's output: %v", err))
+			return p.fatal(fatalf(protocol.OriginReplication, "reading the source's output: %v", err))
 		}
 		if err := p.line(line); err != nil {
 			return p.fatal(err)
@@ -136,7 +136,7 @@ func (p *pump) record(env *protocol.Envelope) error {
 			a.findings.note(fmt.Sprintf("dropped records of stream %s, which is not in the configured catalog", d))
 			return nil
 		}
-		return fatalf(OriginSource, "the source emitted a record for stream %s, which is not in the configured catalog", d)
+		return fatalf(protocol.OriginSource, "the source emitted a record for stream %s, which is not in the configured catalog", d)
 	}
 	out := env.Raw
 	if plan.dedupKeys != nil || plan.rewrite {
@@ -176,7 +176,7 @@ func (p *pump) book() {
 func (p *pump) state(line []byte) error {
 	m, err := protocol.Decode(line)
 	if err != nil {
-		return fatalf(OriginSource, "invalid STATE message from the source: %v", err)
+		return fatalf(protocol.OriginSource, "invalid STATE message from the source: %v", err)
 	}
 	p.a.live.progress.Add(1)
 	p.book()
@@ -195,7 +195,7 @@ func (p *pump) state(line []byte) error {
 func (p *pump) stage(line []byte) error {
 	m, err := protocol.Decode(line)
 	if err != nil {
-		return fatalf(OriginSource, "invalid STATE message from the source: %v", err)
+		return fatalf(protocol.OriginSource, "invalid STATE message from the source: %v", err)
 	}
 	err = p.a.ledger.stageState(m.State)
 	var ae *ackError
@@ -215,15 +215,15 @@ func (p *pump) stage(line []byte) error {
 func rewriteRecord(plan *streamPlan, raw []byte) ([]byte, error) {
 	m, err := protocol.Decode(raw)
 	if err != nil || m.Record == nil {
-		return nil, fatalf(OriginSource, "invalid RECORD of stream %s: %v", plan.desc, err)
+		return nil, fatalf(protocol.OriginSource, "invalid RECORD of stream %s: %v", plan.desc, err)
 	}
 	rec := m.Record
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal(rec.Data, &data); err != nil {
-		return nil, fatalf(OriginSource, "RECORD of stream %s: data is not a JSON object", plan.desc)
+		return nil, fatalf(protocol.OriginSource, "RECORD of stream %s: data is not a JSON object", plan.desc)
 	}
 	if plan.dedupKeys != nil && allKeysNull(data, plan.dedupKeys) {
-		return nil, fatalf(OriginSource, "a record of deduplicated stream %s has a null primary key %v", plan.desc, plan.dedupKeys)
+		return nil, fatalf(protocol.OriginSource, "a record of deduplicated stream %s has a null primary key %v", plan.desc, plan.dedupKeys)
 	}
 	if !plan.rewrite {
 		return raw, nil
@@ -235,13 +235,13 @@ func rewriteRecord(plan *streamPlan, raw []byte) ([]byte, error) {
 			}
 		}
 		if rec.Data, err = json.Marshal(data); err != nil {
-			return nil, fatalf(OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
+			return nil, fatalf(protocol.OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
 		}
 	}
 	rec.Stream, rec.Namespace = plan.dest.Name, plan.dest.Namespace
 	out, err := json.Marshal(m)
 	if err != nil {
-		return nil, fatalf(OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
+		return nil, fatalf(protocol.OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
 	}
 	return out, nil
 }

@@ -13,17 +13,15 @@ import (
 
 // Container paths, as Airbyte uses them (PROTOCOL.md 1.2).
 const (
-	SourceConfigPath      = "/source/connectorConfig.json"
-	SourceCatalogPath     = "/source/catalog.json"
-	SourceStatePath       = "/source/inputState.json"
-	DestConfigPath        = "/dest/connectorConfig.json"
-	DestCatalogPath       = "/dest/catalog.json"
-	DestNamespaceMapPath  = "/dest/namespace-mapping.json"
-	sourceWorkDir         = "/source"
-	destWorkDir           = "/dest"
-	defaultJavaOpts       = "-XX:+ExitOnOutOfMemoryError"
-	dataChannelMediumStd  = "STDIO"
-	dataChannelFormatJSON = "JSONL"
+	SourceConfigPath     = "/source/connectorConfig.json"
+	SourceCatalogPath    = "/source/catalog.json"
+	SourceStatePath      = "/source/inputState.json"
+	DestConfigPath       = "/dest/connectorConfig.json"
+	DestCatalogPath      = "/dest/catalog.json"
+	DestNamespaceMapPath = "/dest/namespace-mapping.json"
+	sourceWorkDir        = "/source"
+	destWorkDir          = "/dest"
+	defaultJavaOpts      = "-XX:+ExitOnOutOfMemoryError"
 )
 
 // Label keys on every container and volume Ferry creates.
@@ -38,8 +36,8 @@ const (
 func (s *syncRun) baseEnv(role Role, image string, extra map[string]string) map[string]string {
 	cfg := s.cfg
 	env := map[string]string{
-		"DATA_CHANNEL_MEDIUM":        dataChannelMediumStd,
-		"DATA_CHANNEL_FORMAT":        dataChannelFormatJSON,
+		"DATA_CHANNEL_MEDIUM":        protocol.TransportStdio,
+		"DATA_CHANNEL_FORMAT":        protocol.FormatJSONL,
 		"WORKER_JOB_ID":              strconv.FormatInt(cfg.JobID, 10),
 		"WORKER_JOB_ATTEMPT":         strconv.Itoa(cfg.Attempt),
 		"WORKER_CONNECTOR_IMAGE":     image,
@@ -51,8 +49,8 @@ func (s *syncRun) baseEnv(role Role, image string, extra map[string]string) map[
 		"JAVA_OPTS":                  defaultJavaOpts,
 	}
 	// In bridged mode only the source speaks sockets (to Ferry).
-	if s.mode.Mode == ModeSocket || (s.mode.Mode == ModeBridged && role == RoleSource) {
-		env["DATA_CHANNEL_MEDIUM"] = TransportSocket
+	if s.mode.Mode == protocol.ModeSocket || (s.mode.Mode == protocol.ModeBridged && role == RoleSource) {
+		env["DATA_CHANNEL_MEDIUM"] = protocol.TransportSocket
 		env["DATA_CHANNEL_FORMAT"] = s.mode.Format
 		env["DATA_CHANNEL_SOCKET_PATHS"] = strings.Join(SocketPaths(s.mode.Sockets), ",")
 	}
@@ -65,7 +63,7 @@ func (s *syncRun) baseEnv(role Role, image string, extra map[string]string) map[
 // destinationSocketVolume is the socket volume in socket mode; in bridged
 // mode only the source and Ferry share the sockets.
 func (s *syncRun) destinationSocketVolume() string {
-	if s.mode.Mode == ModeSocket {
+	if s.mode.Mode == protocol.ModeSocket {
 		return s.socketVol
 	}
 	return ""
@@ -176,7 +174,7 @@ func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 	cfg := s.cfg
 	env := s.baseEnv(RoleDestination, cfg.Destination.Image, cfg.Destination.Env)
 	files := map[string][]byte{DestConfigPath: configBytes(cfg.Destination.Config)}
-	if s.mode.Mode == ModeSocket {
+	if s.mode.Mode == protocol.ModeSocket {
 		// Socket mode: the raw catalog plus the namespace mapping file; the
 		// destination maps names itself (PROTOCOL.md 2.8, 5.8).
 		catalog, err := json.Marshal(cfg.Catalog)
@@ -185,7 +183,7 @@ func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 		}
 		m := cfg.Mapping
 		if m.Definition == "" {
-			m.Definition = NamespaceSource
+			m.Definition = protocol.NamespaceSource
 		}
 		mapping, err := json.Marshal(m)
 		if err != nil {

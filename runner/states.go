@@ -115,13 +115,13 @@ var errSkipState = errors.New("state not forwarded")
 func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nameMapper, warn func(string, ...any)) ([]byte, error) {
 	s := m.State
 	if err := s.Validate(); err != nil {
-		return nil, fatalf(OriginSource, "invalid STATE message: %v", err)
+		return nil, fatalf(protocol.OriginSource, "invalid STATE message: %v", err)
 	}
 	kind := s.Kind()
 	if t.kind != "" && t.kind != kind {
 		// Destinations throw on a mix too, and a mix could not be
 		// persisted as one state (PROTOCOL.md 4.3).
-		return nil, fatalf(OriginSource, "the source mixed %s and %s states in one sync", t.kind, kind)
+		return nil, fatalf(protocol.OriginSource, "the source mixed %s and %s states in one sync", t.kind, kind)
 	}
 	t.kind = kind
 
@@ -169,7 +169,7 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 	}
 
 	if t.nextID > math.MaxInt32 {
-		return nil, fatalf(OriginReplication, "more than %d states in one attempt", math.MaxInt32)
+		return nil, fatalf(protocol.OriginReplication, "more than %d states in one attempt", math.MaxInt32)
 	}
 	id := t.nextID
 	t.nextID++
@@ -180,7 +180,7 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 	}
 	h, err := stateHash(s, mapping, false)
 	if err != nil {
-		return nil, fatalf(OriginSource, "invalid STATE message: %v", err)
+		return nil, fatalf(protocol.OriginSource, "invalid STATE message: %v", err)
 	}
 	t.push(pendingState{id: id, key: key, hash: h, records: c.records, bytes: c.bytes, perStream: perStream})
 	return out, nil

@@ -39,13 +39,6 @@ type Result struct {
 	Ended             time.Time `json:"ended"`
 }
 
-// Data channel names.
-const (
-	ModeStdio   = "stdio"
-	ModeSocket  = "socket"
-	ModeBridged = "bridged"
-)
-
 var errMaxDuration = errors.New("maximum attempt duration reached")
 
 // syncRun is one attempt in progress: the shared books (attempt), the
@@ -80,7 +73,7 @@ type syncRun struct {
 //	    acknowledgements still commit (G3).
 func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 	clk := clock.Or(cfg.Clock)
-	res := &Result{Mode: ModeStdio, Format: FormatJSONL, Started: clk.Now()}
+	res := &Result{Mode: protocol.ModeStdio, Format: protocol.FormatJSONL, Started: clk.Now()}
 	s, f := newSyncRun(ctx, rt, &cfg, clk)
 	if f != nil {
 		res.Status, res.Ended, res.Failures = StatusFailed, clk.Now(), []Failure{*f}
@@ -100,7 +93,7 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 func newSyncRun(ctx context.Context, rt Runtime, cfg *Config, clk clock.Clock) (*syncRun, *Failure) {
 	redact := NewRedactor(cfg.Secrets)
 	configFailure := func(err error) *Failure {
-		return &Failure{Origin: OriginReplication, Type: protocol.FailureConfig,
+		return &Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig,
 			ExternalMessage: redact.Redact(err.Error()), Timestamp: clk.Now().UTC()}
 	}
 	if err := cfg.validate(); err != nil {
@@ -144,7 +137,7 @@ type connectorResult struct {
 func (s *syncRun) run(parent context.Context, res *Result) {
 	vol, cleanup, err := s.path.prepare(parent)
 	if err != nil {
-		s.findings.fail(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create the socket volume: %v", err)})
+		s.findings.fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf("could not create the socket volume: %v", err)})
 		s.finish(parent, res, false)
 		return
 	}
@@ -156,7 +149,7 @@ func (s *syncRun) run(parent context.Context, res *Result) {
 		dstSpec, err = s.destinationSpec()
 	}
 	if err != nil {
-		s.findings.fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: err.Error()})
+		s.findings.fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig, ExternalMessage: err.Error()})
 		s.finish(parent, res, false)
 		return
 	}
@@ -204,7 +197,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 
 	p, err := newPipes()
 	if err != nil {
-		s.findings.fail(Failure{Origin: OriginReplication, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+		s.findings.fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
 		s.finish(parent, res, false)
 		return
 	}
@@ -233,7 +226,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	s.judgeExit(RoleSource, src)
 	s.judgeExit(RoleDestination, dst)
 	if errors.Is(context.Cause(runCtx), errMaxDuration) && parent.Err() == nil {
-		s.findings.fail(Failure{Origin: OriginReplication, Type: protocol.FailureSystem,
+		s.findings.fail(Failure{Origin: protocol.OriginReplication, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("the attempt ran longer than its maximum duration of %s", s.timeouts.MaxDuration)})
 	}
 	s.finish(parent, res, srcOK)
@@ -318,7 +311,7 @@ func (s *syncRun) awaitSource(done <-chan connectorResult, bounded bool, cancelS
 		return r
 	case <-fire:
 		s.log.Printf(protocol.LevelWarn, "ferry", "the source closed its stdout but did not exit within %s; stopping it", s.timeouts.SourceExit)
-		s.findings.fail(Failure{Origin: OriginSource, Type: protocol.FailureSystem,
+		s.findings.fail(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("the source closed its output but did not exit within %s", s.timeouts.SourceExit)})
 		cancelSrc()
 		return <-done
@@ -347,7 +340,7 @@ func (s *syncRun) awaitDestination(done <-chan connectorResult, cancelDst func()
 	case r := <-done:
 		return r
 	case <-fire:
-		s.findings.stop(Failure{Origin: OriginDestination, Type: FailureDestinationTimeout,
+		s.findings.stop(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureDestinationTimeout,
 			ExternalMessage: fmt.Sprintf("the destination did not exit within %s after the end of its input", s.timeouts.EndOfInput)})
 		cancelDst()
 		return <-done
@@ -358,9 +351,9 @@ func (s *syncRun) awaitDestination(done <-chan connectorResult, cancelDst func()
 // Ferry caused (cancel, timeout, the other side failing) is not the
 // connector's fault; the cause was recorded where it happened.
 func (s *syncRun) judgeExit(role Role, r connectorResult) {
-	origin, tail := OriginSource, s.srcStderr
+	origin, tail := protocol.OriginSource, s.srcStderr
 	if role == RoleDestination {
-		origin, tail = OriginDestination, s.dstStderr
+		origin, tail = protocol.OriginDestination, s.dstStderr
 	}
 	if r.err != nil {
 		if errors.Is(r.err, ErrCancelled) {
@@ -397,7 +390,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	if c.unmatched > 0 {
 		s.findings.protocolError(fmt.Errorf("%d acknowledgements named states the source never sent", c.unmatched))
 		if !lenient {
-			s.findings.fail(Failure{Origin: OriginDestination, Type: protocol.FailureSystem,
+			s.findings.fail(Failure{Origin: protocol.OriginDestination, Type: protocol.FailureSystem,
 				ExternalMessage: fmt.Sprintf("the destination acknowledged %d states the source never sent", c.unmatched)})
 		}
 	}
@@ -410,7 +403,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	// The final commit runs even after a cancel: acknowledged state must not
 	// be lost (G3).
 	if err := s.ledger.commitFinal(c); err != nil {
-		s.findings.fail(Failure{Origin: OriginPersistence, Type: protocol.FailureSystem,
+		s.findings.fail(Failure{Origin: protocol.OriginPersistence, Type: protocol.FailureSystem,
 			ExternalMessage: fmt.Sprintf("could not commit the final state and stats: %v", err)})
 	}
 	s.findings.report(res, c.ignoredAcks)
@@ -418,7 +411,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	switch {
 	case parent.Err() != nil:
 		res.Status = StatusCancelled
-		res.Failures = append([]Failure{{Origin: OriginPlatform, Type: FailureManualCancellation,
+		res.Failures = append([]Failure{{Origin: protocol.OriginPlatform, Type: protocol.FailureManualCancellation,
 			ExternalMessage: "the sync was cancelled", Timestamp: s.clock.Now().UTC()}}, res.Failures...)
 	case len(res.Failures) > 0:
 		res.Status = StatusFailed

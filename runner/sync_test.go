@@ -90,7 +90,7 @@ func TestSyncDestinationCrashCommitsLastAck(t *testing.T) {
 	if got := stateJSON(t, cp.last()); !strings.Contains(got, `"cursor":40}`) {
 		t.Fatalf("committed state: got %s, want cursor 40", got)
 	}
-	if !hasFailure(res, OriginDestination, "", "") {
+	if !hasFailure(res, protocol.OriginDestination, "", "") {
 		t.Fatalf("failures %+v: want a destination failure", res.Failures)
 	}
 	if res.Stats.RecordsCommitted != 40 {
@@ -237,7 +237,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 		log := &syncBuffer{}
 		lines := []string{"hello from print()", recordLine("users", 1), `{"type":"RECORD","record":{"stream":"users"`, streamStateLine("users", 1)}
 		res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, log, "users"))
-		if err == nil || !hasFailure(res, OriginSource, "", "record-like") {
+		if err == nil || !hasFailure(res, protocol.OriginSource, "", "record-like") {
 			t.Fatalf("got %v %+v, want a record-like failure", err, res.Failures)
 		}
 		if !strings.Contains(log.String(), "hello from print()") {
@@ -246,7 +246,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 	})
 	t.Run("unknown stream", func(t *testing.T) {
 		res, _ := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, recordLine("nope", 1)), Destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
-		if !hasFailure(res, OriginSource, "", "not in the configured catalog") {
+		if !hasFailure(res, protocol.OriginSource, "", "not in the configured catalog") {
 			t.Fatalf("failures %+v", res.Failures)
 		}
 	})
@@ -255,7 +255,7 @@ func TestSyncBadSourceOutput(t *testing.T) {
 		cfg := baseConfig(&memCheckpointer{}, nil, "users")
 		cfg.MaxLineBytes = 1024
 		res, _ := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, big), Destination: (&destRecorder{}).run}, cfg)
-		if !hasFailure(res, OriginSource, "", "over the 1024-byte limit") || !hasFailure(res, OriginSource, "", "stream users") {
+		if !hasFailure(res, protocol.OriginSource, "", "over the 1024-byte limit") || !hasFailure(res, protocol.OriginSource, "", "stream users") {
 			t.Fatalf("failures %+v", res.Failures)
 		}
 	})
@@ -313,7 +313,7 @@ func TestSyncLegacyAndGlobalAliases(t *testing.T) {
 func TestSyncMixedStateKinds(t *testing.T) {
 	lines := []string{streamStateLine("users", 1), `{"type":"STATE","state":{"type":"GLOBAL","global":{"stream_states":[]}}}`}
 	res, _ := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, lines...), Destination: (&destRecorder{}).run}, baseConfig(&memCheckpointer{}, nil, "users"))
-	if !hasFailure(res, OriginSource, "", "mixed STREAM and GLOBAL") {
+	if !hasFailure(res, protocol.OriginSource, "", "mixed STREAM and GLOBAL") {
 		t.Fatalf("failures %+v", res.Failures)
 	}
 }
@@ -323,7 +323,7 @@ func TestSyncMixedStateKinds(t *testing.T) {
 func TestSyncCommitFailureKeepsState(t *testing.T) {
 	cp := &memCheckpointer{fail: errors.New("database or disk is full")}
 	res, err := Sync(context.Background(), &FakeRuntime{Source: scriptedSource(0, recordLine("users", 1), streamStateLine("users", 1)), Destination: (&destRecorder{}).run}, baseConfig(cp, nil, "users"))
-	if err == nil || !hasFailure(res, OriginPersistence, "", "disk is full") {
+	if err == nil || !hasFailure(res, protocol.OriginPersistence, "", "disk is full") {
 		t.Fatalf("got %v %+v, want a persistence failure", err, res.Failures)
 	}
 }
@@ -467,10 +467,10 @@ func TestNoSourceExitFailureForASourceFerryStopped(t *testing.T) {
 	ft := withFakeTime(&cfg, time.Hour)
 	rt := sourceStopDelay{&FakeRuntime{Source: src, Destination: (&destRecorder{}).run}, ft.clk}
 	res, _ := Sync(context.Background(), rt, cfg)
-	if hasFailure(res, OriginSource, "", "did not exit within") {
+	if hasFailure(res, protocol.OriginSource, "", "did not exit within") {
 		t.Fatalf("a spurious failure for a source Ferry itself stopped: %+v", res.Failures)
 	}
-	if !hasFailure(res, OriginSource, "", "not in the configured catalog") {
+	if !hasFailure(res, protocol.OriginSource, "", "not in the configured catalog") {
 		t.Fatalf("failures %+v: want the unknown stream", res.Failures)
 	}
 }

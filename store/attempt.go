@@ -21,13 +21,6 @@ const (
 	AttemptCancelled AttemptStatus = "cancelled"
 )
 
-// Data channel modes an attempt runs in (DESIGN.md, mode selection).
-const (
-	ModeStdio   = "stdio"
-	ModeSocket  = "socket"
-	ModeBridged = "bridged"
-)
-
 // Owner identifies the process that runs an attempt, so that after a crash
 // the next start can tell its own leftovers (G6).
 type Owner struct {
@@ -49,8 +42,9 @@ type Attempt struct {
 	UpdatedAt    time.Time
 	EndedAt      *time.Time
 	Owner        Owner
-	// Mode, Format and SocketCount are the chosen data channel; empty
-	// until SetAttemptRun.
+	// Mode, Format and SocketCount are the chosen data channel
+	// (protocol.ModeStdio, protocol.FormatJSONL, ...); empty until
+	// SetAttemptRun.
 	Mode        string
 	Format      string
 	SocketCount int
@@ -84,7 +78,9 @@ type StreamStats struct {
 	Status string `json:"status,omitempty"`
 }
 
-// FailureReason is Airbyte's FailureReason (PROTOCOL.md 7.2).
+// FailureReason is Airbyte's FailureReason (PROTOCOL.md 7.2). The origin
+// and type names are protocol's (protocol.OriginSource,
+// protocol.FailureConfig, ...).
 type FailureReason struct {
 	FailureOrigin    string                     `json:"failureOrigin"`
 	FailureType      string                     `json:"failureType,omitempty"`
@@ -97,36 +93,19 @@ type FailureReason struct {
 	Metadata         map[string]any             `json:"metadata,omitempty"`
 }
 
-// Failure origins and types (PROTOCOL.md 7.2).
-const (
-	OriginSource      = "source"
-	OriginDestination = "destination"
-	OriginReplication = "replication"
-	OriginPersistence = "persistence"
-	OriginPlatform    = "airbyte_platform"
-	OriginUnknown     = "unknown"
-
-	FailureTypeConfig             = "config_error"
-	FailureTypeSystem             = "system_error"
-	FailureTypeManualCancellation = "manual_cancellation"
-	FailureTypeRefreshSchema      = "refresh_schema"
-	FailureTypeHeartbeatTimeout   = "heartbeat_timeout"
-	FailureTypeDestinationTimeout = "destination_timeout"
-	FailureTypeTransient          = "transient_error"
-)
-
 // Validate checks the origin and type names. It returns a
 // *ValidationError.
 func (f *FailureReason) Validate() error {
 	switch f.FailureOrigin {
-	case OriginSource, OriginDestination, OriginReplication, OriginPersistence, "normalization",
-		"dbt", OriginPlatform, OriginUnknown:
+	case protocol.OriginSource, protocol.OriginDestination, protocol.OriginReplication, protocol.OriginPersistence,
+		protocol.OriginNormalization, protocol.OriginDBT, protocol.OriginPlatform, protocol.OriginUnknown:
 	default:
 		return invalid("failureReasons.failureOrigin", "unknown origin %q", f.FailureOrigin)
 	}
 	switch f.FailureType {
-	case "", FailureTypeConfig, FailureTypeSystem, FailureTypeManualCancellation, FailureTypeRefreshSchema,
-		FailureTypeHeartbeatTimeout, FailureTypeDestinationTimeout, FailureTypeTransient:
+	case "", protocol.FailureConfig, protocol.FailureSystem, protocol.FailureManualCancellation,
+		protocol.FailureRefreshSchema, protocol.FailureHeartbeatTimeout, protocol.FailureDestinationTimeout,
+		protocol.FailureTransient:
 	default:
 		return invalid("failureReasons.failureType", "unknown type %q", f.FailureType)
 	}
@@ -146,11 +125,11 @@ type AttemptRun struct {
 // ErrConflict when the attempt is no longer running.
 func (db *DB) SetAttemptRun(ctx context.Context, attemptID int64, r AttemptRun) error {
 	switch r.Mode {
-	case ModeStdio, ModeSocket, ModeBridged:
+	case protocol.ModeStdio, protocol.ModeSocket, protocol.ModeBridged:
 	default:
 		return invalid("mode", "must be stdio, socket or bridged")
 	}
-	if r.Format != SerializationJSONL && r.Format != SerializationProto {
+	if r.Format != protocol.FormatJSONL && r.Format != protocol.FormatProtobuf {
 		return invalid("format", "must be JSONL or PROTOBUF")
 	}
 	if r.SocketCount < 0 {

@@ -12,16 +12,6 @@ import (
 	"github.com/ferrysync/ferry/protocol"
 )
 
-// NamespaceDefinition says where the destination namespace comes from.
-type NamespaceDefinition string
-
-// Namespace definitions.
-const (
-	NamespaceSource       NamespaceDefinition = "source"
-	NamespaceDestination  NamespaceDefinition = "destination"
-	NamespaceCustomFormat NamespaceDefinition = "customformat"
-)
-
 // ConnectionStatus says whether the scheduler runs a connection.
 type ConnectionStatus string
 
@@ -45,7 +35,7 @@ type Connection struct {
 	// (PROTOCOL.md 4.6). A stream not listed keeps every field.
 	SelectedFields      []SelectedFields
 	Schedule            Schedule
-	NamespaceDefinition NamespaceDefinition
+	NamespaceDefinition protocol.NamespaceDefinition
 	NamespaceFormat     string
 	Prefix              string
 	Status              ConnectionStatus
@@ -95,7 +85,7 @@ var networkModeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`)
 func (c *Connection) withDefaults() {
 	c.Schedule = c.Schedule.withDefaults()
 	if c.NamespaceDefinition == "" {
-		c.NamespaceDefinition = NamespaceDestination
+		c.NamespaceDefinition = protocol.NamespaceDestination
 	}
 	if c.Status == "" {
 		c.Status = ConnectionActive
@@ -140,8 +130,8 @@ func (c *Connection) Validate() error {
 		return err
 	}
 	switch c.NamespaceDefinition {
-	case NamespaceSource, NamespaceDestination:
-	case NamespaceCustomFormat:
+	case protocol.NamespaceSource, protocol.NamespaceDestination:
+	case protocol.NamespaceCustomFormat:
 		if c.NamespaceFormat == "" {
 			return invalid("namespaceFormat", "is required with customformat")
 		}

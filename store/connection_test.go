@@ -19,7 +19,7 @@ func TestConnectionDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Name != "source one → destination one" || c.Schedule.Type != ScheduleManual ||
-		c.Schedule.MissedRuns != MissedSkip || c.NamespaceDefinition != NamespaceDestination ||
+		c.Schedule.MissedRuns != MissedSkip || c.NamespaceDefinition != protocol.NamespaceDestination ||
 		c.Status != ConnectionActive || c.NextRunAt != nil || c.WebhookSecret != "" {
 		t.Errorf("defaults: %+v", c)
 	}
@@ -38,7 +38,7 @@ func TestConnectionRoundTrip(t *testing.T) {
 		c.Name = "full"
 		c.SelectedFields = []SelectedFields{{Stream: protocol.StreamDescriptor{Name: "users", Namespace: "public"}, Fields: []string{"id", "email"}}}
 		c.Schedule = Schedule{Type: ScheduleCron, Cron: "0 9 * * 1-5", Timezone: "Europe/Paris", MissedRuns: MissedRunOnce}
-		c.NamespaceDefinition, c.NamespaceFormat, c.Prefix = NamespaceCustomFormat, "${SOURCE_NAMESPACE}_raw", "ferry_"
+		c.NamespaceDefinition, c.NamespaceFormat, c.Prefix = protocol.NamespaceCustomFormat, "${SOURCE_NAMESPACE}_raw", "ferry_"
 		c.Timeouts = Timeouts{&noProgress, &eoi, &maxDur}
 		c.ForceStdio, c.SocketCount, c.NetworkMode = true, &sockets, "none"
 		c.WebhookURL, c.WebhookSecret = "https://hooks.example.com/ferry", "SECRET-webhook-aa11"
@@ -107,7 +107,7 @@ func TestConnectionValidation(t *testing.T) {
 			c.Schedule = Schedule{Type: ScheduleCron, Cron: "0 * * * *", Timezone: "Mars/Olympus"}
 		}},
 		{"schedule.missedRuns", func(c *Connection) { c.Schedule.MissedRuns = "maybe" }},
-		{"namespaceFormat", func(c *Connection) { c.NamespaceDefinition = NamespaceCustomFormat }},
+		{"namespaceFormat", func(c *Connection) { c.NamespaceDefinition = protocol.NamespaceCustomFormat }},
 		{"status", func(c *Connection) { c.Status = "paused" }},
 		{"timeouts.noProgress", func(c *Connection) { c.Timeouts.NoProgress = &zero }},
 		{"socketCount", func(c *Connection) { c.SocketCount = &bad }},

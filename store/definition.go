@@ -5,8 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ferrysync/ferry/protocol"
 )
 
 // ActorKind says whether a definition or actor is a source or a
@@ -34,7 +38,7 @@ type Definition struct {
 	BinaryPath string
 	// IPCOptions come from the image label io.ferry.ipc-options or the
 	// API; nil means a legacy connector (STDIO, JSONL).
-	IPCOptions *IPCOptions
+	IPCOptions *protocol.IPCOptions
 	// Spec is the cached ConnectorSpecification JSON (nil until cached),
 	// and SpecImageID the image ID it was cached for. Its airbyte_secret
 	// fields decide which config values are encrypted.
@@ -70,6 +74,10 @@ func (d *Definition) Validate() error {
 	}
 	if d.IPCOptions != nil {
 		if err := d.IPCOptions.Validate(); err != nil {
+			var ie *protocol.IPCOptionsError
+			if errors.As(err, &ie) {
+				return invalid(ie.Field, "%s", ie.Message)
+			}
 			return err
 		}
 	}
@@ -292,4 +300,27 @@ func scanDefinition(s scanner, extra ...any) (*Definition, error) {
 	var ts timeScanner
 	d.CreatedAt, d.UpdatedAt = ts.time(created), ts.time(updated)
 	return &d, ts.err
+}
+
+// marshalIPC is the stored form of IPC options: their JSON, or NULL.
+func marshalIPC(o *protocol.IPCOptions) (any, error) {
+	if o == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("encode ipc options: %w", err)
+	}
+	return string(b), nil
+}
+
+func unmarshalIPC(s *string) (*protocol.IPCOptions, error) {
+	if s == nil {
+		return nil, nil
+	}
+	var o protocol.IPCOptions
+	if err := json.Unmarshal([]byte(*s), &o); err != nil {
+		return nil, fmt.Errorf("decode stored ipc options: %w", err)
+	}
+	return &o, nil
 }

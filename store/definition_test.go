@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/ferrysync/ferry/protocol"
 )
 
 // TestDefinitionCRUD verifies create, get, list with count, update and
@@ -11,7 +13,7 @@ import (
 func TestDefinitionCRUD(t *testing.T) {
 	db, clock := mustOpen(t)
 	ctx := context.Background()
-	ipc, err := ParseIPCOptions([]byte(`{"dataChannel":{"version":"0.0.2","supportedSerialization":["JSONL","PROTOBUF"],"supportedTransport":["SOCKET","STDIO"]}}`))
+	ipc, err := protocol.ParseIPCOptions([]byte(`{"dataChannel":{"version":"0.0.2","supportedSerialization":["JSONL","PROTOBUF"],"supportedTransport":["SOCKET","STDIO"]}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func TestDefinitionCRUD(t *testing.T) {
 	if mustJSON(t, got) != mustJSON(t, d) {
 		t.Errorf("got %s\nwant %s", mustJSON(t, got), mustJSON(t, d))
 	}
-	if !got.IPCOptions.Supports(TransportSocket) || (*IPCOptions)(nil).Supports(TransportSocket) {
+	if !got.IPCOptions.Supports(protocol.TransportSocket) || (*protocol.IPCOptions)(nil).Supports(protocol.TransportSocket) {
 		t.Error("Supports is wrong")
 	}
 	mustDefinition(t, db, KindDestination, "dest-a")
@@ -80,7 +82,7 @@ func TestDefinitionValidation(t *testing.T) {
 		{"spec", func(d *Definition) { d.Spec = json.RawMessage(`[1]`) }},
 		{"spec.connectionSpecification", func(d *Definition) { d.Spec = json.RawMessage(`{"documentationUrl":"x"}`) }},
 		{"ipcOptions.dataChannel.supportedTransport", func(d *Definition) {
-			d.IPCOptions = &IPCOptions{DataChannel{Version: "0.0.2", SupportedSerialization: []string{"JSONL"}, SupportedTransport: []string{"PIGEON"}}}
+			d.IPCOptions = &protocol.IPCOptions{DataChannel: protocol.DataChannel{Version: "0.0.2", SupportedSerialization: []string{"JSONL"}, SupportedTransport: []string{"PIGEON"}}}
 		}},
 	} {
 		d := base()

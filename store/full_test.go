@@ -81,8 +81,8 @@ func TestFullDiskLeavesStateIntact(t *testing.T) {
 	// With space again, the attempt can still finish.
 	restore()
 	j, err = f.db.FinishAttempt(ctx, AttemptResult{AttemptID: c.Attempt.ID, Status: AttemptFailed,
-		JobStatus: JobFailed, FailureReasons: []FailureReason{{FailureOrigin: OriginPersistence,
-			FailureType: FailureTypeSystem, ExternalMessage: "disk full"}}})
+		JobStatus: JobFailed, FailureReasons: []FailureReason{{FailureOrigin: protocol.OriginPersistence,
+			FailureType: protocol.FailureSystem, ExternalMessage: "disk full"}}})
 	if err != nil || j.Status != JobFailed {
 		t.Fatalf("finish after restore: %v, %v", j, err)
 	}

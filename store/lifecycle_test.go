@@ -53,12 +53,12 @@ func TestClaimJob(t *testing.T) {
 	if c3, err := f.db.ClaimJob(ctx, testOwner); c3 != nil || err != nil {
 		t.Fatalf("third claim: %v, %v", c3, err)
 	}
-	if err := f.db.SetAttemptRun(ctx, a.ID, AttemptRun{Mode: ModeSocket, Format: SerializationProto,
+	if err := f.db.SetAttemptRun(ctx, a.ID, AttemptRun{Mode: protocol.ModeSocket, Format: protocol.FormatProtobuf,
 		SocketCount: 4, LogPath: LogPath("/data", c.Job.ID, 1)}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := f.db.Attempt(ctx, a.ID)
-	if got.Mode != ModeSocket || got.Format != SerializationProto || got.SocketCount != 4 || got.LogPath != "/data/logs/1/attempt-1.log" {
+	if got.Mode != protocol.ModeSocket || got.Format != protocol.FormatProtobuf || got.SocketCount != 4 || got.LogPath != "/data/logs/1/attempt-1.log" {
 		t.Errorf("attempt run: %+v", got)
 	}
 	wantValidation(t, f.db.SetAttemptRun(ctx, a.ID, AttemptRun{Mode: "pigeon", Format: "JSONL"}), "mode")
@@ -83,7 +83,7 @@ func TestRetryAndRecovery(t *testing.T) {
 	}
 	retryAt := f.clock.Now().Add(10 * time.Second)
 	j, err := f.db.FinishAttempt(ctx, AttemptResult{AttemptID: running[0].ID, Status: AttemptFailed,
-		FailureReasons: []FailureReason{{FailureOrigin: OriginPlatform, FailureType: FailureTypeSystem,
+		FailureReasons: []FailureReason{{FailureOrigin: protocol.OriginPlatform, FailureType: protocol.FailureSystem,
 			ExternalMessage: "daemon restarted", Timestamp: f.clock.Now().UnixMilli()}},
 		JobStatus: JobIncomplete, RetryAt: &retryAt})
 	if err != nil || j.Status != JobIncomplete || j.EndedAt != nil || j.RecordsSynced != 12 {
@@ -172,7 +172,7 @@ func TestClaimWithUndecryptableConfig(t *testing.T) {
 		t.Fatalf("claim: %+v, %v", c, err)
 	}
 	j, err := f.db.FinishAttempt(ctx, AttemptResult{AttemptID: c.Attempt.ID, Status: AttemptFailed,
-		FailureReasons: []FailureReason{{FailureOrigin: OriginPlatform, FailureType: FailureTypeConfig,
+		FailureReasons: []FailureReason{{FailureOrigin: protocol.OriginPlatform, FailureType: protocol.FailureConfig,
 			InternalMessage: c.ConfigErr.Error()}}, JobStatus: JobFailed})
 	if err != nil || j.Status != JobFailed {
 		t.Fatalf("finish: %+v, %v", j, err)

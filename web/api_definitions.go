@@ -7,22 +7,23 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
 // definitionJSON is a connector definition as the API shows it.
 type definitionJSON struct {
-	DefinitionID string            `json:"definitionId"`
-	Name         string            `json:"name"`
-	Kind         store.ActorKind   `json:"kind"`
-	Image        string            `json:"image"`
-	BinaryPath   string            `json:"binaryPath,omitempty"`
-	IPCOptions   *store.IPCOptions `json:"ipcOptions"`
-	Resources    resourcesJSON     `json:"resources"`
-	SpecCached   bool              `json:"specCached"`
-	SpecImageID  string            `json:"specImageId,omitempty"`
-	CreatedAt    int64             `json:"createdAt"`
-	UpdatedAt    int64             `json:"updatedAt"`
+	DefinitionID string               `json:"definitionId"`
+	Name         string               `json:"name"`
+	Kind         store.ActorKind      `json:"kind"`
+	Image        string               `json:"image"`
+	BinaryPath   string               `json:"binaryPath,omitempty"`
+	IPCOptions   *protocol.IPCOptions `json:"ipcOptions"`
+	Resources    resourcesJSON        `json:"resources"`
+	SpecCached   bool                 `json:"specCached"`
+	SpecImageID  string               `json:"specImageId,omitempty"`
+	CreatedAt    int64                `json:"createdAt"`
+	UpdatedAt    int64                `json:"updatedAt"`
 	// SpecError says why the spec could not be read when the definition
 	// was created or its image changed; GET .../spec?refresh=true retries.
 	SpecError string `json:"specError,omitempty"`
@@ -36,13 +37,13 @@ type resourcesJSON struct {
 // definitionRequest is the body of POST, PUT and PATCH. Pointers tell
 // "absent" from "zero" for PATCH.
 type definitionRequest struct {
-	DefinitionID *string           `json:"definitionId"`
-	Name         *string           `json:"name"`
-	Kind         *store.ActorKind  `json:"kind"`
-	Image        *string           `json:"image"`
-	BinaryPath   *string           `json:"binaryPath"`
-	IPCOptions   *store.IPCOptions `json:"ipcOptions"`
-	Resources    *resourcesJSON    `json:"resources"`
+	DefinitionID *string              `json:"definitionId"`
+	Name         *string              `json:"name"`
+	Kind         *store.ActorKind     `json:"kind"`
+	Image        *string              `json:"image"`
+	BinaryPath   *string              `json:"binaryPath"`
+	IPCOptions   *protocol.IPCOptions `json:"ipcOptions"`
+	Resources    *resourcesJSON       `json:"resources"`
 	// Spec sets the ConnectorSpecification instead of running the
 	// connector's spec command.
 	Spec json.RawMessage `json:"spec"`

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -15,7 +16,7 @@ import (
 // and IPC options from the connector), get, list, PATCH, PUT and delete.
 func TestDefinitionsCRUD(t *testing.T) {
 	e := newEnv(t)
-	ipc := &store.IPCOptions{DataChannel: store.DataChannel{Version: "0.0.2",
+	ipc := &protocol.IPCOptions{DataChannel: protocol.DataChannel{Version: "0.0.2",
 		SupportedSerialization: []string{"JSONL"}, SupportedTransport: []string{"SOCKET", "STDIO"}}}
 	e.conns.SpecFn = func(def *store.Definition) (*SpecResult, error) {
 		return &SpecResult{Spec: json.RawMessage(srcSpec), ImageID: "sha256:" + def.Image, IPCOptions: ipc}, nil

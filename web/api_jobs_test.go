@@ -33,8 +33,8 @@ func (e *testEnv) startAttempt(t *testing.T) (*store.Claim, string) {
 	if err := os.WriteFile(logPath, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: store.ModeStdio,
-		Format: store.SerializationJSONL, LogPath: logPath}); err != nil {
+	if err := e.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: protocol.ModeStdio,
+		Format: protocol.FormatJSONL, LogPath: logPath}); err != nil {
 		t.Fatal(err)
 	}
 	return c, logPath
@@ -91,14 +91,14 @@ func TestJobDetail(t *testing.T) {
 		Streams: []store.StreamStats{{Stream: users, RecordsEmitted: 10, BytesEmitted: 1000, RecordsCommitted: 5, BytesCommitted: 500}}}
 	no := false
 	e.finishAttempt(t, store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptFailed, Stats: &stats,
-		FailureReasons: []store.FailureReason{{FailureOrigin: store.OriginDestination, FailureType: store.FailureTypeTransient,
+		FailureReasons: []store.FailureReason{{FailureOrigin: protocol.OriginDestination, FailureType: protocol.FailureTransient,
 			ExternalMessage: "connection reset", InternalMessage: "auth with " + dstToken + " failed", Retryable: &no, Timestamp: 1700000000000}},
 		JobStatus: store.JobIncomplete})
 	c, _ = e.startAttempt(t)
 	stats2 := store.Stats{RecordsEmitted: 7, BytesEmitted: 700, RecordsCommitted: 7, BytesCommitted: 700,
 		Streams: []store.StreamStats{{Stream: users, RecordsEmitted: 7, BytesEmitted: 700, RecordsCommitted: 7, BytesCommitted: 700, Status: "COMPLETE"}}}
 	e.finishAttempt(t, store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptSucceeded, Stats: &stats2,
-		FailureReasons: []store.FailureReason{{FailureOrigin: store.OriginReplication, ExternalMessage: "no state was committed",
+		FailureReasons: []store.FailureReason{{FailureOrigin: protocol.OriginReplication, ExternalMessage: "no state was committed",
 			Timestamp: 1700000001000, Metadata: map[string]any{"warning": true}}},
 		JobStatus: store.JobSucceeded})
 

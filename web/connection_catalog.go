@@ -20,7 +20,7 @@ func (req *connectionRequest) apply(c *store.Connection) error {
 			Cron: sc.CronExpression, Timezone: sc.Timezone, MissedRuns: sc.MissedRuns}
 	}
 	if req.NamespaceDefinition != nil {
-		c.NamespaceDefinition = store.NamespaceDefinition(*req.NamespaceDefinition)
+		c.NamespaceDefinition = protocol.NamespaceDefinition(*req.NamespaceDefinition)
 	}
 	if req.NamespaceFormat != nil {
 		c.NamespaceFormat = *req.NamespaceFormat

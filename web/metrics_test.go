@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -71,7 +72,7 @@ func TestMetrics(t *testing.T) {
 	}
 
 	e.finishAttempt(t, store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptFailed, JobStatus: store.JobIncomplete,
-		FailureReasons: []store.FailureReason{{FailureOrigin: store.OriginSource, Timestamp: 1}}})
+		FailureReasons: []store.FailureReason{{FailureOrigin: protocol.OriginSource, Timestamp: 1}}})
 	c, _ = e.startAttempt(t)
 	e.finishAttempt(t, store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptSucceeded, JobStatus: store.JobSucceeded,
 		Stats: &store.Stats{RecordsCommitted: 12, BytesCommitted: 1200}})

@@ -59,7 +59,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	e.do(t, "GET", path("/api/v1/jobs/%d/attempts/1/logs", j.JobID), nil, 200, nil)
 	e.do(t, "GET", path("/api/v1/jobs/%d/attempts/1/logs?format=json", j.JobID), nil, 200, nil)
 	e.finishAttempt(t, store.AttemptResult{AttemptID: claim.Attempt.ID, Status: store.AttemptFailed, JobStatus: store.JobFailed,
-		FailureReasons: []store.FailureReason{{FailureOrigin: store.OriginSource, Timestamp: 1,
+		FailureReasons: []store.FailureReason{{FailureOrigin: protocol.OriginSource, Timestamp: 1,
 			ExternalMessage: "bad password " + srcPassword, InternalMessage: "key " + srcAPIKey, Stacktrace: "token " + dstToken}}})
 	_, events := e.follow(t, j.JobID)
 	for ev := range events {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -113,7 +114,7 @@ func handleDefinitionsPage(st Store, log *slog.Logger) http.HandlerFunc {
 
 // dataChannelText describes a definition's IPC options: "STDIO, JSONL
 // (legacy)" without them.
-func dataChannelText(o *store.IPCOptions) string {
+func dataChannelText(o *protocol.IPCOptions) string {
 	if o == nil {
 		return "STDIO, JSONL (legacy)"
 	}

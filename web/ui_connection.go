@@ -78,7 +78,7 @@ func handleConnectionPage(st Store, redactor redactorFunc, log *slog.Logger) htt
 		page := connectionPage{Connection: newConnectionRow(c, names), Prefix: c.Prefix,
 			Namespace: string(c.NamespaceDefinition), WebhookURL: c.WebhookURL, StateType: "not_set",
 			DataChannel: "chosen per sync", Streams: []streamRow{}, Jobs: []jobRow{}, MoreJobs: total > len(jobs)}
-		if c.NamespaceDefinition == store.NamespaceCustomFormat {
+		if c.NamespaceDefinition == protocol.NamespaceCustomFormat {
 			page.Namespace += ": " + c.NamespaceFormat
 		}
 		switch {

@@ -154,8 +154,8 @@ func (s *simJobs) run() error {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		return err
 	}
-	if err := s.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: store.ModeSocket,
-		Format: store.SerializationProto, SocketCount: 2, LogPath: logPath}); err != nil {
+	if err := s.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: protocol.ModeSocket,
+		Format: protocol.FormatProtobuf, SocketCount: 2, LogPath: logPath}); err != nil {
 		return err
 	}
 	res := store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptSucceeded, JobStatus: store.JobSucceeded}

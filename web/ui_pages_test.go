@@ -30,7 +30,7 @@ func TestUIPages(t *testing.T) {
 	e.finishAttempt(t, store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptFailed,
 		Stats: &store.Stats{RecordsEmitted: 1500, RecordsCommitted: 1200, BytesCommitted: 4096,
 			Streams: []store.StreamStats{{Stream: users, RecordsEmitted: 1500, RecordsCommitted: 1200, Status: "INCOMPLETE"}}},
-		FailureReasons: []store.FailureReason{{FailureOrigin: store.OriginDestination, FailureType: store.FailureTypeConfig,
+		FailureReasons: []store.FailureReason{{FailureOrigin: protocol.OriginDestination, FailureType: protocol.FailureConfig,
 			ExternalMessage: "auth failed", InternalMessage: "token " + dstToken + " refused", Retryable: &no, Timestamp: 1}},
 		FinalStates: []*protocol.State{{Type: protocol.StateStream, Stream: &protocol.StreamState{
 			StreamDescriptor: users, StreamState: []byte(`{"updated_at":"2025-01-02"}`)}}},

@@ -78,7 +78,7 @@ type SpecResult struct {
 	ImageID string
 	// IPCOptions come from the image's io.ferry.ipc-options label; nil
 	// when it has none.
-	IPCOptions *store.IPCOptions
+	IPCOptions *protocol.IPCOptions
 }
 
 // Connectors runs a connector's spec, check and discover commands. The

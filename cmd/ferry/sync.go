@@ -92,14 +92,14 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 		return nil, usageError("--source and --destination are required")
 	}
 	switch f.mode {
-	case "auto", runner.ModeStdio, runner.ModeSocket, runner.ModeBridged:
+	case "auto", protocol.ModeStdio, protocol.ModeSocket, protocol.ModeBridged:
 	default:
 		return nil, usageError("--mode %q: want auto, stdio, socket or bridged", f.mode)
 	}
 	switch {
-	case f.format != "" && !strings.EqualFold(f.format, runner.FormatJSONL) && !strings.EqualFold(f.format, runner.FormatProtobuf):
+	case f.format != "" && !strings.EqualFold(f.format, protocol.FormatJSONL) && !strings.EqualFold(f.format, protocol.FormatProtobuf):
 		return nil, usageError("--format %q: want JSONL or PROTOBUF", f.format)
-	case f.format != "" && f.mode == runner.ModeStdio:
+	case f.format != "" && f.mode == protocol.ModeStdio:
 		return nil, usageError("--format chooses the socket serialization; --mode stdio always carries JSONL")
 	case f.sockets < 0:
 		return nil, usageError("--sockets %d: want a positive count, or 0 for the default", f.sockets)
@@ -200,7 +200,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		State:        state,
 		Checkpointer: cp,
 		Mode:         mode,
-		Mapping:      runner.NamespaceMapping{Definition: f.namespace, Format: f.nsFormat, Prefix: f.prefix},
+		Mapping:      runner.NamespaceMapping{Definition: protocol.NamespaceDefinition(f.namespace), Format: f.nsFormat, Prefix: f.prefix},
 		LocalRoot:    f.localRoot,
 		NetworkMode:  f.network,
 		Timeouts:     f.timeouts,
@@ -238,12 +238,12 @@ func runSync(ctx context.Context, e *env, args []string) error {
 // --mode stdio forces stdio; --mode socket fails unless socket mode is what
 // the options allow.
 func chooseSyncMode(ctx context.Context, rt runner.Runtime, f *syncFlags) (runner.Mode, error) {
-	req := runner.ModeRequest{ForceStdio: f.mode == runner.ModeStdio, SocketCount: f.sockets, Format: f.format,
-		PreferBridged: f.mode == runner.ModeBridged, NoBridge: runner.BridgeUnavailable(rt)}
+	req := runner.ModeRequest{ForceStdio: f.mode == protocol.ModeStdio, SocketCount: f.sockets, Format: f.format,
+		PreferBridged: f.mode == protocol.ModeBridged, NoBridge: runner.BridgeUnavailable(rt)}
 	if insp, ok := rt.(runner.ImageInspector); ok && !req.ForceStdio {
 		for _, side := range []struct {
 			image string
-			ipc   **runner.IPCOptions
+			ipc   **protocol.IPCOptions
 		}{{f.source, &req.Source}, {f.destination, &req.Destination}} {
 			info, err := insp.InspectImage(ctx, side.image)
 			if err != nil {
@@ -258,7 +258,7 @@ func chooseSyncMode(ctx context.Context, rt runner.Runtime, f *syncFlags) (runne
 	if err != nil {
 		return m, &exitError{code: exitFailed, msg: "data channel: " + err.Error()}
 	}
-	if (f.mode == runner.ModeSocket || f.mode == runner.ModeBridged) && m.Mode != f.mode {
+	if (f.mode == protocol.ModeSocket || f.mode == protocol.ModeBridged) && m.Mode != f.mode {
 		return m, &exitError{code: exitFailed, msg: "--mode " + f.mode + ": " + m.Reason}
 	}
 	return m, nil
