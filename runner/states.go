@@ -36,8 +36,8 @@ type pendingState struct {
 
 // stateTracker numbers the states Ferry forwards in stdio mode and matches
 // the destination's acknowledgements to them (PROTOCOL.md 4.2, 4.3; DESIGN
-// G1, G2). It is used by the pump (source side) and the destination reader
-// under one mutex held by the caller.
+// G1, G2). The ledger owns it and calls it under the ledger's lock, for
+// the pump (source side) and the destination reader alike.
 type stateTracker struct {
 	catalog *catalogIndex
 	kind    protocol.StateType // STREAM, GLOBAL or LEGACY once seen

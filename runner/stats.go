@@ -41,8 +41,8 @@ type StreamStats struct {
 	ByteEstimate         int64  `json:"byteEstimate,omitempty"`
 }
 
-// statsBook accumulates stats. The pump and the destination reader update
-// it under the sync's mutex.
+// statsBook accumulates stats. The ledger owns it and updates it under its
+// lock.
 type statsBook struct {
 	total   Stats
 	streams map[protocol.StreamDescriptor]*StreamStats
