@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // DefaultSocketConnect is how long Ferry waits for a source to listen on its
@@ -38,7 +39,7 @@ const DefaultSocketConnect = 15 * time.Minute
 type bridge struct {
 	s       *syncRun
 	paths   []string // host paths of the sockets
-	catalog *protocol.ProtoCatalog
+	catalog *protobuf.Catalog
 	connect time.Duration
 	// srcExited is closed when the source's Run returned.
 	srcExited <-chan struct{}
@@ -219,7 +220,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 		return nil
 	}
 	if b.s.mode.Format == FormatProtobuf {
-		r := protocol.NewProtoReader(c, 0)
+		r := protobuf.NewReader(c, 0)
 		var line []byte
 		for {
 			frame, err := r.ReadFrame()
@@ -230,7 +231,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 				return err
 			}
 			line, err = b.catalog.AppendMessageJSON(line[:0], frame)
-			if errors.Is(err, protocol.ErrProbe) {
+			if errors.Is(err, protobuf.ErrProbe) {
 				line = line[:0]
 			} else if err != nil {
 				return err

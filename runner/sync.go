@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // Result describes a finished attempt. Sync always returns one, also when
@@ -103,7 +104,7 @@ type syncRun struct {
 
 	srcStderr, dstStderr *tailWriter
 	socketVol            string
-	protoCatalog         *protocol.ProtoCatalog // bridged mode with PROTOBUF
+	protoCatalog         *protobuf.Catalog // bridged mode with PROTOBUF
 	// inputClosed is set once Ferry has closed the destination's stdin.
 	inputClosed atomic.Bool
 	// srcExited is closed when the source's Run returned.
@@ -187,7 +188,7 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		if s.mode.Sockets <= 0 {
 			s.mode.Sockets = 2
 		}
-		if s.protoCatalog, err = protocol.NewConfiguredProtoCatalog(cfg.Catalog); err != nil {
+		if s.protoCatalog, err = protobuf.NewConfiguredCatalog(cfg.Catalog); err != nil {
 			return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig, ExternalMessage: "bridged mode: " + err.Error(), Timestamp: started.UTC()})
 		}
 		s.tracker = newStateTracker(idx, cfg.State)
