@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // pumpBufferSize is the write buffer toward the destination. Writes go out
@@ -672,7 +673,7 @@ func (s *syncRun) control(role Role, c *protocol.Control) {
 		spec = s.cfg.Destination.Spec
 	}
 	if len(spec) > 0 {
-		s.redact.Add(protocol.SecretValues(connectionSpecification(spec), c.ConnectorConfig.Config))
+		s.redact.Add(secret.Values(connectionSpecification(spec), c.ConnectorConfig.Config))
 	}
 	if s.cfg.OnControl == nil {
 		s.log.Printf(protocol.LevelWarn, "ferry", "the %s asked to update its config; this run cannot persist it", role)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // ---------------------------------------------------------------------------
@@ -506,7 +507,7 @@ func TestReviewCommitsSourcePayloadNotEchoDecoration(t *testing.T) {
 // released. A long bridged sync grows Ferry's memory with its number of
 // states.
 func TestReviewBridgeForgetsReleasedPartitions(t *testing.T) {
-	b := &bridge{s: &syncRun{log: NewAttemptLog(nil, nil), redact: NewRedactor(nil)}}
+	b := &bridge{s: &syncRun{log: NewAttemptLog(nil, nil), redact: secret.NewRedactor(nil)}}
 	items := make(chan *bridgeBatch)
 	done := make(chan error, 1)
 	go func() { done <- b.merge(items, bufio.NewWriter(io.Discard)) }()

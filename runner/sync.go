@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/protocol/protobuf"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // Result describes a finished attempt. Sync always returns one, also when
@@ -67,7 +68,7 @@ type syncRun struct {
 	cfg      *Config
 	timeouts Timeouts
 	log      *AttemptLog
-	redact   *Redactor
+	redact   *secret.Redactor
 	mapper   *nameMapper
 	catalog  *catalogIndex
 	maxLine  int
@@ -140,7 +141,7 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		res.Failures = []Failure{f}
 		return res, &SyncError{Status: StatusFailed, Failures: res.Failures}
 	}
-	redact := NewRedactor(cfg.Secrets)
+	redact := secret.NewRedactor(cfg.Secrets)
 	if err := cfg.validate(); err != nil {
 		return fail(Failure{Origin: OriginReplication, Type: protocol.FailureConfig,
 			ExternalMessage: redact.Redact(err.Error()), Timestamp: started.UTC()})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // TestSyncForwardsAndCommits checks the happy path: records pass byte for
@@ -389,7 +390,7 @@ func TestSyncRedactsSecrets(t *testing.T) {
 	if strings.Contains(string(b), "hunter2") {
 		t.Fatalf("secret in result: %s", b)
 	}
-	if !strings.Contains(log.String(), Mask) {
+	if !strings.Contains(log.String(), secret.Mask) {
 		t.Fatalf("log does not show the mask:\n%s", log.String())
 	}
 }
