@@ -55,7 +55,7 @@ func Find(spec json.RawMessage) (*Paths, error) {
 	if top.ConnectionSpecification != nil {
 		schema = top.ConnectionSpecification
 	}
-	b := &builder{root: schema, refs: make(map[string]*node)}
+	b := &builder{root: schema, refs: make(map[string]*node), containers: make(map[string]any)}
 	root := b.build()
 	return pathsOf([]*node{root}), b.err
 }

@@ -2,6 +2,7 @@ package secret
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -141,5 +142,24 @@ func TestValuesLenient(t *testing.T) {
 	}
 	if got := Values(json.RawMessage(`{"properties":{"pw":{"airbyte_secret":true},"x":{"oneOf":3}}}`), json.RawMessage(`{"pw":"S-x"}`)); len(got) != 1 {
 		t.Errorf("malformed spec: got %q, want [S-x]", got)
+	}
+}
+
+// TestFindLongRefChain follows a chain of references longer than the
+// nesting bound: references are read one after another, not nested.
+func TestFindLongRefChain(t *testing.T) {
+	var defs []string
+	const n = 2000
+	for i := range n {
+		defs = append(defs, fmt.Sprintf(`"d%d":{"$ref":"#/definitions/d%d"}`, i, i+1))
+	}
+	defs = append(defs, fmt.Sprintf(`"d%d":{"properties":{"pw":{"airbyte_secret":true}}}`, n))
+	spec := `{"properties":{"a":{"$ref":"#/definitions/d0"}},"definitions":{` + strings.Join(defs, ",") + `}}`
+	p, err := Find(json.RawMessage(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Values(json.RawMessage(`{"a":{"pw":"S-far"}}`)); len(got) != 1 || got[0] != "S-far" {
+		t.Errorf("got %q, want [S-far]", got)
 	}
 }

@@ -60,11 +60,14 @@ type schemaNode struct {
 
 // builder reads one spec into a graph of nodes.
 type builder struct {
-	root  json.RawMessage
-	refs  map[string]*node // "$ref" value -> its target's node
-	queue []refWork        // targets still to read
-	all   []*node
-	err   error // the first problem; reading goes on past it
+	root json.RawMessage
+	refs map[string]*node // "$ref" value -> its target's node
+	// containers caches the decoded objects and arrays on the way to
+	// reference targets, by JSON pointer.
+	containers map[string]any
+	queue      []refWork // targets still to read
+	all        []*node
+	err        error // the first problem; reading goes on past it
 }
 
 type refWork struct {
@@ -212,7 +215,7 @@ func (b *builder) addItems(n *node, s *schemaNode, at string, depth int) {
 func (b *builder) addRef(n *node, ref string) {
 	t, ok := b.refs[ref]
 	if !ok {
-		target, err := resolvePointer(b.root, ref)
+		target, err := b.resolve(ref)
 		if err != nil {
 			// A dangling reference declares nothing Ferry could find; a
 			// validator, not the secret finder, should reject it.
@@ -227,83 +230,113 @@ func (b *builder) addRef(n *node, ref string) {
 	}
 }
 
-// markLive marks every node from which a secret is reachable, repeating
-// until nothing changes: references can form cycles.
+// markLive marks every node from which a secret is reachable: it walks
+// the links backwards from the secret nodes. References can form cycles,
+// which the walk crosses once.
 func (b *builder) markLive() {
-	for changed := true; changed; {
-		changed = false
-		for _, n := range b.all {
-			if !n.live && n.reaches() {
-				n.live, changed = true, true
+	parents := make(map[*node][]*node)
+	var stack []*node
+	for _, n := range b.all {
+		for _, c := range n.children() {
+			parents[c] = append(parents[c], n)
+		}
+		if n.secret {
+			n.live = true
+			stack = append(stack, n)
+		}
+	}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, p := range parents[n] {
+			if !p.live {
+				p.live = true
+				stack = append(stack, p)
 			}
 		}
 	}
 }
 
-func (n *node) reaches() bool {
-	if n.secret || (n.other != nil && n.other.live) || (n.items != nil && n.items.live) {
-		return true
-	}
+// children lists the nodes n links to.
+func (n *node) children() []*node {
+	out := append([]*node(nil), n.also...)
 	for _, c := range n.props {
-		if c.live {
-			return true
-		}
+		out = append(out, c)
 	}
 	for _, p := range n.patterns {
-		if p.n.live {
-			return true
-		}
+		out = append(out, p.n)
 	}
-	for _, a := range n.also {
-		if a.live {
-			return true
-		}
+	if n.other != nil {
+		out = append(out, n.other)
 	}
-	return false
+	if n.items != nil {
+		out = append(out, n.items)
+	}
+	return out
 }
 
-// resolvePointer returns the value a local JSON pointer reference names in
-// root.
-func resolvePointer(root json.RawMessage, ref string) (json.RawMessage, error) {
+// resolve returns the value a local JSON pointer reference ("#",
+// "#/definitions/x", "#/allOf/0") names in the root schema. Containers
+// are decoded once and kept, so many references into one big
+// "definitions" cost one decode of it, not one each.
+func (b *builder) resolve(ref string) (json.RawMessage, error) {
 	if !strings.HasPrefix(ref, "#") {
 		return nil, errors.New("not a local reference")
 	}
 	ptr := strings.TrimPrefix(ref, "#")
-	cur := root
 	if ptr == "" {
-		return cur, nil
+		return b.root, nil
 	}
 	if !strings.HasPrefix(ptr, "/") {
 		return nil, errors.New("not a JSON pointer")
 	}
-	for _, tok := range strings.Split(ptr[1:], "/") {
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch kind(cur) {
-		case '{':
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(cur, &m); err != nil {
-				return nil, errors.New(jsonErrText(err))
+	cur, at := b.root, ""
+	for _, raw := range strings.Split(ptr[1:], "/") {
+		tok := strings.ReplaceAll(strings.ReplaceAll(raw, "~1", "/"), "~0", "~")
+		c, ok := b.containers[at]
+		if !ok {
+			var err error
+			if c, err = decodeContainer(cur); err != nil {
+				return nil, err
 			}
-			next, ok := m[tok]
-			if !ok {
-				return nil, fmt.Errorf("no member %q", tok)
-			}
-			cur = next
-		case '[':
-			var a []json.RawMessage
-			if err := json.Unmarshal(cur, &a); err != nil {
-				return nil, errors.New(jsonErrText(err))
-			}
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(a) {
-				return nil, fmt.Errorf("no element %q", tok)
-			}
-			cur = a[i]
-		default:
-			return nil, fmt.Errorf("no member %q", tok)
+			b.containers[at] = c
 		}
+		var next json.RawMessage
+		switch c := c.(type) {
+		case map[string]json.RawMessage:
+			next = c[tok]
+		case []json.RawMessage:
+			if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(c) {
+				next = c[i]
+			}
+		}
+		if next == nil {
+			return nil, fmt.Errorf("nothing at %q", tok)
+		}
+		cur, at = next, at+"/"+raw
 	}
 	return cur, nil
+}
+
+// decodeContainer splits an object or array into its members; anything
+// else gives nil, which holds nothing.
+func decodeContainer(v json.RawMessage) (any, error) {
+	var err error
+	switch kind(v) {
+	case '{':
+		var m map[string]json.RawMessage
+		if err = json.Unmarshal(v, &m); err == nil {
+			return m, nil
+		}
+	case '[':
+		var a []json.RawMessage
+		if err = json.Unmarshal(v, &a); err == nil {
+			return a, nil
+		}
+	default:
+		return nil, nil
+	}
+	return nil, errors.New(jsonErrText(err))
 }
 
 // escapeToken escapes a key for a JSON pointer.
