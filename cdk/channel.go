@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ferrysync/ferry/protocol"
 )
 
 // The data channel a read or write uses (PROTOCOL.md 1.6, 5). Ferry picks
@@ -27,12 +29,12 @@ const (
 	EnvSocketTimeout = "FERRY_SOCKET_CONNECT_TIMEOUT"
 )
 
-// Media and formats, as Airbyte spells them.
+// Media and formats, as Airbyte spells them (defined once, in protocol).
 const (
-	MediumStdio    = "STDIO"
-	MediumSocket   = "SOCKET"
-	FormatJSONL    = "JSONL"
-	FormatProtobuf = "PROTOBUF"
+	MediumStdio    = protocol.TransportStdio
+	MediumSocket   = protocol.TransportSocket
+	FormatJSONL    = protocol.FormatJSONL
+	FormatProtobuf = protocol.FormatProtobuf
 )
 
 // DefaultSocketTimeout is the socket connection timeout without

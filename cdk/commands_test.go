@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // testSource is a configurable in-process source.
@@ -81,10 +82,10 @@ func TestCheck(t *testing.T) {
 	}{
 		{"succeeds", &testSource{}, good, ExitOK, protocol.StatusSucceeded, "", ""},
 		{"schema violation fails with the field", &testSource{}, `{"count": "x"}`, ExitOK, protocol.StatusFailed, `field "count"`, ""},
-		{"config error from the connector", &testSource{checkErr: ConfigError("cannot log in with key sk-live-42")}, good, ExitOK, protocol.StatusFailed, "cannot log in with key " + SecretMask, ""},
+		{"config error from the connector", &testSource{checkErr: ConfigError("cannot log in with key sk-live-42")}, good, ExitOK, protocol.StatusFailed, "cannot log in with key " + secret.Mask, ""},
 		{"plain error is a failed check", &testSource{checkErr: errors.New("host unreachable")}, good, ExitOK, protocol.StatusFailed, "host unreachable", ""},
-		{"system error is a trace", &testSource{checkErr: SystemError("driver crashed holding hunter2")}, good, ExitFailure, "", "driver crashed holding " + SecretMask, protocol.FailureSystem},
-		{"panic is a trace", &testSource{panicMsg: "boom sk-live-42"}, good, ExitFailure, "", "boom " + SecretMask, protocol.FailureSystem},
+		{"system error is a trace", &testSource{checkErr: SystemError("driver crashed holding hunter2")}, good, ExitFailure, "", "driver crashed holding " + secret.Mask, protocol.FailureSystem},
+		{"panic is a trace", &testSource{panicMsg: "boom sk-live-42"}, good, ExitFailure, "", "boom " + secret.Mask, protocol.FailureSystem},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // statsEvery is how often a socket-mode destination reports what it has
@@ -101,10 +102,10 @@ func (ws *writeSession) socketState(ctx context.Context, st *protocol.State) err
 
 // connect connects to the source's sockets and returns their intake.
 func (ws *writeSession) connect(ctx context.Context, ch *channelConfig, cat *protocol.ConfiguredCatalog) (*socketIntake, error) {
-	var pc *protocol.ProtoCatalog
+	var pc *protobuf.Catalog
 	if ch.protobuf() {
 		var err error
-		if pc, err = protocol.NewConfiguredProtoCatalog(cat); err != nil {
+		if pc, err = protobuf.NewConfiguredCatalog(cat); err != nil {
 			return nil, SystemError("PROTOBUF needs each stream's json_schema: %v", err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // Emitter is a stream's (or a partition's) output during Read. It is not
@@ -29,8 +30,8 @@ type Emitter struct {
 	run    *streamRun
 	pid    string                 // the current partition id
 	recOff int                    // where the record object starts in prefix
-	schema *protocol.RecordSchema // PROTOBUF only
-	hdr    protocol.RecordHeader  // PROTOBUF only: the record's header
+	schema *protobuf.RecordSchema // PROTOBUF only
+	hdr    protobuf.RecordHeader  // PROTOBUF only: the record's header
 }
 
 // emptyState is the blob of a stream that never set one.

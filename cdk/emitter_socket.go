@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // The Emitter's socket mode (PROTOCOL.md 5.6). Records go only to the
@@ -83,7 +84,7 @@ func (e *Emitter) socketRecord(data []byte) error {
 		}
 		return SystemError("stream %s: record %d cannot be sent as PROTOBUF: %v", e.desc, e.total, err)
 	}
-	if stats != (protocol.ConvertStats{}) && e.run.warned.CompareAndSwap(false, true) {
+	if stats != (protobuf.ConvertStats{}) && e.run.warned.CompareAndSwap(false, true) {
 		e.s.r.log.Warn("PROTOBUF cannot carry every record of this stream as is (values are positional by the catalog's json_schema); warning once",
 			"stream", e.desc.String(), "fields_not_in_schema", stats.DroppedFields, "first_dropped", stats.FirstDropped,
 			"values_not_of_their_type", stats.Coerced, "dropped_record_members", stats.DroppedMembers)
@@ -96,7 +97,7 @@ func (e *Emitter) socketRecord(data []byte) error {
 // source that can produce its values directly may then emit them with
 // RecordValues, which skips building and converting JSON; the values must
 // be those the JSON record would convert to (PROTOCOL.md 5.5).
-func (e *Emitter) ProtoSchema() *protocol.RecordSchema {
+func (e *Emitter) ProtoSchema() *protobuf.RecordSchema {
 	if e.sock == nil {
 		return nil
 	}
@@ -106,7 +107,7 @@ func (e *Emitter) ProtoSchema() *protocol.RecordSchema {
 // RecordValues emits one record given as its values, of the schema
 // ProtoSchema returned. It is Record for a source that builds protobuf
 // values directly; v may be reused once it returns.
-func (e *Emitter) RecordValues(v *protocol.RecordValues) error {
+func (e *Emitter) RecordValues(v *protobuf.RecordValues) error {
 	if e.sock == nil || e.schema == nil {
 		return SystemError("stream %s: RecordValues needs PROTOBUF socket mode (see ProtoSchema)", e.desc)
 	}

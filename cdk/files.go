@@ -1,23 +1,11 @@
 package cdk
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 
 	"github.com/ferrysync/ferry/protocol"
 )
-
-// decodeAny decodes JSON keeping numbers as json.Number.
-func decodeAny(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
 
 // readCatalog loads and validates a --catalog file.
 func readCatalog(path string) (*protocol.ConfiguredCatalog, error) {

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // msgParser classifies destination input into Inputs. The stdio intake
@@ -16,7 +17,7 @@ type msgParser struct {
 	// socket: records must carry a partition_id (PROTOCOL.md 6.1).
 	socket bool
 	// cat places protobuf values; nil for JSONL.
-	cat *protocol.ProtoCatalog
+	cat *protobuf.Catalog
 	// keepProto hands protobuf records over as they are (ProtobufRecords).
 	keepProto bool
 	// where names the current message in errors.
@@ -26,7 +27,7 @@ type msgParser struct {
 	// last strings are reused instead of allocated per record.
 	lastPID    string
 	lastDesc   protocol.StreamDescriptor
-	lastSchema *protocol.RecordSchema // of lastDesc
+	lastSchema *protobuf.RecordSchema // of lastDesc
 	// lastEnv holds the strings of the last JSONL record, reused the same
 	// way (ScanEnvelopeAfter).
 	lastEnv protocol.Envelope
@@ -148,7 +149,7 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 	}
 	out, err := p.cat.AppendMessageJSON(b.arena, msg)
 	if err != nil {
-		if errors.Is(err, protocol.ErrUnknownStream) {
+		if errors.Is(err, protobuf.ErrUnknownStream) {
 			return SystemError("%s: record for stream %s, which is not in the configured catalog", p.where(), p.lastDesc)
 		}
 		return SystemError("%s: bad protobuf record of stream %s: %v", p.where(), p.lastDesc, err)

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // socketIntake is the Intake of socket mode: every socket is read
@@ -43,7 +44,7 @@ type sockBatch struct {
 type socketFormat struct {
 	// cat: PROTOBUF frames of at most maxMsg bytes (<= 0: Airbyte's 256
 	// MiB); nil: JSONL lines of at most maxLine bytes.
-	cat             *protocol.ProtoCatalog
+	cat             *protobuf.Catalog
 	maxLine, maxMsg int
 	// keepProto hands protobuf records over unconverted (ProtobufRecords).
 	keepProto bool
@@ -66,8 +67,8 @@ func (in *socketIntake) read(conn *net.UnixConn, path string, f socketFormat) {
 	var buffered func() int
 	var parse func(*InputBatch, []byte) error
 	if cat != nil {
-		br := bufio.NewReaderSize(conn, 64<<10) // ProtoReader reuses it
-		pr := protocol.NewProtoReader(br, maxMsg)
+		br := bufio.NewReaderSize(conn, 64<<10) // protobuf.Reader reuses it
+		pr := protobuf.NewReader(br, maxMsg)
 		next, buffered, parse = pr.ReadFrame, br.Buffered, p.frame
 		p.where = func() string { return fmt.Sprintf("socket %s, message %d", path, pr.MessageNumber()) }
 	} else {
@@ -132,7 +133,7 @@ func (in *socketIntake) send(r sockBatch) bool {
 func socketReadError(path string, err error) error {
 	var kitErr *Error
 	var tooLong *protocol.LineTooLongError
-	var tooLarge *protocol.MessageTooLargeError
+	var tooLarge *protobuf.MessageTooLargeError
 	switch {
 	case errors.As(err, &kitErr):
 		return err // a parse error, already positioned

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // logSource logs through the request's logger during check.
@@ -24,7 +25,7 @@ func TestLoggerEmitsRedactedLogs(t *testing.T) {
 	if len(logs) != 1 {
 		t.Fatalf("got %d LOG messages, want 1: %s", len(logs), res.stdout)
 	}
-	want := `logging in component=auth key=` + SecretMask + ` note="two words"`
+	want := `logging in component=auth key=` + secret.Mask + ` note="two words"`
 	if got := logs[0].Log.Message; got != want || logs[0].Log.Level != protocol.LevelWarn {
 		t.Errorf("got %s %q, want WARN %q", logs[0].Log.Level, got, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // Output sizing. Records are appended to one buffer and written when it
@@ -28,7 +29,7 @@ type output struct {
 	w      io.Writer
 	buf    []byte
 	err    error // the first write error; every later call returns it
-	redact *Redactor
+	redact *secret.Redactor
 	now    func() time.Time
 
 	stop chan struct{}
@@ -43,7 +44,7 @@ func newOutput(w io.Writer, now func() time.Time) *output {
 }
 
 // setRedactor installs the secrets to mask from now on.
-func (o *output) setRedactor(r *Redactor) {
+func (o *output) setRedactor(r *secret.Redactor) {
 	o.mu.Lock()
 	o.redact = r
 	o.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // Record is one input record as a destination's writer gets it. The kit
@@ -23,7 +24,7 @@ type Record struct {
 	// values are positional by the stream's schema (PROTOCOL.md 5.5).
 	Proto []byte
 
-	schema *protocol.RecordSchema // places Proto's values
+	schema *protobuf.RecordSchema // places Proto's values
 }
 
 // ProtobufRecords is an optional Writer hook. A writer that reads records

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // Exit codes.
@@ -68,7 +69,7 @@ type runner struct {
 	out    *output
 	log    *slog.Logger
 	now    func() time.Time
-	secret *Redactor
+	redact *secret.Redactor
 }
 
 func run(ctx context.Context, c Connector, args []string, stdio Stdio, now func() time.Time) (code int) {
@@ -140,7 +141,7 @@ func (r *runner) dispatch(ctx context.Context) error {
 func (r *runner) fail(err error, stack string) {
 	msg := errorTrace(err, stack, protocol.Millis(r.now().UnixMilli()))
 	_ = r.out.emitFlush(msg)
-	fmt.Fprintf(r.stdio.Err, "%s: %s\n", FailureType(err), r.secret.Redact(err.Error()))
+	fmt.Fprintf(r.stdio.Err, "%s: %s\n", FailureType(err), r.redact.Redact(err.Error()))
 }
 
 // request loads and validates --config, and installs its secrets in the
@@ -151,11 +152,9 @@ func (r *runner) request() (*Request, error) {
 		return nil, SystemError("read config file: %w", err)
 	}
 	spec := r.conn.Spec()
-	if schema, err := specSchema(spec); err == nil {
-		if doc, err := decodeAny(raw); err == nil {
-			r.secret = NewRedactor(SecretValues(schema, doc))
-			r.out.setRedactor(r.secret)
-		}
+	if spec != nil {
+		r.redact = secret.NewRedactor(secret.Values(spec.ConnectionSpecification, raw))
+		r.out.setRedactor(r.redact)
 	}
 	if _, err := validateConfig(spec, raw); err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/protocol/pb"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // wireStream emits a record through Record, one with meta through Emit
@@ -88,7 +89,7 @@ func TestSocketProtobufWire(t *testing.T) {
 		t.Fatalf("exit %d: %s", res.code, res.stdout)
 	}
 	raw := data[0]
-	if !bytes.Contains(raw, protocol.ProbeFrame) {
+	if !bytes.Contains(raw, protobuf.ProbeFrame) {
 		t.Errorf("no probe frame 02 1a 00 on an idle socket")
 	}
 	var kinds []protowire.Number

@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // Socket output sizing. Records are appended to one buffer per socket and
@@ -71,7 +71,7 @@ func (w *sockWriter) tick() {
 	defer w.mu.Unlock()
 	if w.err == nil && len(w.buf) == 0 && !w.active {
 		if w.proto {
-			w.buf = append(w.buf, protocol.ProbeFrame...)
+			w.buf = append(w.buf, protobuf.ProbeFrame...)
 		} else {
 			w.buf = append(w.buf, '\n')
 		}
@@ -105,11 +105,11 @@ func (w *sockWriter) recordJSONL(prefix, data []byte, emittedAt int64) error {
 // values are positional by schema, converted straight into the socket
 // buffer from the record's header and the JSON text of its data, so both
 // formats carry exactly the same values.
-func (w *sockWriter) recordProto(schema *protocol.RecordSchema, hdr *protocol.RecordHeader, data []byte) (protocol.ConvertStats, error) {
+func (w *sockWriter) recordProto(schema *protobuf.RecordSchema, hdr *protobuf.RecordHeader, data []byte) (protobuf.ConvertStats, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
-		return protocol.ConvertStats{}, w.err
+		return protobuf.ConvertStats{}, w.err
 	}
 	b, stats, err := schema.AppendRecordFrame(w.buf, hdr, data)
 	if err != nil {
@@ -123,7 +123,7 @@ func (w *sockWriter) recordProto(schema *protocol.RecordSchema, hdr *protocol.Re
 }
 
 // recordValues appends one record given as its values, framed.
-func (w *sockWriter) recordValues(schema *protocol.RecordSchema, hdr *protocol.RecordHeader, v *protocol.RecordValues) error {
+func (w *sockWriter) recordValues(schema *protobuf.RecordSchema, hdr *protobuf.RecordHeader, v *protobuf.RecordValues) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // readSession is one read command: the configured streams, the incoming
@@ -36,7 +37,7 @@ type readSession struct {
 	globalID  int64                               // the last GLOBAL (or LEGACY) state id
 	streamIDs map[protocol.StreamDescriptor]int64 // the last STREAM state id of each stream
 	pids      *partitionIDs
-	protoCat  *protocol.ProtoCatalog // PROTOBUF only
+	protoCat  *protobuf.Catalog // PROTOBUF only
 }
 
 func (r *runner) read(ctx context.Context, src Source) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // Socket mode on the source side (PROTOCOL.md 5.3, 5.6).
@@ -32,7 +33,7 @@ type streamRun struct {
 	desc   protocol.StreamDescriptor
 	req    *ReadRequest
 	stream Stream
-	schema *protocol.RecordSchema // PROTOBUF only
+	schema *protobuf.RecordSchema // PROTOBUF only
 	// partitioned: the stream implements Partitioned (else it is read
 	// whole, as one partition, like in stdio mode).
 	partitioned bool
@@ -57,7 +58,7 @@ func (rs *readSession) readSockets(ctx context.Context, ch *channelConfig, cat *
 	rs.socket = true
 	rs.pids = newPartitionIDs()
 	if ch.protobuf() {
-		pc, err := protocol.NewConfiguredProtoCatalog(cat)
+		pc, err := protobuf.NewConfiguredCatalog(cat)
 		if err != nil {
 			return SystemError("PROTOBUF needs each stream's json_schema: %v", err)
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
 // Hand-written decoding of the envelope and of records, the two types every
@@ -20,31 +22,31 @@ import (
 // decodeObject scans the object in b, calling member with each key and the
 // raw value, and checks that nothing but whitespace follows it.
 func decodeObject(b []byte, typeName string, member func(key, raw []byte) error) error {
-	s := scanner{b: b}
-	s.ws()
-	if !s.eat('{') {
-		if s.i < len(b) && bytes.HasPrefix(b[s.i:], []byte("null")) {
-			s.i += 4
-			s.ws()
-			if s.i == len(b) {
+	s := jsonscan.Scanner{Buf: b}
+	s.SkipSpace()
+	if !s.Eat('{') {
+		if s.Pos < len(b) && bytes.HasPrefix(b[s.Pos:], []byte("null")) {
+			s.Pos += 4
+			s.SkipSpace()
+			if s.Pos == len(b) {
 				return nil // null: leave the value alone, as encoding/json does
 			}
 		}
 		return fmt.Errorf("json: cannot unmarshal %s into Go value of type protocol.%s", jsonKind(b), typeName)
 	}
-	err := s.members(func(key []byte) error {
-		s.ws()
-		start := s.i
-		if err := s.skipValue(1); err != nil {
+	err := s.Members(func(key []byte) error {
+		s.SkipSpace()
+		start := s.Pos
+		if err := s.SkipValue(1); err != nil {
 			return err
 		}
-		return member(key, b[start:s.i])
+		return member(key, b[start:s.Pos])
 	})
 	if err != nil {
 		return fmt.Errorf("protocol.%s: %w", typeName, err)
 	}
-	s.ws()
-	if s.i != len(b) {
+	s.SkipSpace()
+	if s.Pos != len(b) {
 		return fmt.Errorf("protocol.%s: invalid character after top-level value", typeName)
 	}
 	return nil
@@ -52,7 +54,7 @@ func decodeObject(b []byte, typeName string, member func(key, raw []byte) error)
 
 // jsonKind names the kind of JSON value b starts with, for errors.
 func jsonKind(b []byte) string {
-	b = trimSpace(b)
+	b = jsonscan.TrimSpace(b)
 	if len(b) == 0 {
 		return "empty input"
 	}

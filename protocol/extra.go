@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
 // Extra holds the members of a JSON object that its Go type does not declare.
@@ -51,27 +53,27 @@ func declaredKeys(t reflect.Type) map[string]bool {
 // members are kept in Extra only, and the struct is decoded from the
 // declared members alone, so a decode and encode changes nothing.
 func unmarshalWithExtra(data []byte, v any) (Extra, error) {
-	s := scanner{b: data}
-	s.ws()
-	if !s.eat('{') {
+	s := jsonscan.Scanner{Buf: data}
+	s.SkipSpace()
+	if !s.Eat('{') {
 		// null (which leaves v alone), or an error for json to describe.
 		return nil, json.Unmarshal(data, v)
 	}
 	known := declaredKeys(reflect.TypeOf(v).Elem())
 	var extra Extra
-	var declared []span // whole members ("key": value), possibly after a ','
+	var declared []jsonscan.Span // whole members ("key": value), possibly after a ','
 	folded := false
-	prevEnd := s.i // where the current member's text begins
-	err := s.members(func(key []byte) error {
-		s.ws()
-		start := s.i
-		if err := s.skipValue(1); err != nil {
+	prevEnd := s.Pos // where the current member's text begins
+	err := s.Members(func(key []byte) error {
+		s.SkipSpace()
+		start := s.Pos
+		if err := s.SkipValue(1); err != nil {
 			return err
 		}
 		memberStart := prevEnd
-		prevEnd = s.i
+		prevEnd = s.Pos
 		if known[string(key)] {
-			declared = append(declared, span{memberStart, s.i})
+			declared = append(declared, jsonscan.Span{Start: memberStart, End: s.Pos})
 			return nil
 		}
 		if !folded {
@@ -85,7 +87,7 @@ func unmarshalWithExtra(data []byte, v any) (Extra, error) {
 		if extra == nil {
 			extra = make(Extra)
 		}
-		extra[string(key)] = append(json.RawMessage(nil), data[start:s.i]...)
+		extra[string(key)] = append(json.RawMessage(nil), data[start:s.Pos]...)
 		return nil
 	})
 	if err != nil {
@@ -106,13 +108,13 @@ func unmarshalWithExtra(data []byte, v any) (Extra, error) {
 // declaredOnly rebuilds an object from the given members. Each span runs
 // from the end of the previous member, so it starts with whitespace and the
 // separating comma, which are trimmed.
-func declaredOnly(data []byte, members []span) []byte {
+func declaredOnly(data []byte, members []jsonscan.Span) []byte {
 	out := []byte{'{'}
 	for i, m := range members {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		member := bytes.TrimLeft(data[m.start:m.end], " \t\r\n,")
+		member := bytes.TrimLeft(data[m.Start:m.End], " \t\r\n,")
 		out = append(out, member...)
 	}
 	return append(out, '}')
@@ -141,7 +143,7 @@ func marshalWithExtra(v any, extra Extra) ([]byte, error) {
 		// Written as-is (bytes escaped only where JSON requires), so a key
 		// that is not valid UTF-8 round-trips byte for byte, where
 		// json.Marshal would replace its bytes.
-		out.Write(appendJSONString(nil, k))
+		out.Write(jsonscan.AppendString(nil, k))
 		out.WriteByte(':')
 		raw := extra[k]
 		if len(raw) == 0 {

@@ -10,18 +10,13 @@ import (
 	"reflect"
 	"testing"
 
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
-
-	"github.com/ferrysync/ferry/protocol/pb"
+	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
-// The fuzz targets run their seed corpora in every go test; run them for
-// real with, for example:
+// The fuzz target runs its seed corpus in every go test; run it for real
+// with, for example (the protobuf codec's targets are in ./protocol/protobuf):
 //
 //	go test ./protocol -run '^$' -fuzz '^FuzzJSONL$' -fuzztime 60s -fuzzminimizetime 2s
-//	go test ./protocol -run '^$' -fuzz '^FuzzProtoReader$' -fuzztime 60s -fuzzminimizetime 2s
-//	go test ./protocol -run '^$' -fuzz '^FuzzRecordConversion$' -fuzztime 60s -fuzzminimizetime 2s
 //
 // The default minimization budget of 60 s per new input makes a short run
 // look stalled ("0/sec"): the worker is minimizing, not hung.
@@ -87,11 +82,11 @@ func FuzzJSONL(f *testing.F) {
 }
 
 func checkLine(t *testing.T, line []byte) {
-	s := scanner{b: line}
-	s.ws()
-	valid := s.skipValue(0) == nil
-	s.ws()
-	valid = valid && s.i == len(line)
+	s := jsonscan.Scanner{Buf: line}
+	s.SkipSpace()
+	valid := s.SkipValue(0) == nil
+	s.SkipSpace()
+	valid = valid && s.Pos == len(line)
 	if valid != json.Valid(line) {
 		t.Fatalf("scanner says valid=%t, encoding/json says %t, for %q", valid, json.Valid(line), line)
 	}
@@ -168,210 +163,4 @@ func unmarshalNumbers(b []byte, v any) error {
 		return errors.New("trailing data")
 	}
 	return nil
-}
-
-// fuzzCatalog is the catalog the protobuf fuzzers use.
-func fuzzCatalog(t testing.TB) *ProtoCatalog {
-	b, err := os.ReadFile(filepath.Join("testdata", "proto_catalog.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cat Catalog
-	if err := json.Unmarshal(b, &cat); err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewProtoCatalog(cat.Streams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// fuzzMaxMessage is the ProtoReader's limit in the fuzzer.
-const fuzzMaxMessage = 1 << 16
-
-// FuzzProtoReader feeds arbitrary bytes to the ProtoReader and converts
-// each message to JSON. Properties: no panic; memory follows the input, not
-// the declared lengths; the wire decoder accepts only what proto.Unmarshal
-// accepts, and gives the same result on a message as on proto.Marshal's
-// canonical form of it (so field order, merging, unknown fields and oneof
-// rules match the generated code); every line it produces scans.
-func FuzzProtoReader(f *testing.F) {
-	c := fuzzCatalog(f)
-	for _, file := range []string{"messages.jsonl", "proto_records.jsonl"} {
-		b, err := os.ReadFile(filepath.Join("testdata", file))
-		if err != nil {
-			f.Fatal(err)
-		}
-		var stream bytes.Buffer
-		w := NewProtoWriter(&stream)
-		for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-			var one bytes.Buffer
-			w1 := NewProtoWriter(&one)
-			if _, err := w1.WriteMessage(c, line); err != nil {
-				f.Fatal(err)
-			}
-			_ = w1.Flush()
-			f.Add(one.Bytes())
-			_, _ = w.WriteMessage(c, line)
-		}
-		_ = w.WriteProbe()
-		_ = w.Flush()
-		f.Add(stream.Bytes())
-	}
-	f.Add(ProbeFrame)
-	f.Add([]byte{})
-	f.Add(protowire.AppendVarint(nil, 1<<62))
-	f.Add(protowire.AppendVarint(nil, fuzzMaxMessage-1))
-	f.Add(bytes.Repeat([]byte{0xff}, 12))
-
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := NewProtoReader(bytes.NewReader(data), fuzzMaxMessage)
-		for {
-			frame, err := r.ReadFrame()
-			if cap(r.buf) > 2*len(data)+protoReaderBufferSize {
-				t.Fatalf("reader holds %d bytes for %d bytes of input", cap(r.buf), len(data))
-			}
-			if err != nil {
-				var tl *MessageTooLargeError
-				if errors.As(err, &tl) {
-					continue
-				}
-				return // EOF, truncation or a bad length: the stream ends
-			}
-			checkFrame(t, c, frame)
-		}
-	})
-}
-
-func checkFrame(t *testing.T, c *ProtoCatalog, frame []byte) {
-	line, err := c.AppendMessageJSON(nil, frame)
-	var m pb.AirbyteMessageProtobuf
-	perr := proto.Unmarshal(frame, &m)
-	if perr != nil {
-		if err == nil || errors.Is(err, ErrProbe) {
-			t.Fatalf("wire decoder accepted %x, which proto.Unmarshal rejects: %v", frame, perr)
-		}
-		return
-	}
-	canon, merr := proto.MarshalOptions{Deterministic: true}.Marshal(&m)
-	if merr != nil {
-		t.Fatal(merr)
-	}
-	cline, cerr := c.AppendMessageJSON(nil, canon)
-	if (err == nil) != (cerr == nil) || !bytes.Equal(line, cline) || (err != nil && err.Error() != cerr.Error()) {
-		t.Fatalf("message %x and its canonical form %x decode differently:\n%s (%v)\n%s (%v)", frame, canon, line, err, cline, cerr)
-	}
-	if err != nil {
-		return
-	}
-	if !json.Valid(line) {
-		t.Fatalf("decoded line %q is not JSON", line)
-	}
-	if m.GetRecord() != nil {
-		if _, err := ScanEnvelope(line); err != nil {
-			t.Fatalf("decoded record line %q does not scan: %v", line, err)
-		}
-		// A decoded record converts back to the same values, after one
-		// normalization.
-		wire, _, err := c.AppendMessageProto(nil, line)
-		if err != nil {
-			t.Fatalf("re-encoding %s: %v", line, err)
-		}
-		back, err := c.AppendMessageJSON(nil, wire)
-		if err != nil {
-			t.Fatalf("decoding the re-encoded %s: %v", line, err)
-		}
-		wire2, _, err := c.AppendMessageProto(nil, back)
-		if err != nil || !bytes.Equal(wire, wire2) {
-			t.Fatalf("not a fixed point:\n%s\n%s (%v)", line, back, err)
-		}
-	}
-}
-
-// FuzzRecordConversion converts arbitrary record data under a schema with a
-// property of every kind. Properties: no panic; our bytes are exactly
-// proto.Marshal's; the JSON decoded back converts to the same protobuf
-// values (so the destination sees the same data) and is a fixed point.
-func FuzzRecordConversion(f *testing.F) {
-	c := fuzzCatalog(f)
-	b, err := os.ReadFile(filepath.Join("testdata", "proto_records.jsonl"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-		start, end, ok := MemberSpan(line, "record")
-		if !ok {
-			f.Fatal("no record in seed")
-		}
-		ds, de, ok := MemberSpan(line[start:end], "data")
-		if !ok {
-			f.Fatal("no data in seed")
-		}
-		f.Add(line[start:end][ds:de])
-	}
-	for _, s := range []string{`{}`, `{"num":-0.0}`, `{"num":1E-7,"int":-0}`, `{"str":"\ud83d"}`, `{"ts":"2023-01-01t00:00:00"}`,
-		`{"time_tz":"23:59:59.999999999-18:00"}`, `{"obj":{"a":"\n"},"arr":[` + "\n" + `1]}`, `{"date":"0000-02-29"}`} {
-		f.Add([]byte(s))
-	}
-	s := c.Schema(StreamDescriptor{Name: "types", Namespace: "test"})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		rec := append(append([]byte(`{"namespace":"test","stream":"types","emitted_at":7,"data":`), data...), '}')
-		wire, _, err := s.AppendRecordProto(nil, rec)
-		if err != nil {
-			return
-		}
-		var p pb.AirbyteRecordMessageProtobuf
-		if err := proto.Unmarshal(wire, &p); err != nil {
-			t.Fatalf("our bytes do not unmarshal: %v", err)
-		}
-		canon, _ := proto.MarshalOptions{Deterministic: true}.Marshal(&p)
-		if !bytes.Equal(canon, wire) {
-			t.Fatalf("our bytes differ from proto.Marshal's for %q", data)
-		}
-		back, err := s.AppendRecordJSON(nil, wire)
-		if err != nil {
-			t.Fatalf("decoding %q: %v", data, err)
-		}
-		wire2, stats, err := s.AppendRecordProto(nil, back)
-		if err != nil {
-			t.Fatalf("re-encoding %s: %v", back, err)
-		}
-		if stats.DroppedFields != 0 || stats.DroppedMembers != 0 {
-			t.Fatalf("decoded record %s drops members: %+v", back, stats)
-		}
-		var p2 pb.AirbyteRecordMessageProtobuf
-		if err := proto.Unmarshal(wire2, &p2); err != nil {
-			t.Fatal(err)
-		}
-		if !sameValues(t, p.Data, p2.Data) {
-			t.Fatalf("values changed through JSON:\n%q\n%s", data, back)
-		}
-		back2, err := s.AppendRecordJSON(nil, wire2)
-		if err != nil || !bytes.Equal(back, back2) {
-			t.Fatalf("not a fixed point:\n%s\n%s (%v)", back, back2, err)
-		}
-	})
-}
-
-// sameValues compares value lists, with json values compared after
-// compaction (decoding compacts JSON text that spans lines).
-func sameValues(t *testing.T, a, b []*pb.AirbyteValueProtobuf) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		ja, jb := a[i].GetJson(), b[i].GetJson()
-		if ja != nil && jb != nil {
-			var ca, cb bytes.Buffer
-			if json.Compact(&ca, ja) != nil || json.Compact(&cb, jb) != nil || !bytes.Equal(ca.Bytes(), cb.Bytes()) {
-				return false
-			}
-			continue
-		}
-		if !proto.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
 }

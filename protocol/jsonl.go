@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
 // DefaultMaxLineBytes is the default limit on one JSONL line: 64 MiB.
@@ -218,16 +220,16 @@ func ScanEnvelopeAfter(line []byte, prev *Envelope) (Envelope, error) {
 
 func scanEnvelope(line []byte, prev *Envelope) (Envelope, error) {
 	env := Envelope{Raw: line}
-	s := scanner{b: line}
-	s.ws()
-	if !s.eat('{') {
+	s := jsonscan.Scanner{Buf: line}
+	s.SkipSpace()
+	if !s.Eat('{') {
 		return env, fmt.Errorf("%w: not a JSON object", ErrNotMessage)
 	}
 	var stream, namespace, partition []byte // raw JSON strings from "record"
-	err := s.members(func(key []byte) error {
+	err := s.Members(func(key []byte) error {
 		switch string(key) {
 		case "type":
-			raw, esc, ok, err := s.rawString()
+			raw, esc, ok, err := s.RawString()
 			if err != nil {
 				return err
 			}
@@ -236,21 +238,21 @@ func scanEnvelope(line []byte, prev *Envelope) (Envelope, error) {
 				return nil
 			}
 		case "record":
-			s.ws()
-			if s.i < len(s.b) && s.b[s.i] == '{' {
-				s.i++
+			s.SkipSpace()
+			if s.Pos < len(s.Buf) && s.Buf[s.Pos] == '{' {
+				s.Pos++
 				var err error
-				stream, namespace, partition, err = s.recordHeader()
+				stream, namespace, partition, err = recordHeader(&s)
 				return err
 			}
 		}
-		return s.skipValue(0)
+		return s.SkipValue(0)
 	})
 	if err != nil {
 		return env, fmt.Errorf("%w: %v", ErrNotMessage, err)
 	}
-	s.ws()
-	if s.i != len(s.b) {
+	s.SkipSpace()
+	if s.Pos != len(s.Buf) {
 		return env, fmt.Errorf("%w: trailing data after the JSON object", ErrNotMessage)
 	}
 	if env.Type == "" {
@@ -281,11 +283,11 @@ func jsonStringAfter(raw []byte, prev string) string {
 // recordHeader scans the members of a record object after its '{',
 // validating them and returning the raw "stream", "namespace" and
 // "partition_id" strings. Later duplicates win, as in encoding/json.
-func (s *scanner) recordHeader() (stream, namespace, partition []byte, err error) {
-	err = s.members(func(key []byte) error {
+func recordHeader(s *jsonscan.Scanner) (stream, namespace, partition []byte, err error) {
+	err = s.Members(func(key []byte) error {
 		switch string(key) {
 		case "stream", "namespace", "partition_id":
-			raw, _, ok, err := s.rawString()
+			raw, _, ok, err := s.RawString()
 			if err != nil {
 				return err
 			}
@@ -301,7 +303,7 @@ func (s *scanner) recordHeader() (stream, namespace, partition []byte, err error
 				return nil
 			}
 		}
-		return s.skipValue(1)
+		return s.SkipValue(1)
 	})
 	return stream, namespace, partition, err
 }

@@ -10,6 +10,9 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
+	"github.com/ferrysync/ferry/protocol/protocoltest"
 )
 
 func TestScanEnvelope(t *testing.T) {
@@ -73,7 +76,7 @@ func TestScanEnvelope(t *testing.T) {
 		{name: "plus number", line: `{"type":"LOG","n":+1}`, wantErr: true},
 		{name: "NaN", line: `{"type":"LOG","n":NaN}`, wantErr: true},
 		{name: "bad literal", line: `{"type":"LOG","n":tru}`, wantErr: true},
-		{name: "too deep", line: `{"type":"LOG","x":` + strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1) + `}`, wantErr: true},
+		{name: "too deep", line: `{"type":"LOG","x":` + strings.Repeat("[", jsonscan.MaxDepth+1) + strings.Repeat("]", jsonscan.MaxDepth+1) + `}`, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,7 +128,7 @@ func TestScanEnvelopeAgreesWithJSONValid(t *testing.T) {
 }
 
 func TestScanEnvelopeAllocations(t *testing.T) {
-	line := benchLines(1)[0]
+	line := protocoltest.ProductLines(1)[0]
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := ScanEnvelope(line); err != nil {
 			t.Fatal(err)

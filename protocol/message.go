@@ -1,6 +1,8 @@
 // Package protocol is the Airbyte protocol (v0, release 0.18.0) as Ferry
-// speaks it: the message model, the JSONL codec that works at the envelope
-// level, and the protobuf codec used by socket mode.
+// speaks it: the message model and the JSONL codec that works at the
+// envelope level. The protobuf codec of socket mode is package
+// protocol/protobuf; the secret fields of a connector config are found and
+// masked by package secret.
 //
 // Every model type keeps the JSON members it does not declare in an Extra
 // map and writes them back on encode, because the schema allows additional

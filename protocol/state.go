@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
 // StateType is an AirbyteStateType. The empty value means LEGACY: a state
@@ -275,7 +277,7 @@ func StateFile(states []*State) ([]byte, error) {
 // state messages (STREAM or GLOBAL), a single state message object, or a
 // bare LEGACY blob.
 func ParseStateFile(b []byte) ([]*State, error) {
-	b = trimSpace(b)
+	b = jsonscan.TrimSpace(b)
 	if len(b) == 0 || string(b) == "null" {
 		return nil, nil
 	}
@@ -316,15 +318,3 @@ func ParseStateFile(b []byte) ([]*State, error) {
 	}
 	return []*State{{Type: StateLegacy, Data: append(json.RawMessage(nil), b...)}}, nil
 }
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

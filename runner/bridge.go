@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // DefaultSocketConnect is how long Ferry waits for a source to listen on its
@@ -39,7 +40,7 @@ type bridge struct {
 	a       *attempt
 	format  string   // the sockets' format, JSONL or PROTOBUF
 	paths   []string // host paths of the sockets
-	catalog *protocol.ProtoCatalog
+	catalog *protobuf.Catalog
 	connect time.Duration
 	// srcExited is closed when the source's Run returned.
 	srcExited <-chan struct{}
@@ -249,7 +250,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 // readProtobuf reads one PROTOBUF socket, turning each frame back into
 // its JSONL line for the stdio destination.
 func (b *bridge) readProtobuf(c net.Conn, send func([]byte, bool) error, handOver func() error) error {
-	r := protocol.NewProtoReader(c, 0)
+	r := protobuf.NewReader(c, 0)
 	var line []byte
 	for {
 		frame, err := r.ReadFrame()
@@ -260,7 +261,7 @@ func (b *bridge) readProtobuf(c net.Conn, send func([]byte, bool) error, handOve
 			return err
 		}
 		line, err = b.catalog.AppendMessageJSON(line[:0], frame)
-		if errors.Is(err, protocol.ErrProbe) {
+		if errors.Is(err, protobuf.ErrProbe) {
 			line = line[:0]
 		} else if err != nil {
 			return err

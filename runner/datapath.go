@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // dataPath is how records travel in one data-channel mode (DESIGN.md, mode
@@ -82,7 +83,7 @@ func newDataPath(s *syncRun, m Mode) (dataPath, error) {
 		if m.Sockets <= 0 {
 			m.Sockets = 2
 		}
-		pc, err := protocol.NewConfiguredProtoCatalog(cfg.Catalog)
+		pc, err := protobuf.NewConfiguredCatalog(cfg.Catalog)
 		if err != nil {
 			return nil, fmt.Errorf("bridged mode: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // maxFailureText caps connector-provided strings (PROTOCOL.md 7.2).
@@ -39,7 +40,7 @@ func (f *Failure) Error() string {
 
 // failureFromTrace converts an ERROR trace. An unknown failure_type is a
 // system_error; a config_error is never retryable.
-func failureFromTrace(origin string, t *protocol.Trace, redact *Redactor) Failure {
+func failureFromTrace(origin string, t *protocol.Trace, redact *secret.Redactor) Failure {
 	e := t.Error
 	typ := e.FailureType
 	switch typ {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // maxTraceFailures caps the ERROR traces kept as failure reasons (G10).
@@ -20,7 +21,7 @@ const maxNonProtocolLogs = 1000
 // has its own lock and is read once, by finish, when the parts are done.
 type findings struct {
 	log    *AttemptLog
-	redact *Redactor
+	redact *secret.Redactor
 	clock  clock.Clock
 
 	mu             sync.Mutex
@@ -35,7 +36,7 @@ type findings struct {
 	nonProtocol    [2]int64
 }
 
-func newFindings(log *AttemptLog, redact *Redactor, c clock.Clock) *findings {
+func newFindings(log *AttemptLog, redact *secret.Redactor, c clock.Clock) *findings {
 	return &findings{log: log, redact: redact, clock: c}
 }
 

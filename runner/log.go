@@ -6,53 +6,14 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
-
-// Mask is what a secret value becomes in logs and API output.
-const Mask = protocol.SecretMask
 
 // MaxLogLineBytes caps one log line (stderr or LOG message) at 16 KiB
 // (PROTOCOL.md 1.4). Longer lines are cut and marked.
 const MaxLogLineBytes = 16 << 10
-
-// Redactor masks secret values (see protocol.Redactor). Secrets learned
-// during an attempt, from a connector's CONTROL config update, can be
-// added. It is safe for concurrent use; a nil Redactor masks nothing.
-type Redactor struct {
-	mu      sync.Mutex // serializes Add
-	secrets []string
-	cur     atomic.Pointer[protocol.Redactor]
-}
-
-// NewRedactor returns a redactor for the given secret values.
-func NewRedactor(secrets []string) *Redactor {
-	r := &Redactor{secrets: append([]string(nil), secrets...)}
-	r.cur.Store(protocol.NewRedactor(r.secrets))
-	return r
-}
-
-// Redact masks every secret value in s.
-func (r *Redactor) Redact(s string) string {
-	if r == nil {
-		return s
-	}
-	return r.cur.Load().Redact(s)
-}
-
-// Add masks more secret values from now on.
-func (r *Redactor) Add(secrets []string) {
-	if r == nil || len(secrets) == 0 {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.secrets = append(r.secrets, secrets...)
-	r.cur.Store(protocol.NewRedactor(r.secrets))
-}
 
 // AttemptLog writes the human-readable log of one attempt: one line per
 // event, "<RFC3339 time> <LEVEL> <origin>: <message>". Every message passes
@@ -61,12 +22,12 @@ func (r *Redactor) Add(secrets []string) {
 type AttemptLog struct {
 	mu     sync.Mutex
 	w      io.Writer
-	redact *Redactor
+	redact *secret.Redactor
 	now    func() time.Time
 }
 
 // NewAttemptLog returns a log writing to w. A nil w discards.
-func NewAttemptLog(w io.Writer, redact *Redactor) *AttemptLog {
+func NewAttemptLog(w io.Writer, redact *secret.Redactor) *AttemptLog {
 	if w == nil {
 		w = io.Discard
 	}

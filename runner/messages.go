@@ -2,10 +2,10 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // attempt is what the parts of one attempt share: its config, and the
@@ -16,7 +16,7 @@ type attempt struct {
 	timeouts Timeouts
 	clock    clock.Clock
 	log      *AttemptLog
-	redact   *Redactor
+	redact   *secret.Redactor
 	catalog  *catalogIndex
 	mapper   *nameMapper
 	maxLine  int
@@ -92,7 +92,7 @@ func (a *attempt) control(role Role, c *protocol.Control) {
 		spec = a.cfg.Destination.Spec
 	}
 	if len(spec) > 0 {
-		a.redact.Add(protocol.SecretValues(connectionSpecification(spec), c.ConnectorConfig.Config))
+		a.redact.Add(secret.Values(spec, c.ConnectorConfig.Config))
 	}
 	if a.cfg.OnControl == nil {
 		a.log.Printf(protocol.LevelWarn, "ferry", "the %s asked to update its config; this run cannot persist it", role)
@@ -103,13 +103,4 @@ func (a *attempt) control(role Role, c *protocol.Control) {
 		return
 	}
 	a.log.Printf(protocol.LevelInfo, "ferry", "persisted a config update from the %s", role)
-}
-
-// connectionSpecification returns the schema of a spec given whole (a
-// ConnectorSpecification) or as its connectionSpecification.
-func connectionSpecification(spec json.RawMessage) json.RawMessage {
-	if start, end, ok := protocol.MemberSpan(spec, "connectionSpecification"); ok {
-		return spec[start:end]
-	}
-	return spec
 }

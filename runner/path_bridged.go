@@ -5,7 +5,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // bridgedPath is bridged mode: the source speaks sockets and the
@@ -17,7 +17,7 @@ import (
 type bridgedPath struct {
 	a       *attempt
 	m       Mode
-	catalog *protocol.ProtoCatalog
+	catalog *protobuf.Catalog
 	dir     string // the host directory the source listens in
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // Result describes a finished attempt. Sync always returns one, also when
@@ -91,7 +92,7 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 // newSyncRun checks cfg and builds the attempt's parts. A config problem
 // is returned as the attempt's only failure.
 func newSyncRun(ctx context.Context, rt Runtime, cfg *Config, clk clock.Clock) (*syncRun, *Failure) {
-	redact := NewRedactor(cfg.Secrets)
+	redact := secret.NewRedactor(cfg.Secrets)
 	configFailure := func(err error) *Failure {
 		return &Failure{Origin: protocol.OriginReplication, Type: protocol.FailureConfig,
 			ExternalMessage: redact.Redact(err.Error()), Timestamp: clk.Now().UTC()}

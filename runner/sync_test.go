@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // TestSyncForwardsAndCommits checks the happy path: records pass byte for
@@ -347,7 +348,7 @@ func TestSyncRedactsSecrets(t *testing.T) {
 	if strings.Contains(string(b), "hunter2") {
 		t.Fatalf("secret in result: %s", b)
 	}
-	if !strings.Contains(log.String(), Mask) {
+	if !strings.Contains(log.String(), secret.Mask) {
 		t.Fatalf("log does not show the mask:\n%s", log.String())
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/ferrysync/ferry/secret"
 )
 
 // Actor is a source or a destination: a configured instance of a connector
@@ -28,8 +30,9 @@ type ResolvedConfig struct {
 	// Config is the plaintext config: byte-for-byte the compacted JSON the
 	// caller stored.
 	Config json.RawMessage
-	// Secrets are the plaintext secret values (strings unquoted), longest
-	// first, for redacting logs by value.
+	// Secrets are the plaintext secret values (strings unquoted, a secret
+	// object or array as its leaves), longest first, for redacting logs by
+	// value.
 	Secrets []string
 }
 
@@ -67,12 +70,12 @@ func (db *DB) CreateActor(ctx context.Context, a *Actor) error {
 		if err := a.Validate(); err != nil {
 			return err
 		}
-		tree, err := actorSecretTree(ctx, tx, a)
+		paths, err := actorSecretPaths(ctx, tx, a)
 		if err != nil {
 			return err
 		}
 		plain, _ := compactObject("config", a.Config)
-		sealed, err := db.key.sealConfig(tree, a.ID, plain)
+		sealed, err := db.key.sealConfig(paths, a.ID, plain)
 		if err != nil {
 			return err
 		}
@@ -88,9 +91,9 @@ func (db *DB) CreateActor(ctx context.Context, a *Actor) error {
 	})
 }
 
-// actorSecretTree loads a's definition, checks its kind and returns the
+// actorSecretPaths loads a's definition, checks its kind and returns the
 // secret locations of its spec.
-func actorSecretTree(ctx context.Context, tx *txn, a *Actor) (*secretTree, error) {
+func actorSecretPaths(ctx context.Context, tx *txn, a *Actor) (*secret.Paths, error) {
 	d, err := findDefinition(ctx, tx, a.DefinitionID)
 	if err != nil {
 		return nil, invalid("definitionId", "definition %s not found", a.DefinitionID)
@@ -101,7 +104,7 @@ func actorSecretTree(ctx context.Context, tx *txn, a *Actor) (*secretTree, error
 	if d.Spec == nil {
 		return nil, invalid("definitionId", "definition %s has no cached spec yet", d.ID)
 	}
-	return parseSecretTree(d.Spec)
+	return specSecrets(d.Spec)
 }
 
 // Actor returns the source or destination with the given id and kind, its

@@ -25,26 +25,26 @@ func (db *DB) UpdateActorConfig(ctx context.Context, kind ActorKind, id string, 
 // updateActorConfig merges masked values from old's stored config into
 // config, encrypts it, and writes it; old is updated in place.
 func updateActorConfig(ctx context.Context, tx *txn, old *Actor, config json.RawMessage) error {
-	tree, err := actorSecretTree(ctx, tx, old)
+	paths, err := actorSecretPaths(ctx, tx, old)
 	if err != nil {
 		return err
 	}
-	if err := tree.addEnvelopes(old.Config); err != nil {
+	if paths, err = withEnvelopes(paths, old.Config); err != nil {
 		return err
 	}
 	in, err := compactObject("config", config)
 	if err != nil {
 		return err
 	}
-	storedPlain, _, err := tx.db.key.openConfig(old.ID, old.Config)
+	storedPlain, err := tx.db.key.openConfig(old.ID, old.Config)
 	if err != nil {
 		return err
 	}
-	merged, err := tree.mergeSecrets(storedPlain, in)
+	merged, err := mergeSecrets(paths, storedPlain, in)
 	if err != nil {
 		return err
 	}
-	sealed, err := tx.db.key.sealConfig(tree, old.ID, merged)
+	sealed, err := tx.db.key.sealConfig(paths, old.ID, merged)
 	if err != nil {
 		return err
 	}
@@ -74,11 +74,17 @@ func (db *DB) ActorConfig(ctx context.Context, kind ActorKind, id string) (*Reso
 }
 
 func resolveConfig(k *Key, a *Actor) (*ResolvedConfig, error) {
-	plain, secrets, err := k.openConfig(a.ID, a.Config)
+	plain, err := k.openConfig(a.ID, a.Config)
 	if err != nil {
 		return nil, err
 	}
-	return &ResolvedConfig{Config: plain, Secrets: secretValues(secrets)}, nil
+	// The encrypted values are the secrets: the store encrypted them at
+	// the locations secret.Find names, and keeps them encrypted after.
+	paths, err := envelopePaths(a.Config)
+	if err != nil {
+		return nil, err
+	}
+	return &ResolvedConfig{Config: plain, Secrets: paths.Values(plain)}, nil
 }
 
 // resealActors re-encrypts the configs of d's actors under d's spec, after
@@ -104,18 +110,18 @@ func resealActors(ctx context.Context, tx *txn, d *Definition) error {
 		return err
 	}
 	for _, a := range actors {
-		tree, err := parseSecretTree(d.Spec)
+		paths, err := specSecrets(d.Spec)
 		if err != nil {
 			return err
 		}
-		if err := tree.addEnvelopes(a.Config); err != nil {
+		if paths, err = withEnvelopes(paths, a.Config); err != nil {
 			return err
 		}
-		plain, _, err := tx.db.key.openConfig(a.ID, a.Config)
+		plain, err := tx.db.key.openConfig(a.ID, a.Config)
 		if err != nil {
 			return err
 		}
-		sealed, err := tx.db.key.sealStored(tree, a.ID, plain)
+		sealed, err := tx.db.key.sealStored(paths, a.ID, plain)
 		if err != nil {
 			return err
 		}

@@ -97,7 +97,7 @@ func (d *Definition) Validate() error {
 		if kindOf(spec.ConnectionSpecification) != '{' {
 			return invalid("spec.connectionSpecification", "must be a JSON Schema object")
 		}
-		if _, err := parseSecretTree(d.Spec); err != nil {
+		if _, err := specSecrets(d.Spec); err != nil {
 			return err
 		}
 	}

@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"sort"
+
+	"github.com/ferrysync/ferry/secret"
 )
 
 var maskJSON = json.RawMessage(`"` + Mask + `"`)
@@ -15,7 +16,7 @@ var maskJSON = json.RawMessage(`"` + Mask + `"`)
 // any encrypted value. Use it on any config that leaves Ferry (API output,
 // logs). It returns a *ValidationError when spec or config is malformed.
 func MaskSecrets(spec, config json.RawMessage) (json.RawMessage, error) {
-	t, err := parseSecretTree(spec)
+	paths, err := specSecrets(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -23,7 +24,7 @@ func MaskSecrets(spec, config json.RawMessage) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := t.rewrite(c, nil, "", func(_ jsonPath, _, _ json.RawMessage) (json.RawMessage, error) {
+	out, err := rewrite(paths, c, nil, "", func(_ jsonPath, _, _ json.RawMessage) (json.RawMessage, error) {
 		return maskJSON, nil
 	})
 	if err != nil {
@@ -48,14 +49,14 @@ func maskEnvelopes(config json.RawMessage) (json.RawMessage, error) {
 // plaintext. A masked value with nothing stored at its location is a
 // *ValidationError naming the field.
 func MergeSecrets(spec, stored, incoming json.RawMessage) (json.RawMessage, error) {
-	t, err := parseSecretTree(spec)
+	paths, err := specSecrets(spec)
 	if err != nil {
 		return nil, err
 	}
-	return t.mergeSecrets(stored, incoming)
+	return mergeSecrets(paths, stored, incoming)
 }
 
-func (t *secretTree) mergeSecrets(stored, incoming json.RawMessage) (json.RawMessage, error) {
+func mergeSecrets(paths *secret.Paths, stored, incoming json.RawMessage) (json.RawMessage, error) {
 	in, err := compactObject("config", incoming)
 	if err != nil {
 		return nil, err
@@ -66,7 +67,7 @@ func (t *secretTree) mergeSecrets(stored, incoming json.RawMessage) (json.RawMes
 			return nil, err
 		}
 	}
-	out, err := t.rewrite(in, st, "", func(p jsonPath, v, old json.RawMessage) (json.RawMessage, error) {
+	out, err := rewrite(paths, in, st, "", func(p jsonPath, v, old json.RawMessage) (json.RawMessage, error) {
 		if !bytes.Equal(v, maskJSON) {
 			return v, nil
 		}
@@ -80,28 +81,4 @@ func (t *secretTree) mergeSecrets(stored, incoming json.RawMessage) (json.RawMes
 		return nil, invalid("config", "malformed: %s", jsonErrText(err))
 	}
 	return out, err
-}
-
-// secretValues lists the plaintext forms of secret values for log
-// redaction: strings unquoted, other JSON values as written. Empty values
-// are skipped, and longer values come first, so a strings.Replacer built
-// from them masks a secret before any secret that is its prefix.
-func secretValues(raw []json.RawMessage) []string {
-	seen := make(map[string]bool)
-	var out []string
-	for _, v := range raw {
-		s := string(v)
-		if kindOf(v) == '"' {
-			if err := json.Unmarshal(v, &s); err != nil {
-				continue
-			}
-		}
-		if s == "" || seen[s] {
-			continue
-		}
-		seen[s] = true
-		out = append(out, s)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ferrysync/ferry/secret"
 )
 
 // KeyFileName is the name of the key file in the data directory.
@@ -23,7 +25,7 @@ const keySize = 32
 
 // Mask is what the API shows in place of a secret value (Airbyte's
 // SECRETS_MASK). An update that sends it keeps the stored value.
-const Mask = "**********"
+const Mask = secret.Mask
 
 // envelopePrefix marks an encrypted value; v1 is AES-256-GCM with a 12-byte
 // random nonce, base64(nonce || ciphertext || tag), and the owner's id as
@@ -184,7 +186,7 @@ func envelopeText(v json.RawMessage) (string, bool) {
 // a JSON object) for owner. It refuses a config that already holds an
 // encrypted value, or the mask at a secret location, since either would be
 // stored as if it were the secret.
-func (k *Key) sealConfig(tree *secretTree, owner string, plain json.RawMessage) (json.RawMessage, error) {
+func (k *Key) sealConfig(paths *secret.Paths, owner string, plain json.RawMessage) (json.RawMessage, error) {
 	_, err := walkAll(plain, "", func(p jsonPath, v json.RawMessage) (json.RawMessage, bool, error) {
 		if _, ok := envelopeText(v); ok {
 			return nil, false, invalid(fieldName(p), "must not be an encrypted value")
@@ -194,7 +196,7 @@ func (k *Key) sealConfig(tree *secretTree, owner string, plain json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	return tree.rewrite(plain, nil, "", func(p jsonPath, v, _ json.RawMessage) (json.RawMessage, error) {
+	return rewrite(paths, plain, nil, "", func(p jsonPath, v, _ json.RawMessage) (json.RawMessage, error) {
 		if bytes.Equal(v, maskJSON) {
 			return nil, invalid(fieldName(p), "is the mask %q; send the secret itself", Mask)
 		}
@@ -203,21 +205,19 @@ func (k *Key) sealConfig(tree *secretTree, owner string, plain json.RawMessage) 
 }
 
 // sealStored re-encrypts a config the store already held (decrypted), under
-// a changed tree. Unlike sealConfig it takes any value as it is, the mask
+// changed paths. Unlike sealConfig it takes any value as it is, the mask
 // included: the value was stored before, so refusing it would only block
 // the spec change.
-func (k *Key) sealStored(tree *secretTree, owner string, plain json.RawMessage) (json.RawMessage, error) {
-	return tree.rewrite(plain, nil, "", func(_ jsonPath, v, _ json.RawMessage) (json.RawMessage, error) {
+func (k *Key) sealStored(paths *secret.Paths, owner string, plain json.RawMessage) (json.RawMessage, error) {
+	return rewrite(paths, plain, nil, "", func(_ jsonPath, v, _ json.RawMessage) (json.RawMessage, error) {
 		return k.seal(v, owner)
 	})
 }
 
 // openConfig decrypts every encrypted value of a stored config and returns
-// the plaintext config and the decrypted values. It needs no spec: the
-// envelopes mark themselves.
-func (k *Key) openConfig(owner string, stored json.RawMessage) (json.RawMessage, []json.RawMessage, error) {
-	var secrets []json.RawMessage
-	out, err := walkAll(stored, "", func(p jsonPath, v json.RawMessage) (json.RawMessage, bool, error) {
+// the plaintext config. It needs no spec: the envelopes mark themselves.
+func (k *Key) openConfig(owner string, stored json.RawMessage) (json.RawMessage, error) {
+	return walkAll(stored, "", func(p jsonPath, v json.RawMessage) (json.RawMessage, bool, error) {
 		if _, ok := envelopeText(v); !ok {
 			return v, false, nil
 		}
@@ -225,13 +225,8 @@ func (k *Key) openConfig(owner string, stored json.RawMessage) (json.RawMessage,
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: %w", fieldName(p), err)
 		}
-		secrets = append(secrets, plain)
 		return plain, true, nil
 	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, secrets, nil
 }
 
 func fieldName(p jsonPath) string {

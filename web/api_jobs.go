@@ -9,7 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -158,10 +158,10 @@ func jobID(r *http.Request) (int64, error) {
 // connector sent that the runner could not have known to mask (a secret
 // changed since the attempt ran is still masked here, by its new value
 // only). A deleted connection or actor has nothing left to mask.
-func (s *Server) connectionRedactor(ctx context.Context, connID string) (*protocol.Redactor, error) {
+func (s *Server) connectionRedactor(ctx context.Context, connID string) (*secret.Redactor, error) {
 	c, err := s.cfg.Store.Connection(ctx, connID)
 	if errors.Is(err, store.ErrNotFound) {
-		return &protocol.Redactor{}, nil
+		return &secret.Redactor{}, nil
 	} else if err != nil {
 		return nil, err
 	}

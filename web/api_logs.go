@@ -15,7 +15,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -152,7 +152,7 @@ func eachLine(rd io.Reader, fn func(string) error) error {
 
 // writeLogEvents streams the log as {"events": [...]}, one event per log
 // entry, continuation lines folded into their entry's message.
-func writeLogEvents(w http.ResponseWriter, f io.Reader, red *protocol.Redactor) {
+func writeLogEvents(w http.ResponseWriter, f io.Reader, red *secret.Redactor) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	bw := bufio.NewWriter(w)

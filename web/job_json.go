@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -70,7 +70,7 @@ func isWarning(f store.FailureReason) bool {
 
 // newJobJSON renders j. Texts that came from connectors (failure messages,
 // stack traces) pass red, which masks the connection's secret values.
-func newJobJSON(j *store.Job, red *protocol.Redactor) jobJSON {
+func newJobJSON(j *store.Job, red *secret.Redactor) jobJSON {
 	out := jobJSON{
 		JobID: j.ID, Status: string(j.Status), JobType: string(j.Type), ConnectionID: j.ConnectionID,
 		Trigger: string(j.Trigger), StartTime: timeText(j.CreatedAt), LastUpdatedAt: timeText(j.UpdatedAt),
@@ -90,7 +90,7 @@ func newJobJSON(j *store.Job, red *protocol.Redactor) jobJSON {
 	return out
 }
 
-func newAttemptJSON(j *store.Job, a *store.Attempt, red *protocol.Redactor) attemptJSON {
+func newAttemptJSON(j *store.Job, a *store.Attempt, red *secret.Redactor) attemptJSON {
 	out := attemptJSON{
 		AttemptNumber: a.Number, ID: a.ID, Status: string(a.Status), CreatedAt: timeText(a.StartedAt),
 		UpdatedAt: timeText(a.UpdatedAt), EndedAt: optTime(a.EndedAt), Mode: a.Mode, Format: a.Format,

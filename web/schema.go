@@ -13,7 +13,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -36,7 +36,7 @@ func (noLoader) Load(url string) (any, error) {
 // It returns a *store.ValidationError naming the first wrong field
 // ("configuration.port"), its message masked by red, since a schema error
 // may quote the value it rejected.
-func validateConfig(spec, config json.RawMessage, red *protocol.Redactor) error {
+func validateConfig(spec, config json.RawMessage, red *secret.Redactor) error {
 	var cs struct {
 		ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
 	}

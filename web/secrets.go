@@ -3,7 +3,7 @@ package web
 import (
 	"encoding/json"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // Secrets never leave through the API. Configs come back masked by the
@@ -14,22 +14,17 @@ import (
 // values first.
 
 // newRedactor masks every value in the lists.
-func newRedactor(values ...[]string) *protocol.Redactor {
+func newRedactor(values ...[]string) *secret.Redactor {
 	var all []string
 	for _, vs := range values {
 		all = append(all, vs...)
 	}
-	return protocol.NewRedactor(all)
+	return secret.NewRedactor(all)
 }
 
 // secretValuesOf returns the values of the airbyte_secret fields of a
-// plaintext config under a definition's ConnectorSpecification.
+// plaintext config under a definition's ConnectorSpecification, found as
+// the store finds the fields it encrypts.
 func secretValuesOf(spec, config json.RawMessage) []string {
-	var cs struct {
-		ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
-	}
-	if json.Unmarshal(spec, &cs) != nil {
-		return nil
-	}
-	return protocol.SecretValues(cs.ConnectionSpecification, config)
+	return secret.Values(spec, config)
 }

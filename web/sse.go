@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -74,7 +74,7 @@ func (e *sseWriter) comment(text string) error {
 	return e.rc.Flush()
 }
 
-func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, n int, red *protocol.Redactor) {
+func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, n int, red *secret.Redactor) {
 	var offset int64
 	if v := r.Header.Get("Last-Event-ID"); v != "" {
 		o, err := strconv.ParseInt(v, 10, 64)
@@ -207,7 +207,7 @@ func (t *tail) close() {
 
 // pump emits every complete line written since the last call; with final
 // it also emits a last line without a newline.
-func (t *tail) pump(sse *sseWriter, red *protocol.Redactor, final bool) error {
+func (t *tail) pump(sse *sseWriter, red *secret.Redactor, final bool) error {
 	if t.f == nil {
 		if t.path == "" {
 			return nil

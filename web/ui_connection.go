@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -124,7 +125,7 @@ func handleConnectionPage(st Store, redactor redactorFunc, log *slog.Logger) htt
 }
 
 // stateText is a state blob as compact, masked JSON, cut when long.
-func stateText(raw json.RawMessage, red *protocol.Redactor) string {
+func stateText(raw json.RawMessage, red *secret.Redactor) string {
 	if len(raw) == 0 {
 		return ""
 	}

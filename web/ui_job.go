@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -91,7 +91,7 @@ func handleJobPage(st Store, redactor redactorFunc, log *slog.Logger) http.Handl
 	}
 }
 
-func newJobPage(j *store.Job, names *nameCache, red *protocol.Redactor) jobPage {
+func newJobPage(j *store.Job, names *nameCache, red *secret.Redactor) jobPage {
 	page := jobPage{Job: newJobRow(j, names), RetryAt: j.RetryAt, CancelRequested: j.CancelRequested,
 		Live: !j.Status.Terminal(), Attempts: []attemptView{}}
 	for _, a := range j.Attempts {
@@ -116,7 +116,7 @@ func newJobPage(j *store.Job, names *nameCache, red *protocol.Redactor) jobPage 
 	return page
 }
 
-func newAttemptView(jobID int64, a *store.Attempt, red *protocol.Redactor) attemptView {
+func newAttemptView(jobID int64, a *store.Attempt, red *secret.Redactor) attemptView {
 	out := attemptView{Number: a.Number, Status: string(a.Status), Started: a.StartedAt, Ended: a.EndedAt,
 		Mode: a.Mode, Format: a.Format, SocketCount: a.SocketCount,
 		RecordsEmitted: a.Stats.RecordsEmitted, BytesEmitted: a.Stats.BytesEmitted,

@@ -6,13 +6,13 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
 // redactorFunc returns the redactor of a connection's secret values; the
 // server's connectionRedactor is one.
-type redactorFunc func(ctx context.Context, connID string) (*protocol.Redactor, error)
+type redactorFunc func(ctx context.Context, connID string) (*secret.Redactor, error)
 
 // uiRoutes registers the pages. Pages are GETs; what changes something
 // is a POST form (sync, reset, cancel, logout) that redirects to the page

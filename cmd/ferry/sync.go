@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/secret"
 )
 
 const syncUsage = `Usage: ferry sync --source IMAGE --destination IMAGE [flags]
@@ -166,9 +167,9 @@ func runSync(ctx context.Context, e *env, args []string) error {
 			return commandFailure(c.image, "spec", err)
 		}
 		specs[i] = spec.ConnectionSpecification
-		secrets = append(secrets, protocol.SecretValues(spec.ConnectionSpecification, c.config)...)
+		secrets = append(secrets, secret.Values(spec.ConnectionSpecification, c.config)...)
 	}
-	red := protocol.NewRedactor(secrets)
+	red := secret.NewRedactor(secrets)
 
 	catalog, err := loadCatalog(ctx, rt, f, srcConfig)
 	if err != nil {
@@ -284,7 +285,7 @@ func connectorSpec(ctx context.Context, rt runner.Runtime, image string) (*proto
 // maskError masks secret values in the message of an error that is about
 // to be printed: a connector's answer to discover or check may quote its
 // config.
-func maskError(red *protocol.Redactor, err error) error {
+func maskError(red *secret.Redactor, err error) error {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return &exitError{code: ee.code, msg: red.Redact(ee.msg)}

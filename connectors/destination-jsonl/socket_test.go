@@ -17,6 +17,7 @@ import (
 	"github.com/ferrysync/ferry/cdk"
 	"github.com/ferrysync/ferry/cdk/cdktest"
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 const (
@@ -27,14 +28,14 @@ const (
 // fakerCatalog discovers faker's streams and configures them all for a
 // full refresh that overwrites, which finalizes each file only on its
 // stream's COMPLETE status.
-func fakerCatalog(t *testing.T, faker, cfg string) (string, map[string]*protocol.RecordSchema) {
+func fakerCatalog(t *testing.T, faker, cfg string) (string, map[string]*protobuf.RecordSchema) {
 	t.Helper()
 	out, err := exec.Command(faker, "discover", "--config", cfg).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cat protocol.ConfiguredCatalog
-	schemas := map[string]*protocol.RecordSchema{}
+	schemas := map[string]*protobuf.RecordSchema{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		m, err := protocol.Decode([]byte(line))
 		if err != nil || m.Catalog == nil {
@@ -43,7 +44,7 @@ func fakerCatalog(t *testing.T, faker, cfg string) (string, map[string]*protocol
 		for _, s := range m.Catalog.Streams {
 			cat.Streams = append(cat.Streams, protocol.ConfiguredStream{Stream: s,
 				SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestOverwrite})
-			if schemas[s.Name], err = protocol.NewRecordSchema(s.JSONSchema); err != nil {
+			if schemas[s.Name], err = protobuf.NewRecordSchema(s.JSONSchema); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -122,7 +123,7 @@ func fakerSync(t *testing.T, cat, format string, n int) (files map[string][]stri
 
 // canonical is data as it comes out of a protobuf round trip: members in
 // schema order, nulls omitted, timestamps in canonical RFC 3339.
-func canonical(t *testing.T, s *protocol.RecordSchema, data string) string {
+func canonical(t *testing.T, s *protobuf.RecordSchema, data string) string {
 	t.Helper()
 	p, _, err := s.AppendRecordProto(nil, []byte(`{"stream":"x","data":`+data+`,"emitted_at":1}`))
 	if err != nil {

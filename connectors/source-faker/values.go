@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // Direct PROTOBUF values. In PROTOBUF socket mode the kit would convert
@@ -16,7 +16,7 @@ import (
 // of its field numbers, with the kind the catalog must give each.
 type valueFields []struct {
 	name string
-	kind protocol.ValueKind
+	kind protobuf.ValueKind
 }
 
 // valuesGen describes one stream's values generator.
@@ -28,7 +28,7 @@ type valuesGen struct {
 // valueWriter fills one record's values: field k of the generator goes
 // to schema position pos[k].
 type valueWriter struct {
-	v    *protocol.RecordValues
+	v    *protobuf.RecordValues
 	pos  []int
 	bufs [5][]byte // composed strings, one per use in a record
 }
@@ -36,7 +36,7 @@ type valueWriter struct {
 // writer returns a valueWriter for the catalog's schema, or nil when the
 // catalog does not declare every field with the kind the generator
 // assumes: then the JSON records are converted as usual.
-func (g *valuesGen) writer(s *protocol.RecordSchema) *valueWriter {
+func (g *valuesGen) writer(s *protobuf.RecordSchema) *valueWriter {
 	w := &valueWriter{v: s.NewRecordValues(), pos: make([]int, len(g.fields))}
 	for k, f := range g.fields {
 		i, ok := s.Index(f.name)
@@ -61,9 +61,9 @@ func (w *valueWriter) ts(k int, t int64) { w.v.SetTimestampTZ(w.pos[k], t, 0, 0)
 func (w *valueWriter) buf(n int) []byte { return w.bufs[n][:0] }
 
 const (
-	tsTZ = protocol.KindTimestampWithTimezone
-	kInt = protocol.KindInteger
-	kStr = protocol.KindString
+	tsTZ = protobuf.KindTimestampWithTimezone
+	kInt = protobuf.KindInteger
+	kStr = protobuf.KindString
 )
 
 var purchasesValues = &valuesGen{
@@ -95,7 +95,7 @@ var usersValues = &valuesGen{
 	fields: valueFields{{"id", kInt}, {"created_at", tsTZ}, {"updated_at", tsTZ}, {"name", kStr},
 		{"title", kStr}, {"age", kInt}, {"email", kStr}, {"telephone", kStr}, {"gender", kStr},
 		{"language", kStr}, {"academic_degree", kStr}, {"nationality", kStr}, {"occupation", kStr},
-		{"height", kStr}, {"blood_type", kStr}, {"weight", kInt}, {"address", protocol.KindJSON}},
+		{"height", kStr}, {"blood_type", kStr}, {"weight", kInt}, {"address", protobuf.KindJSON}},
 	fill: fillUser,
 }
 

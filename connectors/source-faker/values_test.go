@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
 // TestValuesMatchJSON checks that the values generators give, record by
@@ -19,7 +19,7 @@ func TestValuesMatchJSON(t *testing.T) {
 		{"users", usersSchema, appendUser, usersValues},
 		{"purchases", purchasesSchema, appendPurchase, purchasesValues},
 	} {
-		schema, err := protocol.NewRecordSchema([]byte(tc.schema))
+		schema, err := protobuf.NewRecordSchema([]byte(tc.schema))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,14 +28,14 @@ func TestValuesMatchJSON(t *testing.T) {
 			t.Fatalf("%s: the values generator does not fit the stream's own schema", tc.name)
 		}
 		for _, c := range []*config{{Count: 5000, Seed: 3}, {Count: 1 << 40, Seed: -7}} {
-			h := &protocol.RecordHeader{Stream: []byte(tc.name), PartitionID: []byte("p"), EmittedAt: 1700000000000}
+			h := &protobuf.RecordHeader{Stream: []byte(tc.name), PartitionID: []byte("p"), EmittedAt: 1700000000000}
 			var js, want, got []byte
 			for id := int64(1); id <= 5000; id++ {
 				updated := baseTime + id*997
 				r1 := newRNG(c.Seed, 9, id)
 				js = tc.gen(js[:0], c, &r1, id, updated)
 				want, stats, err := schema.AppendRecordFrame(want[:0], h, js)
-				if err != nil || stats != (protocol.ConvertStats{}) {
+				if err != nil || stats != (protobuf.ConvertStats{}) {
 					t.Fatalf("%s: %v %+v", js, err, stats)
 				}
 				r2 := newRNG(c.Seed, 9, id)
@@ -51,7 +51,7 @@ func TestValuesMatchJSON(t *testing.T) {
 		}
 	}
 	// A catalog that changed a field's kind gets converted JSON.
-	s, _ := protocol.NewRecordSchema([]byte(`{"properties":{"id":{"type":"string"}}}`))
+	s, _ := protobuf.NewRecordSchema([]byte(`{"properties":{"id":{"type":"string"}}}`))
 	if purchasesValues.writer(s) != nil {
 		t.Error("a writer for a catalog whose id is a string; want none")
 	}

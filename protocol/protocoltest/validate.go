@@ -1,5 +1,6 @@
-// Package protocoltest checks messages against the official Airbyte protocol
-// schema, for the tests of every package that emits them.
+// Package protocoltest helps the tests of every package that speaks the
+// protocol. It checks messages against the official Airbyte protocol
+// schema, reads and checks golden files, and makes benchmark records.
 //
 // The schema is not part of the repository: it is
 // ../shared/spec/airbyte_protocol.yaml relative to the repository root

@@ -1,4 +1,4 @@
-package protocol
+package protobuf
 
 import (
 	"bytes"
@@ -11,6 +11,9 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
 // Decoding protobuf wire bytes straight to JSON text. It follows
@@ -193,14 +196,14 @@ func appendValueJSON(dst []byte, v *pvalue) ([]byte, error) {
 	case fieldBoolean:
 		return strconv.AppendBool(dst, v.b), nil
 	case fieldString:
-		return appendJSONString(dst, v.s), nil
+		return jsonscan.AppendString(dst, v.s), nil
 	case fieldInteger:
 		return strconv.AppendInt(dst, v.i, 10), nil
 	case fieldBigInteger, fieldBigDecimal:
 		if isJSONNumber(v.s) {
 			return append(dst, v.s...), nil
 		}
-		return appendJSONString(dst, v.s), nil
+		return jsonscan.AppendString(dst, v.s), nil
 	case fieldNumber:
 		switch {
 		case math.IsNaN(v.f):
@@ -254,16 +257,16 @@ func appendValueJSON(dst []byte, v *pvalue) ([]byte, error) {
 // line around it. Text spread over several lines is compacted: the result
 // must fit on one JSONL line.
 func appendRawJSON(dst, raw []byte) ([]byte, error) {
-	s := scanner{b: raw}
-	if err := s.skipValue(0); err != nil {
+	s := jsonscan.Scanner{Buf: raw}
+	if err := s.SkipValue(0); err != nil {
 		return dst, fmt.Errorf("json value: %v", err)
 	}
-	s.ws()
-	if s.i != len(raw) {
+	s.SkipSpace()
+	if s.Pos != len(raw) {
 		return dst, errors.New("json value: trailing data")
 	}
 	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
-		return append(dst, trimSpace(raw)...), nil
+		return append(dst, jsonscan.TrimSpace(raw)...), nil
 	}
 	buf := bytes.NewBuffer(dst)
 	if err := json.Compact(buf, raw); err != nil {
@@ -366,11 +369,11 @@ func (d *recordDecoder) appendJSON(dst []byte, s *RecordSchema) ([]byte, error) 
 	dst = append(dst, '{')
 	if d.hasNamespace && len(d.namespace) > 0 {
 		dst = append(dst, `"namespace":`...)
-		dst = appendJSONString(dst, d.namespace)
+		dst = jsonscan.AppendString(dst, d.namespace)
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"stream":`...)
-	dst = appendJSONString(dst, d.stream)
+	dst = jsonscan.AppendString(dst, d.stream)
 	dst = append(dst, `,"data":{`...)
 	first := true
 	for i, raw := range d.values {
@@ -400,7 +403,7 @@ func (d *recordDecoder) appendJSON(dst []byte, s *RecordSchema) ([]byte, error) 
 	}
 	if len(d.partitionID) > 0 {
 		dst = append(dst, `,"partition_id":`...)
-		dst = appendJSONString(dst, d.partitionID)
+		dst = jsonscan.AppendString(dst, d.partitionID)
 	}
 	return append(dst, '}'), nil
 }
@@ -462,11 +465,11 @@ func appendChange(dst, b []byte) ([]byte, error) {
 	if change > 1 {
 		return dst, fmt.Errorf("record meta: unknown change type %d", int32(change))
 	}
-	if reason >= uint64(len(RecordChangeReasons)) {
+	if reason >= uint64(len(protocol.RecordChangeReasons)) {
 		return dst, fmt.Errorf("record meta: unknown change reason %d", int32(reason))
 	}
 	dst = append(dst, `{"field":`...)
-	dst = appendJSONString(dst, fieldName)
+	dst = jsonscan.AppendString(dst, fieldName)
 	dst = append(dst, `,"change":`...)
 	if change == 0 {
 		dst = append(dst, `"NULLED"`...)
@@ -474,14 +477,14 @@ func appendChange(dst, b []byte) ([]byte, error) {
 		dst = append(dst, `"TRUNCATED"`...)
 	}
 	dst = append(dst, `,"reason":`...)
-	dst = appendJSONString(dst, RecordChangeReasons[reason])
+	dst = jsonscan.AppendString(dst, protocol.RecordChangeReasons[reason])
 	return append(dst, '}'), nil
 }
 
 // AppendRecordJSON decodes the wire bytes of an AirbyteRecordMessageProtobuf
 // and appends the JSON text of the record object ({"stream":...,"data":...}).
 // Values are named by the schema's properties in order; see the package
-// notes in protobuf_record.go for the normalizations.
+// documentation for the normalizations.
 func (s *RecordSchema) AppendRecordJSON(dst, record []byte) ([]byte, error) {
 	d := decoderPool.Get().(*recordDecoder)
 	defer func() { d.reset(); decoderPool.Put(d) }()

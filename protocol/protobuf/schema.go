@@ -1,4 +1,4 @@
-package protocol
+package protobuf
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
 // ValueKind is the protobuf value type a schema property maps to
@@ -81,7 +83,7 @@ func NewRecordSchema(jsonSchema []byte) (*RecordSchema, error) {
 	var root struct {
 		Properties map[string]json.RawMessage `json:"properties"`
 	}
-	if len(trimSpace(jsonSchema)) > 0 {
+	if len(jsonscan.TrimSpace(jsonSchema)) > 0 {
 		if err := json.Unmarshal(jsonSchema, &root); err != nil {
 			return nil, fmt.Errorf("json_schema: %w", err)
 		}
@@ -99,7 +101,7 @@ func NewRecordSchema(jsonSchema []byte) (*RecordSchema, error) {
 	}
 	for i, name := range names {
 		s.kinds[i] = propertyKind(root.Properties[name])
-		s.keys[i] = append(appendJSONString(nil, name), ':')
+		s.keys[i] = append(jsonscan.AppendString(nil, name), ':')
 		s.index[name] = i
 	}
 	return s, nil

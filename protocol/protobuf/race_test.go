@@ -1,7 +1,7 @@
-//go:build !race
+//go:build race
 
-package protocol
+package protobuf
 
 // raceEnabled reports a -race build, where sync.Pool drops items at random
 // and allocation counts mean nothing.
-const raceEnabled = false
+const raceEnabled = true

@@ -1,0 +1,120 @@
+package protobuf
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// RecordHeader is what a record carries besides its data, as UTF-8 text
+// (not JSON-quoted), for AppendRecordFrame.
+type RecordHeader struct {
+	Namespace, Stream, PartitionID []byte
+	EmittedAt                      int64
+}
+
+// AppendRecordFrame converts a record given as its header and the JSON
+// text of its data object, and appends it to dst as a framed
+// AirbyteMessageProtobuf (the varint length, then record = 1): what a
+// source writes to a socket. The bytes are those of AppendRecordProto for
+// the same record object, framed, without building that object's JSON and
+// scanning it again. On an error dst is returned as it was.
+func (s *RecordSchema) AppendRecordFrame(dst []byte, h *RecordHeader, data []byte) ([]byte, ConvertStats, error) {
+	if h.EmittedAt < 0 {
+		return dst, ConvertStats{}, fmt.Errorf("record emitted_at %d is negative", h.EmittedAt)
+	}
+	e := getEncoder(s)
+	defer putEncoder(e)
+	e.hasNamespace, e.namespace, e.stream, e.partitionID = len(h.Namespace) > 0, h.Namespace, h.Stream, h.PartitionID
+	e.emittedAt = uint64(h.EmittedAt)
+	if err := e.loadData(data); err != nil {
+		return dst, e.stats, fmt.Errorf("record: %w", err)
+	}
+	if err := e.finish(); err != nil {
+		return dst, e.stats, err
+	}
+	return appendRecordEnvelope(dst, e, true), e.stats, nil
+}
+
+// RecordValues holds one record's values in wire order, for a source that
+// produces them directly instead of as JSON (AppendValuesFrame). Every
+// value starts null; Reset makes them null again. Strings are referenced,
+// not copied: they must stay unchanged until the record is appended.
+type RecordValues struct {
+	schema *RecordSchema
+	vals   []pvalue
+	bad    int // 1 + the position of a string that is not valid UTF-8
+}
+
+// NewRecordValues returns an all-null record of the schema.
+func (s *RecordSchema) NewRecordValues() *RecordValues {
+	return &RecordValues{schema: s, vals: make([]pvalue, len(s.names))}
+}
+
+// Reset sets every value to null.
+func (v *RecordValues) Reset() {
+	clear(v.vals)
+	v.bad = 0
+}
+
+// SetNull sets value i to null.
+func (v *RecordValues) SetNull(i int) { v.vals[i] = pvalue{} }
+
+// SetInt sets value i to an integer.
+func (v *RecordValues) SetInt(i int, x int64) { v.vals[i] = pvalue{c: fieldInteger, i: x} }
+
+// SetNumber sets value i to a double.
+func (v *RecordValues) SetNumber(i int, f float64) { v.vals[i] = pvalue{c: fieldNumber, f: f} }
+
+// SetBool sets value i to a boolean.
+func (v *RecordValues) SetBool(i int, b bool) { v.vals[i] = pvalue{c: fieldBoolean, b: b} }
+
+// SetString sets value i to a string, which must be valid UTF-8.
+func (v *RecordValues) SetString(i int, s string) {
+	v.SetStringBytes(i, unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// SetStringBytes sets value i to a string held in s, which must be valid
+// UTF-8 and stay unchanged until the record is appended.
+func (v *RecordValues) SetStringBytes(i int, s []byte) {
+	if v.bad == 0 && !validText(s) {
+		v.bad = i + 1
+	}
+	v.vals[i] = pvalue{c: fieldString, s: s}
+}
+
+// SetTimestampTZ sets value i to a timestamp_with_timezone: seconds since
+// the epoch, nanoseconds, and the offset from UTC in seconds.
+func (v *RecordValues) SetTimestampTZ(i int, epochSecond int64, nano uint32, offsetSeconds int32) {
+	v.vals[i] = pvalue{c: fieldTimestampTZ, i: epochSecond, nano: nano, off: offsetSeconds}
+}
+
+// SetJSON sets value i to JSON text (an object, an array, a union), held
+// in raw, which must stay unchanged until the record is appended.
+func (v *RecordValues) SetJSON(i int, raw []byte) {
+	if v.bad == 0 && !utf8.Valid(raw) {
+		v.bad = i + 1
+	}
+	v.vals[i] = pvalue{c: fieldJSON, s: raw}
+}
+
+// AppendValuesFrame appends a record given as its header and its values
+// as a framed AirbyteMessageProtobuf, like AppendRecordFrame. On an error
+// dst is returned as it was.
+func (s *RecordSchema) AppendValuesFrame(dst []byte, h *RecordHeader, v *RecordValues) ([]byte, error) {
+	switch {
+	case v.schema != s:
+		return dst, errors.New("record values of another schema")
+	case h.EmittedAt < 0:
+		return dst, fmt.Errorf("record emitted_at %d is negative", h.EmittedAt)
+	case v.bad > 0:
+		return dst, fmt.Errorf("record value %s is not valid UTF-8", s.names[v.bad-1])
+	}
+	e := recordEncoder{schema: s, vals: v.vals, hasNamespace: len(h.Namespace) > 0,
+		namespace: h.Namespace, stream: h.Stream, partitionID: h.PartitionID, emittedAt: uint64(h.EmittedAt)}
+	if err := e.finish(); err != nil {
+		return dst, err
+	}
+	return appendRecordEnvelope(dst, &e, true), nil
+}

@@ -1,0 +1,189 @@
+package protobuf
+
+import (
+	"math"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// ConvertStats reports what a JSON-to-protobuf conversion could not carry
+// as is. None of it is an error: callers log it, sampled.
+type ConvertStats struct {
+	// DroppedFields counts top-level data members that are not properties
+	// of the stream's schema. Values are positional, so they cannot travel.
+	DroppedFields int
+	// FirstDropped names the first dropped data member, for the warning.
+	FirstDropped string
+	// Coerced counts values whose JSON type does not fit their property's
+	// kind. They travel as `string` or `json`, so a Ferry decoder gets them
+	// back unchanged, but an Airbyte destination reads them as null.
+	Coerced int
+	// DroppedMembers counts record members protobuf has no field for:
+	// file_reference and undeclared members of the record or its meta.
+	DroppedMembers int
+}
+
+// Field numbers of AirbyteValueProtobuf; the oneof member numbers double as
+// the value cases.
+const (
+	fieldBoolean     = 1
+	fieldString      = 2
+	fieldInteger     = 3
+	fieldBigInteger  = 4
+	fieldNumber      = 5
+	fieldBigDecimal  = 6
+	fieldDate        = 7
+	fieldTimeTZ      = 8
+	fieldTimeNoTZ    = 9
+	fieldTimestampTZ = 10
+	fieldTimestamp   = 11
+	fieldJSON        = 12
+	fieldIsNull      = 13
+)
+
+// Field numbers of AirbyteRecordMessageProtobuf.
+const (
+	recNamespace   = 1
+	recStream      = 2
+	recEmittedAt   = 3
+	recPartitionID = 4
+	recData        = 5
+	recMeta        = 6
+)
+
+// pvalue is one AirbyteValueProtobuf in plain form. c is the oneof member's
+// field number, or 0 for null. Which other fields are used depends on c.
+type pvalue struct {
+	c    uint8
+	b    bool
+	i    int64  // integer, date, epoch_second, date_days_since_epoch
+	u    uint64 // nanos of day
+	f    float64
+	nano uint32
+	off  int32
+	s    []byte // string, big_integer, big_decimal, json
+
+	// sz and sub cache size() and subSize() between recordEncoder.size
+	// and appendTo, which both need them.
+	sz, sub uint32
+}
+
+// size returns the encoded size of the value's message body, and caches a
+// temporal's sub-message size for appendTo.
+func (v *pvalue) size() int {
+	switch v.c {
+	case 0:
+		return 2 // is_null = true
+	case fieldBoolean:
+		return 2
+	case fieldString, fieldBigInteger, fieldBigDecimal, fieldJSON:
+		return 1 + protowire.SizeBytes(len(v.s))
+	case fieldInteger, fieldDate:
+		return 1 + protowire.SizeVarint(protowire.EncodeZigZag(v.i))
+	case fieldNumber:
+		return 9
+	case fieldTimeNoTZ:
+		return 1 + protowire.SizeVarint(v.u)
+	case fieldTimeTZ, fieldTimestampTZ, fieldTimestamp:
+		v.sub = uint32(v.subSize())
+		return 1 + protowire.SizeBytes(int(v.sub))
+	}
+	return 0
+}
+
+// subSize is the body size of a temporal sub-message. Zero fields are
+// omitted, as proto3 does.
+func (v *pvalue) subSize() int {
+	n := 0
+	switch v.c {
+	case fieldTimeTZ:
+		if v.u != 0 {
+			n += 1 + protowire.SizeVarint(v.u)
+		}
+		if v.off != 0 {
+			n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(int64(v.off)))
+		}
+	case fieldTimestampTZ:
+		if v.i != 0 {
+			n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(v.i))
+		}
+		if v.nano != 0 {
+			n += 1 + protowire.SizeVarint(uint64(v.nano))
+		}
+		if v.off != 0 {
+			n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(int64(v.off)))
+		}
+	case fieldTimestamp:
+		if v.i != 0 {
+			n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(v.i))
+		}
+		if v.u != 0 {
+			n += 1 + protowire.SizeVarint(v.u)
+		}
+	}
+	return n
+}
+
+// appendTo writes the value's message body, in field-number order, as
+// proto.Marshal does.
+func (v *pvalue) appendTo(b []byte) []byte {
+	switch v.c {
+	case 0:
+		return append(b, fieldIsNull<<3|byte(protowire.VarintType), 1)
+	case fieldBoolean:
+		x := byte(0)
+		if v.b {
+			x = 1
+		}
+		return append(b, fieldBoolean<<3|byte(protowire.VarintType), x)
+	case fieldString, fieldBigInteger, fieldBigDecimal, fieldJSON:
+		b = append(b, v.c<<3|byte(protowire.BytesType))
+		return appendBytes(b, v.s)
+	case fieldInteger, fieldDate:
+		b = append(b, v.c<<3|byte(protowire.VarintType))
+		return appendVarint(b, protowire.EncodeZigZag(v.i))
+	case fieldNumber:
+		b = append(b, fieldNumber<<3|byte(protowire.Fixed64Type))
+		return protowire.AppendFixed64(b, math.Float64bits(v.f))
+	case fieldTimeNoTZ:
+		b = append(b, fieldTimeNoTZ<<3|byte(protowire.VarintType))
+		return appendVarint(b, v.u)
+	}
+	// A temporal sub-message.
+	b = append(b, v.c<<3|byte(protowire.BytesType))
+	b = appendVarint(b, uint64(v.sub)) // set by size
+	switch v.c {
+	case fieldTimeTZ:
+		if v.u != 0 {
+			b = append(b, 1<<3|byte(protowire.VarintType))
+			b = appendVarint(b, v.u)
+		}
+		if v.off != 0 {
+			b = append(b, 2<<3|byte(protowire.VarintType))
+			b = appendVarint(b, protowire.EncodeZigZag(int64(v.off)))
+		}
+	case fieldTimestampTZ:
+		if v.i != 0 {
+			b = append(b, 1<<3|byte(protowire.VarintType))
+			b = appendVarint(b, protowire.EncodeZigZag(v.i))
+		}
+		if v.nano != 0 {
+			b = append(b, 2<<3|byte(protowire.VarintType))
+			b = appendVarint(b, uint64(v.nano))
+		}
+		if v.off != 0 {
+			b = append(b, 3<<3|byte(protowire.VarintType))
+			b = appendVarint(b, protowire.EncodeZigZag(int64(v.off)))
+		}
+	case fieldTimestamp:
+		if v.i != 0 {
+			b = append(b, 1<<3|byte(protowire.VarintType))
+			b = appendVarint(b, protowire.EncodeZigZag(v.i))
+		}
+		if v.u != 0 {
+			b = append(b, 2<<3|byte(protowire.VarintType))
+			b = appendVarint(b, v.u)
+		}
+	}
+	return b
+}

@@ -1,0 +1,177 @@
+package protobuf
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ferrysync/ferry/protocol"
+)
+
+// prepareMeta validates the meta and computes its encoded size.
+func (e *recordEncoder) prepareMeta() error {
+	if e.meta == nil {
+		return nil
+	}
+	e.stats.DroppedMembers += len(e.meta.Extra)
+	n := 0
+	for _, c := range e.meta.Changes {
+		e.stats.DroppedMembers += len(c.Extra)
+		cs, err := changeSize(c)
+		if err != nil {
+			return err
+		}
+		n += 1 + protowire.SizeBytes(cs)
+	}
+	e.metaSize = n
+	return nil
+}
+
+func changeCodes(c protocol.RecordChange) (change, reason int, err error) {
+	switch c.Change {
+	case protocol.ChangeNulled:
+	case protocol.ChangeTruncated:
+		change = 1
+	default:
+		return 0, 0, fmt.Errorf("record meta: unknown change %q", c.Change)
+	}
+	for i, r := range protocol.RecordChangeReasons {
+		if r == c.Reason {
+			return change, i, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("record meta: unknown change reason %q", c.Reason)
+}
+
+func changeSize(c protocol.RecordChange) (int, error) {
+	change, reason, err := changeCodes(c)
+	if err != nil {
+		return 0, err
+	}
+	if !utf8.ValidString(c.Field) {
+		return 0, errors.New("record meta: field is not valid UTF-8")
+	}
+	n := 0
+	if c.Field != "" {
+		n += 1 + protowire.SizeBytes(len(c.Field))
+	}
+	if change != 0 {
+		n += 1 + protowire.SizeVarint(uint64(change))
+	}
+	if reason != 0 {
+		n += 1 + protowire.SizeVarint(uint64(reason))
+	}
+	return n, nil
+}
+
+// size returns the encoded size of the record message body.
+func (e *recordEncoder) size() int {
+	n := 0
+	if e.hasNamespace {
+		n += 1 + protowire.SizeBytes(len(e.namespace))
+	}
+	if len(e.stream) > 0 {
+		n += 1 + protowire.SizeBytes(len(e.stream))
+	}
+	if e.emittedAt != 0 {
+		n += 1 + protowire.SizeVarint(e.emittedAt)
+	}
+	if len(e.partitionID) > 0 {
+		n += 1 + protowire.SizeBytes(len(e.partitionID))
+	}
+	for i := range e.vals {
+		v := &e.vals[i]
+		v.sz = uint32(v.size())
+		n += 1 + protowire.SizeBytes(int(v.sz))
+	}
+	if e.meta != nil {
+		n += 1 + protowire.SizeBytes(e.metaSize)
+	}
+	return n
+}
+
+// appendTo writes the record message body. size must have run since the
+// values last changed: it caches each value's size.
+func (e *recordEncoder) appendTo(b []byte) []byte {
+	if e.hasNamespace {
+		b = append(b, byte(recNamespace)<<3|byte(protowire.BytesType))
+		b = appendBytes(b, e.namespace)
+	}
+	if len(e.stream) > 0 {
+		b = append(b, byte(recStream)<<3|byte(protowire.BytesType))
+		b = appendBytes(b, e.stream)
+	}
+	if e.emittedAt != 0 {
+		b = append(b, byte(recEmittedAt)<<3|byte(protowire.VarintType))
+		b = appendVarint(b, e.emittedAt)
+	}
+	if len(e.partitionID) > 0 {
+		b = append(b, byte(recPartitionID)<<3|byte(protowire.BytesType))
+		b = appendBytes(b, e.partitionID)
+	}
+	for i := range e.vals {
+		v := &e.vals[i]
+		b = append(b, byte(recData)<<3|byte(protowire.BytesType))
+		b = appendVarint(b, uint64(v.sz))
+		b = v.appendTo(b)
+	}
+	if e.meta != nil {
+		b = append(b, byte(recMeta)<<3|byte(protowire.BytesType))
+		b = appendVarint(b, uint64(e.metaSize))
+		for _, c := range e.meta.Changes {
+			change, reason, _ := changeCodes(c)
+			cs, _ := changeSize(c)
+			b = append(b, byte(1)<<3|byte(protowire.BytesType))
+			b = appendVarint(b, uint64(cs))
+			if c.Field != "" {
+				b = append(b, byte(1)<<3|byte(protowire.BytesType))
+				b = protowire.AppendString(b, c.Field)
+			}
+			if change != 0 {
+				b = append(b, byte(2)<<3|byte(protowire.VarintType))
+				b = appendVarint(b, uint64(change))
+			}
+			if reason != 0 {
+				b = append(b, byte(3)<<3|byte(protowire.VarintType))
+				b = appendVarint(b, uint64(reason))
+			}
+		}
+	}
+	return b
+}
+
+// finish validates the header strings and the meta, which protobuf
+// requires to be UTF-8.
+func (e *recordEncoder) finish() error {
+	if !validText(e.stream) || !validText(e.namespace) || !validText(e.partitionID) {
+		return errors.New("record stream, namespace or partition_id is not valid UTF-8")
+	}
+	return e.prepareMeta()
+}
+
+// appendVarint is protowire.AppendVarint with the one-byte case inlined:
+// nearly every length and small integer of a record is under 128.
+func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
+
+// appendBytes is protowire.AppendBytes through appendVarint.
+func appendBytes(b, v []byte) []byte {
+	return append(appendVarint(b, uint64(len(v))), v...)
+}
+
+// validText is utf8.Valid, inlined for the short ASCII strings most values
+// are.
+func validText(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(b)
+		}
+	}
+	return true
+}
