@@ -148,7 +148,11 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 		SourceCatalogPath: catalog,
 	}
 	args := []string{"read", "--config", SourceConfigPath, "--catalog", SourceCatalogPath}
-	state, err := protocol.StateFile(cfg.State)
+	input, withheld := sourceInputState(cfg.Catalog, cfg.State)
+	for _, w := range withheld {
+		s.log.Printf(protocol.LevelInfo, "ferry", "not given to the source: %s; a full refresh reads from the start", w)
+	}
+	state, err := protocol.StateFile(input)
 	if err != nil {
 		return ConnectorSpec{}, err
 	}
