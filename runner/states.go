@@ -165,7 +165,7 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 	}
 	hadCount := s.SourceStats != nil && s.SourceStats.RecordCount != nil
 	if hadCount && int64(*s.SourceStats.RecordCount) != c.records {
-		warn("state of %s: the source counted %v records, Ferry forwarded %d", describeKey(key), float64(*s.SourceStats.RecordCount), c.records)
+		warn("%s: the source counted %v records, Ferry forwarded %d", describeState(kind, key), float64(*s.SourceStats.RecordCount), c.records)
 	}
 
 	if t.nextID > math.MaxInt32 {
@@ -322,7 +322,7 @@ func (t *stateTracker) destState(s *protocol.State, mapping *nameMapper) (*ackRe
 				return t.confirm(key, p.id, s, mapping)
 			}
 		}
-		return nil, ackErrorf("acknowledgement without id matches no pending state of %s", describeKey(key))
+		return nil, ackErrorf("acknowledgement without id matches no pending state of %s", describeKey(kind, key))
 	}
 
 	id := *s.ID
@@ -337,10 +337,10 @@ func (t *stateTracker) destState(s *protocol.State, mapping *nameMapper) (*ackRe
 		if id >= t.nextID || id < 1 {
 			return nil, ackErrorf("acknowledgement of state id %d, which Ferry never sent (last sent: %d)", id, t.nextID-1)
 		}
-		return nil, ackErrorf("acknowledgement of state id %d for %s, which Ferry sent for another stream", id, describeKey(key))
+		return nil, ackErrorf("acknowledgement of state id %d for %s, which Ferry sent for another stream", id, describeKey(kind, key))
 	}
 	if owner != key {
-		return nil, ackErrorf("acknowledgement of state id %d names %s, but Ferry sent it for %s", id, describeKey(key), describeKey(owner))
+		return nil, ackErrorf("acknowledgement of state id %d names %s, but Ferry sent it for %s", id, describeKey(kind, key), describeKey(t.kind, owner))
 	}
 	var want [sha256.Size]byte
 	for _, p := range t.pending[key] {
@@ -551,9 +551,29 @@ func normalizeNumbers(v any) any {
 	return v
 }
 
-func describeKey(d protocol.StreamDescriptor) string {
-	if d == globalKey {
-		return "the global state"
+// describeKey names the scope of a state in messages: its stream, or the
+// one series of GLOBAL or LEGACY states that cover every stream (both are
+// kept under globalKey, but a LEGACY state is not a GLOBAL one).
+func describeKey(kind protocol.StateType, d protocol.StreamDescriptor) string {
+	switch {
+	case d != globalKey:
+		return "stream " + d.String()
+	case kind == protocol.StateLegacy:
+		return "the LEGACY states"
+	default:
+		return "the GLOBAL states"
 	}
-	return "stream " + d.String()
+}
+
+// describeState names one state of the scope: "the state of stream x",
+// "the LEGACY state".
+func describeState(kind protocol.StateType, d protocol.StreamDescriptor) string {
+	switch {
+	case d != globalKey:
+		return "the state of stream " + d.String()
+	case kind == protocol.StateLegacy:
+		return "the LEGACY state"
+	default:
+		return "the GLOBAL state"
+	}
 }
