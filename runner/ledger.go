@@ -289,11 +289,7 @@ func (l *ledger) destinationBytes(d protocol.StreamDescriptor, n int64) {
 	if l.catalog.find(d) == nil {
 		return
 	}
-	st := l.stats.stream(d)
-	if n > st.BytesEmitted {
-		l.stats.total.BytesEmitted += n - st.BytesEmitted
-		st.BytesEmitted = n
-	}
+	l.stats.emittedBytes(l.stats.stream(d), n)
 }
 
 // closing is the ledger's account at the end of an attempt.
