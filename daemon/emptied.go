@@ -39,8 +39,16 @@ func emptiedStreams(cat *protocol.ConfiguredCatalog, stats runner.Stats, prev *s
 		}
 	}
 	now := make(map[protocol.StreamDescriptor]int64, len(stats.Streams))
+	var split int64
 	for _, st := range stats.Streams {
 		now[st.Stream] = max(st.RecordsEmitted, st.RecordsCommitted)
+		split += now[st.Stream]
+	}
+	if split == 0 && stats.RecordsEmitted > 0 {
+		// Records came but no stream has a count: a socket-mode GLOBAL
+		// state from a destination that reports no per-stream counts.
+		// Nothing can be said of one stream.
+		return nil
 	}
 	var out []string
 	for _, s := range cat.Streams {

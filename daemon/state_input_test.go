@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -85,5 +86,37 @@ func TestEmptiedOverwriteStreamWarns(t *testing.T) {
 	}
 	if len(w) != 1 || !strings.HasPrefix(w[0], "stream items:") || !PartialSuccess(second) {
 		t.Fatalf("second sync warnings %q, want one about stream items (events is append), a partial success", w)
+	}
+}
+
+// TestEmptiedStreams: only overwrite streams with no record now and some
+// in the previous successful sync are reported, and nothing is when the
+// sync's records are not split by stream.
+func TestEmptiedStreams(t *testing.T) {
+	users, orders := protocol.StreamDescriptor{Name: "users"}, protocol.StreamDescriptor{Name: "orders"}
+	cat := &protocol.ConfiguredCatalog{Streams: []protocol.ConfiguredStream{
+		{Stream: protocol.Stream{Name: "users"}, SyncMode: protocol.SyncFullRefresh, DestinationSyncMode: protocol.DestOverwrite},
+		{Stream: protocol.Stream{Name: "orders"}, SyncMode: protocol.SyncIncremental, DestinationSyncMode: protocol.DestAppend},
+	}}
+	prev := &store.Job{ID: 7, Attempts: []*store.Attempt{
+		{Stats: store.Stats{Streams: []store.StreamStats{{Stream: users, RecordsEmitted: 3}, {Stream: orders, RecordsEmitted: 2}}}},
+		{Stats: store.Stats{Streams: []store.StreamStats{{Stream: users, RecordsCommitted: 4}}}},
+	}}
+	for _, tc := range []struct {
+		name  string
+		stats runner.Stats
+		want  int
+	}{
+		{"both empty", runner.Stats{Streams: []runner.StreamStats{{Stream: users}, {Stream: orders}}}, 1},
+		{"users has records", runner.Stats{RecordsEmitted: 1, Streams: []runner.StreamStats{{Stream: users, RecordsEmitted: 1}, {Stream: orders}}}, 0},
+		{"records not split by stream", runner.Stats{RecordsEmitted: 9, Streams: []runner.StreamStats{{Stream: users}, {Stream: orders}}}, 0},
+	} {
+		got := emptiedStreams(cat, tc.stats, prev)
+		if len(got) != tc.want {
+			t.Errorf("%s: got %q, want %d warnings", tc.name, got, tc.want)
+		}
+		if len(got) == 1 && !strings.Contains(got[0], "stream users: the source emitted no records, but the last successful sync (job 7) had 7") {
+			t.Errorf("%s: warning %q", tc.name, got[0])
+		}
 	}
 }
