@@ -8,7 +8,7 @@ import (
 
 // sourceInputState returns the part of the committed state that the source
 // may read for this catalog, and a description of what it withheld
-// (docs/protocol.md 1.3). Only incremental streams resume: a full refresh
+// (G13, docs/protocol.md 1.3). Only incremental streams resume: a full refresh
 // reads from the start whatever state exists, so a source never sees state
 // that a full refresh stream could resume from. A source that resumes
 // regardless of the sync mode would otherwise emit nothing, and an
