@@ -19,7 +19,7 @@ type stream struct {
 }
 
 func (s *stream) Describe() protocol.Stream {
-	if s.c.cfg.Source.NoCursor {
+	if s.c != nil && s.c.cfg != nil && s.c.cfg.Source.NoCursor {
 		return protocol.Stream{Name: s.name, JSONSchema: streamSchema, SupportedSyncModes: []string{protocol.SyncFullRefresh}}
 	}
 	return protocol.Stream{
