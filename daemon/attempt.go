@@ -139,7 +139,8 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 	switch {
 	case err == nil:
 		end.status = store.AttemptSucceeded
-		end.reasons = warningReasons(honestyWarnings(res), d.now().UnixMilli())
+		warnings := append(honestyWarnings(res), d.emptiedWarnings(ctx, c, cfg.Catalog, res)...)
+		end.reasons = warningReasons(warnings, d.now().UnixMilli())
 	case res.Status == runner.StatusCancelled:
 		end.status = store.AttemptCancelled
 		end.reasons = failureReasons(res.Failures, c.Job.ID, c.Attempt.Number)

@@ -109,7 +109,7 @@ func (b *socketBook) sourceState(s *protocol.State, mapping *nameMapper, warn fu
 	kb := b.key(key)
 	id := *s.ID
 	if _, dup := kb.staged[id]; dup || (kb.next > 0 && id < kb.next) {
-		warn("the source sent state id %d of %s twice; its counts are unreliable", id, describeKey(key))
+		warn("the source sent state id %d of %s twice; its counts are unreliable", id, describeKey(kind, key))
 		return nil, nil
 	}
 	if kb.next == 0 {
@@ -127,7 +127,7 @@ func (b *socketBook) sourceState(s *protocol.State, mapping *nameMapper, warn fu
 			delete(kb.acked, id)
 			delete(kb.staged, id)
 			b.pending--
-			return nil, ackErrorf("acknowledgement of state id %d of %s carries a different state than the source sent", id, describeKey(key))
+			return nil, ackErrorf("acknowledgement of state id %d of %s carries a different state than the source sent", id, describeKey(kind, key))
 		}
 		return b.advance(key, kb), nil
 	}
@@ -159,7 +159,7 @@ func (b *socketBook) destState(s *protocol.State, mapping *nameMapper) (*ackResu
 		// The destination may ack before Ferry has read the source's copy of
 		// the state (dual emission): keep it, bounded, until it arrives.
 		if len(kb.acked) >= b.max {
-			return nil, ackErrorf("acknowledgement of state id %d of %s, which the source never sent", id, describeKey(key))
+			return nil, ackErrorf("acknowledgement of state id %d of %s, which the source never sent", id, describeKey(s.Kind(), key))
 		}
 		kb.acked[id] = s
 		return nil, nil
@@ -169,7 +169,7 @@ func (b *socketBook) destState(s *protocol.State, mapping *nameMapper) (*ackResu
 		return nil, ackErrorf("invalid acknowledgement: %v", err)
 	}
 	if h != st.hash {
-		return nil, ackErrorf("acknowledgement of state id %d of %s carries a different state than the source sent", id, describeKey(key))
+		return nil, ackErrorf("acknowledgement of state id %d of %s carries a different state than the source sent", id, describeKey(s.Kind(), key))
 	}
 	kb.acked[id] = s
 	return b.advance(key, kb), nil

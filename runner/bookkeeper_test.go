@@ -94,6 +94,35 @@ func TestSocketModeEnv(t *testing.T) {
 	}
 }
 
+// TestConnectorsRunUnbuffered: in every mode both connectors of a sync get
+// PYTHONUNBUFFERED=1, so a Python destination's acknowledgements are not
+// held back in an 8 KiB stdout buffer; the connector's own variables come
+// on top.
+func TestConnectorsRunUnbuffered(t *testing.T) {
+	for name, mode := range map[string]Mode{"stdio": {}, "socket": {Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 2}} {
+		t.Run(name, func(t *testing.T) {
+			rt := &FakeRuntime{Source: scriptedSource(0), Destination: (&destRecorder{}).run}
+			if mode.Mode == protocol.ModeSocket {
+				rt.Destination = socketDest(0)
+			}
+			cfg := baseConfig(&memCheckpointer{}, nil, "users")
+			cfg.Mode = mode
+			cfg.Source.Env = map[string]string{"LOG_LEVEL": "DEBUG"}
+			if _, err := Sync(context.Background(), rt, cfg); err != nil {
+				t.Fatal(err)
+			}
+			for _, role := range []Role{RoleSource, RoleDestination} {
+				if got := rt.spec(role).Env["PYTHONUNBUFFERED"]; got != "1" {
+					t.Errorf("%s: PYTHONUNBUFFERED=%q, want 1", role, got)
+				}
+			}
+			if got := rt.spec(RoleSource).Env["LOG_LEVEL"]; got != "DEBUG" {
+				t.Errorf("source LOG_LEVEL=%q, want the connector's DEBUG", got)
+			}
+		})
+	}
+}
+
 // TestSocketDestinationFailureStopsSource: in socket mode a destination
 // that fails to start must stop the source, which would otherwise wait for
 // a client on its sockets until its connect timeout.

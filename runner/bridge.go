@@ -76,6 +76,7 @@ const (
 // heldState is a state waiting for its partition's records.
 type heldState struct {
 	id        int64
+	kind      protocol.StateType
 	partition string
 	records   int64
 	line      []byte
@@ -332,7 +333,7 @@ func (m *merger) item(it *bridgeItem) error {
 		if st.Kind() == protocol.StateStream && st.Stream != nil {
 			key = st.Stream.StreamDescriptor
 		}
-		h := heldState{partition: it.partition, line: append([]byte(nil), it.line...)}
+		h := heldState{kind: st.Kind(), partition: it.partition, line: append([]byte(nil), it.line...)}
 		if st.ID != nil {
 			h.id = *st.ID
 		}
@@ -393,7 +394,7 @@ func (m *merger) finish() {
 	for key, q := range m.held {
 		for _, h := range q {
 			msg := fmt.Sprintf("state id %d of %s never became complete (partition %q: %d of its %d records arrived); it was not forwarded",
-				h.id, describeKey(key), h.partition, m.forwarded[h.partition], h.records)
+				h.id, describeKey(h.kind, key), h.partition, m.forwarded[h.partition], h.records)
 			if m.b.a.cfg.Lenient {
 				m.b.a.findings.warn("%s", msg)
 			} else {

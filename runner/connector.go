@@ -164,7 +164,8 @@ func commandEnv(image string, extra map[string]string) map[string]string {
 		"USE_STREAM_CAPABLE_STATE":   "true",
 		"USE_FILE_TRANSFER":          "false",
 		"AIRBYTE_ENABLE_UNSAFE_CODE": "false",
-		"JAVA_OPTS":                  "-XX:+ExitOnOutOfMemoryError",
+		"JAVA_OPTS":                  defaultJavaOpts,
+		"PYTHONUNBUFFERED":           "1", // see baseEnv
 	}
 	maps.Copy(env, extra)
 	return env

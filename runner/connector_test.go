@@ -147,6 +147,7 @@ func TestCommandSpec(t *testing.T) {
 			"WORKER_CONNECTOR_IMAGE": "ferry/x:dev", "DEPLOYMENT_MODE": "OSS", "LOG_LEVEL": "DEBUG",
 			"USE_STREAM_CAPABLE_STATE": "true", "USE_FILE_TRANSFER": "false",
 			"AIRBYTE_ENABLE_UNSAFE_CODE": "false", "JAVA_OPTS": "-XX:+ExitOnOutOfMemoryError",
+			"PYTHONUNBUFFERED": "1",
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -580,8 +580,8 @@ func TestE2ESocketMode(t *testing.T) {
 						t.Fatalf("%s: %d records differ from the stdio run's %d", s, len(got[s]), len(ids))
 					}
 				}
-				if res.Mode != m.Mode || res.Sockets != m.Sockets || res.Stats.RecordsCommitted != 40000 {
-					t.Fatalf("result: mode %s, %d sockets, %d committed", res.Mode, res.Sockets, res.Stats.RecordsCommitted)
+				if st := res.Stats; res.Mode != m.Mode || res.Sockets != m.Sockets || st.RecordsCommitted != 40000 || st.BytesEmitted < st.BytesCommitted || st.BytesCommitted == 0 {
+					t.Fatalf("result: mode %s, %d sockets, %d committed, %d of %d bytes (issue 12: never 0)", res.Mode, res.Sockets, st.RecordsCommitted, st.BytesCommitted, st.BytesEmitted)
 				}
 				if e.leftovers != nil {
 					if l := e.leftovers(t); len(l) > 0 {

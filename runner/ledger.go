@@ -26,12 +26,14 @@ type ledger struct {
 
 	commitMu sync.Mutex
 
-	mu           sync.Mutex
-	tracker      *stateTracker // stdio and bridged: Ferry's ids and pending states
-	book         *socketBook   // socket: the source's ids and staged states
-	acks         ackMatcher    // tracker or book
-	stats        *statsBook
-	lastStateKey map[protocol.StreamDescriptor][32]byte
+	mu        sync.Mutex
+	tracker   *stateTracker // stdio and bridged: Ferry's ids and pending states
+	book      *socketBook   // socket: the source's ids and staged states
+	acks      ackMatcher    // tracker or book
+	stats     *statsBook
+	lastState map[protocol.StreamDescriptor]stateMark
+	// incRecords counts the forwarded records of incremental streams.
+	incRecords   int64
 	committedAny bool
 	ignoredAcks  int // acknowledgements older than the committed state
 	// The acknowledgements not yet committed.
@@ -57,8 +59,8 @@ func newLedger(ctx context.Context, cfg *Config, c clock.Clock, mapper *nameMapp
 	return &ledger{
 		cp: cfg.Checkpointer, commitCtx: context.WithoutCancel(ctx), clock: c,
 		mapper: mapper, catalog: idx, warn: warn,
-		stats:        newStatsBook(idx),
-		lastStateKey: make(map[protocol.StreamDescriptor][32]byte),
+		stats:     newStatsBook(idx),
+		lastState: make(map[protocol.StreamDescriptor]stateMark),
 	}
 }
 
@@ -85,6 +87,9 @@ func (l *ledger) forwarded(counts map[*streamPlan]*counter) {
 		if c.records > 0 {
 			l.tracker.countRecords(plan.desc, c.records, c.bytes)
 			l.stats.records(plan.desc, c.records, c.bytes)
+			if plan.cfg.SyncMode == protocol.SyncIncremental {
+				l.incRecords += c.records
+			}
 			*c = counter{}
 		}
 	}
@@ -119,22 +124,56 @@ func (l *ledger) stageState(st *protocol.State) error {
 	return err
 }
 
-// noteIdenticalState warns about two identical consecutive states of one
-// stream with records between them, a protocol breach real sources commit
-// (PROTOCOL.md section 3). Called with mu held.
+// stateMark is what noteIdenticalState remembers of the last state of a
+// scope: its hash, how many records of the scope had been forwarded, and
+// whether the scope was reported already.
+type stateMark struct {
+	hash     [32]byte
+	records  int64
+	reported bool
+}
+
+// noteIdenticalState warns about a breach real sources commit: the same
+// state twice in a row with records in between (docs/protocol.md 2.3 and
+// section 3). It means those records moved no cursor, so a sync resuming
+// from that state reads them again. Only records that a state could
+// resume count: those of the state's stream for a STREAM state, those of
+// any stream for a GLOBAL or LEGACY state, which covers them all, and in
+// both cases only of incremental streams, since a full refresh never
+// resumes from a state (sourceInputState).
+//
+// So an identical repeat "at the end" is not reported: a source that
+// restates its last checkpoint once it is done (legacy sources repeat
+// their final combined state), or after a stream that had nothing new or
+// was a full refresh, has no incremental record between the two. A source
+// that breaches the rule tends to do it at every checkpoint, so each scope
+// is reported once. Called with mu held.
 func (l *ledger) noteIdenticalState(st *protocol.State) {
-	key := globalKey
-	if st.Kind() == protocol.StateStream {
+	kind, key := st.Kind(), globalKey
+	records := l.incRecords
+	if kind == protocol.StateStream {
 		key = st.Stream.StreamDescriptor
+		plan := l.catalog.find(key)
+		if plan == nil || plan.cfg.SyncMode != protocol.SyncIncremental {
+			return
+		}
+		records = l.stats.stream(key).RecordsEmitted
 	}
 	h, err := stateHash(st, l.mapper, false)
 	if err != nil {
 		return
 	}
-	if prev, ok := l.lastStateKey[key]; ok && prev == h {
-		l.warn("the source emitted the same state twice in a row for %s", describeKey(key))
+	prev, seen := l.lastState[key]
+	mark := stateMark{hash: h, records: records, reported: prev.reported}
+	if seen && prev.hash == h && records > prev.records && !prev.reported {
+		mark.reported = true
+		if kind == protocol.StateStream {
+			l.warn("the source emitted the same state of %s twice in a row, with %d records of it in between", describeKey(kind, key), records-prev.records)
+		} else {
+			l.warn("the source emitted the same %s state twice in a row, with %d records of incremental streams in between", kind, records-prev.records)
+		}
 	}
-	l.lastStateKey[key] = h
+	l.lastState[key] = mark
 }
 
 // acknowledge matches one destination STATE. An *ackError is a refused
@@ -250,11 +289,7 @@ func (l *ledger) destinationBytes(d protocol.StreamDescriptor, n int64) {
 	if l.catalog.find(d) == nil {
 		return
 	}
-	st := l.stats.stream(d)
-	if n > st.BytesEmitted {
-		l.stats.total.BytesEmitted += n - st.BytesEmitted
-		st.BytesEmitted = n
-	}
+	l.stats.emittedBytes(l.stats.stream(d), n)
 }
 
 // closing is the ledger's account at the end of an attempt.

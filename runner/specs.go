@@ -47,6 +47,10 @@ func (s *syncRun) baseEnv(role Role, image string, extra map[string]string) map[
 		"LOG_LEVEL":                  "INFO",
 		"AIRBYTE_ENABLE_UNSAFE_CODE": "false",
 		"JAVA_OPTS":                  defaultJavaOpts,
+		// Python block-buffers stdout when it is a pipe: a destination's
+		// acknowledgements would reach Ferry every 8 KiB or at exit, so
+		// the committed state would lag far behind the data (docs/protocol.md 1.6).
+		"PYTHONUNBUFFERED": "1",
 	}
 	// In bridged mode only the source speaks sockets (to Ferry).
 	if s.mode.Mode == protocol.ModeSocket || (s.mode.Mode == protocol.ModeBridged && role == RoleSource) {
@@ -144,7 +148,11 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 		SourceCatalogPath: catalog,
 	}
 	args := []string{"read", "--config", SourceConfigPath, "--catalog", SourceCatalogPath}
-	state, err := protocol.StateFile(cfg.State)
+	input, withheld := sourceInputState(cfg.Catalog, cfg.State)
+	for _, w := range withheld {
+		s.log.Printf(protocol.LevelInfo, "ferry", "not given to the source: %s; a full refresh reads from the start", w)
+	}
+	state, err := protocol.StateFile(input)
 	if err != nil {
 		return ConnectorSpec{}, err
 	}

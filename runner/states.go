@@ -31,7 +31,7 @@ type pendingState struct {
 	hash      [sha256.Size]byte
 	records   int64 // records Ferry forwarded since the previous state
 	bytes     int64
-	perStream map[protocol.StreamDescriptor]int64 // GLOBAL/LEGACY only
+	perStream map[protocol.StreamDescriptor]counter // GLOBAL/LEGACY only: records and bytes by stream
 }
 
 // stateTracker numbers the states Ferry forwards in stdio mode and matches
@@ -44,9 +44,8 @@ type stateTracker struct {
 	nextID  int64
 
 	// Records forwarded since the previous state, per stream and in all.
-	since      map[protocol.StreamDescriptor]*counter
-	sinceAll   counter
-	sinceByStr map[protocol.StreamDescriptor]int64 // for GLOBAL per-stream counts
+	since    map[protocol.StreamDescriptor]*counter
+	sinceAll counter
 
 	pending    map[protocol.StreamDescriptor][]pendingState
 	byID       map[int64]protocol.StreamDescriptor
@@ -72,7 +71,6 @@ func newStateTracker(cat *catalogIndex, input []*protocol.State) *stateTracker {
 		catalog:    cat,
 		nextID:     1,
 		since:      make(map[protocol.StreamDescriptor]*counter),
-		sinceByStr: make(map[protocol.StreamDescriptor]int64),
 		pending:    make(map[protocol.StreamDescriptor][]pendingState),
 		byID:       make(map[int64]protocol.StreamDescriptor),
 		maxPending: DefaultMaxPendingStates,
@@ -101,7 +99,6 @@ func (t *stateTracker) countRecords(d protocol.StreamDescriptor, n, size int64) 
 	c.bytes += size
 	t.sinceAll.records += n
 	t.sinceAll.bytes += size
-	t.sinceByStr[d] += n
 }
 
 // errSkipState means the state is valid but must not be forwarded.
@@ -136,28 +133,27 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 
 	// Ferry's own count of what this state covers.
 	var c counter
-	var perStream map[protocol.StreamDescriptor]int64
+	var perStream map[protocol.StreamDescriptor]counter
 	if kind == protocol.StateStream {
 		if sc := t.since[key]; sc != nil {
 			c = *sc
 			sc.records, sc.bytes = 0, 0
 		}
 	} else {
+		// A GLOBAL or LEGACY state covers every stream's records since the
+		// previous one; the split by stream gives the per-stream stats.
 		c = t.sinceAll
 		t.sinceAll = counter{}
-		perStream = make(map[protocol.StreamDescriptor]int64, len(t.sinceByStr))
-		for d, n := range t.sinceByStr {
-			if n > 0 {
-				perStream[d] = n
+		for d, sc := range t.since {
+			if sc.records == 0 && sc.bytes == 0 {
+				continue
 			}
-			delete(t.sinceByStr, d)
-		}
-		for _, sc := range t.since {
+			if perStream == nil {
+				perStream = make(map[protocol.StreamDescriptor]counter)
+			}
+			perStream[d] = *sc
 			sc.records, sc.bytes = 0, 0
 		}
-	}
-	if kind == protocol.StateStream {
-		delete(t.sinceByStr, key)
 	}
 
 	if t.overrideCounts {
@@ -165,7 +161,7 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 	}
 	hadCount := s.SourceStats != nil && s.SourceStats.RecordCount != nil
 	if hadCount && int64(*s.SourceStats.RecordCount) != c.records {
-		warn("state of %s: the source counted %v records, Ferry forwarded %d", describeKey(key), float64(*s.SourceStats.RecordCount), c.records)
+		warn("%s: the source counted %v records, Ferry forwarded %d", describeState(kind, key), float64(*s.SourceStats.RecordCount), c.records)
 	}
 
 	if t.nextID > math.MaxInt32 {
@@ -282,7 +278,7 @@ type ackResult struct {
 	key       protocol.StreamDescriptor
 	records   int64 // records covered by the states this ack confirmed
 	bytes     int64
-	perStream map[protocol.StreamDescriptor]int64
+	perStream map[protocol.StreamDescriptor]counter // GLOBAL/LEGACY in stdio mode
 	states    int
 }
 
@@ -322,7 +318,7 @@ func (t *stateTracker) destState(s *protocol.State, mapping *nameMapper) (*ackRe
 				return t.confirm(key, p.id, s, mapping)
 			}
 		}
-		return nil, ackErrorf("acknowledgement without id matches no pending state of %s", describeKey(key))
+		return nil, ackErrorf("acknowledgement without id matches no pending state of %s", describeKey(kind, key))
 	}
 
 	id := *s.ID
@@ -337,10 +333,10 @@ func (t *stateTracker) destState(s *protocol.State, mapping *nameMapper) (*ackRe
 		if id >= t.nextID || id < 1 {
 			return nil, ackErrorf("acknowledgement of state id %d, which Ferry never sent (last sent: %d)", id, t.nextID-1)
 		}
-		return nil, ackErrorf("acknowledgement of state id %d for %s, which Ferry sent for another stream", id, describeKey(key))
+		return nil, ackErrorf("acknowledgement of state id %d for %s, which Ferry sent for another stream", id, describeKey(kind, key))
 	}
 	if owner != key {
-		return nil, ackErrorf("acknowledgement of state id %d names %s, but Ferry sent it for %s", id, describeKey(key), describeKey(owner))
+		return nil, ackErrorf("acknowledgement of state id %d names %s, but Ferry sent it for %s", id, describeKey(kind, key), describeKey(t.kind, owner))
 	}
 	var want [sha256.Size]byte
 	for _, p := range t.pending[key] {
@@ -368,9 +364,12 @@ func (t *stateTracker) confirm(key protocol.StreamDescriptor, id int64, echo *pr
 		res.states++
 		for d, c := range p.perStream {
 			if res.perStream == nil {
-				res.perStream = make(map[protocol.StreamDescriptor]int64)
+				res.perStream = make(map[protocol.StreamDescriptor]counter)
 			}
-			res.perStream[d] += c
+			sum := res.perStream[d]
+			sum.records += c.records
+			sum.bytes += c.bytes
+			res.perStream[d] = sum
 		}
 		delete(t.byID, p.id)
 		n++
@@ -551,9 +550,29 @@ func normalizeNumbers(v any) any {
 	return v
 }
 
-func describeKey(d protocol.StreamDescriptor) string {
-	if d == globalKey {
-		return "the global state"
+// describeKey names the scope of a state in messages: its stream, or the
+// one series of GLOBAL or LEGACY states that cover every stream (both are
+// kept under globalKey, but a LEGACY state is not a GLOBAL one).
+func describeKey(kind protocol.StateType, d protocol.StreamDescriptor) string {
+	switch {
+	case d != globalKey:
+		return "stream " + d.String()
+	case kind == protocol.StateLegacy:
+		return "the LEGACY states"
+	default:
+		return "the GLOBAL states"
 	}
-	return "stream " + d.String()
+}
+
+// describeState names one state of the scope: "the state of stream x",
+// "the LEGACY state".
+func describeState(kind protocol.StateType, d protocol.StreamDescriptor) string {
+	switch {
+	case d != globalKey:
+		return "the state of stream " + d.String()
+	case kind == protocol.StateLegacy:
+		return "the LEGACY state"
+	default:
+		return "the GLOBAL state"
+	}
 }

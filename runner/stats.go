@@ -23,6 +23,13 @@ type Stats struct {
 // RecordsEmitted (Ferry's), SourceRecordCount (the sum of the source's
 // sourceStats) and DestinationRecordCount (the sum of the destination's
 // destinationStats).
+//
+// A GLOBAL or LEGACY state checkpoints every stream at once, so each one
+// counts in StatesEmitted and StatesCommitted of every configured stream,
+// and the records and bytes it covers are split by stream. In socket mode
+// records never pass through Ferry: the bytes come from the destination
+// (its stats records and the committed counts on its acknowledgements),
+// and emitted bytes are never below committed ones.
 type StreamStats struct {
 	Stream                 protocol.StreamDescriptor `json:"stream"`
 	RecordsEmitted         int64                     `json:"recordsEmitted"`
@@ -46,13 +53,14 @@ type StreamStats struct {
 type statsBook struct {
 	total   Stats
 	streams map[protocol.StreamDescriptor]*StreamStats
+	order   []protocol.StreamDescriptor // the configured streams
 	// fromSourceStats counts emitted records from the source's states: in
 	// socket mode records never pass through Ferry.
 	fromSourceStats bool
 }
 
 func newStatsBook(idx *catalogIndex) *statsBook {
-	b := &statsBook{streams: make(map[protocol.StreamDescriptor]*StreamStats, len(idx.order))}
+	b := &statsBook{streams: make(map[protocol.StreamDescriptor]*StreamStats, len(idx.order)), order: idx.order}
 	for _, d := range idx.order {
 		b.streams[d] = &StreamStats{Stream: d}
 	}
@@ -92,6 +100,10 @@ func (b *statsBook) sourceState(s *protocol.State) {
 		if b.fromSourceStats {
 			st.RecordsEmitted += n
 		}
+		return
+	}
+	for _, d := range b.order {
+		b.streams[d].StatesEmitted++
 	}
 }
 
@@ -108,24 +120,59 @@ func (b *statsBook) ack(r *ackResult, echo *protocol.State) {
 		if echo.DestinationStats != nil && echo.DestinationStats.RecordCount != nil {
 			st.DestinationRecordCount += int64(*echo.DestinationStats.RecordCount)
 		}
-		if n, ok := extraInt(echo.Extra, "committedRecordsCount"); ok {
-			st.DestinationCommitted = n
-		}
-		if n, ok := extraInt(echo.Extra, "committedBytesCount"); ok && b.fromSourceStats && n > st.BytesCommitted {
-			b.total.BytesCommitted += n - st.BytesCommitted
-			st.BytesCommitted = n
-		}
+		b.destinationCounts(st, echo.Extra, false)
 		return
 	}
-	for d, n := range r.perStream {
-		b.stream(d).RecordsCommitted += n
+	for _, d := range b.order {
+		b.streams[d].StatesCommitted += int64(r.states)
+	}
+	for d, c := range r.perStream {
+		st := b.stream(d)
+		st.RecordsCommitted += c.records
+		st.BytesCommitted += c.bytes
 	}
 	if echo.Global != nil {
 		for _, ss := range echo.Global.StreamStates {
-			if n, ok := extraInt(ss.Extra, "committedRecordsCount"); ok {
-				b.stream(ss.StreamDescriptor).DestinationCommitted = n
+			if st := b.streams[ss.StreamDescriptor]; st != nil {
+				b.destinationCounts(st, ss.Extra, true)
 			}
 		}
+	}
+}
+
+// destinationCounts books the cumulative counts a destination adds for a
+// stream to its acknowledgements (docs/protocol.md 2.3, 5.7):
+// committedRecordsCount is DestinationCommitted. In socket mode, where
+// records never pass through Ferry, committedBytesCount is the stream's
+// committed bytes, and emitted bytes are at least that much: the stats
+// records that report them come once a minute, so a short sync has none.
+// The entries of a GLOBAL state are the only per-stream record counts
+// there, so they are the stream's committed records too.
+func (b *statsBook) destinationCounts(st *StreamStats, e protocol.Extra, global bool) {
+	records, ok := extraInt(e, "committedRecordsCount")
+	if ok {
+		st.DestinationCommitted = records
+	}
+	if !b.fromSourceStats {
+		return
+	}
+	if ok && global && records > st.RecordsCommitted {
+		st.RecordsCommitted = records // the total counted the sourceStats already
+		st.RecordsEmitted = max(st.RecordsEmitted, records)
+	}
+	if n, ok := extraInt(e, "committedBytesCount"); ok && n > st.BytesCommitted {
+		b.total.BytesCommitted += n - st.BytesCommitted
+		st.BytesCommitted = n
+	}
+	b.emittedBytes(st, st.BytesCommitted)
+}
+
+// emittedBytes raises a socket-mode stream's emitted bytes to n, a
+// cumulative count reported by the destination.
+func (b *statsBook) emittedBytes(st *StreamStats, n int64) {
+	if n > st.BytesEmitted {
+		b.total.BytesEmitted += n - st.BytesEmitted
+		st.BytesEmitted = n
 	}
 }
 

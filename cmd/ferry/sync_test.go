@@ -60,6 +60,49 @@ func TestSyncCommand(t *testing.T) {
 	}
 }
 
+// TestSyncLegacyFullRefreshKeepsData is issue 12's data loss: a source
+// whose streams have no cursor, which keeps LEGACY state and resumes from
+// it whatever the sync mode. Without --catalog every stream is full
+// refresh overwrite, so the second sync must not hand the source the
+// state of the first: it reads everything again and the files keep every
+// record, where a source resuming from the state would have emitted
+// nothing and the overwrite would have emptied them.
+func TestSyncLegacyFullRefreshKeepsData(t *testing.T) {
+	scripted := runnertest.BuildBinary(t, "connector-scripted", "./connectors/connector-scripted")
+	jsonl := runnertest.BuildBinary(t, "destination-jsonl", "./connectors/destination-jsonl")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "local")
+	state := filepath.Join(dir, "state.json")
+	vars := map[string]string{"XDG_CACHE_HOME": t.TempDir()}
+	src := writeConfig(t, `{"streams":["items","events"],"source":{"records":5,"state_type":"LEGACY","no_cursor":true,"resume_in_full_refresh":true}}`)
+	args := []string{"sync", "--runtime", "local", "--source", scripted, "--source-config", src,
+		"--destination", jsonl, "--destination-config", writeConfig(t, `{"destination_path":"/local/out"}`),
+		"--local-root", root, "--state", state, "--state-out", state, "--log", filepath.Join(dir, "attempt.log")}
+	for run := 1; run <= 2; run++ {
+		r := runFerry(t, vars, args...)
+		if r.code != exitOK || !strings.Contains(r.stdout, "10 records") {
+			t.Fatalf("sync %d: exit %d, want 10 records:\n%s%s", run, r.code, r.stdout, r.stderr)
+		}
+		for _, stream := range []string{"items", "events"} {
+			data, err := os.ReadFile(filepath.Join(root, "out", stream+".jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(data), "\n"); n != 5 {
+				t.Fatalf("sync %d: %s.jsonl has %d lines, want 5", run, stream, n)
+			}
+		}
+	}
+	b, err := os.ReadFile(state)
+	if err != nil || string(b) != `{"events":5,"items":5}` {
+		t.Fatalf("state file %s (%v): want the source's LEGACY blob, kept", b, err)
+	}
+	log, err := os.ReadFile(filepath.Join(dir, "attempt.log"))
+	if err != nil || !strings.Contains(string(log), "not given to the source: the LEGACY state") {
+		t.Errorf("the attempt log does not say the LEGACY state was withheld (%v)", err)
+	}
+}
+
 // TestSyncCommandFailures checks usage errors and that a failed sync exits
 // 1 with the failure in the summary.
 func TestSyncCommandFailures(t *testing.T) {

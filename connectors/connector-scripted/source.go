@@ -19,15 +19,20 @@ type stream struct {
 }
 
 func (s *stream) Describe() protocol.Stream {
+	if s.c != nil && s.c.cfg != nil && s.c.cfg.Source.NoCursor {
+		return protocol.Stream{Name: s.name, JSONSchema: streamSchema, SupportedSyncModes: []string{protocol.SyncFullRefresh}}
+	}
 	return protocol.Stream{
 		Name:                    s.name,
-		JSONSchema:              json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"},"stream":{"type":"string"},"pad":{"type":"string"}}}`),
+		JSONSchema:              streamSchema,
 		SupportedSyncModes:      []string{protocol.SyncFullRefresh, protocol.SyncIncremental},
 		SourceDefinedCursor:     true,
 		DefaultCursorField:      []string{"id"},
 		SourceDefinedPrimaryKey: [][]string{{"id"}},
 	}
 }
+
+var streamSchema = json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"},"stream":{"type":"string"},"pad":{"type":"string"}}}`)
 
 // cursorState is the STREAM (and GLOBAL entry) state: the last id.
 type cursorState struct {
@@ -89,7 +94,7 @@ func (s *stream) read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitte
 	if err != nil {
 		return err
 	}
-	if !req.Incremental {
+	if !req.Incremental && !cfg.ResumeInFullRefresh {
 		last = 0
 	}
 	d := protocol.StreamDescriptor{Name: s.name}

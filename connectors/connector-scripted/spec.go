@@ -28,6 +28,8 @@ var spec = &protocol.Spec{
         "state_every": {"type": "integer", "minimum": 0, "description": "Emit a state after every K records of a stream; 0 only at the end of each stream."},
         "state_type": {"enum": ["STREAM", "GLOBAL", "LEGACY"], "description": "The kind of state to emit. Default STREAM. LEGACY states carry the whole blob {stream: cursor}."},
         "omit_source_stats": {"type": "boolean", "description": "Emit states without sourceStats.recordCount."},
+        "no_cursor": {"type": "boolean", "description": "Discover every stream as full_refresh only, without a cursor or primary key, as sources with LEGACY state often do; a default configured catalog then syncs them full refresh overwrite."},
+        "resume_in_full_refresh": {"type": "boolean", "description": "Resume after the cursor of an incoming LEGACY state even in a full_refresh stream, as some real sources do (the kit hands a full refresh stream no STREAM state); by default a full refresh starts at id 1."},
         "record_bytes": {"type": "integer", "minimum": 0, "description": "Pad each record's data with a \"pad\" string to about this many bytes."},
         "sleep_before_ms": {"type": "integer", "minimum": 0, "description": "Sleep before the first output."},
         "hang_before": {"type": "boolean", "description": "Never start: block until terminated."},
@@ -81,6 +83,8 @@ type sourceCfg struct {
 	StateEvery          int64  `json:"state_every"`
 	StateType           string `json:"state_type"`
 	OmitSourceStats     bool   `json:"omit_source_stats"`
+	NoCursor            bool   `json:"no_cursor"`
+	ResumeInFullRefresh bool   `json:"resume_in_full_refresh"`
 	RecordBytes         int    `json:"record_bytes"`
 	SleepBeforeMS       int64  `json:"sleep_before_ms"`
 	HangBefore          bool   `json:"hang_before"`

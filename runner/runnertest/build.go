@@ -2,6 +2,8 @@ package runnertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -38,9 +40,12 @@ func buildOnce(key string, f func() (string, error)) (string, error) {
 
 // BuildBinary builds the main package pkg (relative to the module root, e.g.
 // TestconnPkg) as a static binary, once per test process, and returns its
-// path. Binaries go to a fixed per-user cache directory and are replaced by
-// rename, so concurrent test processes never see a half-written file and no
-// temp directories pile up.
+// path. Binaries go to a fixed per-user cache directory, one per source
+// tree, and are replaced by rename, so concurrent test processes never see
+// a half-written file and no temp directories pile up. The source tree is
+// part of the path because several checkouts (git worktrees) test on one
+// machine: with one directory for all, a test would run the binary another
+// checkout built last, not its own.
 func BuildBinary(t testing.TB, name, pkg string) string {
 	t.Helper()
 	path, err := buildOnce("bin:"+name+"="+pkg, func() (string, error) {
@@ -52,7 +57,8 @@ func BuildBinary(t testing.TB, name, pkg string) string {
 		if err != nil {
 			dir = os.TempDir()
 		}
-		dir = filepath.Join(dir, "ferry", "testbin")
+		tree := sha256.Sum256([]byte(root))
+		dir = filepath.Join(dir, "ferry", "testbin", hex.EncodeToString(tree[:6]))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", err
 		}
