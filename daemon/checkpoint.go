@@ -96,6 +96,8 @@ func storeStats(s runner.Stats) store.Stats {
 			BytesEmitted:     st.BytesEmitted,
 			RecordsCommitted: st.RecordsCommitted,
 			BytesCommitted:   st.BytesCommitted,
+			StatesEmitted:    st.StatesEmitted,
+			StatesCommitted:  st.StatesCommitted,
 			Status:           st.Status,
 		})
 	}

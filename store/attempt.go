@@ -73,6 +73,10 @@ type StreamStats struct {
 	BytesEmitted     int64                     `json:"bytesEmitted"`
 	RecordsCommitted int64                     `json:"recordsCommitted"`
 	BytesCommitted   int64                     `json:"bytesCommitted"`
+	// StatesEmitted and StatesCommitted count the states that covered the
+	// stream: a GLOBAL or LEGACY state counts once in every stream.
+	StatesEmitted   int64 `json:"statesEmitted"`
+	StatesCommitted int64 `json:"statesCommitted"`
 	// Status is the stream's last STREAM_STATUS (STARTED, RUNNING,
 	// COMPLETE, INCOMPLETE), if any.
 	Status string `json:"status,omitempty"`

@@ -54,6 +54,8 @@ type streamStatsRow struct {
 	BytesEmitted     int64  `json:"bytesEmitted"`
 	RecordsCommitted int64  `json:"recordsCommitted"`
 	BytesCommitted   int64  `json:"bytesCommitted"`
+	StatesEmitted    int64  `json:"statesEmitted"`
+	StatesCommitted  int64  `json:"statesCommitted"`
 }
 
 // failureView is a failure reason, its texts masked.
@@ -129,7 +131,8 @@ func newAttemptView(jobID int64, a *store.Attempt, red *secret.Redactor) attempt
 	for _, s := range a.Stats.Streams {
 		out.Streams = append(out.Streams, streamStatsRow{Stream: s.Stream.String(), Status: s.Status,
 			RecordsEmitted: s.RecordsEmitted, BytesEmitted: s.BytesEmitted,
-			RecordsCommitted: s.RecordsCommitted, BytesCommitted: s.BytesCommitted})
+			RecordsCommitted: s.RecordsCommitted, BytesCommitted: s.BytesCommitted,
+			StatesEmitted: s.StatesEmitted, StatesCommitted: s.StatesCommitted})
 	}
 	for _, f := range a.FailureReasons {
 		if isWarning(f) {
