@@ -61,10 +61,12 @@ proto:
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc --proto_path=protocol/pb --go_out=protocol/pb --go_opt=paths=source_relative protocol/pb/*.proto
 
-## lint: gofmt, go vet, and staticcheck when it installs
+## lint: gofmt, go vet, the docs/protocol.md citations in comments, and
+## staticcheck when it installs
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@sh scripts/check-doc-citations.sh -q .
 	@if $(GO) run $(STATICCHECK) -version >/dev/null 2>&1; then \
 		$(GO) run $(STATICCHECK) ./...; \
 	else echo "staticcheck not available from the module proxy; skipped"; fi

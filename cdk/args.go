@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Commands of the connector CLI (PROTOCOL.md 1.1).
+// Commands of the connector CLI (docs/protocol.md 1.1).
 const (
 	CmdSpec     = "spec"
 	CmdCheck    = "check"

@@ -10,7 +10,7 @@ import (
 	"github.com/ferrysync/ferry/protocol"
 )
 
-// The data channel a read or write uses (PROTOCOL.md 1.6, 5). Ferry picks
+// The data channel a read or write uses (docs/protocol.md 1.6, 5). Ferry picks
 // it per sync and tells both connectors through identical environment
 // variables; the connector CLI does not change.
 const (

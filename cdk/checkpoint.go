@@ -7,7 +7,7 @@ import (
 )
 
 // CheckpointManager decides when a destination may acknowledge a state,
-// following the load CDK's rules (PROTOCOL.md 6.2):
+// following the load CDK's rules (docs/protocol.md 6.2):
 //
 //   - states are queued per scope (a stream for STREAM states, one global
 //     scope for GLOBAL and LEGACY) and ordered by index;
@@ -20,7 +20,7 @@ import (
 //
 // A partition is a group of records one state covers: a partition_id in
 // socket mode, or the inferred "<stream>-<ordinal>" key in stdio mode
-// (PROTOCOL.md 6.3, see inferredKeys). The manager is channel-agnostic: it
+// (docs/protocol.md 6.3, see inferredKeys). The manager is channel-agnostic: it
 // sees counts, not bytes on a wire. It is not safe for concurrent use.
 type CheckpointManager struct {
 	kind   protocol.StateType

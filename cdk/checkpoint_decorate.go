@@ -8,7 +8,7 @@ import (
 )
 
 // Members a destination adds to the states it acknowledges, cumulative per
-// stream (PROTOCOL.md 2.3, 6.2).
+// stream (docs/protocol.md 2.3, 6.2).
 const (
 	keyCommittedRecords = "committedRecordsCount"
 	keyCommittedBytes   = "committedBytesCount"

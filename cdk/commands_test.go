@@ -68,7 +68,7 @@ func TestSpecCommand(t *testing.T) {
 	res.validate(t)
 }
 
-// TestCheck covers the outcomes of check (PROTOCOL.md 1.5).
+// TestCheck covers the outcomes of check (docs/protocol.md 1.5).
 func TestCheck(t *testing.T) {
 	good := `{"count": 2, "api_key": "sk-live-42", "auth": {"method": "password", "password": "hunter2"}}`
 	tests := []struct {

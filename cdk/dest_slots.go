@@ -19,7 +19,7 @@ type slot struct {
 	batch []Record
 	arena []byte
 
-	ordinal int64  // stdio: the partition ordinal (PROTOCOL.md 6.3)
+	ordinal int64  // stdio: the partition ordinal (docs/protocol.md 6.3)
 	key     string // the current partition key
 
 	recvN, recvB   int64       // received under key, not yet reported
@@ -85,7 +85,7 @@ func (ws *writeSession) record(ctx context.Context, r *Record, part string) erro
 		// Sockets interleave partitions: count what arrived under the
 		// previous one before switching.
 		if part == "" {
-			return SystemError("record for stream %s without partition_id (socket mode needs one, PROTOCOL.md 6.1)", s.desc)
+			return SystemError("record for stream %s without partition_id (socket mode needs one, docs/protocol.md 6.1)", s.desc)
 		}
 		ws.report(s)
 		s.key = part
@@ -184,7 +184,7 @@ func (ws *writeSession) ack(ctx context.Context) error {
 
 // state queues an incoming state under its inferred stdio key: a STREAM
 // state closes its stream's current partition, a GLOBAL or LEGACY one
-// closes every stream's (PROTOCOL.md 6.3). The id Ferry attached travels
+// closes every stream's (docs/protocol.md 6.3). The id Ferry attached travels
 // on as an undeclared member and is echoed back.
 func (ws *writeSession) state(ctx context.Context, st *protocol.State) error {
 	if ws.socket {

@@ -15,7 +15,7 @@ import (
 // never pass through Ferry, so these are its only emitted counts.
 var statsEvery = 60 * time.Second
 
-// dummyStats is the record of a stats report (PROTOCOL.md 3): a RECORD on
+// dummyStats is the record of a stats report (docs/protocol.md 3): a RECORD on
 // destination stdout is never data, and this one says so.
 type dummyStats struct {
 	Namespace string          `json:"namespace,omitempty"`
@@ -50,7 +50,7 @@ func (ws *writeSession) emitStats() error {
 	return ws.r.out.flush()
 }
 
-// Socket mode on the destination side (PROTOCOL.md 6.1, 6.2). A state's
+// Socket mode on the destination side (docs/protocol.md 6.1, 6.2). A state's
 // key is the source's own: its id orders it within its scope and its
 // partition_id names the records it covers, whichever socket they came
 // on. A record without partition_id, or a STREAM or GLOBAL state without
@@ -67,7 +67,7 @@ func (ws *writeSession) socketState(ctx context.Context, st *protocol.State) err
 		return nil
 	}
 	if st.ID == nil || st.PartitionID == "" {
-		return SystemError("a %s state without both id and partition_id (socket mode needs both, PROTOCOL.md 6.1)", st.Kind())
+		return SystemError("a %s state without both id and partition_id (socket mode needs both, docs/protocol.md 6.1)", st.Kind())
 	}
 	if st.SourceStats == nil || st.SourceStats.RecordCount == nil {
 		return SystemError("%s state id %d: sourceStats must be set with recordCount", st.Kind(), *st.ID)

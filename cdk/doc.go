@@ -1,5 +1,5 @@
 // Package cdk is Ferry's connector kit: it implements the connector side of
-// the Airbyte protocol (PROTOCOL.md) so that a connector author writes only
+// the Airbyte protocol (docs/protocol.md) so that a connector author writes only
 // streams (a Source) or a writer (a Destination).
 //
 // A connector's main is one line:
@@ -12,7 +12,7 @@
 // buffers stdout, and on the destination side decides when a state may be
 // acknowledged (see CheckpointManager).
 //
-// Data channel (PROTOCOL.md 5). Ferry chooses it per sync through the
+// Data channel (docs/protocol.md 5). Ferry chooses it per sync through the
 // environment: DATA_CHANNEL_MEDIUM (STDIO, the default, or SOCKET),
 // DATA_CHANNEL_FORMAT (JSONL or PROTOBUF) and DATA_CHANNEL_SOCKET_PATHS
 // (comma-joined, identical for both sides); FERRY_SOCKET_CONNECT_TIMEOUT

@@ -11,7 +11,7 @@ import (
 // safe for concurrent use: each partition gets its own.
 //
 // In stdio mode it emits no state id and no partition_id: Ferry numbers
-// the states it forwards (PROTOCOL.md 4.2, 5.6). In socket mode records go
+// the states it forwards (docs/protocol.md 4.2, 5.6). In socket mode records go
 // to the partition's socket with a partition_id, and states get their id
 // and partition_id from the kit (emitter_socket.go).
 type Emitter struct {

@@ -8,7 +8,7 @@ import (
 	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
-// The Emitter's socket mode (PROTOCOL.md 5.6). Records go only to the
+// The Emitter's socket mode (docs/protocol.md 5.6). Records go only to the
 // partition's socket and carry its partition_id. Every state gets its id
 // (per stream for STREAM, one counter for GLOBAL and LEGACY, contiguous
 // from 1), the partition_id of the records it covers and their count, and
@@ -96,7 +96,7 @@ func (e *Emitter) socketRecord(data []byte) error {
 // PROTOBUF (socket mode with the PROTOBUF format), and nil otherwise. A
 // source that can produce its values directly may then emit them with
 // RecordValues, which skips building and converting JSON; the values must
-// be those the JSON record would convert to (PROTOCOL.md 5.5).
+// be those the JSON record would convert to (docs/protocol.md 5.5).
 func (e *Emitter) ProtoSchema() *protobuf.RecordSchema {
 	if e.sock == nil {
 		return nil
@@ -174,7 +174,7 @@ func (e *Emitter) socketState(st *protocol.State, compose bool) error {
 		id = rs.globalID
 	}
 	// The kit owns numbering and counting in socket mode: destinations
-	// stall on a gap in the ids or a wrong count (PROTOCOL.md 6.2).
+	// stall on a gap in the ids or a wrong count (docs/protocol.md 6.2).
 	st.ID, st.PartitionID = &id, e.pid
 	st.SourceStats = &protocol.StateStats{RecordCount: protocol.NewCount(e.sinceState)}
 	line, err := json.Marshal(&protocol.Message{Type: protocol.TypeState, State: st})

@@ -14,7 +14,7 @@ import (
 // Records are only scanned, never decoded; a protobuf record is turned
 // into the JSON line it stands for, so writers see one format.
 type msgParser struct {
-	// socket: records must carry a partition_id (PROTOCOL.md 6.1).
+	// socket: records must carry a partition_id (docs/protocol.md 6.1).
 	socket bool
 	// cat places protobuf values; nil for JSONL.
 	cat *protobuf.Catalog
@@ -50,7 +50,7 @@ func (p *msgParser) line(b *InputBatch, line []byte) error {
 			return SystemError("%s: RECORD without a stream", p.where())
 		}
 		if p.socket && env.PartitionID == "" {
-			return SystemError("%s: a record without partition_id (socket mode needs one on every record, PROTOCOL.md 6.1)", p.where())
+			return SystemError("%s: a record without partition_id (socket mode needs one on every record, docs/protocol.md 6.1)", p.where())
 		}
 		off := len(b.arena)
 		b.arena = append(b.arena, line...)
@@ -132,7 +132,7 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 		return SystemError("%s: an empty protobuf message: no record, protocol message or probe", p.where())
 	}
 	if p.socket && len(pid) == 0 {
-		return SystemError("%s: a record without partition_id (socket mode needs one on every record, PROTOCOL.md 6.1)", p.where())
+		return SystemError("%s: a record without partition_id (socket mode needs one on every record, docs/protocol.md 6.1)", p.where())
 	}
 	if string(stream) != p.lastDesc.Name || string(ns) != p.lastDesc.Namespace || p.lastDesc.Name == "" {
 		p.lastDesc = protocol.StreamDescriptor{Name: string(stream), Namespace: string(ns)}

@@ -19,7 +19,7 @@ import (
 // JSON, runs in parallel) and hands them over one channel. Batches of one
 // socket stay in order; batches of different sockets interleave, which the
 // checkpoint manager allows for: it counts records per partition, not by
-// position (PROTOCOL.md 6.2).
+// position (docs/protocol.md 6.2).
 //
 // Who closes what: the intake owns the connections. Close closes them all,
 // which also unblocks any reader stuck in a read, and waits for the

@@ -8,7 +8,7 @@ import (
 )
 
 // LocalRoot is the container path of the local root that local-file
-// destinations write under (PROTOCOL.md 1.2).
+// destinations write under (docs/protocol.md 1.2).
 const LocalRoot = "/local"
 
 // LocalRootEnv names the variable that maps LocalRoot to a host directory

@@ -9,7 +9,7 @@ import (
 
 // Partitioned is implemented by a Stream that can split its read into
 // partitions, so that socket mode reads them in parallel, one socket per
-// running partition (PROTOCOL.md 5.3, 5.6). Without it a stream is one
+// running partition (docs/protocol.md 5.3, 5.6). Without it a stream is one
 // partition, and streams without it are read one after another in catalog
 // order, exactly as in stdio mode.
 //

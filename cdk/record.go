@@ -21,7 +21,7 @@ type Record struct {
 	Line []byte
 	// Proto is the record's AirbyteRecordMessageProtobuf wire bytes, for a
 	// Writer that implements ProtobufRecords, in PROTOBUF socket mode. Its
-	// values are positional by the stream's schema (PROTOCOL.md 5.5).
+	// values are positional by the stream's schema (docs/protocol.md 5.5).
 	Proto []byte
 
 	schema *protobuf.RecordSchema // places Proto's values

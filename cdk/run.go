@@ -53,7 +53,7 @@ func Main(c Connector) {
 	os.Exit(code)
 }
 
-// Run runs one command of c and returns the process exit code (PROTOCOL.md
+// Run runs one command of c and returns the process exit code (docs/protocol.md
 // 1.5): 0 on success and for a check that answered FAILED; 1 with an ERROR
 // trace for every failure; 2 for a malformed command line; 143 when ctx was
 // cancelled (SIGTERM). A panic in the connector is an ERROR trace and 1.

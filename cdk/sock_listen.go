@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// The source is the server of socket mode (PROTOCOL.md 5.3): it binds every
+// The source is the server of socket mode (docs/protocol.md 5.3): it binds every
 // path and accepts exactly one client on each.
 
 // prepareSocketPath removes a stale socket file left at path by an earlier

@@ -75,7 +75,7 @@ func captureSockets(t *testing.T, paths []string, src Connector, args ...string)
 }
 
 // TestSocketProtobufWire decodes the kit's protobuf output with protowire
-// and checks it against Airbyte's schema (PROTOCOL.md 5.5): the record's
+// and checks it against Airbyte's schema (docs/protocol.md 5.5): the record's
 // field numbers 1..6 in order, one value per property in UTF-16 order of
 // the property names with the member their type calls for, is_null for a
 // missing value, states and statuses as airbyte_protocol_message, and the

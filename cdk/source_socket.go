@@ -12,7 +12,7 @@ import (
 	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
-// Socket mode on the source side (PROTOCOL.md 5.3, 5.6).
+// Socket mode on the source side (docs/protocol.md 5.3, 5.6).
 //
 // The read is planned as jobs: each partition of a Partitioned stream is a
 // job, and the plain streams together are one job that reads them in

@@ -101,7 +101,7 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 	mode, err := chooseMode(c, runner.BridgeUnavailable(d.rt))
 	if err != nil {
 		// An empty serialization intersection is a configuration error,
-		// never a silent fallback (DESIGN.md, mode selection).
+		// never a silent fallback (docs/design.md, mode selection).
 		return fail(protocol.FailureConfig, "data channel: "+err.Error(), false)
 	}
 	if err := d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: mode.Mode,

@@ -74,7 +74,7 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []
 }
 
 // attemptCatalog copies the connection's catalog and stamps the sync's
-// bookkeeping on each stream (PROTOCOL.md 2.7): sync_id is the job ID,
+// bookkeeping on each stream (docs/protocol.md 2.7): sync_id is the job ID,
 // generation_id the stream's current generation, and minimum_generation_id
 // equals it for overwrite streams (the destination drops older
 // generations once the stream completes) and is 0 otherwise.

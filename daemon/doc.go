@@ -20,7 +20,7 @@
 //     masked by the runner and capped with head and tail kept, and live to
 //     subscribers.
 //   - A failed attempt leaves the job incomplete with a retry time from
-//     the RetryPolicy (PROTOCOL.md 7.3), or failed when the policy says
+//     the RetryPolicy (docs/protocol.md 7.3), or failed when the policy says
 //     stop or the failure is a config_error (G9). A user cancel ends it
 //     cancelled. A shutdown that has to cancel an attempt fails the
 //     attempt and leaves the job incomplete, retried at the next start.

@@ -123,7 +123,7 @@ func PartialSuccess(j *store.Job) bool {
 }
 
 // failureReasons converts the runner's failures, adding the metadata the
-// API shows (PROTOCOL.md 7.2).
+// API shows (docs/protocol.md 7.2).
 func failureReasons(fs []runner.Failure, jobID int64, attempt int) []store.FailureReason {
 	out := make([]store.FailureReason, 0, len(fs))
 	for _, f := range fs {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// RetryPolicy bounds the attempts of one job (PROTOCOL.md 7.3, G9). It
+// RetryPolicy bounds the attempts of one job (docs/protocol.md 7.3, G9). It
 // follows Airbyte's RetryManager: failed attempts are either no-progress
 // ("complete failures": nothing was committed) or partial (some state was
 // committed). No-progress attempts are limited in a row and in total and

@@ -49,7 +49,7 @@ func outcomes(s string) []AttemptOutcome {
 	return out
 }
 
-// TestDecide checks the retry limits of PROTOCOL.md 7.3.
+// TestDecide checks the retry limits of docs/protocol.md 7.3.
 func TestDecide(t *testing.T) {
 	p := DefaultRetryPolicy()
 	for _, tc := range []struct {

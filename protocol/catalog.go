@@ -189,7 +189,7 @@ func (c *ConfiguredCatalog) Find(d StreamDescriptor) *ConfiguredStream {
 	return nil
 }
 
-// Validate checks the rules of PROTOCOL.md 2.7: modes are known, an
+// Validate checks the rules of docs/protocol.md 2.7: modes are known, an
 // incremental stream has a cursor, a dedup stream has a primary key, and no
 // stream appears twice.
 func (c *ConfiguredCatalog) Validate() error {
@@ -246,7 +246,7 @@ func (s ConfiguredStream) MarshalJSON() ([]byte, error) {
 }
 
 // Cursor returns the effective cursor field: the source-defined one, else
-// the configured one, else the default (PROTOCOL.md 2.7).
+// the configured one, else the default (docs/protocol.md 2.7).
 func (s *ConfiguredStream) Cursor() []string {
 	if s.Stream.SourceDefinedCursor && len(s.Stream.DefaultCursorField) > 0 {
 		return s.Stream.DefaultCursorField

@@ -15,7 +15,7 @@ import (
 
 // Extra holds the members of a JSON object that its Go type does not declare.
 // Every struct in the Airbyte schema allows additional properties, and
-// forwarders must preserve them (PROTOCOL.md 2.0), so each model type keeps
+// forwarders must preserve them (docs/protocol.md 2.0), so each model type keeps
 // them here and writes them back when it is encoded.
 type Extra map[string]json.RawMessage
 
@@ -157,7 +157,7 @@ func marshalWithExtra(v any, extra Extra) ([]byte, error) {
 
 // Millis is an epoch time in milliseconds. It decodes any JSON number, since
 // real connectors emit fractional values in TRACE and CONTROL messages
-// (PROTOCOL.md section 3), and encodes as an integer.
+// (docs/protocol.md section 3), and encodes as an integer.
 type Millis int64
 
 // UnmarshalJSON accepts integers, fractions and exponents.

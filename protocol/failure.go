@@ -1,6 +1,6 @@
 package protocol
 
-// Failure origins of Airbyte's FailureReason (PROTOCOL.md 7.2): which part
+// Failure origins of Airbyte's FailureReason (docs/protocol.md 7.2): which part
 // of a sync failed. Ferry reports source, destination, replication (its
 // own handling of the messages), persistence (its store) and
 // airbyte_platform (itself otherwise); normalization and dbt are Airbyte's

@@ -18,7 +18,7 @@ const (
 	FormatProtobuf  = "PROTOBUF"
 )
 
-// Data channel modes of an attempt (DESIGN.md, mode selection). Stdio and
+// Data channel modes of an attempt (docs/design.md, mode selection). Stdio and
 // socket are Airbyte's; bridged is Ferry's own: Ferry reads the source's
 // sockets and writes one stdio stream into the destination.
 const (

@@ -13,7 +13,7 @@ import (
 )
 
 // DefaultMaxLineBytes is the default limit on one JSONL line: 64 MiB.
-// Records of tens of MB exist in the wild (PROTOCOL.md section 3).
+// Records of tens of MB exist in the wild (docs/protocol.md section 3).
 const DefaultMaxLineBytes = 64 << 20
 
 // readerBufferSize is the bufio buffer. Lines that fit are returned without
@@ -188,7 +188,7 @@ type Envelope struct {
 	Stream    string
 	Namespace string
 	// PartitionID is a RECORD's partition_id, set in socket mode
-	// (PROTOCOL.md 5.6); empty when the record has none.
+	// (docs/protocol.md 5.6); empty when the record has none.
 	PartitionID string
 	// Raw is the original line. It aliases the reader's buffer.
 	Raw []byte
@@ -340,7 +340,7 @@ func jsonStringValue(raw []byte) string {
 }
 
 // Decode fully decodes one line into a Message. Unknown members survive in
-// Extra. It checks the envelope rules of PROTOCOL.md 2.1: a known type needs
+// Extra. It checks the envelope rules of docs/protocol.md 2.1: a known type needs
 // its payload. An unknown type decodes without error; check Type.Known.
 func Decode(line []byte) (*Message, error) {
 	var m Message
@@ -408,7 +408,7 @@ func NonProtocolLog(connector string, line []byte) *Log {
 	return &Log{Level: level, Message: msg}
 }
 
-// maxLogLineBytes caps one non-protocol line in the log (PROTOCOL.md 1.4).
+// maxLogLineBytes caps one non-protocol line in the log (docs/protocol.md 1.4).
 const maxLogLineBytes = 16 << 10
 
 // LooksLikeRecord reports whether a malformed line seems to carry a record.

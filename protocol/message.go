@@ -6,7 +6,7 @@
 //
 // Every model type keeps the JSON members it does not declare in an Extra
 // map and writes them back on encode, because the schema allows additional
-// properties everywhere and forwarders must preserve them (PROTOCOL.md 2.0).
+// properties everywhere and forwarders must preserve them (docs/protocol.md 2.0).
 // Opaque blobs (record data, state, config, schemas) are json.RawMessage so
 // numbers larger than 2^53 survive untouched.
 package protocol

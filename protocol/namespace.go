@@ -1,7 +1,7 @@
 package protocol
 
 // NamespaceDefinition says where a stream's namespace on the destination
-// comes from (PROTOCOL.md 5.8).
+// comes from (docs/protocol.md 5.8).
 type NamespaceDefinition string
 
 // Namespace definitions: keep the source's namespace, use the

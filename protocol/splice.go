@@ -6,7 +6,7 @@ import "github.com/ferrysync/ferry/protocol/internal/jsonscan"
 // returns the byte span [start, end) of its value, or ok=false when the line
 // is not an object or has no such member. Forwarders use it to splice
 // members in or rewrite one value while keeping every other byte as the
-// connector wrote it (PROTOCOL.md 2.0).
+// connector wrote it (docs/protocol.md 2.0).
 func MemberSpan(line []byte, key string) (start, end int, ok bool) {
 	s := jsonscan.Scanner{Buf: line}
 	s.SkipSpace()

@@ -9,7 +9,7 @@ import (
 )
 
 // StateType is an AirbyteStateType. The empty value means LEGACY: a state
-// without a type is a legacy state (PROTOCOL.md 2.3).
+// without a type is a legacy state (docs/protocol.md 2.3).
 type StateType string
 
 // State types.
@@ -35,7 +35,7 @@ type State struct {
 
 // UnmarshalJSON keeps undeclared members in Extra. It also accepts "global_"
 // for "global": CDK 0.1.72 echoes GLOBAL states under that key (a pydantic
-// alias bug, PROTOCOL.md section 3). The alias is folded away, so it is
+// alias bug, docs/protocol.md section 3). The alias is folded away, so it is
 // never written back.
 func (s *State) UnmarshalJSON(b []byte) error {
 	type plain State
@@ -191,7 +191,7 @@ func NewCount(n int64) *Count {
 
 // BookkeepingKeys are the members Ferry and the connectors add to a state
 // for bookkeeping. They are stripped before a state is handed back to a
-// source in its --state file (PROTOCOL.md 1.3).
+// source in its --state file (docs/protocol.md 1.3).
 var BookkeepingKeys = []string{
 	"id", "partition_id", "sourceStats", "destinationStats",
 	"committedRecordsCount", "committedBytesCount", "rejectedRecordsCount",
@@ -242,7 +242,7 @@ func cleanExtra(e Extra) Extra {
 }
 
 // StateFile builds the content of a source's --state file from committed
-// states (PROTOCOL.md 1.3): a JSON array of AirbyteStateMessage for STREAM
+// states (docs/protocol.md 1.3): a JSON array of AirbyteStateMessage for STREAM
 // and GLOBAL, and the bare data blob for LEGACY. It returns nil when there
 // is no state, in which case the flag must be omitted.
 func StateFile(states []*State) ([]byte, error) {

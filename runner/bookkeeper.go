@@ -19,7 +19,7 @@ var (
 	_ ackMatcher = (*socketBook)(nil)
 )
 
-// socketBook keeps the books in socket mode (PROTOCOL.md 5.7, DESIGN G2):
+// socketBook keeps the books in socket mode (docs/protocol.md 5.7, docs/design.md G2):
 // records never pass through Ferry. Source states arrive on the source's
 // stdout with the source's own ids; destination states on its stdout are
 // acknowledgements. An acknowledgement confirms only its own id, and only

@@ -22,7 +22,7 @@ import (
 // sockets in bridged mode, as a socket-mode destination would.
 const DefaultSocketConnect = 15 * time.Minute
 
-// bridge is bridged mode's data path (DESIGN.md): the source speaks
+// bridge is bridged mode's data path (docs/design.md): the source speaks
 // sockets, the destination only stdio. Ferry connects to every socket,
 // reads them concurrently, and writes one ordered JSONL stream that the
 // stdio pump then forwards as if one source had written it:
@@ -359,7 +359,7 @@ func (m *merger) item(it *bridgeItem) error {
 func (m *merger) release(key protocol.StreamDescriptor) error {
 	for q := m.held[key]; len(q) > 0; q = m.held[key] {
 		h := q[0]
-		// Source ids run from 1 without gaps (PROTOCOL.md 5.6): state N goes
+		// Source ids run from 1 without gaps (docs/protocol.md 5.6): state N goes
 		// out only after N-1, so a cursor never regresses.
 		want := m.next[key]
 		if want == 0 {
@@ -405,7 +405,7 @@ func (m *merger) finish() {
 }
 
 // stripPartition removes partition_id from a record line: stdio
-// destinations must not see it (PROTOCOL.md 4.2).
+// destinations must not see it (docs/protocol.md 4.2).
 func stripPartition(line []byte) []byte {
 	start, end, ok := protocol.MemberSpan(line, "record")
 	if !ok {

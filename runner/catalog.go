@@ -63,7 +63,7 @@ func newCatalogIndex(c *protocol.ConfiguredCatalog, mapping *nameMapper, selecte
 func (c *catalogIndex) find(d protocol.StreamDescriptor) *streamPlan { return c.streams[d] }
 
 // NamespaceMapping says how source streams are named on the destination
-// (PROTOCOL.md 5.8): Definition is "source" (keep), "destination" (null
+// (docs/protocol.md 5.8): Definition is "source" (keep), "destination" (null
 // namespace) or "customformat" (Format with ${SOURCE_NAMESPACE}); Prefix is
 // prepended to every stream name.
 type NamespaceMapping struct {
@@ -143,7 +143,7 @@ func (n *nameMapper) toSource(d protocol.StreamDescriptor) protocol.StreamDescri
 
 // sourceCatalog rewrites the configured catalog for the source: the
 // data-activation modes become append, so older sources still parse it
-// (PROTOCOL.md 2.8).
+// (docs/protocol.md 2.8).
 func sourceCatalog(c *protocol.ConfiguredCatalog) ([]byte, error) {
 	cp := *c
 	cp.Streams = make([]protocol.ConfiguredStream, len(c.Streams))
@@ -157,7 +157,7 @@ func sourceCatalog(c *protocol.ConfiguredCatalog) ([]byte, error) {
 }
 
 // destinationCatalog rewrites the configured catalog for the destination in
-// stdio mode: mapped names (PROTOCOL.md 2.8), and deselected fields removed
+// stdio mode: mapped names (docs/protocol.md 2.8), and deselected fields removed
 // from the schema so the destination creates only the columns it will get.
 func destinationCatalog(c *protocol.ConfiguredCatalog, idx *catalogIndex) ([]byte, error) {
 	cp := *c

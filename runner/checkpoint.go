@@ -43,7 +43,7 @@ type CheckpointFunc func(ctx context.Context, cp Checkpoint) error
 func (f CheckpointFunc) Commit(ctx context.Context, cp Checkpoint) error { return f(ctx, cp) }
 
 // FileCheckpointer writes the committed state to a file in the shape a
-// source expects for --state (PROTOCOL.md 1.3), atomically: a temp file is
+// source expects for --state (docs/protocol.md 1.3), atomically: a temp file is
 // written and fsynced, then renamed over the target, so a crash leaves
 // either the old or the new state, never a torn one.
 type FileCheckpointer struct {

@@ -83,7 +83,7 @@ func Spec(ctx context.Context, rt Runtime, base ConnectorSpec) (*SpecResult, err
 // trace without a status, a non-zero exit, or no status at all is a
 // *ConnectorError, whose message comes from, in order: a FAILED status's
 // message, the first ERROR trace's message, or the exit code plus the tail
-// of stderr (PROTOCOL.md 1.5).
+// of stderr (docs/protocol.md 1.5).
 func Check(ctx context.Context, rt Runtime, base ConnectorSpec, config []byte) (*CheckResult, error) {
 	m, out, err := Command(ctx, rt, base, CommandCheck, config)
 	if err != nil {
@@ -154,7 +154,7 @@ func Command(ctx context.Context, rt Runtime, base ConnectorSpec, command string
 	return c.answer, out, nil
 }
 
-// commandEnv is the environment of a command run (PROTOCOL.md 1.6), with
+// commandEnv is the environment of a command run (docs/protocol.md 1.6), with
 // the caller's variables on top.
 func commandEnv(image string, extra map[string]string) map[string]string {
 	env := map[string]string{

@@ -38,7 +38,7 @@ const (
 
 // ConnectorError reports a connector that failed a command: the
 // connector's failure, shown to users, as opposed to Ferry failing to run
-// it. Message follows PROTOCOL.md 1.5.
+// it. Message follows docs/protocol.md 1.5.
 type ConnectorError struct {
 	Image   string
 	Command string

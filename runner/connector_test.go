@@ -23,7 +23,7 @@ const (
 
 // TestCommandOutcome verifies how a command's output and exit status become
 // an answer or a *ConnectorError, following Airbyte's check semantics
-// (PROTOCOL.md 1.5).
+// (docs/protocol.md 1.5).
 func TestCommandOutcome(t *testing.T) {
 	for _, tc := range []struct {
 		name, command, stdout, stderr string

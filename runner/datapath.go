@@ -10,7 +10,7 @@ import (
 	"github.com/ferrysync/ferry/protocol/protobuf"
 )
 
-// dataPath is how records travel in one data-channel mode (DESIGN.md, mode
+// dataPath is how records travel in one data-channel mode (docs/design.md, mode
 // selection). Everything that differs between modes is here, one
 // implementation per mode; Sync's orchestration is the same for all.
 type dataPath interface {
@@ -121,7 +121,7 @@ func stdinDestinationEnded(a *attempt, w *wiring, err error) {
 	if !w.input.closed.Load() {
 		// The destination is gone before the end of its input: the source
 		// cannot deliver anything any more, even while idle, so stop it now
-		// rather than at the pump's next write (PROTOCOL.md 4.4).
+		// rather than at the pump's next write (docs/protocol.md 4.4).
 		a.destinationWriteFailed(errDestinationExited)
 		w.cancelSrc()
 		return

@@ -74,7 +74,7 @@ func (d *destinationInput) failed(err error) error {
 }
 
 // writeComplete sends one COMPLETE stream status per configured stream,
-// under its destination name, before end of input (PROTOCOL.md 4.4).
+// under its destination name, before end of input (docs/protocol.md 4.4).
 func (d *destinationInput) writeComplete() error {
 	a := d.a
 	now := protocol.Millis(a.clock.Now().UnixMilli())
@@ -121,7 +121,7 @@ func (a *attempt) destinationWriteFailed(err error) {
 }
 
 // readDestination reads the destination's stdout to EOF: STATE lines are
-// acknowledgements, the rest is logged or booked (PROTOCOL.md 4.1). In
+// acknowledgements, the rest is logged or booked (docs/protocol.md 4.1). In
 // socket mode (outputIsProgress) every line is also a sign of progress,
 // since records never pass Ferry.
 func (a *attempt) readDestination(r io.Reader, outputIsProgress bool) {
@@ -195,7 +195,7 @@ func (a *attempt) commit() {
 }
 
 // destinationRecord handles a RECORD on the destination's stdout: never
-// data; stats when flagged (PROTOCOL.md section 3).
+// data; stats when flagged (docs/protocol.md section 3).
 func (a *attempt) destinationRecord(line []byte) {
 	if !bytes.Contains(line, []byte(`"isDummyStatsMessage"`)) {
 		return

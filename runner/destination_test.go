@@ -71,7 +71,7 @@ func TestAckIsCommittedWhileTheDestinationRuns(t *testing.T) {
 
 // TestDestinationCrashStopsAnIdleSource: when the destination dies while
 // the source is idle (a long query before its next row), Ferry stops the
-// source at once instead of at its next write (PROTOCOL.md 4.4).
+// source at once instead of at its next write (docs/protocol.md 4.4).
 func TestDestinationCrashStopsAnIdleSource(t *testing.T) {
 	src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
 		writeLines(stdio.Out, recordLine("users", 1), streamStateLine("users", 1))

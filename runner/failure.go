@@ -11,7 +11,7 @@ import (
 	"github.com/ferrysync/ferry/secret"
 )
 
-// maxFailureText caps connector-provided strings (PROTOCOL.md 7.2).
+// maxFailureText caps connector-provided strings (docs/protocol.md 7.2).
 const (
 	maxFailureText  = 50000
 	maxFailureStack = 100000

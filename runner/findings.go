@@ -13,7 +13,7 @@ import (
 const maxTraceFailures = 100
 
 // maxNonProtocolLogs caps how many non-protocol stdout lines are logged per
-// connector (PROTOCOL.md 4.7); the rest are only counted.
+// connector (docs/protocol.md 4.7); the rest are only counted.
 const maxNonProtocolLogs = 1000
 
 // findings collects what an attempt found wrong: failures, warnings and the
@@ -156,7 +156,7 @@ func (f *findings) sourceFailed(lenient bool) bool {
 
 // nonProtocolLine logs a stdout line that is not an Airbyte message, as
 // Airbyte does, and counts record-like ones from the source: dropping a
-// record loses data (PROTOCOL.md 4.7).
+// record loses data (docs/protocol.md 4.7).
 func (f *findings) nonProtocolLine(role Role, line []byte) {
 	side := 0
 	if role == RoleDestination {

@@ -99,7 +99,7 @@ func TestStateEnrichmentNeverDuplicatesMembers(t *testing.T) {
 }
 
 // TestCommittedStateHasNoDestinationDecoration: a member the destination adds to its echo never reaches the
-// committed state (PROTOCOL.md 4.3).
+// committed state (docs/protocol.md 4.3).
 func TestCommittedStateHasNoDestinationDecoration(t *testing.T) {
 	dst := &destRecorder{ack: func(n int, line string) string {
 		return strings.Replace(line, `"stream_state":`, `"x_injected_by_destination":true,"stream_state":`, 1)

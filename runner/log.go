@@ -12,7 +12,7 @@ import (
 )
 
 // MaxLogLineBytes caps one log line (stderr or LOG message) at 16 KiB
-// (PROTOCOL.md 1.4). Longer lines are cut and marked.
+// (docs/protocol.md 1.4). Longer lines are cut and marked.
 const MaxLogLineBytes = 16 << 10
 
 // AttemptLog writes the human-readable log of one attempt: one line per

@@ -78,7 +78,7 @@ func (a *attempt) trace(role Role, t *protocol.Trace) {
 }
 
 // control hands a CONTROL config update to the caller at once, so a
-// refreshed OAuth token survives a failed attempt (PROTOCOL.md 2.4). The
+// refreshed OAuth token survives a failed attempt (docs/protocol.md 2.4). The
 // config is never logged.
 func (a *attempt) control(role Role, c *protocol.Control) {
 	if c.Type != protocol.ControlConnectorConfigType || c.ConnectorConfig == nil {

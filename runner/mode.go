@@ -80,7 +80,7 @@ type Mode struct {
 	Reason string
 }
 
-// ChooseMode picks the data channel (DESIGN.md, mode selection):
+// ChooseMode picks the data channel (docs/design.md, mode selection):
 //  1. stdio when forced, when records must be rewritten, or when the
 //     source does not speak SOCKET;
 //  2. socket when both sides speak SOCKET with the same data-channel

@@ -21,7 +21,7 @@ func fatalf(origin, format string, args ...any) error {
 
 // pump reads one source output to its end and routes every message
 // (route). On sourceData it forwards RECORD and STATE lines to the
-// destination, as their original bytes where possible (PROTOCOL.md 4.1).
+// destination, as their original bytes where possible (docs/protocol.md 4.1).
 type pump struct {
 	a   *attempt
 	out output

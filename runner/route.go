@@ -39,7 +39,7 @@ const (
 )
 
 // route decides what Ferry does with a message of type typ read from out
-// (PROTOCOL.md 4.1, 5.7). Every connector output goes through it, so the
+// (docs/protocol.md 4.1, 5.7). Every connector output goes through it, so the
 // whole message routing of every mode is this one table.
 func route(out output, typ protocol.Type) action {
 	switch typ {

@@ -106,7 +106,7 @@ type ConnectorSpec struct {
 	StopTimeout time.Duration
 }
 
-// DefaultStopTimeout is the SIGTERM grace period (PROTOCOL.md 7.1).
+// DefaultStopTimeout is the SIGTERM grace period (docs/protocol.md 7.1).
 const DefaultStopTimeout = 30 * time.Second
 
 // SocketDir is where the per-attempt socket volume is mounted.

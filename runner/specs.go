@@ -11,7 +11,7 @@ import (
 	"github.com/ferrysync/ferry/protocol"
 )
 
-// Container paths, as Airbyte uses them (PROTOCOL.md 1.2).
+// Container paths, as Airbyte uses them (docs/protocol.md 1.2).
 const (
 	SourceConfigPath     = "/source/connectorConfig.json"
 	SourceCatalogPath    = "/source/catalog.json"
@@ -32,7 +32,7 @@ const (
 	LabelRole     = "io.ferry.role"
 )
 
-// baseEnv is the environment every connector gets (PROTOCOL.md 1.6).
+// baseEnv is the environment every connector gets (docs/protocol.md 1.6).
 func (s *syncRun) baseEnv(role Role, image string, extra map[string]string) map[string]string {
 	cfg := s.cfg
 	env := map[string]string{
@@ -74,7 +74,7 @@ func (s *syncRun) destinationSocketVolume() string {
 }
 
 // SocketPaths returns the socket paths of socket mode, identical for both
-// connectors (PROTOCOL.md 5.2).
+// connectors (docs/protocol.md 5.2).
 func SocketPaths(n int) []string {
 	paths := make([]string, n)
 	for i := range paths {
@@ -184,7 +184,7 @@ func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 	files := map[string][]byte{DestConfigPath: configBytes(cfg.Destination.Config)}
 	if s.mode.Mode == protocol.ModeSocket {
 		// Socket mode: the raw catalog plus the namespace mapping file; the
-		// destination maps names itself (PROTOCOL.md 2.8, 5.8).
+		// destination maps names itself (docs/protocol.md 2.8, 5.8).
 		catalog, err := json.Marshal(cfg.Catalog)
 		if err != nil {
 			return ConnectorSpec{}, err

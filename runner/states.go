@@ -35,9 +35,10 @@ type pendingState struct {
 }
 
 // stateTracker numbers the states Ferry forwards in stdio mode and matches
-// the destination's acknowledgements to them (PROTOCOL.md 4.2, 4.3; DESIGN
-// G1, G2). The ledger owns it and calls it under the ledger's lock, for
-// the pump (source side) and the destination reader alike.
+// the destination's acknowledgements to them (docs/protocol.md 4.2, 4.3;
+// docs/design.md G1, G2). The ledger owns it and calls it under the
+// ledger's lock, for the pump (source side) and the destination reader
+// alike.
 type stateTracker struct {
 	catalog *catalogIndex
 	kind    protocol.StateType // STREAM, GLOBAL or LEGACY once seen
@@ -117,7 +118,7 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 	kind := s.Kind()
 	if t.kind != "" && t.kind != kind {
 		// Destinations throw on a mix too, and a mix could not be
-		// persisted as one state (PROTOCOL.md 4.3).
+		// persisted as one state (docs/protocol.md 4.3).
 		return nil, fatalf(protocol.OriginSource, "the source mixed %s and %s states in one sync", t.kind, kind)
 	}
 	t.kind = kind
@@ -184,7 +185,7 @@ func (t *stateTracker) sourceState(raw []byte, m *protocol.Message, mapping *nam
 
 // enrich adds id and, when missing, sourceStats to the state. When the
 // state needs nothing else it splices the members into the raw line, so
-// every other byte stays as the source wrote it (PROTOCOL.md 2.0).
+// every other byte stays as the source wrote it (docs/protocol.md 2.0).
 // Otherwise (a source-supplied id or partition_id to replace, or names to
 // map) it re-encodes the message, which preserves unknown members.
 func (t *stateTracker) enrich(raw []byte, m *protocol.Message, id, records int64, hadCount bool, mapping *nameMapper) ([]byte, error) {
@@ -212,7 +213,7 @@ func (t *stateTracker) enrich(raw []byte, m *protocol.Message, id, records int64
 	}
 	c := *s
 	c.ID = &id
-	c.PartitionID = "" // stdio mode never carries partition_id (PROTOCOL.md 4.2)
+	c.PartitionID = "" // stdio mode never carries partition_id (docs/protocol.md 4.2)
 	if !hadCount {
 		c.SourceStats = &protocol.StateStats{RecordCount: protocol.NewCount(records)}
 	}
@@ -312,7 +313,7 @@ func (t *stateTracker) destState(s *protocol.State, mapping *nameMapper) (*ackRe
 
 	if s.ID == nil {
 		// Older destinations may drop the id: match the oldest pending state
-		// with the same content (PROTOCOL.md 4.3).
+		// with the same content (docs/protocol.md 4.3).
 		for _, p := range t.pending[key] {
 			if p.hash == h {
 				return t.confirm(key, p.id, s, mapping)
@@ -398,7 +399,7 @@ func (t *stateTracker) confirm(key protocol.StreamDescriptor, id int64, echo *pr
 
 // rebuild makes the state to persist from an echo whose content matched
 // what Ferry sent: the source-side names, no bookkeeping members, and
-// GLOBAL stream states pruned to the catalog (PROTOCOL.md 4.3).
+// GLOBAL stream states pruned to the catalog (docs/protocol.md 4.3).
 func (t *stateTracker) rebuild(echo *protocol.State, key protocol.StreamDescriptor) *protocol.State {
 	c := echo.Clean()
 	switch c.Kind() {
@@ -428,7 +429,7 @@ func (t *stateTracker) pendingCount() int { return t.nPending }
 // stateHash hashes what a state says, not how it is written: the kind, the
 // stream descriptor (source-side names) and the canonical JSON of the
 // blobs. Echoes are re-serialized by destinations (spacing, key order,
-// "global_"), so bytes cannot be compared (PROTOCOL.md section 3).
+// "global_"), so bytes cannot be compared (docs/protocol.md section 3).
 func stateHash(s *protocol.State, mapping *nameMapper, fromDest bool) ([sha256.Size]byte, error) {
 	h := sha256.New()
 	write := func(parts ...string) {

@@ -16,7 +16,7 @@ import (
 // it returns an error.
 type Result struct {
 	Status Status `json:"status"`
-	// Mode, Format and Sockets record the data channel (DESIGN.md, mode
+	// Mode, Format and Sockets record the data channel (docs/design.md, mode
 	// selection).
 	Mode    string `json:"mode"`
 	Format  string `json:"format"`

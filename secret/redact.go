@@ -10,7 +10,7 @@ import (
 )
 
 // Mask replaces secret values in everything Ferry and its connectors print
-// or return. It is the mask Airbyte's API uses (PROTOCOL.md 7.5), and an
+// or return. It is the mask Airbyte's API uses (docs/protocol.md 7.5), and an
 // update that sends it back for a secret field keeps the stored value.
 const Mask = "**********"
 

@@ -10,7 +10,7 @@ import (
 // plaintext, stored and masked forms inside transactions.
 
 // UpdateActorConfig replaces only the config of a source or destination,
-// as a connector's CONTROL message asks (PROTOCOL.md 2.4). Masked values
+// as a connector's CONTROL message asks (docs/protocol.md 2.4). Masked values
 // keep the stored secrets. It returns ErrNotFound or a *ValidationError.
 func (db *DB) UpdateActorConfig(ctx context.Context, kind ActorKind, id string, config json.RawMessage) error {
 	return db.update(ctx, "update "+string(kind)+" config", func(tx *txn) error {

@@ -82,7 +82,7 @@ type StreamStats struct {
 	Status string `json:"status,omitempty"`
 }
 
-// FailureReason is Airbyte's FailureReason (PROTOCOL.md 7.2). The origin
+// FailureReason is Airbyte's FailureReason (docs/protocol.md 7.2). The origin
 // and type names are protocol's (protocol.OriginSource,
 // protocol.FailureConfig, ...).
 type FailureReason struct {

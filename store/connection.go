@@ -32,7 +32,7 @@ type Connection struct {
 	// destination sync mode, cursor and primary key. Never nil once stored.
 	Catalog *protocol.ConfiguredCatalog
 	// SelectedFields lists, per stream, the top-level fields to keep
-	// (PROTOCOL.md 4.6). A stream not listed keeps every field.
+	// (docs/protocol.md 4.6). A stream not listed keeps every field.
 	SelectedFields      []SelectedFields
 	Schedule            Schedule
 	NamespaceDefinition protocol.NamespaceDefinition

@@ -7,7 +7,7 @@ import (
 )
 
 // StreamGeneration is the current generation of one stream of a connection
-// (PROTOCOL.md 2.7): the catalog's generation_id, incremented on a
+// (docs/protocol.md 2.7): the catalog's generation_id, incremented on a
 // truncate refresh or a clear. A stream without a row is at generation 0.
 type StreamGeneration struct {
 	Stream       protocol.StreamDescriptor

@@ -14,7 +14,7 @@ import (
 // keys (State.Clean), which is what goes back to the source.
 
 // CommitCheckpoint commits destination-acknowledged states and the
-// attempt's cumulative stats in one transaction (PROTOCOL.md 4.3). STREAM
+// attempt's cumulative stats in one transaction (docs/protocol.md 4.3). STREAM
 // states are upserted per stream; a GLOBAL or LEGACY state replaces the
 // connection's state. Within states, later entries win (the caller passes
 // them in acknowledgement order). The states must all be of one kind; a

@@ -6,7 +6,7 @@ import (
 
 // Airbyte's public API names a stream's sync mode with one word for the
 // source's read mode and the destination's write mode together
-// (PROTOCOL.md 7.4); the protocol carries them apart.
+// (docs/protocol.md 7.4); the protocol carries them apart.
 var syncModes = []struct {
 	name       string
 	mode, dest string

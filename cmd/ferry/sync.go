@@ -155,7 +155,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	defer closeRT()
 
 	// Secret values come from the connectors' specs, so they are masked in
-	// the log and in every message (PROTOCOL.md 7.5).
+	// the log and in every message (docs/protocol.md 7.5).
 	var secrets []string
 	specs := make([]json.RawMessage, 2)
 	for i, c := range []struct {

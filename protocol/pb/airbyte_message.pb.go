@@ -1,4 +1,4 @@
-// The Airbyte socket-mode wire schema, as Ferry speaks it (PROTOCOL.md 5.5).
+// The Airbyte socket-mode wire schema, as Ferry speaks it (docs/protocol.md 5.5).
 //
 // Airbyte splits this schema over airbyte_message.proto,
 // airbyte_record_message.proto and airbyte_record_message_meta.proto in

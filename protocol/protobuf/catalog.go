@@ -43,7 +43,7 @@ func NewCatalog(streams []protocol.Stream) (*Catalog, error) {
 
 // NewConfiguredCatalog builds the schemas of a configured catalog's
 // streams. Both sides must derive them from identical property sets
-// (PROTOCOL.md 5.5).
+// (docs/protocol.md 5.5).
 func NewConfiguredCatalog(cc *protocol.ConfiguredCatalog) (*Catalog, error) {
 	streams := make([]protocol.Stream, len(cc.Streams))
 	for i := range cc.Streams {

@@ -1,4 +1,4 @@
-// Package protobuf is the protobuf codec of socket mode (PROTOCOL.md 5.4,
+// Package protobuf is the protobuf codec of socket mode (docs/protocol.md 5.4,
 // 5.5): it converts Airbyte messages between their JSONL form, which the
 // protocol package models, and the length-delimited protobuf stream a
 // socket carries.
@@ -22,7 +22,7 @@
 // JSON → protobuf. Each top-level member of `data` is matched to a schema
 // property by name; values go out in schema order, one per property, and a
 // missing or null member is sent as is_null. The value's encoding follows
-// the property's kind (PROTOCOL.md 5.5):
+// the property's kind (docs/protocol.md 5.5):
 //
 //	boolean          true/false → boolean
 //	string           → string

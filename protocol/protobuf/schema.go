@@ -13,7 +13,7 @@ import (
 )
 
 // ValueKind is the protobuf value type a schema property maps to
-// (PROTOCOL.md 5.5). It decides how a JSON value is encoded; decoding never
+// (docs/protocol.md 5.5). It decides how a JSON value is encoded; decoding never
 // needs it, because every protobuf value says which member it uses.
 type ValueKind uint8
 

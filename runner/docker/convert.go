@@ -25,7 +25,7 @@ type imageConfig struct {
 }
 
 // entrypointEnv is the variable Airbyte images set equal to their
-// entrypoint (PROTOCOL.md 1.2).
+// entrypoint (docs/protocol.md 1.2).
 const entrypointEnv = "AIRBYTE_ENTRYPOINT"
 
 // containerConfig translates a spec into container settings. It is pure:
