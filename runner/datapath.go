@@ -32,6 +32,12 @@ type dataPath interface {
 	// outputIsProgress reports whether the destination's output is the
 	// sign of progress (records never pass Ferry).
 	outputIsProgress() bool
+	// speaksSockets reports whether role's connector moves records over
+	// the socket volume (it then gets the DATA_CHANNEL_* environment).
+	speaksSockets(role Role) bool
+	// destinationCatalog places the destination's catalog file (and what
+	// else it needs to name streams) into files and env.
+	destinationCatalog(files map[string][]byte, env map[string]string) error
 }
 
 // wiring is what joins the connectors while they run.
@@ -112,8 +118,12 @@ func (p *stdioPath) destinationEnded(w *wiring, _ ExitStatus, err error) {
 	stdinDestinationEnded(p.a, w, err)
 }
 
-func (p *stdioPath) sendsComplete() bool    { return true }
-func (p *stdioPath) outputIsProgress() bool { return false }
+func (p *stdioPath) sendsComplete() bool     { return true }
+func (p *stdioPath) outputIsProgress() bool  { return false }
+func (p *stdioPath) speaksSockets(Role) bool { return false }
+func (p *stdioPath) destinationCatalog(files map[string][]byte, _ map[string]string) error {
+	return p.a.mappedCatalog(files)
+}
 
 // stdinDestinationEnded handles the end of a destination that reads its
 // records on stdin (stdio and bridged mode).
@@ -162,5 +172,9 @@ func (p *socketPath) destinationEnded(w *wiring, st ExitStatus, err error) {
 	}
 }
 
-func (p *socketPath) sendsComplete() bool    { return false }
-func (p *socketPath) outputIsProgress() bool { return true }
+func (p *socketPath) sendsComplete() bool     { return false }
+func (p *socketPath) outputIsProgress() bool  { return true }
+func (p *socketPath) speaksSockets(Role) bool { return true }
+func (p *socketPath) destinationCatalog(files map[string][]byte, env map[string]string) error {
+	return p.a.rawCatalogAndMapping(files, env)
+}

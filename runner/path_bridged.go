@@ -63,3 +63,10 @@ func (p *bridgedPath) destinationEnded(w *wiring, _ ExitStatus, err error) {
 
 func (p *bridgedPath) sendsComplete() bool    { return true }
 func (p *bridgedPath) outputIsProgress() bool { return false }
+
+// speaksSockets: only the source speaks sockets, to Ferry.
+func (p *bridgedPath) speaksSockets(role Role) bool { return role == RoleSource }
+
+func (p *bridgedPath) destinationCatalog(files map[string][]byte, _ map[string]string) error {
+	return p.a.mappedCatalog(files)
+}

@@ -52,8 +52,7 @@ func (s *syncRun) baseEnv(role Role, image string, extra map[string]string) map[
 		// the committed state would lag far behind the data (docs/protocol.md 1.6).
 		"PYTHONUNBUFFERED": "1",
 	}
-	// In bridged mode only the source speaks sockets (to Ferry).
-	if s.mode.Mode == protocol.ModeSocket || (s.mode.Mode == protocol.ModeBridged && role == RoleSource) {
+	if s.path.speaksSockets(role) {
 		env["DATA_CHANNEL_MEDIUM"] = protocol.TransportSocket
 		env["DATA_CHANNEL_FORMAT"] = s.mode.Format
 		env["DATA_CHANNEL_SOCKET_PATHS"] = strings.Join(SocketPaths(s.mode.Sockets), ",")
@@ -64,10 +63,10 @@ func (s *syncRun) baseEnv(role Role, image string, extra map[string]string) map[
 	return env
 }
 
-// destinationSocketVolume is the socket volume in socket mode; in bridged
-// mode only the source and Ferry share the sockets.
+// destinationSocketVolume is the socket volume when the destination
+// speaks sockets; in bridged mode only the source and Ferry share them.
 func (s *syncRun) destinationSocketVolume() string {
-	if s.mode.Mode == protocol.ModeSocket {
+	if s.path.speaksSockets(RoleDestination) {
 		return s.socketVol
 	}
 	return ""
@@ -182,29 +181,8 @@ func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 	cfg := s.cfg
 	env := s.baseEnv(RoleDestination, cfg.Destination.Image, cfg.Destination.Env)
 	files := map[string][]byte{DestConfigPath: configBytes(cfg.Destination.Config)}
-	if s.mode.Mode == protocol.ModeSocket {
-		// Socket mode: the raw catalog plus the namespace mapping file; the
-		// destination maps names itself (docs/protocol.md 2.8, 5.8).
-		catalog, err := json.Marshal(cfg.Catalog)
-		if err != nil {
-			return ConnectorSpec{}, err
-		}
-		m := cfg.Mapping
-		if m.Definition == "" {
-			m.Definition = protocol.NamespaceSource
-		}
-		mapping, err := json.Marshal(m)
-		if err != nil {
-			return ConnectorSpec{}, err
-		}
-		files[DestCatalogPath], files[DestNamespaceMapPath] = catalog, mapping
-		env["NAMESPACE_MAPPING_CONFIG_PATH"] = DestNamespaceMapPath
-	} else {
-		catalog, err := destinationCatalog(cfg.Catalog, s.catalog)
-		if err != nil {
-			return ConnectorSpec{}, err
-		}
-		files[DestCatalogPath] = catalog
+	if err := s.path.destinationCatalog(files, env); err != nil {
+		return ConnectorSpec{}, err
 	}
 	return ConnectorSpec{
 		Name:         cfg.containerName(RoleDestination),
@@ -229,4 +207,36 @@ func configBytes(raw []byte) []byte {
 		return []byte("{}")
 	}
 	return raw
+}
+
+// mappedCatalog gives the destination the catalog under destination-side
+// names: Ferry maps the names of everything it forwards (stdio, bridged).
+func (a *attempt) mappedCatalog(files map[string][]byte) error {
+	catalog, err := destinationCatalog(a.cfg.Catalog, a.catalog)
+	if err != nil {
+		return err
+	}
+	files[DestCatalogPath] = catalog
+	return nil
+}
+
+// rawCatalogAndMapping gives the destination the source-side catalog and
+// the namespace mapping file: in socket mode records bypass Ferry, so the
+// destination maps names itself (docs/protocol.md 2.8, 5.8).
+func (a *attempt) rawCatalogAndMapping(files map[string][]byte, env map[string]string) error {
+	catalog, err := json.Marshal(a.cfg.Catalog)
+	if err != nil {
+		return err
+	}
+	m := a.cfg.Mapping
+	if m.Definition == "" {
+		m.Definition = protocol.NamespaceSource
+	}
+	mapping, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	files[DestCatalogPath], files[DestNamespaceMapPath] = catalog, mapping
+	env["NAMESPACE_MAPPING_CONFIG_PATH"] = DestNamespaceMapPath
+	return nil
 }
