@@ -24,7 +24,19 @@ func (r *runner) write(ctx context.Context, dst Destination) error {
 	if err != nil {
 		return err
 	}
-	w, err := dst.Open(ctx, &WriteRequest{Request: req, Catalog: cat})
+	// The writer sees the destination's names. In stdio mode the catalog
+	// carries them already; in socket mode the kit maps the source's.
+	wcat := cat
+	if ch.socket() {
+		m, err := readNamespaceMapping()
+		if err != nil {
+			return err
+		}
+		if wcat, err = m.catalog(cat); err != nil {
+			return err
+		}
+	}
+	w, err := dst.Open(ctx, &WriteRequest{Request: req, Catalog: wcat})
 	if err != nil {
 		return err
 	}
@@ -33,7 +45,7 @@ func (r *runner) write(ctx context.Context, dst Destination) error {
 		opts = o.WriteOptions().withDefaults()
 	}
 	ws := newWriteSession(r, w, opts)
-	if err := ws.open(ctx, cat); err != nil {
+	if err := ws.open(ctx, cat, wcat); err != nil {
 		ws.abort(ctx)
 		return err
 	}
@@ -91,14 +103,16 @@ func newWriteSession(r *runner, w Writer, opts WriteOptions) *writeSession {
 
 // open opens a writer for every configured stream up front, so a stream
 // with no records still gets finished (an empty overwrite truncates).
-func (ws *writeSession) open(ctx context.Context, cat *protocol.ConfiguredCatalog) error {
+// Input names streams as cat does; the writer gets wcat's stream, the
+// same one under its destination name.
+func (ws *writeSession) open(ctx context.Context, cat, wcat *protocol.ConfiguredCatalog) error {
 	for i := range cat.Streams {
-		cs := &cat.Streams[i]
+		cs := &wcat.Streams[i]
 		sw, err := ws.w.OpenStream(ctx, cs)
 		if err != nil {
 			return err
 		}
-		s := &slot{desc: cs.Stream.Descriptor(), cs: cs, sw: sw}
+		s := &slot{desc: cat.Streams[i].Stream.Descriptor(), dest: cs.Stream.Descriptor(), cs: cs, sw: sw}
 		s.key = ws.keys.key(s.desc, 1)
 		s.ordinal = 1
 		ws.slots[s.desc] = s
