@@ -238,7 +238,8 @@ func (ws *writeSession) status(ctx context.Context, st *protocol.StreamStatus) e
 	case protocol.StreamComplete:
 		if ws.socket {
 			// Other sockets may still hold this stream's records: the
-			// stream is finished once every socket is at its end.
+			// stream is finished once every socket is at its end. Under
+			// Ferry this is only provisional (dest_confirm.go).
 			s.complete = true
 			return nil
 		}

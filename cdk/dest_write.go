@@ -51,7 +51,12 @@ func (r *runner) write(ctx context.Context, dst Destination) error {
 	}
 	var in Intake
 	if ch.socket() {
-		// Socket mode never reads stdin: Ferry only closes it at the end.
+		// Records come on the sockets. Stdin carries at most Ferry's
+		// confirmations of COMPLETE (dest_confirm.go); without them it is
+		// not read, and Ferry only closes it at the end.
+		if ch.confirm {
+			ws.confirm = readConfirmations(r.stdio.In, opts.MaxLineBytes)
+		}
 		si, err := ws.connect(ctx, ch, cat)
 		if err != nil {
 			ws.abort(ctx)
@@ -92,6 +97,9 @@ type writeSession struct {
 	// partition_ids and states' ids are the source's (dest_socket.go).
 	socket  bool
 	legacyN int64 // LEGACY states ignored in socket mode
+	// confirm, in socket mode under Ferry, reads Ferry's COMPLETE
+	// statuses on stdin: only those finalise a stream.
+	confirm *confirmations
 }
 
 func newWriteSession(r *runner, w Writer, opts WriteOptions) *writeSession {
@@ -223,6 +231,11 @@ func (ws *writeSession) handleBatch(ctx context.Context, b *InputBatch) error {
 func (ws *writeSession) end(ctx context.Context) error {
 	if err := ws.flushAndAck(ctx); err != nil {
 		return err
+	}
+	if ws.confirm != nil {
+		if err := ws.confirmComplete(ctx); err != nil {
+			return err
+		}
 	}
 	for _, s := range ws.order {
 		if s.finished {
