@@ -24,6 +24,12 @@ const (
 	defaultJavaOpts      = "-XX:+ExitOnOutOfMemoryError"
 )
 
+// EnvCompleteOnStdin tells a socket-mode destination that Ferry sends it
+// COMPLETE statuses on stdin once the source exited 0, and that only those
+// may finalise a stream (PROTOCOL.md 5.9). Ferry's kit reads it as
+// cdk.EnvCompleteOnStdin; other destinations ignore it.
+const EnvCompleteOnStdin = "FERRY_COMPLETE_ON_STDIN"
+
 // Label keys on every container and volume Ferry creates.
 const (
 	LabelInstance = "io.ferry.instance"
@@ -191,6 +197,9 @@ func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 		}
 		files[DestCatalogPath], files[DestNamespaceMapPath] = catalog, mapping
 		env["NAMESPACE_MAPPING_CONFIG_PATH"] = DestNamespaceMapPath
+		// Ferry confirms on stdin which streams may be finalised, once the
+		// source exited 0 (G5, PROTOCOL.md 5.9); Ferry's kit waits for it.
+		env[EnvCompleteOnStdin] = "true"
 	} else {
 		catalog, err := destinationCatalog(cfg.Catalog, s.catalog)
 		if err != nil {

@@ -322,12 +322,7 @@ func (s *syncRun) awaitSource(done <-chan connectorResult, bounded bool, cancelS
 // endInput ends the destination's input: COMPLETE statuses first, only
 // when the source succeeded (G5).
 func (s *syncRun) endInput(in *destinationInput, srcOK, forwarded bool) {
-	if srcOK && !s.cfg.NoCompleteStatus && s.path.sendsComplete() {
-		if err := in.writeComplete(); err != nil {
-			s.log.Printf(protocol.LevelWarn, "ferry", "could not send COMPLETE statuses: %v", err)
-		}
-	}
-	if err := in.close(); err != nil && forwarded {
+	if err := s.path.endInput(in, srcOK && !s.cfg.NoCompleteStatus); err != nil && forwarded {
 		s.destinationWriteFailed(err)
 	}
 }
