@@ -68,11 +68,17 @@ func TestSocketCompleteNeedsFerry(t *testing.T) {
 			}
 			paths := socketEnv(t, FormatJSONL, 2, extra...)
 			d := &memDest{}
-			// Stdin holds Ferry's confirmations from the start: they may
-			// arrive before the records, which must still all be written
-			// before the streams finish.
-			wait := startWriteIn(t, d, strings.NewReader(tt.stdin), configuredCatalog(t, protocol.SyncFullRefresh, protocol.DestOverwrite, "a", "b"))
+			stdin, ferry := io.Pipe()
+			wait := startWriteIn(t, d, stdin, configuredCatalog(t, protocol.SyncFullRefresh, protocol.DestOverwrite, "a", "b"))
 			c := fakeSource(t, paths)
+			// Ferry's confirmations and the end of stdin come before the
+			// records: the records must still all be written before the
+			// streams finish. (Ferry closes stdin only after the source
+			// exited, which it cannot do before the destination connected.)
+			go func() {
+				io.WriteString(ferry, tt.stdin)
+				ferry.Close()
+			}()
 			send(t, c[0], sRec("a", "p1", 1), sRec("a", "p1", 2), sState("a", 1, "p1", 2))
 			send(t, c[1], append([]string{sRec("b", "q1", 1), sState("b", 1, "q1", 1)}, tt.socket...)...)
 			c[0].Close()
@@ -111,6 +117,23 @@ func TestSocketCompleteWithoutFerry(t *testing.T) {
 	res := wait()
 	if res.code != ExitOK || !cmp.Equal([]string{"finish a true", "close"}, d.events[len(d.events)-2:]) {
 		t.Fatalf("exit %d, events %v; want a finished complete", res.code, d.events)
+	}
+}
+
+// TestSocketSourceGoneBeforeConnect: under Ferry, stdin ending while the
+// destination still waits for the source's sockets means the source is
+// gone without ever listening (it failed at its start); the destination
+// fails at once instead of polling until its connect timeout.
+func TestSocketSourceGoneBeforeConnect(t *testing.T) {
+	socketEnv(t, FormatJSONL, 2, EnvCompleteOnStdin, "true", EnvSocketTimeout, "1h")
+	d := &memDest{}
+	res := startWriteIn(t, d, strings.NewReader(""), configuredCatalog(t, protocol.SyncFullRefresh, protocol.DestOverwrite, "a"))()
+	traces := res.errorTraces()
+	if res.code != ExitFailure || len(traces) != 1 || !strings.Contains(traces[0].Message, "the source ended before it accepted the destination") {
+		t.Fatalf("exit %d, %s; want a failure naming the source's end", res.code, res.stdout)
+	}
+	if !cmp.Equal([]string{"open a", "finish a false", "close"}, d.events) {
+		t.Errorf("events %v: want the stream finished as incomplete", d.events)
 	}
 }
 
