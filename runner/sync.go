@@ -61,7 +61,7 @@ type syncRun struct {
 // filled.
 //
 // Goroutines and pipes, and who closes what (stdio mode; the other data
-// paths differ only inside forward):
+// paths differ only inside forward and in what precedes the end of input):
 //
 //		source ──srcOut──▶ data path (pump) ──dstIn──▶ destination ──dstOut──▶ destination reader
 //
