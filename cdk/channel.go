@@ -27,6 +27,13 @@ const (
 	// sockets: a Go duration ("90s", "15m") or a whole number of seconds.
 	// Airbyte's client gives up after 15 minutes; so does the kit.
 	EnvSocketTimeout = "FERRY_SOCKET_CONNECT_TIMEOUT"
+	// EnvCompleteOnStdin, "true" for a socket-mode destination that Ferry
+	// runs, says that Ferry confirms the end of each stream on stdin: a
+	// COMPLETE status there, sent only once the source exited 0, is what
+	// lets a stream be finalised, not the source's COMPLETE on a socket
+	// (dest_confirm.go). Other platforms do not set it, and the
+	// destination then trusts the sockets, as Airbyte's do.
+	EnvCompleteOnStdin = "FERRY_COMPLETE_ON_STDIN"
 )
 
 // Media and formats, as Airbyte spells them (defined once, in protocol).
@@ -47,6 +54,9 @@ type channelConfig struct {
 	format  string
 	paths   []string
 	timeout time.Duration
+	// confirm: a stream completes only on Ferry's COMPLETE on stdin
+	// (EnvCompleteOnStdin).
+	confirm bool
 }
 
 // socket reports whether records travel over sockets.
@@ -102,6 +112,13 @@ func channelFromEnv() (*channelConfig, error) {
 			return nil, SystemError("%s=%q: %v", EnvSocketTimeout, v, err)
 		}
 		c.timeout = d
+	}
+	if v := strings.TrimSpace(getenv(EnvCompleteOnStdin)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, SystemError("%s=%q: want true or false", EnvCompleteOnStdin, v)
+		}
+		c.confirm = b
 	}
 	return c, nil
 }

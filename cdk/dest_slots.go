@@ -12,7 +12,8 @@ import (
 // batch being filled, and the record counts not yet reported to the
 // checkpoint manager.
 type slot struct {
-	desc protocol.StreamDescriptor
+	desc protocol.StreamDescriptor // as input names it (the source's name in socket mode)
+	dest protocol.StreamDescriptor // as the writer knows it (namespace.go)
 	cs   *protocol.ConfiguredStream
 	sw   StreamWriter
 
@@ -93,10 +94,10 @@ func (ws *writeSession) record(ctx context.Context, r *Record, part string) erro
 	off := len(s.arena)
 	if r.Proto != nil {
 		s.arena = append(s.arena, r.Proto...)
-		s.batch = append(s.batch, Record{Stream: s.desc, Proto: s.arena[off:len(s.arena):len(s.arena)], schema: r.schema})
+		s.batch = append(s.batch, Record{Stream: s.dest, Proto: s.arena[off:len(s.arena):len(s.arena)], schema: r.schema})
 	} else {
 		s.arena = append(s.arena, r.Line...)
-		s.batch = append(s.batch, Record{Stream: s.desc, Line: s.arena[off:len(s.arena):len(s.arena)]})
+		s.batch = append(s.batch, Record{Stream: s.dest, Line: s.arena[off:len(s.arena):len(s.arena)]})
 	}
 	s.recvN++
 	s.recvB += int64(len(s.arena) - off)
@@ -237,7 +238,8 @@ func (ws *writeSession) status(ctx context.Context, st *protocol.StreamStatus) e
 	case protocol.StreamComplete:
 		if ws.socket {
 			// Other sockets may still hold this stream's records: the
-			// stream is finished once every socket is at its end.
+			// stream is finished once every socket is at its end. Under
+			// Ferry this is only provisional (dest_confirm.go).
 			s.complete = true
 			return nil
 		}

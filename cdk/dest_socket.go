@@ -3,6 +3,7 @@ package cdk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -111,7 +112,17 @@ func (ws *writeSession) connect(ctx context.Context, ch *channelConfig, cat *pro
 	}
 	ws.socket = true
 	ws.r.log.Info("connecting to the source's sockets", "sockets", len(ch.paths), "format", ch.format, "timeout", ch.timeout.String())
-	conns, err := dialSockets(ctx, ch.paths, ch.timeout)
+	// Under Ferry, stdin ends once the source is gone: a source that is
+	// gone will never listen, so polling for its sockets until the timeout
+	// would only delay the failure.
+	var gone <-chan struct{}
+	if ws.confirm != nil {
+		gone = ws.confirm.done
+	}
+	conns, err := dialSocketsUntil(ctx, ch.paths, ch.timeout, gone)
+	if errors.Is(err, errSourceGone) {
+		return nil, SystemError("the source ended before it accepted the destination on its sockets")
+	}
 	if err != nil {
 		return nil, err
 	}

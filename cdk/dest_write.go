@@ -24,7 +24,19 @@ func (r *runner) write(ctx context.Context, dst Destination) error {
 	if err != nil {
 		return err
 	}
-	w, err := dst.Open(ctx, &WriteRequest{Request: req, Catalog: cat})
+	// The writer sees the destination's names. In stdio mode the catalog
+	// carries them already; in socket mode the kit maps the source's.
+	wcat := cat
+	if ch.socket() {
+		m, err := readNamespaceMapping()
+		if err != nil {
+			return err
+		}
+		if wcat, err = m.catalog(cat); err != nil {
+			return err
+		}
+	}
+	w, err := dst.Open(ctx, &WriteRequest{Request: req, Catalog: wcat})
 	if err != nil {
 		return err
 	}
@@ -33,13 +45,18 @@ func (r *runner) write(ctx context.Context, dst Destination) error {
 		opts = o.WriteOptions().withDefaults()
 	}
 	ws := newWriteSession(r, w, opts)
-	if err := ws.open(ctx, cat); err != nil {
+	if err := ws.open(ctx, cat, wcat); err != nil {
 		ws.abort(ctx)
 		return err
 	}
 	var in Intake
 	if ch.socket() {
-		// Socket mode never reads stdin: Ferry only closes it at the end.
+		// Records come on the sockets. Stdin carries at most Ferry's
+		// confirmations of COMPLETE (dest_confirm.go); without them it is
+		// not read, and Ferry only closes it at the end.
+		if ch.confirm {
+			ws.confirm = readConfirmations(r.stdio.In, opts.MaxLineBytes)
+		}
 		si, err := ws.connect(ctx, ch, cat)
 		if err != nil {
 			ws.abort(ctx)
@@ -80,6 +97,9 @@ type writeSession struct {
 	// partition_ids and states' ids are the source's (dest_socket.go).
 	socket  bool
 	legacyN int64 // LEGACY states ignored in socket mode
+	// confirm, in socket mode under Ferry, reads Ferry's COMPLETE
+	// statuses on stdin: only those finalise a stream.
+	confirm *confirmations
 }
 
 func newWriteSession(r *runner, w Writer, opts WriteOptions) *writeSession {
@@ -91,14 +111,16 @@ func newWriteSession(r *runner, w Writer, opts WriteOptions) *writeSession {
 
 // open opens a writer for every configured stream up front, so a stream
 // with no records still gets finished (an empty overwrite truncates).
-func (ws *writeSession) open(ctx context.Context, cat *protocol.ConfiguredCatalog) error {
+// Input names streams as cat does; the writer gets wcat's stream, the
+// same one under its destination name.
+func (ws *writeSession) open(ctx context.Context, cat, wcat *protocol.ConfiguredCatalog) error {
 	for i := range cat.Streams {
-		cs := &cat.Streams[i]
+		cs := &wcat.Streams[i]
 		sw, err := ws.w.OpenStream(ctx, cs)
 		if err != nil {
 			return err
 		}
-		s := &slot{desc: cs.Stream.Descriptor(), cs: cs, sw: sw}
+		s := &slot{desc: cat.Streams[i].Stream.Descriptor(), dest: cs.Stream.Descriptor(), cs: cs, sw: sw}
 		s.key = ws.keys.key(s.desc, 1)
 		s.ordinal = 1
 		ws.slots[s.desc] = s
@@ -209,6 +231,11 @@ func (ws *writeSession) handleBatch(ctx context.Context, b *InputBatch) error {
 func (ws *writeSession) end(ctx context.Context) error {
 	if err := ws.flushAndAck(ctx); err != nil {
 		return err
+	}
+	if ws.confirm != nil {
+		if err := ws.confirmComplete(ctx); err != nil {
+			return err
+		}
 	}
 	for _, s := range ws.order {
 		if s.finished {

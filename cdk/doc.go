@@ -30,8 +30,13 @@
 // both ways too. An idle socket gets a probe.
 //
 // The destination is the client: it polls for the sockets, connects, reads
-// them all concurrently (never stdin) and feeds the same write pipeline as
-// stdio mode through a socket Intake. The CheckpointManager keys states by
-// the source's id and partition_id and releases them in id order once
-// their records are flushed.
+// them all concurrently and feeds the same write pipeline as stdio mode
+// through a socket Intake. The CheckpointManager keys states by the
+// source's id and partition_id and releases them in id order once their
+// records are flushed. Records come under the source's names; the kit
+// maps them with the file NAMESPACE_MAPPING_CONFIG_PATH names before the
+// writer sees them. Under Ferry (FERRY_COMPLETE_ON_STDIN) the source's
+// COMPLETE statuses on the sockets are provisional: a stream is finalised
+// only on Ferry's COMPLETE on stdin, sent once the source exited 0. Stdin
+// carries nothing else.
 package cdk

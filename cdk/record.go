@@ -12,6 +12,9 @@ import (
 // does not decode records on its way in (a benchmark sink never needs
 // to); Fields extracts the usual parts on demand.
 type Record struct {
+	// Stream is the stream as the writer's catalog names it. In socket
+	// mode with a namespace mapping that is the mapped name, while the
+	// stream and namespace inside Line stay the source's.
 	Stream protocol.StreamDescriptor
 	// Line is the AirbyteMessage line as received. In PROTOBUF socket mode
 	// it is the JSON line the protobuf record stands for, converted by the

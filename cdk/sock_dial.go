@@ -27,13 +27,24 @@ var (
 // most timeout. On failure every connection made is closed; on success
 // they belong to the caller.
 func dialSockets(ctx context.Context, paths []string, timeout time.Duration) ([]*net.UnixConn, error) {
+	return dialSocketsUntil(ctx, paths, timeout, nil)
+}
+
+// errSourceGone ends the wait for the source's sockets.
+var errSourceGone = errors.New("the source ended")
+
+// dialSocketsUntil is dialSockets that also stops polling once gone is
+// closed: the source is gone and will never listen. A connection under
+// way is not interrupted (cancelling a dial that the source accepted
+// would lose it), only the wait between two tries.
+func dialSocketsUntil(ctx context.Context, paths []string, timeout time.Duration, gone <-chan struct{}) ([]*net.UnixConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	conns := make([]*net.UnixConn, len(paths))
 	errs := make([]error, len(paths))
 	var wg sync.WaitGroup
 	for i, p := range paths {
-		wg.Go(func() { conns[i], errs[i] = dialOne(ctx, p, timeout) })
+		wg.Go(func() { conns[i], errs[i] = dialOne(ctx, p, timeout, gone) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -53,14 +64,17 @@ func dialSockets(ctx context.Context, paths []string, timeout time.Duration) ([]
 	return conns, nil
 }
 
-// dialOne polls for one socket until it connects or ctx ends.
-func dialOne(ctx context.Context, path string, timeout time.Duration) (*net.UnixConn, error) {
+// dialOne polls for one socket until it connects, ctx ends or gone is
+// closed.
+func dialOne(ctx context.Context, path string, timeout time.Duration, gone <-chan struct{}) (*net.UnixConn, error) {
 	var last error
 	wait := socketPollFirst
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
 		select {
+		case <-gone:
+			return nil, fmt.Errorf("socket %s: %w", path, errSourceGone)
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				why := "it never appeared"

@@ -119,7 +119,8 @@ type Config struct {
 	// the catalog instead of failing the attempt.
 	DropUnknownStreams bool
 	// NoCompleteStatus stops Ferry from sending COMPLETE stream statuses to
-	// the destination at the end of input.
+	// the destination at the end of input (in socket mode, its
+	// confirmations on stdin: Ferry's kit then finalises no stream).
 	NoCompleteStatus bool
 	// FailOnCountMismatch makes a disagreement between the source's,
 	// Ferry's and the destination's record counts fatal (G12).

@@ -26,9 +26,11 @@ type dataPath interface {
 	// destinationEnded reacts to the destination's end, before Ferry reads
 	// its exit status.
 	destinationEnded(w *wiring, st ExitStatus, err error)
-	// sendsComplete reports whether Ferry sends the destination COMPLETE
-	// statuses at the end of input: not when records bypass it.
-	sendsComplete() bool
+	// endInput ends the destination's stdin once the source is done,
+	// after COMPLETE statuses when complete is set: the source exited 0
+	// (G5). It returns what failed to reach a destination that reads its
+	// records there.
+	endInput(in *destinationInput, complete bool) error
 	// outputIsProgress reports whether the destination's output is the
 	// sign of progress (records never pass Ferry).
 	outputIsProgress() bool
@@ -118,11 +120,26 @@ func (p *stdioPath) destinationEnded(w *wiring, _ ExitStatus, err error) {
 	stdinDestinationEnded(p.a, w, err)
 }
 
-func (p *stdioPath) sendsComplete() bool     { return true }
+func (p *stdioPath) endInput(in *destinationInput, complete bool) error {
+	return endRecordInput(p.a, in, complete)
+}
+
 func (p *stdioPath) outputIsProgress() bool  { return false }
 func (p *stdioPath) speaksSockets(Role) bool { return false }
 func (p *stdioPath) destinationCatalog(files map[string][]byte, _ map[string]string) error {
 	return p.a.mappedCatalog(files)
+}
+
+// endRecordInput ends the input of a destination that reads its records
+// on stdin (stdio and bridged mode): the COMPLETE statuses follow the last
+// record in the same stream.
+func endRecordInput(a *attempt, in *destinationInput, complete bool) error {
+	if complete {
+		if err := in.writeComplete(); err != nil {
+			a.log.Printf(protocol.LevelWarn, "ferry", "could not send COMPLETE statuses: %v", err)
+		}
+	}
+	return in.close()
 }
 
 // stdinDestinationEnded handles the end of a destination that reads its
@@ -172,9 +189,22 @@ func (p *socketPath) destinationEnded(w *wiring, st ExitStatus, err error) {
 	}
 }
 
-func (p *socketPath) sendsComplete() bool     { return false }
+// endInput confirms the streams the destination may finalise: the
+// source's COMPLETE statuses went down the sockets before Ferry knew its
+// exit code (G5, docs/protocol.md 5.9).
+func (p *socketPath) endInput(in *destinationInput, complete bool) error {
+	in.confirmComplete(complete)
+	return nil
+}
+
 func (p *socketPath) outputIsProgress() bool  { return true }
 func (p *socketPath) speaksSockets(Role) bool { return true }
 func (p *socketPath) destinationCatalog(files map[string][]byte, env map[string]string) error {
-	return p.a.rawCatalogAndMapping(files, env)
+	if err := p.a.rawCatalogAndMapping(files, env); err != nil {
+		return err
+	}
+	// Ferry confirms on stdin which streams may be finalised, once the
+	// source exited 0 (G5, docs/protocol.md 5.9); Ferry's kit waits for it.
+	env[EnvCompleteOnStdin] = "true"
+	return nil
 }

@@ -76,8 +76,49 @@ func (d *destinationInput) failed(err error) error {
 // writeComplete sends one COMPLETE stream status per configured stream,
 // under its destination name, before end of input (docs/protocol.md 4.4).
 func (d *destinationInput) writeComplete() error {
-	a := d.a
+	if d.writeErr != nil {
+		return d.writeErr
+	}
+	b, err := d.a.completeStatuses(true)
+	if err != nil {
+		return err
+	}
+	if _, err := d.bw.Write(b); err != nil {
+		return d.failed(err)
+	}
+	return nil
+}
+
+// confirmComplete ends the destination's stdin in socket mode, where it
+// carries no records: Ferry's COMPLETE statuses first when complete is
+// set, under the source's names like everything the destination gets in
+// socket mode, then end of input (docs/protocol.md 5.9). Ferry's kit finalises
+// a stream only on these; Airbyte's socket destinations never read stdin
+// and may have exited already, so a failed write is no failure of theirs:
+// they answer for their own exit.
+func (d *destinationInput) confirmComplete(complete bool) {
+	d.closed.Store(true)
+	var err error
+	if complete {
+		var b []byte
+		if b, err = d.a.completeStatuses(false); err == nil {
+			_, err = d.w.Write(b)
+		}
+	}
+	if cerr := d.w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		d.a.log.Printf(protocol.LevelInfo, "ferry", "the destination did not take its end of input on stdin (%v): it had exited, or does not read stdin in socket mode", err)
+	}
+}
+
+// completeStatuses returns the COMPLETE stream statuses of the end of
+// input, one line per configured stream, under the destination's names
+// (destNames) or the source's.
+func (a *attempt) completeStatuses(destNames bool) ([]byte, error) {
 	now := protocol.Millis(a.clock.Now().UnixMilli())
+	var out []byte
 	for _, desc := range a.catalog.order {
 		// A stream the source itself reported INCOMPLETE is not finished,
 		// even after a clean exit: finalising it could replace good data
@@ -86,15 +127,17 @@ func (d *destinationInput) writeComplete() error {
 			a.findings.warn("stream %s: the source reported it INCOMPLETE, so it gets no COMPLETE status", desc)
 			continue
 		}
-		b, err := json.Marshal(protocol.NewStreamStatus(a.catalog.find(desc).dest, protocol.StreamComplete, now))
+		name := desc
+		if destNames {
+			name = a.catalog.find(desc).dest
+		}
+		b, err := json.Marshal(protocol.NewStreamStatus(name, protocol.StreamComplete, now))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := d.write(b); err != nil {
-			return err
-		}
+		out = append(append(out, b...), '\n')
 	}
-	return nil
+	return out, nil
 }
 
 // close flushes and closes the destination's stdin: end of input. A write

@@ -61,7 +61,10 @@ func (p *bridgedPath) destinationEnded(w *wiring, _ ExitStatus, err error) {
 	stdinDestinationEnded(p.a, w, err)
 }
 
-func (p *bridgedPath) sendsComplete() bool    { return true }
+func (p *bridgedPath) endInput(in *destinationInput, complete bool) error {
+	return endRecordInput(p.a, in, complete)
+}
+
 func (p *bridgedPath) outputIsProgress() bool { return false }
 
 // speaksSockets: only the source speaks sockets, to Ferry.

@@ -24,6 +24,12 @@ const (
 	defaultJavaOpts      = "-XX:+ExitOnOutOfMemoryError"
 )
 
+// EnvCompleteOnStdin tells a socket-mode destination that Ferry sends it
+// COMPLETE statuses on stdin once the source exited 0, and that only those
+// may finalise a stream (docs/protocol.md 5.9). Ferry's kit reads it as
+// cdk.EnvCompleteOnStdin; other destinations ignore it.
+const EnvCompleteOnStdin = "FERRY_COMPLETE_ON_STDIN"
+
 // Label keys on every container and volume Ferry creates.
 const (
 	LabelInstance = "io.ferry.instance"

@@ -61,7 +61,7 @@ type syncRun struct {
 // filled.
 //
 // Goroutines and pipes, and who closes what (stdio mode; the other data
-// paths differ only inside forward):
+// paths differ only inside forward and in what precedes the end of input):
 //
 //		source ──srcOut──▶ data path (pump) ──dstIn──▶ destination ──dstOut──▶ destination reader
 //
@@ -322,12 +322,7 @@ func (s *syncRun) awaitSource(done <-chan connectorResult, bounded bool, cancelS
 // endInput ends the destination's input: COMPLETE statuses first, only
 // when the source succeeded (G5).
 func (s *syncRun) endInput(in *destinationInput, srcOK, forwarded bool) {
-	if srcOK && !s.cfg.NoCompleteStatus && s.path.sendsComplete() {
-		if err := in.writeComplete(); err != nil {
-			s.log.Printf(protocol.LevelWarn, "ferry", "could not send COMPLETE statuses: %v", err)
-		}
-	}
-	if err := in.close(); err != nil && forwarded {
+	if err := s.path.endInput(in, srcOK && !s.cfg.NoCompleteStatus); err != nil && forwarded {
 		s.destinationWriteFailed(err)
 	}
 }
