@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -100,7 +102,9 @@ type SocketVolumes interface {
 // it, on a context that a cancel cannot cut.
 func (s *syncRun) socketVolume(ctx context.Context) (string, func(), error) {
 	if sv, ok := s.rt.(SocketVolumes); ok {
-		name, err := sv.CreateSocketVolume(ctx, s.cfg.containerName("sockets"), s.cfg.Labels("sockets"))
+		// A random suffix: two instances whose ids share their first 12
+		// characters must never share a volume (sweeps find it by label).
+		name, err := sv.CreateSocketVolume(ctx, s.cfg.containerName("sockets")+"-"+randomSuffix(), s.cfg.Labels("sockets"))
 		if err != nil {
 			return "", nil, err
 		}
@@ -245,4 +249,13 @@ func (a *attempt) rawCatalogAndMapping(files map[string][]byte, env map[string]s
 	files[DestCatalogPath], files[DestNamespaceMapPath] = catalog, mapping
 	env["NAMESPACE_MAPPING_CONFIG_PATH"] = DestNamespaceMapPath
 	return nil
+}
+
+// randomSuffix is 8 random hex digits.
+func randomSuffix() string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return hex.EncodeToString(b[:])
 }
