@@ -157,10 +157,12 @@ func TestSocketVolume(t *testing.T) {
 	dir := runner.SocketDir
 	first := make(chan error, 1)
 	go func() {
-		_, err := run("write", dir+"/probe", "shared", "waitfor", dir+"/done")
+		// The probe's content is written after the file appears, so the
+		// second run waits for a marker written after it.
+		_, err := run("write", dir+"/probe", "shared", "write", dir+"/ready", "", "waitfor", dir+"/done")
 		first <- err
 	}()
-	got, err := run("waitfor", dir+"/probe", "stat", dir, "cat", dir+"/probe", "write", dir+"/done", "")
+	got, err := run("waitfor", dir+"/ready", "stat", dir, "cat", dir+"/probe", "write", dir+"/done", "")
 	if err != nil {
 		t.Fatalf("second run: %v", err)
 	}
