@@ -18,7 +18,14 @@ import (
 // with its connection blocked (no claim, no trigger) all that time.
 func TestFinishSurvivesABusyStore(t *testing.T) {
 	cfg := testConfig(t, scriptedDir(t))
+	// The busy timeout is short so that the blocked write fails at once.
+	// Only that write may meet a lock: with one worker and no periodic
+	// claims (the tick is an hour; a trigger and a finished attempt still
+	// wake the dispatcher), the attempt is the store's only writer, so
+	// none of its own writes waits on another, however slow the machine.
 	cfg.Store.BusyTimeout = 50 * time.Millisecond
+	cfg.Workers.Count = 1
+	cfg.Scheduler.Tick = time.Hour
 	d := openDaemon(t, cfg, Options{})
 	conn := scriptedConnection(t, d, scenario{Source: map[string]any{"records": 4, "state_every": 2}}, scenario{})
 	ctx := context.Background()
@@ -39,15 +46,21 @@ func TestFinishSurvivesABusyStore(t *testing.T) {
 	// checkpoint and before its end is recorded, released only once
 	// recording the end has failed.
 	var locked, retries atomic.Int32
+	var held atomic.Bool
 	d.probes.beforeFinish = func() {
+		if locked.Load() > 0 {
+			return // a second attempt: reported below, not blocked
+		}
 		if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 			t.Errorf("take the write lock: %v", err)
 			return
 		}
 		locked.Add(1)
+		held.Store(true)
 	}
 	d.probes.finishRetry = func(error) {
-		if retries.Add(1) == 1 && locked.Load() == 1 {
+		retries.Add(1)
+		if held.CompareAndSwap(true, false) {
 			if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
 				t.Errorf("release the write lock: %v", err)
 			}
