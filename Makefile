@@ -63,7 +63,7 @@ test-stress:
 	else \
 		echo "test-stress: FAIL (go test exit $$rc); failed runs per test:"; \
 		grep -E '^ *--- FAIL: ' "$$out" | sed -E 's/^ *--- FAIL: ([^ ]+).*/\1/' | sort | uniq -c | sort -rn; \
-		grep -E '^(FAIL|panic:)' "$$out" | sort | uniq -c; \
+		grep -E '^(FAIL[[:space:]]|panic:)' "$$out"; \
 		exit 1; \
 	fi
 
