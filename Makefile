@@ -4,12 +4,17 @@ GO          ?= go
 BIN         ?= bin
 DATA_DIR    ?= .ferry
 TEST_TIMEOUT ?= 45m
+# test-stress: the suites that must not flake (issue 11), how often each
+# test runs, and the per-package timeout for that many runs under load.
+STRESS_PKGS    := ./runner/... ./daemon/... ./web/...
+STRESS_COUNT   ?= 10
+STRESS_TIMEOUT ?= 3h
 CONNECTORS  := $(notdir $(wildcard connectors/*))
 PROTOC_GEN_GO_VERSION := v1.36.12
 # staticcheck 2025.1.1: the module proxy knows it only by its semver, v0.6.1
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
-.PHONY: all build connectors images test compose-test bench bench-sync run proto lint clean
+.PHONY: all build connectors images test test-stress compose-test bench bench-sync run proto lint clean
 
 all: build connectors
 
@@ -37,6 +42,30 @@ images:
 ## an engine unless FERRY_REQUIRE_DOCKER=1.
 test:
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+## test-stress: go test -race -count=$(STRESS_COUNT) over the runner, daemon
+## and web packages while two busy loops (sha256sum /dev/zero) load both
+## cores, then a summary: every failing test and how often it failed. A
+## test that depends on timing fails here. Long, so .ci/run leaves it out.
+## The loops are killed however the recipe ends (pass, fail, Ctrl-C): go
+## test runs in the foreground, so a Ctrl-C reaches it and its test
+## binaries directly, and the shell's trap ends the loops once it returns.
+test-stress:
+	@out=$$(mktemp); loops=; \
+	trap 'kill $$loops 2>/dev/null; rm -f "$$out" "$$out.rc"' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	for i in 1 2; do sha256sum /dev/zero >/dev/null & loops="$$loops $$!"; done; \
+	echo "test-stress: busy loops$$loops on $$(nproc) cores; go test -race -count=$(STRESS_COUNT) $(STRESS_PKGS)"; \
+	{ $(GO) test -race -count=$(STRESS_COUNT) -timeout $(STRESS_TIMEOUT) $(STRESS_PKGS); echo $$? >"$$out.rc"; } 2>&1 | tee "$$out"; \
+	rc=$$(cat "$$out.rc" 2>/dev/null || echo 130); \
+	if [ "$$rc" = 0 ]; then \
+		echo "test-stress: PASS: every test passed $(STRESS_COUNT) of $(STRESS_COUNT) runs under load"; \
+	else \
+		echo "test-stress: FAIL (go test exit $$rc); failed runs per test:"; \
+		grep -E '^ *--- FAIL: ' "$$out" | sed -E 's/^ *--- FAIL: ([^ ]+).*/\1/' | sort | uniq -c | sort -rn; \
+		grep -E '^(FAIL[[:space:]]|panic:)' "$$out"; \
+		exit 1; \
+	fi
 
 ## compose-test: Ferry under docker-compose: up, the demo sync through the
 ## API (scripts/sync.sh), down. Needs a Docker engine and docker-compose.

@@ -54,6 +54,9 @@ type Daemon struct {
 	// cancels this one with errShutdown.
 	attemptsCtx  context.Context
 	stopAttempts context.CancelCauseFunc
+
+	// probes are test hooks; all nil in production.
+	probes probes
 }
 
 // Options are the parts of a Daemon that tests and cmd/ferry inject.

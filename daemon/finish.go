@@ -15,6 +15,9 @@ import (
 // reasons, and the job's status and retry time (G4). Then it tells
 // subscribers and webhooks.
 func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
+	if d.probes.beforeFinish != nil {
+		d.probes.beforeFinish()
+	}
 	c := run.claim
 	// Store writes from here on must land even when the attempt was
 	// cancelled or the daemon is shutting down.
@@ -75,6 +78,9 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 	// start's recovery finishes the attempt.
 	for wait := time.Second; err != nil && finishRetryable(err); wait = min(2*wait, 30*time.Second) {
 		log.Warn("could not record the attempt's end; trying again", "error", err, "in", wait)
+		if d.probes.finishRetry != nil {
+			d.probes.finishRetry(err)
+		}
 		select {
 		case <-d.attemptsCtx.Done():
 			log.Error("record the attempt's end: giving up at shutdown; the next start recovers the attempt", "error", err)
@@ -140,4 +146,17 @@ func formatOptTime(t *time.Time) string {
 func finishRetryable(err error) bool {
 	var ve *store.ValidationError
 	return !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) && !errors.As(err, &ve)
+}
+
+// probes let a test act at points of an attempt's life that no event
+// exposes, where it would otherwise have to guess the moment with sleeps.
+// They run on the attempt's goroutine, so the daemon goes on only once
+// they return. Every field is nil outside tests.
+type probes struct {
+	// beforeFinish runs once the runner has returned (every checkpoint of
+	// the attempt is committed), before its end is recorded.
+	beforeFinish func()
+	// finishRetry runs when recording the attempt's end failed and is
+	// about to be tried again.
+	finishRetry func(err error)
 }

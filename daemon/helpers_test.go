@@ -35,7 +35,9 @@ func testConfig(t *testing.T, connectorsDir string) Config {
 	cfg.Retry.BackoffMax = 100 * time.Millisecond
 	cfg.Shutdown.Grace = 10 * time.Second
 	cfg.Webhooks.Backoff = 10 * time.Millisecond
-	cfg.Webhooks.Timeout = 5 * time.Second
+	// A POST to a loopback receiver is quick, but a loaded machine must
+	// not turn it into a timeout and a second delivery.
+	cfg.Webhooks.Timeout = time.Minute
 	return cfg
 }
 

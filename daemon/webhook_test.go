@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -47,6 +48,19 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// nextHook returns the next webhook the receiver accepted. The minute
+// only guards against a hang: every awaited event is sent.
+func nextHook(t *testing.T, h *hookReceiver) WebhookPayload {
+	t.Helper()
+	select {
+	case p := <-h.got:
+		return p
+	case <-time.After(time.Minute):
+		t.Fatal("no webhook within a minute")
+		return WebhookPayload{}
+	}
+}
+
 // hookedConnection sets a webhook on a scripted connection.
 func hookedConnection(t *testing.T, d *Daemon, url, secret string, src, dst scenario) *store.Connection {
 	t.Helper()
@@ -70,7 +84,7 @@ func TestWebhooks(t *testing.T) {
 	serve(t, d)
 	j := runJob(t, d, conn.ID, store.JobSync)
 
-	started, ended := <-h.got, <-h.got
+	started, ended := nextHook(t, h), nextHook(t, h)
 	if started.Event != EventStarted || started.Job.Status != string(store.JobRunning) {
 		t.Errorf("first webhook %s status %s, want %s running", started.Event, started.Job.Status, EventStarted)
 	}
@@ -110,8 +124,8 @@ func TestWebhookPartialSuccess(t *testing.T) {
 		scenario{Destination: map[string]any{"ack": "none"}})
 	serve(t, d)
 	j := runJob(t, d, conn.ID, store.JobSync)
-	<-h.got // started
-	ended := <-h.got
+	nextHook(t, h) // started
+	ended := nextHook(t, h)
 	if ended.Event != EventPartialSuccess || ended.Job.Status != string(j.Status) || !ended.Job.PartialSuccess {
 		t.Errorf("webhook %s status %s partial %v, want %s with the job's status %s", ended.Event, ended.Job.Status,
 			ended.Job.PartialSuccess, EventPartialSuccess, j.Status)
@@ -143,8 +157,8 @@ func TestWebhookFailedJob(t *testing.T) {
 	if j.Status != store.JobFailed {
 		t.Fatalf("job %s, want failed", j.Status)
 	}
-	<-h.got // started
-	ended := <-h.got
+	nextHook(t, h) // started
+	ended := nextHook(t, h)
 	if ended.Event != EventFailed || ended.Job.Status != "failed" || ended.Job.Attempts != 2 || len(ended.Job.Failures) == 0 {
 		t.Errorf("webhook %+v, want %s for a failed job after 2 attempts with its failures", ended, EventFailed)
 	}

@@ -9,11 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,14 +29,23 @@ type server struct {
 	log                 *lockedBuffer
 }
 
+// lockedBuffer collects ferry serve's log and signals each write, so a
+// test can wait for a line instead of polling for it.
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	written chan struct{} // capacity 1: "something was written"
 }
+
+func newLockedBuffer() *lockedBuffer { return &lockedBuffer{written: make(chan struct{}, 1)} }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	select {
+	case l.written <- struct{}{}:
+	default:
+	}
 	return l.b.Write(p)
 }
 
@@ -46,28 +55,28 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// hangGuard bounds waits for things that will happen (a start, a sync, a
+// stop) on a machine that may be loaded: only a hang reaches it.
+const hangGuard = 2 * time.Minute
+
+// listeningRE finds the address in the API's "api listening" log line.
+var listeningRE = regexp.MustCompile(`msg="api listening".* addr=(\S+)`)
 
 // startServe builds ferry and the demo's connectors, and runs `ferry
-// serve` until the test ends (SIGTERM, then a graceful stop).
+// serve` until the test ends (SIGTERM, then a graceful stop). It listens
+// on a port the kernel picks, read back from its log, so no other process
+// can take the port between a probe and the listen.
 func startServe(t *testing.T) *server {
 	t.Helper()
 	ferry := runnertest.BuildBinary(t, "ferry", "./cmd/ferry")
 	connectors := filepath.Dir(runnertest.BuildBinary(t, "source-faker", "./connectors/source-faker"))
 	runnertest.BuildBinary(t, "destination-jsonl", "./connectors/destination-jsonl")
-	s := &server{dataDir: t.TempDir(), log: &lockedBuffer{}}
-	addr := freePort(t)
-	s.url = "http://" + addr
+	s := &server{dataDir: t.TempDir(), log: newLockedBuffer()}
 	cmd := exec.Command(ferry, "serve", "--data-dir", s.dataDir, "--runtime", "local",
-		"--connectors-dir", connectors, "--listen", addr)
+		"--connectors-dir", connectors, "--listen", "127.0.0.1:0")
+	// The text format and the info level, whatever the environment says:
+	// the "api listening" line is read below.
+	cmd.Env = append(os.Environ(), "FERRY_LOG_FORMAT=text", "FERRY_LOG_LEVEL=info")
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -78,33 +87,28 @@ func startServe(t *testing.T) *server {
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
-		case <-time.After(30 * time.Second):
+		case <-time.After(hangGuard):
 			cmd.Process.Kill()
 			<-done
-			t.Errorf("ferry serve did not stop within 30s of SIGTERM")
+			t.Errorf("ferry serve did not stop within %s of SIGTERM", hangGuard)
 		}
 		if t.Failed() {
 			t.Logf("ferry serve log:\n%s", s.log.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	guard := time.After(hangGuard)
 	for {
-		resp, err := http.Get(s.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if m := listeningRE.FindStringSubmatch(s.log.String()); m != nil {
+			s.url = "http://" + m[1]
+			break
 		}
 		select {
+		case <-s.log.written:
 		case err := <-done:
 			t.Fatalf("ferry serve exited: %v\n%s", err, s.log.String())
-		default:
+		case <-guard:
+			t.Fatalf("ferry serve did not listen within %s\n%s", hangGuard, s.log.String())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ferry serve did not answer /healthz within 30s\n%s", s.log.String())
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	b, err := os.ReadFile(filepath.Join(s.dataDir, "token"))
 	if err != nil {
@@ -140,7 +144,7 @@ func (s *server) api(t *testing.T, method, path, body string, out any) {
 // output and exit code.
 func (s *server) run(t *testing.T, env []string, script string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{script}, args...)...)
 	cmd.Env = append(os.Environ(), "FERRY_URL="+s.url, "FERRY_DATA_DIR="+s.dataDir, "FERRY_POLL=0.2", "FERRY_TOKEN=")
@@ -176,13 +180,13 @@ func TestScriptsAgainstServe(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"data"`
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(hangGuard); ; time.Sleep(200 * time.Millisecond) {
 		s.api(t, "GET", "/api/v1/jobs", "", &jobs)
 		if len(jobs.Data) == 1 && jobs.Data[0].Status == "succeeded" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the demo's first sync did not succeed within a minute: %+v", jobs.Data)
+			t.Fatalf("the demo's first sync did not succeed within %s: %+v", hangGuard, jobs.Data)
 		}
 	}
 

@@ -69,8 +69,9 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-sync", true),
 	}
 	// One deadline for the whole browser session: a hung page fails the
-	// test instead of the package timeout.
-	tctx, cancelTimeout := context.WithTimeout(context.Background(), 2*time.Minute)
+	// test instead of the package timeout. It only guards against a hang,
+	// so it is long enough for a session on a loaded machine.
+	tctx, cancelTimeout := context.WithTimeout(context.Background(), 5*time.Minute)
 	actx, cancelAlloc := chromedp.NewExecAllocator(tctx, opts...)
 	// chromedp reports protocol hiccups through log.Printf; keep them and
 	// show them only when the test fails.
@@ -167,26 +168,35 @@ const jobViewJS = `(() => {
 		ended: !!live && live.getAttribute("data-ended") === "true", reload: live ? live.getAttribute("data-reload") : ""};
 })()`
 
-// followJob watches the job page until the job is terminal and its log
-// stream has ended, through the page's own reload. It reports whether it
-// saw log lines arrive while the job was running.
-func (b *browser) followJob(t *testing.T, lastLine string) (v jobView, sawLive bool) {
+// followJob watches the job page of a job the simulated worker holds
+// running. First the page must show the job running with every line of
+// its log, streamed live (the worker writes them all, then waits); then
+// the worker is released, and the page must follow the job to its end
+// through its own reload, showing the log again. The deadline only
+// guards against a hang: each state waited for comes.
+func (b *browser) followJob(t *testing.T, sim *simJobs, lastLine string) jobView {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for time.Now().Before(deadline) {
+	b.waitJobView(t, "the running job with its whole log", func(v jobView) bool {
+		return v.Status == "running" && strings.Contains(v.Log, lastLine)
+	})
+	sim.release(t)
+	return b.waitJobView(t, "the ended job with its log", func(v jobView) bool {
+		return store.JobStatus(v.Status).Terminal() && v.Ended && v.Reload == "false" && strings.Contains(v.Log, lastLine)
+	})
+}
+
+// waitJobView reads the job page until cond holds.
+func (b *browser) waitJobView(t *testing.T, what string, cond func(jobView) bool) jobView {
+	t.Helper()
+	var v jobView
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		// Errors are expected while the page reloads itself.
-		if err := chromedp.Run(b.ctx, chromedp.Evaluate(jobViewJS, &v)); err == nil {
-			if v.Status == "running" && strings.Contains(v.Log, "\n") {
-				sawLive = true
-			}
-			if store.JobStatus(v.Status).Terminal() && v.Ended && v.Reload == "false" && strings.Contains(v.Log, lastLine) {
-				return v, sawLive
-			}
+		if err := chromedp.Run(b.ctx, chromedp.Evaluate(jobViewJS, &v)); err == nil && cond(v) {
+			return v
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("the job page did not show a finished job with its log within 45s; last seen %+v", v)
-	return v, false
+	t.Fatalf("the job page never showed %s; last seen %+v", what, v)
+	return v
 }
 
 // checkPageNoSecrets checks the page's whole markup for secrets.

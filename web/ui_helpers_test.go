@@ -96,25 +96,32 @@ func checkNoSecrets(t *testing.T, where, html string) {
 
 // simJobs is the daemon's job controller at the web seam, with a worker
 // that plays each job out on the real store: it claims the job, picks a
-// socket data channel, writes Lines to the attempt log one per Tick, and
-// finishes the attempt succeeded with stats and a committed stream state
-// (or cancelled, when a cancel was requested). Subscribe reports status
+// socket data channel and writes Lines to the attempt log. Then it holds
+// the attempt running until the test calls release, so a test sees the
+// running job for as long as it needs instead of racing a timer, and
+// finishes it succeeded with stats and a committed stream state (or
+// cancelled, when a cancel was requested). Subscribe reports status
 // changes by polling the store, as the daemon's events would.
 type simJobs struct {
 	db    *store.DB
 	dir   string
 	Lines []string
-	Tick  time.Duration
 
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	errs []error
+	// releases lets one held attempt finish per value.
+	releases chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	errs     []error
 }
 
 var _ Jobs = (*simJobs)(nil)
 
+// simHangGuard bounds every wait of the simulated worker and of release:
+// they wait for events that will come, so only a hang reaches it.
+const simHangGuard = 2 * time.Minute
+
 func newSimJobs(t *testing.T, db *store.DB) *simJobs {
-	s := &simJobs{db: db, dir: t.TempDir(), Tick: 250 * time.Millisecond}
+	s := &simJobs{db: db, dir: t.TempDir(), releases: make(chan struct{})}
 	t.Cleanup(func() {
 		s.wg.Wait()
 		s.mu.Lock()
@@ -124,6 +131,17 @@ func newSimJobs(t *testing.T, db *store.DB) *simJobs {
 		}
 	})
 	return s
+}
+
+// release lets the held attempt finish; it waits for the worker to take
+// it, so the attempt is finishing when release returns.
+func (s *simJobs) release(t *testing.T) {
+	t.Helper()
+	select {
+	case s.releases <- struct{}{}:
+	case <-time.After(simHangGuard):
+		t.Fatal("no simulated attempt was waiting to be released")
+	}
 }
 
 func (s *simJobs) Trigger(ctx context.Context, connID string, typ store.JobType) (*store.Job, error) {
@@ -145,7 +163,6 @@ func (s *simJobs) Trigger(ctx context.Context, connID string, typ store.JobType)
 
 func (s *simJobs) run() error {
 	ctx := context.Background()
-	time.Sleep(s.Tick)
 	c, err := s.db.ClaimJob(ctx, store.Owner{InstanceID: "sim", PID: 1, BootID: "b"})
 	if err != nil || c == nil {
 		return fmt.Errorf("claim: %v, %v", c, err)
@@ -158,27 +175,30 @@ func (s *simJobs) run() error {
 		Format: protocol.FormatProtobuf, SocketCount: 2, LogPath: logPath}); err != nil {
 		return err
 	}
-	res := store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptSucceeded, JobStatus: store.JobSucceeded}
-	for i, line := range s.Lines {
+	for _, line := range s.Lines {
 		ts := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 		if err := appendLine(logPath, fmt.Sprintf("%s INFO source: %s\n", ts, line)); err != nil {
 			return err
 		}
-		time.Sleep(s.Tick)
-		if j, err := s.db.Job(ctx, c.Job.ID); err != nil {
-			return err
-		} else if j.CancelRequested {
-			res.Status, res.JobStatus = store.AttemptCancelled, store.JobCancelled
-			break
-		}
-		users := protocol.StreamDescriptor{Name: "users"}
-		n := int64(i + 1)
-		res.Stats = &store.Stats{RecordsEmitted: n * 100, BytesEmitted: n * 20000, RecordsCommitted: n * 100,
-			BytesCommitted: n * 20000, Streams: []store.StreamStats{{Stream: users, RecordsEmitted: n * 100,
-				BytesEmitted: n * 20000, RecordsCommitted: n * 100, BytesCommitted: n * 20000, Status: "COMPLETE"}}}
-		res.FinalStates = []*protocol.State{{Type: protocol.StateStream, Stream: &protocol.StreamState{
-			StreamDescriptor: users, StreamState: []byte(fmt.Sprintf(`{"updated_at":"2025-01-0%dT00:00:00Z"}`, n%9+1))}}}
 	}
+	select {
+	case <-s.releases:
+	case <-time.After(simHangGuard):
+		return fmt.Errorf("job %d: the test never released its attempt", c.Job.ID)
+	}
+	res := store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptSucceeded, JobStatus: store.JobSucceeded}
+	if j, err := s.db.Job(ctx, c.Job.ID); err != nil {
+		return err
+	} else if j.CancelRequested {
+		res.Status, res.JobStatus = store.AttemptCancelled, store.JobCancelled
+	}
+	users := protocol.StreamDescriptor{Name: "users"}
+	n := int64(len(s.Lines))
+	res.Stats = &store.Stats{RecordsEmitted: n * 100, BytesEmitted: n * 20000, RecordsCommitted: n * 100,
+		BytesCommitted: n * 20000, Streams: []store.StreamStats{{Stream: users, RecordsEmitted: n * 100,
+			BytesEmitted: n * 20000, RecordsCommitted: n * 100, BytesCommitted: n * 20000, Status: "COMPLETE"}}}
+	res.FinalStates = []*protocol.State{{Type: protocol.StateStream, Stream: &protocol.StreamState{
+		StreamDescriptor: users, StreamState: []byte(fmt.Sprintf(`{"updated_at":"2025-01-0%dT00:00:00Z"}`, n%9+1))}}}
 	_, err = s.db.FinishAttempt(ctx, res)
 	return err
 }
