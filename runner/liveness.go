@@ -214,3 +214,10 @@ func (l *liveness) writeInFlight() bool {
 	defer l.mu.Unlock()
 	return !l.writeFrom.IsZero()
 }
+
+// waiting reports whether Ferry is blocked on the source's output.
+func (l *liveness) waiting() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.waitSince.IsZero()
+}

@@ -81,7 +81,10 @@ func TestNoProgressTimeoutStopsASilentSource(t *testing.T) {
 	cfg.Timeouts.NoProgress = time.Minute
 	ft := withFakeTime(&cfg, 7*time.Second)
 	result, done := syncInBackground(&FakeRuntime{Source: src, Destination: (&destRecorder{}).run}, cfg)
-	if ft.advance(time.Hour, done, nil) {
+	// Time moves only while Ferry waits on the source: before its first
+	// read, no time may count.
+	waiting := func(a *attempt) bool { return a.live.waiting() }
+	if ft.advance(time.Hour, done, waiting) {
 		t.Fatal("the watchdog ran an hour past the limit without stopping the source")
 	}
 	if res := result(); !hasFailure(res, protocol.OriginSource, protocol.FailureHeartbeatTimeout, "no-progress") {
@@ -146,6 +149,10 @@ func TestEndOfInputTimeoutStopsADestinationThatNeverExits(t *testing.T) {
 	ft := withFakeTime(&cfg, 7*time.Second)
 	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
 		io.Copy(io.Discard, stdio.In)
+		// Ferry arms the end-of-input limit once it closed this input.
+		if ft.clk.WaitForTimer(ctx, time.Minute) != nil {
+			return hang(ctx, spec, stdio)
+		}
 		ft.advance(time.Hour, ctx.Done(), nil)
 		return hang(ctx, spec, stdio)
 	}
