@@ -29,6 +29,7 @@ var spec = &protocol.Spec{
         "state_type": {"enum": ["STREAM", "GLOBAL", "LEGACY"], "description": "The kind of state to emit. Default STREAM. LEGACY states carry the whole blob {stream: cursor}."},
         "omit_source_stats": {"type": "boolean", "description": "Emit states without sourceStats.recordCount."},
         "record_bytes": {"type": "integer", "minimum": 0, "description": "Pad each record's data with a \"pad\" string to about this many bytes."},
+        "data_lines": {"type": "string", "description": "JSONL: when set, each configured stream emits one record per line, with the line as its data, byte for byte, instead of the numbered records (records and record_bytes are ignored). For tests that compare what destinations receive."},
         "sleep_before_ms": {"type": "integer", "minimum": 0, "description": "Sleep before the first output."},
         "hang_before": {"type": "boolean", "description": "Never start: block until terminated."},
         "stderr_bytes": {"type": "integer", "minimum": 0, "description": "Write this many bytes of log lines to stderr before reading."},
@@ -82,6 +83,7 @@ type sourceCfg struct {
 	StateType           string `json:"state_type"`
 	OmitSourceStats     bool   `json:"omit_source_stats"`
 	RecordBytes         int    `json:"record_bytes"`
+	DataLines           string `json:"data_lines"`
 	SleepBeforeMS       int64  `json:"sleep_before_ms"`
 	HangBefore          bool   `json:"hang_before"`
 	StderrBytes         int64  `json:"stderr_bytes"`
