@@ -84,12 +84,22 @@ func (e *Emitter) socketRecord(data []byte) error {
 		}
 		return SystemError("stream %s: record %d cannot be sent as PROTOBUF: %v", e.desc, e.total, err)
 	}
-	if stats != (protobuf.ConvertStats{}) && e.run.warned.CompareAndSwap(false, true) {
-		e.s.r.log.Warn("PROTOBUF cannot carry every record of this stream as is (values are positional by the catalog's json_schema); warning once",
-			"stream", e.desc.String(), "fields_not_in_schema", stats.DroppedFields, "first_dropped", stats.FirstDropped,
-			"values_not_of_their_type", stats.Coerced, "dropped_record_members", stats.DroppedMembers)
-	}
+	e.warnConverted(stats)
 	return nil
+}
+
+// warnConverted says, once per stream, that a record carried what
+// Airbyte's PROTOBUF schema cannot hold. Nothing is dropped: it travels
+// in Ferry's extension fields (docs/fidelity.md), which a Ferry
+// destination reads back and an Airbyte one ignores.
+func (e *Emitter) warnConverted(stats protobuf.ConvertStats) {
+	if stats == (protobuf.ConvertStats{}) || !e.run.warned.CompareAndSwap(false, true) {
+		return
+	}
+	e.s.r.log.Warn("records of this stream carry data that Airbyte's PROTOBUF schema cannot hold (values are positional by the catalog's json_schema); "+
+		"it travels in Ferry's extension fields: a Ferry destination receives it as the source wrote it, an Airbyte destination does not; warning once",
+		"stream", e.desc.String(), "fields_outside_schema", stats.ExtraFields, "first_outside_schema", stats.FirstExtra,
+		"values_not_of_their_type", stats.Coerced, "record_members_without_a_field", stats.ExtraMembers)
 }
 
 // ProtoSchema returns the stream's RecordSchema when records travel as
@@ -212,7 +222,8 @@ func (e *Emitter) socketEmit(m *protocol.Message) error {
 		if e.s.protoCat != nil {
 			// A record of a stream outside the catalog has no schema;
 			// it travels as JSON, and the destination rejects it.
-			if msg, _, err := e.s.protoCat.AppendMessageProto(nil, line); err == nil {
+			if msg, stats, err := e.s.protoCat.AppendMessageProto(nil, line); err == nil {
+				e.warnConverted(stats)
 				return e.sock.frame(msg)
 			}
 		}

@@ -76,10 +76,10 @@ func captureSockets(t *testing.T, paths []string, src Connector, args ...string)
 
 // TestSocketProtobufWire decodes the kit's protobuf output with protowire
 // and checks it against Airbyte's schema (docs/protocol.md 5.5): the record's
-// field numbers 1..6 in order, one value per property in UTF-16 order of
-// the property names with the member their type calls for, is_null for a
-// missing value, states and statuses as airbyte_protocol_message, and the
-// probe's exact bytes.
+// field numbers 1..6 in order (then only Ferry's extensions), one value per
+// property in UTF-16 order of the property names with the member their
+// type calls for, is_null for a missing value, states and statuses as
+// airbyte_protocol_message, and the probe's exact bytes.
 func TestSocketProtobufWire(t *testing.T) {
 	paths := socketEnv(t, FormatProtobuf, 1)
 	src := &testSource{streams: []Stream{wireSchemaStream{wireStream()}}}
@@ -131,7 +131,7 @@ func TestSocketProtobufWire(t *testing.T) {
 	names := []string{"active", "email", "id", "name", "note", "score", "tags", "updated_at"}
 	// Record 1: every property set.
 	fields, values := recordFields(t, records[0])
-	if diff := cmp.Diff([]protowire.Number{1, 2, 3, 4, 5}, fields); diff != "" {
+	if diff := cmp.Diff([]protowire.Number{1, 2, 3, 4, 5}, airbyteFields(t, fields)); diff != "" {
 		t.Errorf("record field numbers in order (-want +got):\n%s", diff)
 	}
 	wantMembers := []protowire.Number{1, 2, 3, 2, 2, 5, 12, 10} // boolean, string, integer, ..., number, json, timestamp_with_timezone
@@ -146,7 +146,7 @@ func TestSocketProtobufWire(t *testing.T) {
 	}
 	// Record 2: meta is field 6, and missing properties are is_null.
 	fields, values = recordFields(t, records[1])
-	if diff := cmp.Diff([]protowire.Number{1, 2, 3, 4, 5, 6}, fields); diff != "" {
+	if diff := cmp.Diff([]protowire.Number{1, 2, 3, 4, 5, 6}, airbyteFields(t, fields)); diff != "" {
 		t.Errorf("record with meta: field numbers in order (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]protowire.Number{1, 13, 3, 13, 13, 13, 12, 13}, valueMembers(t, values)); diff != "" {
@@ -243,16 +243,59 @@ func recordFields(t *testing.T, rec []byte) ([]protowire.Number, [][]byte) {
 	return nums, values
 }
 
+// ferryExtension is where Ferry's extension fields start (protobuf's
+// extension.go): Airbyte's parsers skip them.
+const ferryExtension = 2001
+
+// airbyteFields returns the field numbers of Airbyte's schema, checking
+// that only Ferry's extensions follow them, in order.
+func airbyteFields(t *testing.T, nums []protowire.Number) []protowire.Number {
+	t.Helper()
+	i := 0
+	for i < len(nums) && nums[i] < ferryExtension {
+		i++
+	}
+	if !slices.IsSorted(nums[i:]) {
+		t.Errorf("fields %v: Airbyte's fields and then Ferry's extensions in order, want", nums)
+	}
+	return nums[:i]
+}
+
 // valueMembers returns the field number set in each value: its oneof
-// member, or 13 for is_null.
+// member, or 13 for is_null. Only Ferry's extensions may follow it.
 func valueMembers(t *testing.T, values [][]byte) []protowire.Number {
 	t.Helper()
 	var out []protowire.Number
 	for _, v := range values {
-		num, _, _ := oneFieldAny(t, v)
+		num, typ, n := protowire.ConsumeTag(v)
+		m := protowire.ConsumeFieldValue(num, typ, v[n:])
+		if n < 0 || m < 0 {
+			t.Fatalf("value %x: bad field", v)
+		}
+		for _, ext := range fieldNumbers(t, v[n+m:]) {
+			if ext < ferryExtension {
+				t.Errorf("value %x: field %d after its member, want only Ferry's extensions", v, ext)
+			}
+		}
 		out = append(out, num)
 	}
 	return out
+}
+
+// fieldNumbers lists the field numbers of a message body.
+func fieldNumbers(t *testing.T, b []byte) []protowire.Number {
+	t.Helper()
+	var nums []protowire.Number
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if n < 0 || m < 0 {
+			t.Fatalf("bad field in %x", b)
+		}
+		nums = append(nums, num)
+		b = b[n+m:]
+	}
+	return nums
 }
 
 func oneFieldAny(t *testing.T, v []byte) (protowire.Number, protowire.Type, int) {

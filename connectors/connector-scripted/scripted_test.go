@@ -193,3 +193,27 @@ func TestSourceMisbehaviour(t *testing.T) {
 		t.Errorf("exit after 25: got exit %d, %d records, %d states; want 7, 25, 2", o.code, len(recs), len(states))
 	}
 }
+
+// TestSourceDataLines: with data_lines, every stream emits each line as a
+// record's data, byte for byte, and a state at the end.
+func TestSourceDataLines(t *testing.T) {
+	lines := []string{`{"b": 1.50, "a":null}`, `{"s":"\u00e9\/","n":123456789012345678901234567890}`, `{}`}
+	cfg, _ := json.Marshal(map[string]any{"streams": []string{"x", "y"}, "source": map[string]any{"records": 99, "data_lines": strings.Join(lines, "\n") + "\n"}})
+	o := runBin(t, t.TempDir(), "", "read", "--config", file(t, "c.json", string(cfg)), "--catalog", catalogFile(t, protocol.SyncFullRefresh, "x", "y"))
+	if o.code != 0 {
+		t.Fatalf("exit %d: %s", o.code, o.stderr)
+	}
+	recs, states, _ := messages(t, o.stdout)
+	got := map[string][]string{}
+	for _, r := range recs {
+		got[r.Stream] = append(got[r.Stream], string(r.Data))
+	}
+	for _, s := range []string{"x", "y"} {
+		if diff := cmp.Diff(lines, got[s]); diff != "" {
+			t.Errorf("stream %s data (-want +got):\n%s", s, diff)
+		}
+	}
+	if len(states) != 2 {
+		t.Errorf("%d states, want one per stream", len(states))
+	}
+}

@@ -102,9 +102,17 @@ func (s *stream) read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitte
 	s.c.track(d, last)
 	s.c.mu.Unlock()
 	total := *cfg.Records
+	lines := cfg.dataLines()
+	if lines != nil {
+		total = int64(len(lines))
+	}
 	var data []byte
 	for i := last + 1; i <= total; i++ {
-		data = s.record(data[:0], i, cfg.RecordBytes)
+		if lines != nil {
+			data = lines[i-1]
+		} else {
+			data = s.record(data[:0], i, cfg.RecordBytes)
+		}
 		if err := out.Record(data); err != nil {
 			return err
 		}
@@ -184,6 +192,20 @@ func (s *stream) cue(ctx context.Context, out *cdk.Emitter, i int64) error {
 		exitNow(out, cfg)
 	}
 	return nil
+}
+
+// dataLines returns the data_lines records, or nil when there are none.
+func (cfg *sourceCfg) dataLines() [][]byte {
+	if cfg.DataLines == "" {
+		return nil
+	}
+	var lines [][]byte
+	for _, l := range strings.Split(cfg.DataLines, "\n") {
+		if l = strings.TrimSuffix(l, "\r"); l != "" {
+			lines = append(lines, []byte(l))
+		}
+	}
+	return lines
 }
 
 // record appends {"id":i,"stream":name} padded to about size bytes.

@@ -31,6 +31,7 @@ var spec = &protocol.Spec{
         "no_cursor": {"type": "boolean", "description": "Discover every stream as full_refresh only, without a cursor or primary key, as sources with LEGACY state often do; a default configured catalog then syncs them full refresh overwrite."},
         "resume_in_full_refresh": {"type": "boolean", "description": "Resume after the cursor of an incoming LEGACY state even in a full_refresh stream, as some real sources do (the kit hands a full refresh stream no STREAM state); by default a full refresh starts at id 1."},
         "record_bytes": {"type": "integer", "minimum": 0, "description": "Pad each record's data with a \"pad\" string to about this many bytes."},
+        "data_lines": {"type": "string", "description": "JSONL: when set, each configured stream emits one record per line, with the line as its data, byte for byte, instead of the numbered records (records and record_bytes are ignored). For tests that compare what destinations receive."},
         "sleep_before_ms": {"type": "integer", "minimum": 0, "description": "Sleep before the first output."},
         "hang_before": {"type": "boolean", "description": "Never start: block until terminated."},
         "stderr_bytes": {"type": "integer", "minimum": 0, "description": "Write this many bytes of log lines to stderr before reading."},
@@ -86,6 +87,7 @@ type sourceCfg struct {
 	NoCursor            bool   `json:"no_cursor"`
 	ResumeInFullRefresh bool   `json:"resume_in_full_refresh"`
 	RecordBytes         int    `json:"record_bytes"`
+	DataLines           string `json:"data_lines"`
 	SleepBeforeMS       int64  `json:"sleep_before_ms"`
 	HangBefore          bool   `json:"hang_before"`
 	StderrBytes         int64  `json:"stderr_bytes"`

@@ -54,8 +54,22 @@ func (w *valueWriter) bytes(k int, b []byte) {
 	w.v.SetStringBytes(w.pos[k], b)
 }
 
-// ts sets a timestamp as appendTime writes it: whole seconds, UTC.
-func (w *valueWriter) ts(k int, t int64) { w.v.SetTimestampTZ(w.pos[k], t, 0, 0) }
+// null sets a JSON null; a value never set is absent, like a member the
+// JSON record does not write.
+func (w *valueWriter) null(k int) { w.v.SetNull(w.pos[k]) }
+
+// ts sets a timestamp as appendTime writes it: whole seconds, UTC, with
+// the offset written +00:00.
+func (w *valueWriter) ts(k int, t int64) { w.v.SetTimestampTZ(w.pos[k], t, 0, 0, tsForm) }
+
+// tsForm is the text form of appendTime's timestamps.
+var tsForm = func() protobuf.TextForm {
+	f, ok := protobuf.TemporalForm(protobuf.KindTimestampWithTimezone, string(appendTime(nil, baseTime)))
+	if !ok {
+		panic("faker: appendTime writes a timestamp the codec does not parse")
+	}
+	return f
+}()
 
 // buf returns scratch buffer n, emptied.
 func (w *valueWriter) buf(n int) []byte { return w.bufs[n][:0] }
@@ -83,11 +97,15 @@ func fillPurchase(w *valueWriter, c *config, r *rng, id, updated int64) {
 	cart := created + int64(r.intn(3600))
 	w.ts(5, cart)
 	if r.chance(25) {
-		return // purchased_at and returned_at are null
+		w.null(6)
+		w.null(7)
+		return
 	}
 	w.ts(6, cart+int64(r.intn(86400)))
 	if r.chance(5) {
 		w.ts(7, updated)
+	} else {
+		w.null(7)
 	}
 }
 
@@ -108,7 +126,9 @@ func fillUser(w *valueWriter, c *config, r *rng, id, updated int64) {
 	b := append(append(append(w.buf(0), first...), ' '), last...)
 	w.bufs[0] = b
 	w.bytes(3, b)
-	if !r.chance(20) {
+	if r.chance(20) {
+		w.null(4)
+	} else {
 		w.str(4, r.pick(titles))
 	}
 	w.int(5, int64(18+r.intn(70)))

@@ -11,7 +11,8 @@ import (
 // convert turns one JSON value into a protobuf value of the given kind.
 func (e *recordEncoder) convert(v *pvalue, kind ValueKind, raw []byte) {
 	if raw[0] == 'n' {
-		return // null
+		v.c = valNull
+		return
 	}
 	if kind == KindJSON {
 		v.c, v.s = fieldJSON, raw
@@ -19,47 +20,22 @@ func (e *recordEncoder) convert(v *pvalue, kind ValueKind, raw []byte) {
 	}
 	switch raw[0] {
 	case '"':
-		text, ok := e.unquote(raw)
+		text, escaped, ok := e.unquote(raw)
 		if !ok {
 			e.stats.Coerced++
 			v.c, v.s = fieldJSON, raw
 			return
 		}
-		switch kind {
-		case KindString:
-			v.c, v.s = fieldString, text
+		if e.temporal(v, kind, text) {
 			return
-		case KindDate:
-			if days, n, ok := parseDate(text); ok && n == len(text) {
-				v.c, v.i = fieldDate, days
-				return
-			}
-		case KindTimeWithoutTimezone:
-			if nanos, _, has, ok := parseTimeOfDay(text); ok && !has {
-				v.c, v.u = fieldTimeNoTZ, nanos
-				return
-			}
-		case KindTimeWithTimezone:
-			if nanos, off, _, ok := parseTimeOfDay(text); ok {
-				v.c, v.u, v.off = fieldTimeTZ, nanos, off
-				return
-			}
-		case KindTimestampWithoutTimezone:
-			if days, nanos, _, has, ok := parseDateTime(text); ok && !has {
-				v.c, v.i, v.u = fieldTimestamp, days, nanos
-				return
-			}
-		case KindTimestampWithTimezone:
-			if days, nanos, off, _, ok := parseDateTime(text); ok {
-				v.c = fieldTimestampTZ
-				v.i = epochSecond(days, nanos, off)
-				v.nano = uint32(nanos % nanosPerSecond)
-				v.off = off
-				return
-			}
 		}
-		e.stats.Coerced++
+		if kind != KindString {
+			e.stats.Coerced++
+		}
 		v.c, v.s = fieldString, text
+		if escaped && !jsonscan.IsCanonical(raw, text) {
+			v.text = raw // escapes the decoder would not write: keep them
+		}
 		return
 	case 't', 'f':
 		if kind == KindBoolean {
@@ -85,16 +61,54 @@ func (e *recordEncoder) convert(v *pvalue, kind ValueKind, raw []byte) {
 	v.c, v.s = fieldJSON, raw
 }
 
-// unquote unescapes a JSON string into e.text.
-func (e *recordEncoder) unquote(raw []byte) ([]byte, bool) {
+// temporal converts the text of a date or time property to its typed
+// member, noting the text's form, and reports whether it could.
+func (e *recordEncoder) temporal(v *pvalue, kind ValueKind, text []byte) bool {
+	switch kind {
+	case KindDate:
+		if days, n, ok := parseDate(text); ok && n == len(text) {
+			v.c, v.i = fieldDate, days
+			return true
+		}
+	case KindTimeWithoutTimezone:
+		if nanos, _, form, has, ok := parseTimeOfDay(text); ok && !has {
+			v.c, v.u, v.form = fieldTimeNoTZ, nanos, form
+			return true
+		}
+	case KindTimeWithTimezone:
+		if nanos, off, form, has, ok := parseTimeOfDay(text); ok {
+			v.c, v.u, v.off, v.form = fieldTimeTZ, nanos, off, withOffset(form, has)
+			return true
+		}
+	case KindTimestampWithoutTimezone:
+		if days, nanos, _, form, has, ok := parseDateTime(text); ok && !has {
+			v.c, v.i, v.u, v.form = fieldTimestamp, days, nanos, form
+			return true
+		}
+	case KindTimestampWithTimezone:
+		if days, nanos, off, form, has, ok := parseDateTime(text); ok {
+			v.c = fieldTimestampTZ
+			v.i = epochSecond(days, nanos, off)
+			v.nano = uint32(nanos % nanosPerSecond)
+			v.off = off
+			v.form = withOffset(form, has)
+			return true
+		}
+	}
+	return false
+}
+
+// unquote unescapes a JSON string into e.text, and reports whether it
+// held escapes.
+func (e *recordEncoder) unquote(raw []byte) (text []byte, escaped, ok bool) {
 	body := raw[1 : len(raw)-1]
 	if bytes.IndexByte(body, '\\') < 0 {
-		return body, utf8.Valid(body)
+		return body, false, utf8.Valid(body)
 	}
 	start := len(e.text)
 	out, ok := jsonscan.Unquote(e.text, raw)
 	e.text = out
-	return out[start:], ok
+	return out[start:], true, ok
 }
 
 func (e *recordEncoder) integer(v *pvalue, raw []byte) {
@@ -123,7 +137,7 @@ func (e *recordEncoder) integer(v *pvalue, raw []byte) {
 }
 
 func (e *recordEncoder) number(v *pvalue, raw []byte) {
-	if f, ok := floatExact(raw, e.scratch[:]); ok {
+	if f, ok := floatCanonical(raw, e.scratch[:]); ok {
 		v.c, v.f = fieldNumber, f
 		return
 	}

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
@@ -26,6 +24,9 @@ import (
 var (
 	errBadWire     = errors.New("malformed protobuf")
 	errInvalidUTF8 = errors.New("protobuf string is not valid UTF-8")
+	// errBadExtension reports a Ferry extension (extension.go) that is not
+	// what Ferry's encoder writes.
+	errBadExtension = errors.New("malformed Ferry extension")
 )
 
 // wireError wraps a protowire parse failure.
@@ -84,17 +85,33 @@ func checkMessage(b []byte) error {
 	return nil
 }
 
-// decodeValue parses an AirbyteValueProtobuf body. A value with is_null set,
-// or with no member set, is null (c == 0).
+// decodeValue parses an AirbyteValueProtobuf body. A value with is_null
+// set, or with no member set, is null (c == valNull), unless Ferry's
+// absent marker says the record does not have the property (c == 0).
 func decodeValue(b []byte) (v pvalue, err error) {
-	isNull := false
+	isNull, absent := false, false
+	var form TextForm
+	var text []byte
 	for len(b) > 0 {
 		f, n, err := nextField(b)
 		if err != nil {
 			return v, err
 		}
 		b = b[n:]
-		if !valueWireType(f.num, f.typ) {
+		switch {
+		case f.num == extAbsent && f.typ == protowire.VarintType:
+			absent = f.v != 0
+			continue
+		case f.num == extForm && f.typ == protowire.VarintType:
+			form = 0 // a form with bits Ferry does not write is not Ferry's
+			if f.v&^uint64(formAll) == 0 {
+				form = TextForm(f.v)
+			}
+			continue
+		case f.num == extText && f.typ == protowire.BytesType:
+			text = f.b
+			continue
+		case !valueWireType(f.num, f.typ):
 			continue // unknown: proto.Unmarshal keeps it unparsed
 		}
 		num := uint8(f.num)
@@ -128,9 +145,13 @@ func decodeValue(b []byte) (v pvalue, err error) {
 			}
 		}
 	}
-	if isNull {
-		return pvalue{}, nil
+	if isNull || v.c == 0 {
+		if absent {
+			return pvalue{}, nil
+		}
+		return pvalue{c: valNull}, nil
 	}
+	v.form, v.text = form, text
 	return v, nil
 }
 
@@ -190,12 +211,17 @@ func (v *pvalue) mergeTemporal(b []byte) error {
 	return nil
 }
 
-// appendValueJSON writes a non-null value as JSON.
+// appendValueJSON writes a value that is present (not c == 0) as JSON.
 func appendValueJSON(dst []byte, v *pvalue) ([]byte, error) {
 	switch v.c {
+	case valNull:
+		return append(dst, "null"...), nil
 	case fieldBoolean:
 		return strconv.AppendBool(dst, v.b), nil
 	case fieldString:
+		if v.text != nil && sameString(dst[len(dst):], v.text, v.s) {
+			return append(dst, v.text...), nil
+		}
 		return jsonscan.AppendString(dst, v.s), nil
 	case fieldInteger:
 		return strconv.AppendInt(dst, v.i, 10), nil
@@ -220,36 +246,46 @@ func appendValueJSON(dst []byte, v *pvalue) ([]byte, error) {
 		return append(dst, '"'), err
 	case fieldTimeNoTZ:
 		dst = append(dst, '"')
-		dst, err := appendClock(dst, v.u)
+		dst, err := appendClock(dst, v.u, v.form)
 		return append(dst, '"'), err
 	case fieldTimeTZ:
 		dst = append(dst, '"')
-		dst, err := appendClock(dst, v.u)
+		dst, err := appendClock(dst, v.u, v.form)
 		if err != nil {
 			return dst, err
 		}
-		dst, err = appendOffset(dst, v.off)
+		dst, err = appendOffset(dst, v.off, v.form)
 		return append(dst, '"'), err
 	case fieldTimestamp:
 		if v.u >= nanosPerDay {
 			return dst, errTemporalRange
 		}
 		dst = append(dst, '"')
-		dst, err := appendDate(dst, v.i)
-		if err != nil {
-			return dst, err
-		}
-		dst = append(dst, 'T')
-		dst, err = appendClock(dst, v.u)
+		dst, err := appendLocalDateTime(dst, v.i, v.u, v.form)
 		return append(dst, '"'), err
 	case fieldTimestampTZ:
 		dst = append(dst, '"')
-		dst, err := appendOffsetDateTime(dst, v.i, v.nano, v.off)
+		dst, err := appendOffsetDateTime(dst, v.i, v.nano, v.off, v.form)
 		return append(dst, '"'), err
 	case fieldJSON:
 		return appendRawJSON(dst, v.s)
 	}
 	return dst, fmt.Errorf("unknown value member %d", v.c)
+}
+
+// sameString reports whether q is exactly one JSON string whose value is
+// s: the check that a string's kept text (extension.go) still spells the
+// string it travels with. It unescapes into scratch's spare capacity.
+func sameString(scratch, q, s []byte) bool {
+	sc := jsonscan.Scanner{Buf: q}
+	if len(q) < 2 || q[0] != '"' {
+		return false
+	}
+	if _, err := sc.SkipString(); err != nil || sc.Pos != len(q) {
+		return false
+	}
+	u, ok := jsonscan.Unquote(scratch[:0], q)
+	return ok && string(u) == string(s)
 }
 
 // appendRawJSON appends JSON text received from the wire after checking
@@ -273,212 +309,6 @@ func appendRawJSON(dst, raw []byte) ([]byte, error) {
 		return dst, fmt.Errorf("json value: %v", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// recordDecoder collects a record's fields before writing them, because the
-// JSON layout puts them in a fixed order whatever the wire order is.
-type recordDecoder struct {
-	hasNamespace bool
-	namespace    []byte
-	stream       []byte
-	emittedAt    uint64
-	partitionID  []byte
-	values       [][]byte
-	metas        [][]byte
-	hasMeta      bool
-}
-
-var decoderPool = sync.Pool{New: func() any { return new(recordDecoder) }}
-
-func (d *recordDecoder) reset() {
-	clear(d.values)
-	clear(d.metas)
-	*d = recordDecoder{values: d.values[:0], metas: d.metas[:0]}
-}
-
-// merge parses one record body; repeated bodies merge as proto does.
-func (d *recordDecoder) merge(b []byte) error {
-	for len(b) > 0 {
-		f, n, err := nextField(b)
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-		if f.typ == protowire.BytesType && (f.num == recNamespace || f.num == recStream || f.num == recPartitionID) && !utf8.Valid(f.b) {
-			return errInvalidUTF8 // checked per occurrence, as proto does
-		}
-		switch {
-		case f.num == recNamespace && f.typ == protowire.BytesType:
-			d.hasNamespace, d.namespace = true, f.b
-		case f.num == recStream && f.typ == protowire.BytesType:
-			d.stream = f.b
-		case f.num == recEmittedAt && f.typ == protowire.VarintType:
-			d.emittedAt = f.v
-		case f.num == recPartitionID && f.typ == protowire.BytesType:
-			d.partitionID = f.b
-		case f.num == recData && f.typ == protowire.BytesType:
-			d.values = append(d.values, f.b)
-		case f.num == recMeta && f.typ == protowire.BytesType:
-			d.hasMeta = true
-			d.metas = append(d.metas, f.b)
-		}
-	}
-	return nil
-}
-
-// validate checks what proto.Unmarshal checks in a record that will not be
-// written: that every value and meta change parses and that their strings
-// are UTF-8. It is used when a later oneof member replaces the record.
-func (d *recordDecoder) validate() error {
-	for _, v := range d.values {
-		if _, err := decodeValue(v); err != nil {
-			return err
-		}
-	}
-	for _, m := range d.metas {
-		for len(m) > 0 {
-			f, n, err := nextField(m)
-			if err != nil {
-				return err
-			}
-			m = m[n:]
-			if f.num != 1 || f.typ != protowire.BytesType {
-				continue
-			}
-			for c := f.b; len(c) > 0; {
-				g, n, err := nextField(c)
-				if err != nil {
-					return err
-				}
-				c = c[n:]
-				if g.num == 1 && g.typ == protowire.BytesType && !utf8.Valid(g.b) {
-					return errInvalidUTF8
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// appendJSON writes the record object in the field order of Record's
-// MarshalJSON.
-func (d *recordDecoder) appendJSON(dst []byte, s *RecordSchema) ([]byte, error) {
-	if len(d.values) > s.Len() {
-		return dst, fmt.Errorf("%w: %d values for %d properties", errSchemaMismatch, len(d.values), s.Len())
-	}
-	dst = append(dst, '{')
-	if d.hasNamespace && len(d.namespace) > 0 {
-		dst = append(dst, `"namespace":`...)
-		dst = jsonscan.AppendString(dst, d.namespace)
-		dst = append(dst, ',')
-	}
-	dst = append(dst, `"stream":`...)
-	dst = jsonscan.AppendString(dst, d.stream)
-	dst = append(dst, `,"data":{`...)
-	first := true
-	for i, raw := range d.values {
-		v, err := decodeValue(raw)
-		if err != nil {
-			return dst, fmt.Errorf("value of %q: %w", s.names[i], err)
-		}
-		if v.c == 0 {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, s.keys[i]...)
-		if dst, err = appendValueJSON(dst, &v); err != nil {
-			return dst, fmt.Errorf("value of %q: %w", s.names[i], err)
-		}
-	}
-	dst = append(dst, `},"emitted_at":`...)
-	dst = strconv.AppendUint(dst, d.emittedAt, 10)
-	if d.hasMeta {
-		var err error
-		if dst, err = d.appendMeta(dst); err != nil {
-			return dst, err
-		}
-	}
-	if len(d.partitionID) > 0 {
-		dst = append(dst, `,"partition_id":`...)
-		dst = jsonscan.AppendString(dst, d.partitionID)
-	}
-	return append(dst, '}'), nil
-}
-
-// appendMeta writes ,"meta":{...} from the merged meta bodies.
-func (d *recordDecoder) appendMeta(dst []byte) ([]byte, error) {
-	dst = append(dst, `,"meta":{`...)
-	n := 0
-	for _, m := range d.metas {
-		for len(m) > 0 {
-			f, used, err := nextField(m)
-			if err != nil {
-				return dst, err
-			}
-			m = m[used:]
-			if f.num != 1 || f.typ != protowire.BytesType {
-				continue
-			}
-			if n == 0 {
-				dst = append(dst, `"changes":[`...)
-			} else {
-				dst = append(dst, ',')
-			}
-			n++
-			if dst, err = appendChange(dst, f.b); err != nil {
-				return dst, err
-			}
-		}
-	}
-	if n > 0 {
-		dst = append(dst, ']')
-	}
-	return append(dst, '}'), nil
-}
-
-// appendChange writes one AirbyteRecordMessageMetaChange as JSON.
-func appendChange(dst, b []byte) ([]byte, error) {
-	var fieldName []byte
-	var change, reason uint64
-	for len(b) > 0 {
-		f, n, err := nextField(b)
-		if err != nil {
-			return dst, err
-		}
-		b = b[n:]
-		switch {
-		case f.num == 1 && f.typ == protowire.BytesType:
-			if !utf8.Valid(f.b) {
-				return dst, errInvalidUTF8
-			}
-			fieldName = f.b
-		case f.num == 2 && f.typ == protowire.VarintType:
-			change = f.v
-		case f.num == 3 && f.typ == protowire.VarintType:
-			reason = f.v
-		}
-	}
-	// Enums are int32 on the wire: negative values are sign-extended.
-	if change > 1 {
-		return dst, fmt.Errorf("record meta: unknown change type %d", int32(change))
-	}
-	if reason >= uint64(len(protocol.RecordChangeReasons)) {
-		return dst, fmt.Errorf("record meta: unknown change reason %d", int32(reason))
-	}
-	dst = append(dst, `{"field":`...)
-	dst = jsonscan.AppendString(dst, fieldName)
-	dst = append(dst, `,"change":`...)
-	if change == 0 {
-		dst = append(dst, `"NULLED"`...)
-	} else {
-		dst = append(dst, `"TRUNCATED"`...)
-	}
-	dst = append(dst, `,"reason":`...)
-	dst = jsonscan.AppendString(dst, protocol.RecordChangeReasons[reason])
-	return append(dst, '}'), nil
 }
 
 // AppendRecordJSON decodes the wire bytes of an AirbyteRecordMessageProtobuf

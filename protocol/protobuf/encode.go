@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 
@@ -29,6 +30,11 @@ type recordEncoder struct {
 	spans []jsonscan.Span
 	vals  []pvalue
 	order []int32 // the property index of each data member, in order
+
+	// Ferry's extensions (extension.go): the data members outside the
+	// schema, the members' order when not the default, and the record
+	// members protobuf has no field for; each empty when there is none.
+	extra, orderExt, recExtra []byte
 	// text holds unescaped strings. It is sized up front to the data's
 	// length, which bounds them, so slices into it stay valid.
 	text    []byte
@@ -49,6 +55,7 @@ func (e *recordEncoder) reset() {
 	e.stats = ConvertStats{}
 	e.hasNamespace, e.namespace, e.stream, e.partitionID = false, nil, nil, nil
 	e.emittedAt, e.meta, e.metaSize = 0, nil, 0
+	e.extra, e.orderExt, e.recExtra = e.extra[:0], e.orderExt[:0], e.recExtra[:0]
 }
 
 func putEncoder(e *recordEncoder) {
@@ -56,8 +63,14 @@ func putEncoder(e *recordEncoder) {
 	if cap(e.text) > 1<<20 {
 		e.text = nil
 	}
+	if cap(e.extra) > 1<<20 {
+		e.extra = nil
+	}
+	if cap(e.recExtra) > 1<<20 {
+		e.recExtra = nil
+	}
 	for i := range e.vals {
-		e.vals[i].s = nil
+		e.vals[i].s, e.vals[i].text = nil, nil
 	}
 	e.schema, e.namespace, e.stream, e.partitionID, e.meta = nil, nil, nil, nil, nil
 	encoderPool.Put(e)
@@ -74,11 +87,58 @@ func (e *recordEncoder) fromRecord(r *protocol.Record) error {
 	e.partitionID = []byte(r.PartitionID)
 	e.emittedAt = uint64(r.EmittedAt)
 	e.meta = r.Meta
-	e.stats.DroppedMembers += len(r.Extra)
-	if len(r.FileReference) > 0 && string(r.FileReference) != "null" {
-		e.stats.DroppedMembers++
+	if len(r.FileReference) > 0 {
+		e.addRecordMember([]byte(`"file_reference"`), r.FileReference)
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.Extra)) {
+		e.addRecordMember(jsonscan.AppendString(nil, k), r.Extra[k])
+	}
+	if r.Meta != nil {
+		raw, err := json.Marshal(r.Meta)
+		if err != nil {
+			return fmt.Errorf("record meta: %w", err)
+		}
+		e.keepMetaText(raw)
 	}
 	return e.loadData(r.Data)
+}
+
+// addRecordMember carries a record member protobuf has no field for.
+func (e *recordEncoder) addRecordMember(rawKey, val []byte) {
+	e.recExtra = addMember(e.recExtra, rawKey, val)
+	e.stats.ExtraMembers++
+}
+
+// keepMetaText carries the meta's JSON text as a record member too when
+// the typed meta would not give it back exactly (members it does not
+// declare, a different layout).
+func (e *recordEncoder) keepMetaText(raw []byte) {
+	if e.meta == nil || string(raw) != string(appendMetaText(nil, e.meta)) {
+		e.addRecordMember([]byte(`"meta"`), raw)
+	}
+}
+
+// appendMetaText writes a meta as the decoder writes a typed one.
+func appendMetaText(dst []byte, m *protocol.RecordMeta) []byte {
+	dst = append(dst, '{')
+	for i, c := range m.Changes {
+		if i == 0 {
+			dst = append(dst, `"changes":[`...)
+		} else {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"field":`...)
+		dst = jsonscan.AppendString(dst, c.Field)
+		dst = append(dst, `,"change":`...)
+		dst = jsonscan.AppendString(dst, c.Change)
+		dst = append(dst, `,"reason":`...)
+		dst = jsonscan.AppendString(dst, c.Reason)
+		dst = append(dst, '}')
+	}
+	if len(m.Changes) > 0 {
+		dst = append(dst, ']')
+	}
+	return append(dst, '}')
 }
 
 // fromJSON loads the JSON text of a record object ({"stream": ..., "data":
@@ -108,7 +168,10 @@ func (e *recordEncoder) scanRecord(s *jsonscan.Scanner, c *Catalog) error {
 	}
 	var data, meta jsonscan.Span
 	loaded := false
+	prev := s.Pos // where the next member's key starts, give or take space
 	err := s.Members(func(key []byte) error {
+		keyEnd := s.Pos
+		defer func() { prev = s.Pos }()
 		s.SkipSpace()
 		start := s.Pos
 		switch string(key) {
@@ -133,26 +196,26 @@ func (e *recordEncoder) scanRecord(s *jsonscan.Scanner, c *Catalog) error {
 		if err := s.SkipValue(1); err != nil {
 			return err
 		}
-		switch string(key) {
-		case "meta":
+		if string(key) == "meta" {
 			meta = jsonscan.Span{Start: start, End: s.Pos}
-		case "file_reference":
-			if string(s.Buf[start:s.Pos]) != "null" {
-				e.stats.DroppedMembers++
-			}
-		default:
-			e.stats.DroppedMembers++
+			return nil
 		}
+		// file_reference and undeclared members.
+		e.addRecordMember(rawKey(s.Buf[prev:keyEnd]), s.Buf[start:s.Pos])
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
-	if meta.End > 0 && string(s.Buf[meta.Start:meta.End]) != "null" {
-		e.meta = new(protocol.RecordMeta)
-		if err := json.Unmarshal(s.Buf[meta.Start:meta.End], e.meta); err != nil {
-			return fmt.Errorf("record meta: %w", err)
+	if meta.End > 0 {
+		raw := s.Buf[meta.Start:meta.End]
+		if string(raw) != "null" {
+			e.meta = new(protocol.RecordMeta)
+			if err := json.Unmarshal(raw, e.meta); err != nil {
+				return fmt.Errorf("record meta: %w", err)
+			}
 		}
+		e.keepMetaText(raw)
 	}
 	if data.End == 0 {
 		return errors.New("record without data")
@@ -257,6 +320,8 @@ func (e *recordEncoder) scanData(s *jsonscan.Scanner) error {
 		e.text = make([]byte, 0, len(s.Buf)-s.Pos)
 	}
 	e.text = e.text[:0]
+	e.extra, e.orderExt = e.extra[:0], e.orderExt[:0]
+	e.stats.ExtraFields, e.stats.FirstExtra, e.stats.Coerced = 0, "", 0
 	s.SkipSpace()
 	if !s.Eat('{') {
 		return errors.New("record data is not a JSON object")
@@ -268,12 +333,16 @@ func (e *recordEncoder) scanData(s *jsonscan.Scanner) error {
 		guess = *p
 	}
 	k, learned := 0, e.order[:0]
+	prev := s.Pos // where the next member's key starts, give or take space
 	err := s.Members(func(key []byte) error {
+		keyEnd := s.Pos
 		s.SkipSpace()
 		start := s.Pos
 		if err := s.SkipValue(2); err != nil {
 			return err
 		}
+		keyStart := prev
+		prev = s.Pos
 		i := int32(-1)
 		if k < len(guess) && guess[k] >= 0 && e.schema.names[guess[k]] == string(key) {
 			i = guess[k]
@@ -289,16 +358,18 @@ func (e *recordEncoder) scanData(s *jsonscan.Scanner) error {
 			e.spans[i] = jsonscan.Span{Start: start, End: s.Pos}
 			return nil
 		}
-		if e.stats.DroppedFields == 0 {
-			e.stats.FirstDropped = string(key)
+		if e.stats.ExtraFields == 0 {
+			e.stats.FirstExtra = string(key)
 		}
-		e.stats.DroppedFields++
+		e.stats.ExtraFields++
+		e.addExtra(rawKey(s.Buf[keyStart:keyEnd]), s.Buf[start:s.Pos])
 		return nil
 	})
 	e.order = learned
 	if err != nil {
 		return fmt.Errorf("record data: %w", err)
 	}
+	e.buildOrder()
 	if guess == nil || k != len(guess) {
 		o := slices.Clone(learned)
 		e.schema.order.Store(&o)

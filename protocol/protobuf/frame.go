@@ -39,27 +39,34 @@ func (s *RecordSchema) AppendRecordFrame(dst []byte, h *RecordHeader, data []byt
 
 // RecordValues holds one record's values in wire order, for a source that
 // produces them directly instead of as JSON (AppendValuesFrame). Every
-// value starts null; Reset makes them null again. Strings are referenced,
-// not copied: they must stay unchanged until the record is appended.
+// value starts absent, like a property the JSON record does not have;
+// Reset makes them absent again, and SetNull sets a JSON null. The
+// values go out in the order the schema declares its properties, which is
+// the JSON record's order when the source writes its members in that
+// order. Strings are referenced, not copied: they must stay unchanged
+// until the record is appended.
 type RecordValues struct {
 	schema *RecordSchema
 	vals   []pvalue
 	bad    int // 1 + the position of a string that is not valid UTF-8
 }
 
-// NewRecordValues returns an all-null record of the schema.
+// NewRecordValues returns a record of the schema with every value absent.
 func (s *RecordSchema) NewRecordValues() *RecordValues {
 	return &RecordValues{schema: s, vals: make([]pvalue, len(s.names))}
 }
 
-// Reset sets every value to null.
+// Reset makes every value absent.
 func (v *RecordValues) Reset() {
 	clear(v.vals)
 	v.bad = 0
 }
 
+// SetAbsent makes value i absent: the record does not have property i.
+func (v *RecordValues) SetAbsent(i int) { v.vals[i] = pvalue{} }
+
 // SetNull sets value i to null.
-func (v *RecordValues) SetNull(i int) { v.vals[i] = pvalue{} }
+func (v *RecordValues) SetNull(i int) { v.vals[i] = pvalue{c: valNull} }
 
 // SetInt sets value i to an integer.
 func (v *RecordValues) SetInt(i int, x int64) { v.vals[i] = pvalue{c: fieldInteger, i: x} }
@@ -85,9 +92,10 @@ func (v *RecordValues) SetStringBytes(i int, s []byte) {
 }
 
 // SetTimestampTZ sets value i to a timestamp_with_timezone: seconds since
-// the epoch, nanoseconds, and the offset from UTC in seconds.
-func (v *RecordValues) SetTimestampTZ(i int, epochSecond int64, nano uint32, offsetSeconds int32) {
-	v.vals[i] = pvalue{c: fieldTimestampTZ, i: epochSecond, nano: nano, off: offsetSeconds}
+// the epoch, nanoseconds, the offset from UTC in seconds, and the form of
+// its text (TemporalForm; 0 for the canonical form).
+func (v *RecordValues) SetTimestampTZ(i int, epochSecond int64, nano uint32, offsetSeconds int32, form TextForm) {
+	v.vals[i] = pvalue{c: fieldTimestampTZ, i: epochSecond, nano: nano, off: offsetSeconds, form: form}
 }
 
 // SetJSON sets value i to JSON text (an object, an array, a union), held

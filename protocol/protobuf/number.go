@@ -54,89 +54,15 @@ func isJSONInteger(b []byte) bool {
 	return true
 }
 
-// maxFloatDigits is the most significant digits the shortest form of a
-// float64 can have.
-const maxFloatDigits = 17
-
-// decimal is a JSON number reduced to sign, significant digits without
-// leading or trailing zeros, and a power of ten: value = digits × 10^exp.
-type decimal struct {
-	neg    bool
-	digits [maxFloatDigits]byte
-	n      int
-	exp    int64
-}
-
-// parseDecimal reduces a valid JSON number. ok is false when it has more
-// than maxFloatDigits significant digits, which no float64 prints as.
-func parseDecimal(b []byte) (d decimal, ok bool) {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		d.neg = true
-		i++
-	}
-	var scale int64 // digits after the decimal point
-	zeros := 0      // trailing zeros not yet committed to digits
-	frac := false
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c == '.' {
-			frac = true
-			continue
-		}
-		if c < '0' || c > '9' {
-			break
-		}
-		if frac {
-			scale++
-		}
-		if c == '0' {
-			if d.n > 0 {
-				zeros++
-			}
-			continue
-		}
-		if d.n+zeros+1 > maxFloatDigits {
-			return d, false
-		}
-		for ; zeros > 0; zeros-- {
-			d.digits[d.n] = '0'
-			d.n++
-		}
-		d.digits[d.n] = c
-		d.n++
-	}
-	d.exp = int64(zeros) - scale
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		eneg := false
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			eneg = b[i] == '-'
-			i++
-		}
-		var e int64
-		for ; i < len(b); i++ {
-			if e < 1<<40 { // saturate: such exponents never compare equal anyway
-				e = e*10 + int64(b[i]-'0')
-			}
-		}
-		if eneg {
-			e = -e
-		}
-		d.exp += e
-	}
-	if d.n == 0 {
-		d.neg, d.exp = false, 0 // every zero is the same value
-	}
-	return d, true
-}
-
-// floatExact reports whether the JSON number text holds exactly the value
-// of the float64 it parses to, where the float's value is taken to be its
-// shortest decimal form. 0.1 qualifies; 0.10000000000000000001 and
-// 12345678901234567891 do not. It returns the float.
-func floatExact(text []byte, scratch []byte) (float64, bool) {
-	// Integers of up to 15 digits are exact doubles: skip the formatting.
+// floatCanonical reports whether the JSON number text is exactly the
+// shortest form of the float64 it parses to, the form the decoder writes
+// for a `number` (appendFloatJSON), and returns the float. 0.1 and 1e-7
+// qualify; 1.0, 1E3, 0.10 and 12345678901234567891 do not: they travel as
+// big_decimal, with their text, so the destination gets what the source
+// wrote.
+func floatCanonical(text []byte, scratch []byte) (float64, bool) {
+	// Integers of up to 15 digits are exact doubles written in their
+	// shortest form (-0 included): skip the formatting.
 	if len(text) <= 15 && isJSONInteger(text) {
 		if v, err := strconv.ParseInt(string(text), 10, 64); err == nil {
 			if v == 0 && text[0] == '-' {
@@ -149,14 +75,5 @@ func floatExact(text []byte, scratch []byte) (float64, bool) {
 	if err != nil || math.IsInf(f, 0) {
 		return 0, false
 	}
-	canon := appendFloatJSON(scratch[:0], f)
-	if string(canon) == string(text) {
-		return f, true
-	}
-	a, ok := parseDecimal(text)
-	if !ok {
-		return 0, false
-	}
-	b, _ := parseDecimal(canon)
-	return f, a.neg == b.neg && a.n == b.n && a.exp == b.exp && a.digits == b.digits
+	return f, string(appendFloatJSON(scratch[:0], f)) == string(text)
 }

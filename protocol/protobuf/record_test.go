@@ -18,7 +18,8 @@ import (
 )
 
 // TestRecordConversion covers a whole record: header fields, positional
-// values, missing and extra properties, meta, and dropped members.
+// values, missing and extra properties, meta, and members protobuf has no
+// field for, which travel in Ferry's extensions.
 func TestRecordConversion(t *testing.T) {
 	s, err := NewRecordSchema([]byte(`{"properties":{"id":{"type":"integer"},"name":{"type":"string"},"tags":{"type":"array"},"zeta":{"type":"number"}}}`))
 	if err != nil {
@@ -32,7 +33,7 @@ func TestRecordConversion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantStats := ConvertStats{DroppedFields: 2, FirstDropped: "extra", DroppedMembers: 2}
+	wantStats := ConvertStats{ExtraFields: 2, FirstExtra: "extra", ExtraMembers: 2}
 	if stats != wantStats {
 		t.Errorf("stats = %+v, want %+v", stats, wantStats)
 	}
@@ -45,11 +46,20 @@ func TestRecordConversion(t *testing.T) {
 		StreamName:      "users",
 		EmittedAtMs:     1700000000123,
 		PartitionId:     "aB3x",
-		Data:            []*pb.AirbyteValueProtobuf{pbInt(7), pbString("Ann"), pbNull(), pbNull()},
+		Data:            []*pb.AirbyteValueProtobuf{pbInt(7), pbString("Ann"), pbAbsent(), pbAbsent()},
 		Meta: &pb.AirbyteRecordMessageMeta{Changes: []*pb.AirbyteRecordMessageMetaChange{{
 			Field: "name", Change: pb.AirbyteRecordChangeType_TRUNCATED, Reason: pb.AirbyteRecordChangeReasonType_SOURCE_FIELD_SIZE_LIMITATION,
 		}}},
 	}
+	// The members outside the schema, the order (name, id, then the two
+	// extras: 4 properties + 0 and + 1), and the record's own extras.
+	ext := protowire.AppendTag(nil, extExtraData, protowire.BytesType)
+	ext = protowire.AppendString(ext, `{"extra":true,"other":1}`)
+	ext = protowire.AppendTag(ext, extOrder, protowire.BytesType)
+	ext = protowire.AppendBytes(ext, []byte{1, 0, 4, 5})
+	ext = protowire.AppendTag(ext, extExtraMembers, protowire.BytesType)
+	ext = protowire.AppendString(ext, `{"file_reference":{"staging_file_url":"/x"},"undeclared":1}`)
+	want.ProtoReflect().SetUnknown(ext)
 	if diff := cmp.Diff(want, &got, protocmp.Transform()); diff != "" {
 		t.Errorf("record (-want +got):\n%s", diff)
 	}
@@ -57,8 +67,9 @@ func TestRecordConversion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantJSON := `{"namespace":"public","stream":"users","data":{"id":7,"name":"Ann"},"emitted_at":1700000000123,` +
-		`"meta":{"changes":[{"field":"name","change":"TRUNCATED","reason":"SOURCE_FIELD_SIZE_LIMITATION"}]},"partition_id":"aB3x"}`
+	wantJSON := `{"namespace":"public","stream":"users","data":{"name":"Ann","id":7,"extra":true,"other":1},"emitted_at":1700000000123,` +
+		`"meta":{"changes":[{"field":"name","change":"TRUNCATED","reason":"SOURCE_FIELD_SIZE_LIMITATION"}]},"partition_id":"aB3x",` +
+		`"file_reference":{"staging_file_url":"/x"},"undeclared":1}`
 	if string(back) != wantJSON {
 		t.Errorf("decoded\n got %s\nwant %s", back, wantJSON)
 	}
@@ -83,7 +94,8 @@ func TestRecordConversion(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r2.Stream != "users" || r2.Namespace != "public" || r2.EmittedAt != 1700000000123 || r2.PartitionID != "aB3x" ||
-		string(r2.Data) != `{"id":7,"name":"Ann"}` || len(r2.Meta.Changes) != 1 {
+		string(r2.Data) != `{"name":"Ann","id":7,"extra":true,"other":1}` || len(r2.Meta.Changes) != 1 ||
+		string(r2.FileReference) != `{"staging_file_url":"/x"}` || string(r2.Extra["undeclared"]) != `1` {
 		t.Errorf("RecordFromProto = %+v", r2)
 	}
 }
@@ -108,7 +120,14 @@ func TestRecordConversionEdges(t *testing.T) {
 		{name: "float emitted_at", record: `{"stream":"s","data":{},"emitted_at":1.9e3}`, want: `{"stream":"s","data":{},"emitted_at":1900}`},
 		{name: "duplicate key: last wins", record: `{"stream":"s","data":{"a":"1","a":"2"},"emitted_at":1}`, want: `{"stream":"s","data":{"a":"2"},"emitted_at":1}`},
 		{name: "empty meta", record: `{"stream":"s","data":{},"emitted_at":1,"meta":{}}`, want: `{"stream":"s","data":{},"emitted_at":1,"meta":{}}`},
-		{name: "null meta", record: `{"stream":"s","data":{},"emitted_at":1,"meta":null}`, want: `{"stream":"s","data":{},"emitted_at":1}`},
+		{name: "null meta", record: `{"stream":"s","data":{},"emitted_at":1,"meta":null}`, want: `{"stream":"s","data":{},"emitted_at":1,"meta":null}`},
+		{name: "empty changes", record: `{"stream":"s","data":{},"emitted_at":1,"meta":{"changes":[]}}`, want: `{"stream":"s","data":{},"emitted_at":1,"meta":{"changes":[]}}`},
+		{name: "meta with members of its own", record: `{"stream":"s","data":{},"emitted_at":1,"meta":{"x":1,"changes":[{"field":"a","change":"NULLED","reason":"SOURCE_RETRIEVAL_ERROR","why":"?"}]}}`,
+			want: `{"stream":"s","data":{},"emitted_at":1,"meta":{"x":1,"changes":[{"field":"a","change":"NULLED","reason":"SOURCE_RETRIEVAL_ERROR","why":"?"}]}}`},
+		{name: "null file_reference", record: `{"stream":"s","data":{},"emitted_at":1,"file_reference":null}`, want: `{"stream":"s","data":{},"emitted_at":1,"file_reference":null}`},
+		{name: "null and absent", record: `{"stream":"s","data":{"a":null},"emitted_at":1}`, want: `{"stream":"s","data":{"a":null},"emitted_at":1}`},
+		{name: "escaped extra key", record: `{"stream":"s","data":{"\u0062":1 , "a":"x"},"emitted_at":1}`, want: `{"stream":"s","data":{"\u0062":1,"a":"x"},"emitted_at":1}`},
+		{name: "duplicate extra key", record: `{"stream":"s","data":{"b":1,"b":2},"emitted_at":1}`, want: `{"stream":"s","data":{"b":1,"b":2},"emitted_at":1}`},
 		{name: "no data", record: `{"stream":"s","emitted_at":1}`, wantErr: "without data"},
 		{name: "data not an object", record: `{"stream":"s","data":[1],"emitted_at":1}`, wantErr: "not a JSON object"},
 		{name: "data null", record: `{"stream":"s","data":null,"emitted_at":1}`, wantErr: "not a JSON object"},
@@ -158,7 +177,7 @@ func TestRecordDecodingErrors(t *testing.T) {
 	}
 	// Fewer values than properties: the rest are null, as in Airbyte.
 	back, err := s.AppendRecordJSON(nil, marshal(&pb.AirbyteRecordMessageProtobuf{StreamName: "s", Data: []*pb.AirbyteValueProtobuf{pbInt(1)}}))
-	if err != nil || string(back) != `{"stream":"s","data":{"a":1},"emitted_at":0}` {
+	if err != nil || string(back) != `{"stream":"s","data":{"a":1,"b":null},"emitted_at":0}` {
 		t.Errorf("one value for two properties: %s, %v", back, err)
 	}
 	// More values than properties cannot be named.

@@ -67,6 +67,11 @@ type RecordSchema struct {
 	// to append when a record is decoded back to JSON.
 	keys  [][]byte
 	index map[string]int
+	// decl lists the wire positions in the order json_schema declares the
+	// properties, and rank is each position's place in decl: a record's
+	// members come out in that order unless it says otherwise (the order
+	// extension, extension.go).
+	decl, rank []int32
 	// order is the property index of each data member of the last record
 	// converted whose members came in an order different from the one
 	// before (-1: not a property). Records of one source almost always
@@ -104,7 +109,60 @@ func NewRecordSchema(jsonSchema []byte) (*RecordSchema, error) {
 		s.keys[i] = append(jsonscan.AppendString(nil, name), ':')
 		s.index[name] = i
 	}
+	s.decl, s.rank = declaredOrder(jsonSchema, s.index)
 	return s, nil
+}
+
+// declaredOrder returns the wire positions of the properties in the order
+// the schema's text lists them, and the inverse. Both sides of a socket
+// read the same catalog, so they agree on it; were they not to, only the
+// members' order would differ, never a value.
+func declaredOrder(jsonSchema []byte, index map[string]int) (decl, rank []int32) {
+	rank = make([]int32, len(index))
+	for i := range rank {
+		rank[i] = -1
+	}
+	// The last "properties" member counts, as in json.Unmarshal; the
+	// schema parsed there, so these scans cannot fail.
+	var props []byte
+	_, _ = objectEach(jsonSchema, func(key, val []byte) {
+		if string(key) == "properties" {
+			props = val
+		}
+	})
+	_, _ = objectEach(props, func(key, _ []byte) {
+		if i, ok := index[string(key)]; ok && rank[i] < 0 { // a duplicate keeps its first place
+			rank[i] = int32(len(decl))
+			decl = append(decl, int32(i))
+		}
+	})
+	for i := range rank {
+		if rank[i] < 0 { // not found in the text: cannot happen, but stay whole
+			rank[i] = int32(len(decl))
+			decl = append(decl, int32(i))
+		}
+	}
+	return decl, rank
+}
+
+// objectEach calls fn with the unescaped key and the raw value of each
+// member of the JSON object obj. It reports false when obj is not one.
+func objectEach(obj []byte, fn func(key, val []byte)) (bool, error) {
+	s := jsonscan.Scanner{Buf: obj}
+	s.SkipSpace()
+	if !s.Eat('{') {
+		return false, nil
+	}
+	err := s.Members(func(key []byte) error {
+		s.SkipSpace()
+		start := s.Pos
+		if err := s.SkipValue(1); err != nil {
+			return err
+		}
+		fn(key, s.Buf[start:s.Pos])
+		return nil
+	})
+	return err == nil, err
 }
 
 // Len returns the number of properties, which is the number of values in

@@ -6,21 +6,25 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// ConvertStats reports what a JSON-to-protobuf conversion could not carry
-// as is. None of it is an error: callers log it, sampled.
+// ConvertStats reports what a JSON-to-protobuf conversion carried in a way
+// only a Ferry decoder reads back exactly. Nothing is lost and none of it
+// is an error, but an Airbyte destination would not see it as the source
+// wrote it, so callers say so in the log (sampled).
 type ConvertStats struct {
-	// DroppedFields counts top-level data members that are not properties
-	// of the stream's schema. Values are positional, so they cannot travel.
-	DroppedFields int
-	// FirstDropped names the first dropped data member, for the warning.
-	FirstDropped string
+	// ExtraFields counts top-level data members that are not properties of
+	// the stream's schema. Values are positional, so they travel in Ferry's
+	// extension (extension.go), which Airbyte's destinations ignore.
+	ExtraFields int
+	// FirstExtra names the first of them, for the log.
+	FirstExtra string
 	// Coerced counts values whose JSON type does not fit their property's
 	// kind. They travel as `string` or `json`, so a Ferry decoder gets them
 	// back unchanged, but an Airbyte destination reads them as null.
 	Coerced int
-	// DroppedMembers counts record members protobuf has no field for:
-	// file_reference and undeclared members of the record or its meta.
-	DroppedMembers int
+	// ExtraMembers counts record members protobuf has no field for
+	// (file_reference, undeclared members, a meta it cannot hold exactly):
+	// they travel in Ferry's extension too.
+	ExtraMembers int
 }
 
 // Field numbers of AirbyteValueProtobuf; the oneof member numbers double as
@@ -41,6 +45,10 @@ const (
 	fieldIsNull      = 13
 )
 
+// valNull is the value case of a JSON null: is_null on the wire. The zero
+// case, 0, is a property the record does not have at all (extension.go).
+const valNull = fieldIsNull
+
 // Field numbers of AirbyteRecordMessageProtobuf.
 const (
 	recNamespace   = 1
@@ -52,7 +60,8 @@ const (
 )
 
 // pvalue is one AirbyteValueProtobuf in plain form. c is the oneof member's
-// field number, or 0 for null. Which other fields are used depends on c.
+// field number, valNull for a JSON null, or 0 for a member the record does
+// not have. Which other fields are used depends on c.
 type pvalue struct {
 	c    uint8
 	b    bool
@@ -62,6 +71,12 @@ type pvalue struct {
 	nano uint32
 	off  int32
 	s    []byte // string, big_integer, big_decimal, json
+	// form says how a date or time value was written (form.go); 0 is the
+	// canonical form.
+	form TextForm
+	// text is a string's exact JSON text, kept when its escapes differ
+	// from the ones Ferry's decoder would write; nil otherwise.
+	text []byte
 
 	// sz and sub cache size() and subSize() between recordEncoder.size
 	// and appendTo, which both need them.
@@ -71,9 +86,16 @@ type pvalue struct {
 // size returns the encoded size of the value's message body, and caches a
 // temporal's sub-message size for appendTo.
 func (v *pvalue) size() int {
+	return v.memberSize() + v.extSize()
+}
+
+// memberSize is the size of the value's members of Airbyte's schema.
+func (v *pvalue) memberSize() int {
 	switch v.c {
-	case 0:
+	case valNull:
 		return 2 // is_null = true
+	case 0:
+		return 2 + absentSize // is_null = true, and Ferry's marker
 	case fieldBoolean:
 		return 2
 	case fieldString, fieldBigInteger, fieldBigDecimal, fieldJSON:
@@ -125,11 +147,19 @@ func (v *pvalue) subSize() int {
 }
 
 // appendTo writes the value's message body, in field-number order, as
-// proto.Marshal does.
+// proto.Marshal does: Airbyte's members, then Ferry's extensions.
 func (v *pvalue) appendTo(b []byte) []byte {
+	return v.appendExt(v.appendMember(b))
+}
+
+// appendMember writes the value's members of Airbyte's schema.
+func (v *pvalue) appendMember(b []byte) []byte {
 	switch v.c {
-	case 0:
+	case valNull:
 		return append(b, fieldIsNull<<3|byte(protowire.VarintType), 1)
+	case 0:
+		b = append(b, fieldIsNull<<3|byte(protowire.VarintType), 1)
+		return appendAbsent(b)
 	case fieldBoolean:
 		x := byte(0)
 		if v.b {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
@@ -55,6 +56,29 @@ func pbJSON(s string) *pb.AirbyteValueProtobuf {
 	return &pb.AirbyteValueProtobuf{Value: &pb.AirbyteValueProtobuf_Json{Json: []byte(s)}}
 }
 
+// withExt adds an unknown varint field to v, as Ferry's extensions are to
+// the generated type.
+func withExt(v *pb.AirbyteValueProtobuf, num protowire.Number, x uint64) *pb.AirbyteValueProtobuf {
+	b := protowire.AppendTag(v.ProtoReflect().GetUnknown(), num, protowire.VarintType)
+	v.ProtoReflect().SetUnknown(protowire.AppendVarint(b, x))
+	return v
+}
+
+// withForm adds the text form extension.
+func withForm(v *pb.AirbyteValueProtobuf, form TextForm) *pb.AirbyteValueProtobuf {
+	return withExt(v, extForm, uint64(form))
+}
+
+// withText adds the string text extension.
+func withText(v *pb.AirbyteValueProtobuf, text string) *pb.AirbyteValueProtobuf {
+	b := protowire.AppendTag(v.ProtoReflect().GetUnknown(), extText, protowire.BytesType)
+	v.ProtoReflect().SetUnknown(protowire.AppendString(b, text))
+	return v
+}
+
+// pbAbsent is a property the record does not have.
+func pbAbsent() *pb.AirbyteValueProtobuf { return withExt(pbNull(), extAbsent, 1) }
+
 const (
 	hour = 3600 * nanosPerSecond
 	min_ = 60 * nanosPerSecond
@@ -69,10 +93,10 @@ func TestValueConversion(t *testing.T) {
 		schema  string // the property's schema
 		in      string // JSON value
 		want    *pb.AirbyteValueProtobuf
-		back    string // JSON value decoded back; "" means the input itself, "-" means absent (null)
+		back    string // JSON value decoded back; "" means the input itself, "-" means absent
 		coerced bool
 	}{
-		{"null", `{"type":"string"}`, `null`, pbNull(), "-", false},
+		{"null", `{"type":"string"}`, `null`, pbNull(), "", false},
 		{"boolean true", `{"type":"boolean"}`, `true`, pbBool(true), "", false},
 		{"boolean false", `{"type":["null","boolean"]}`, `false`, pbBool(false), "", false},
 		{"boolean given a string", `{"type":"boolean"}`, `"yes"`, pbString("yes"), "", true},
@@ -80,8 +104,8 @@ func TestValueConversion(t *testing.T) {
 
 		{"string", `{"type":"string"}`, `"hello"`, pbString("hello"), "", false},
 		{"string empty", `{"type":"string"}`, `""`, pbString(""), "", false},
-		{"string escapes", `{"type":"string"}`, `"a\"b\\c\nd\te\u0001\u00e9\ud83d\ude00/"`, pbString("a\"b\\c\nd\te\x01é😀/"), `"a\"b\\c\nd\te\u0001é😀/"`, false},
-		{"string escaped slash", `{"type":"string"}`, `"a\/b"`, pbString("a/b"), `"a/b"`, false},
+		{"string escapes", `{"type":"string"}`, `"a\"b\\c\nd\te\u0001\u00e9\ud83d\ude00/"`, withText(pbString("a\"b\\c\nd\te\x01é😀/"), `"a\"b\\c\nd\te\u0001\u00e9\ud83d\ude00/"`), "", false},
+		{"string escaped slash", `{"type":"string"}`, `"a\/b"`, withText(pbString("a/b"), `"a\/b"`), "", false},
 		{"string with lone surrogate", `{"type":"string"}`, `"\ud800x"`, pbJSON(`"\ud800x"`), "", true},
 		{"string given a number", `{"type":"string"}`, `12`, pbJSON(`12`), "", true},
 		{"string given an object", `{"type":"string"}`, `{"a":1}`, pbJSON(`{"a":1}`), "", true},
@@ -105,8 +129,8 @@ func TestValueConversion(t *testing.T) {
 		{"number integral", `{"type":"number"}`, `42`, pbNumber(42), "", false},
 		{"number 0.1", `{"type":"number"}`, `0.1`, pbNumber(0.1), "", false},
 		{"number negative zero", `{"type":"number"}`, `-0`, pbNumber(math.Copysign(0, -1)), "", false},
-		{"number trailing zero", `{"type":"number"}`, `1.0`, pbNumber(1), `1`, false},
-		{"number exponent", `{"type":"number"}`, `1E3`, pbNumber(1000), `1000`, false},
+		{"number trailing zero", `{"type":"number"}`, `1.0`, pbBigDec("1.0"), "", false},
+		{"number exponent", `{"type":"number"}`, `1E3`, pbBigDec("1E3"), "", false},
 		{"number small", `{"type":"number"}`, `1e-7`, pbNumber(1e-7), "", false},
 		{"number large", `{"type":"number"}`, `1e+21`, pbNumber(1e21), "", false},
 		{"number max double", `{"type":"number"}`, `1.7976931348623157e+308`, pbNumber(math.MaxFloat64), "", false},
@@ -115,7 +139,7 @@ func TestValueConversion(t *testing.T) {
 		{"number exact big integer", `{"type":"number"}`, `9007199254740993`, pbBigDec("9007199254740993"), "", false},
 		{"number out of range", `{"type":"number"}`, `1e400`, pbBigDec("1e400"), "", false},
 		{"number underflow", `{"type":"number"}`, `1e-400`, pbBigDec("1e-400"), "", false},
-		{"number zero with exponent", `{"type":"number"}`, `0e99999999999999999999`, pbNumber(0), `0`, false},
+		{"number zero with exponent", `{"type":"number"}`, `0e99999999999999999999`, pbBigDec("0e99999999999999999999"), "", false},
 		{"number given a string", `{"type":"number"}`, `"1.5"`, pbString("1.5"), "", true},
 		{"number given a bool", `{"type":"number"}`, `true`, pbJSON(`true`), "", true},
 
@@ -131,23 +155,23 @@ func TestValueConversion(t *testing.T) {
 
 		{"time without timezone", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"13:14:15"`, pbTime(13*hour + 14*min_ + 15*sec), "", false},
 		{"time without timezone fraction", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"13:14:15.123456789"`, pbTime(13*hour + 14*min_ + 15*sec + 123456789), "", false},
-		{"time without timezone no seconds", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"13:14"`, pbTime(13*hour + 14*min_), `"13:14:00"`, false},
-		{"time without timezone trailing zeros", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"00:00:00.500"`, pbTime(sec / 2), `"00:00:00.5"`, false},
+		{"time without timezone no seconds", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"13:14"`, withForm(pbTime(13*hour+14*min_), formNoSeconds), "", false},
+		{"time without timezone trailing zeros", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"00:00:00.500"`, withForm(pbTime(sec/2), 4<<formFracShift), "", false},
 		{"time without timezone given an offset", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"13:14:15Z"`, pbString("13:14:15Z"), "", true},
 		{"time too fine", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"13:14:15.1234567891"`, pbString("13:14:15.1234567891"), "", true},
 		{"time bad hour", `{"type":"string","format":"time","airbyte_type":"time_without_timezone"}`, `"24:00:00"`, pbString("24:00:00"), "", true},
 		{"time with timezone", `{"type":"string","format":"time"}`, `"13:14:15+02:00"`, pbTimeTZ(13*hour+14*min_+15*sec, 7200), "", false},
 		{"time with timezone Z", `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`, `"13:14:15Z"`, pbTimeTZ(13*hour+14*min_+15*sec, 0), "", false},
-		{"time with timezone +00:00", `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`, `"13:14:15+00:00"`, pbTimeTZ(13*hour+14*min_+15*sec, 0), `"13:14:15Z"`, false},
-		{"time with timezone -0530", `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`, `"01:02:03.4-0530"`, pbTimeTZ(hour+2*min_+3*sec+400000000, -19800), `"01:02:03.4-05:30"`, false},
-		{"time with timezone taken as UTC", `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`, `"13:14:15"`, pbTimeTZ(13*hour+14*min_+15*sec, 0), `"13:14:15Z"`, false},
+		{"time with timezone +00:00", `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`, `"13:14:15+00:00"`, withForm(pbTimeTZ(13*hour+14*min_+15*sec, 0), offsetColon), "", false},
+		{"time with timezone -0530", `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`, `"01:02:03.4-0530"`, withForm(pbTimeTZ(hour+2*min_+3*sec+400000000, -19800), offsetCompact), "", false},
+		{"time with timezone taken as UTC", `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`, `"13:14:15"`, withForm(pbTimeTZ(13*hour+14*min_+15*sec, 0), offsetNone), "", false},
 		{"time offset too large", `{"type":"string","format":"time","airbyte_type":"time_with_timezone"}`, `"13:14:15+19:00"`, pbString("13:14:15+19:00"), "", true},
 
 		{"timestamp with timezone", `{"type":"string","format":"date-time","airbyte_type":"timestamp_with_timezone"}`, `"2022-02-01T17:02:19Z"`, pbTimestampTZ(1643734939, 0, 0), "", false},
 		{"timestamp with timezone by format only", `{"type":"string","format":"date-time"}`, `"2022-02-01T17:02:19.5+01:00"`, pbTimestampTZ(1643731339, 500000000, 3600), "", false},
-		{"timestamp with timezone +00:00", `{"type":["null","string"],"format":"date-time","airbyte_type":"timestamp_with_timezone"}`, `"2022-02-01T17:02:19+00:00"`, pbTimestampTZ(1643734939, 0, 0), `"2022-02-01T17:02:19Z"`, false},
-		{"timestamp with timezone space", `{"type":"string","format":"date-time"}`, `"2022-02-01 17:02:19.123456-08:00"`, pbTimestampTZ(1643763739, 123456000, -28800), `"2022-02-01T17:02:19.123456-08:00"`, false},
-		{"timestamp with timezone no offset", `{"type":"string","format":"date-time"}`, `"2022-02-01T17:02:19"`, pbTimestampTZ(1643734939, 0, 0), `"2022-02-01T17:02:19Z"`, false},
+		{"timestamp with timezone +00:00", `{"type":["null","string"],"format":"date-time","airbyte_type":"timestamp_with_timezone"}`, `"2022-02-01T17:02:19+00:00"`, withForm(pbTimestampTZ(1643734939, 0, 0), offsetColon), "", false},
+		{"timestamp with timezone space", `{"type":"string","format":"date-time"}`, `"2022-02-01 17:02:19.123456-08:00"`, withForm(pbTimestampTZ(1643763739, 123456000, -28800), sepSpace), "", false},
+		{"timestamp with timezone no offset", `{"type":"string","format":"date-time"}`, `"2022-02-01T17:02:19"`, withForm(pbTimestampTZ(1643734939, 0, 0), offsetNone), "", false},
 		{"timestamp with timezone before epoch", `{"type":"string","format":"date-time"}`, `"1969-12-31T23:59:59.999999999Z"`, pbTimestampTZ(-1, 999999999, 0), "", false},
 		{"timestamp with timezone crossing midnight", `{"type":"string","format":"date-time"}`, `"2022-01-01T01:00:00+05:00"`, pbTimestampTZ(1640980800, 0, 18000), "", false},
 		{"timestamp with timezone garbage", `{"type":"string","format":"date-time"}`, `"yesterday"`, pbString("yesterday"), "", true},
@@ -230,8 +254,19 @@ func TestValueDecoding(t *testing.T) {
 		want    string // decoded JSON, "-" for absent
 		wantErr bool
 	}{
-		{"is_null wins over a value", &pb.AirbyteValueProtobuf{Value: &pb.AirbyteValueProtobuf_Integer{Integer: 1}, IsNull: true}, "-", false},
-		{"no member set", &pb.AirbyteValueProtobuf{}, "-", false},
+		{"is_null wins over a value", &pb.AirbyteValueProtobuf{Value: &pb.AirbyteValueProtobuf_Integer{Integer: 1}, IsNull: true}, "null", false},
+		{"no member set", &pb.AirbyteValueProtobuf{}, "null", false},
+		{"absent", pbAbsent(), "-", false},
+		{"absent marker alone", withExt(&pb.AirbyteValueProtobuf{}, extAbsent, 1), "-", false},
+		{"absent marker on a value", withExt(pbInt(3), extAbsent, 1), "3", false},
+		{"form of a timestamp", withForm(pbTimestampTZ(0, 0, 0), offsetColon|formNegZero|sepLowerT|formNoSeconds), `"1970-01-01t00:00-00:00"`, false},
+		{"form a value does not allow", withForm(pbTimestampTZ(1, 5e8, 3600), offsetLowerZ|formNoSeconds|2<<formFracShift), `"1970-01-01T01:00:01.5+01:00"`, false},
+		{"form out of range", withExt(pbTime(0), extForm, 1<<40), `"00:00:00"`, false},
+		{"text of another string", withText(pbString("a"), `"b"`), `"a"`, false},
+		{"text that is not a string", withText(pbString("1"), `1`), `"1"`, false},
+		{"text with trailing data", withText(pbString("a"), `"a"x`), `"a"`, false},
+		{"text of a string", withText(pbString("é"), `"\u00e9"`), `"\u00e9"`, false},
+		{"text on a number", withText(pbInt(1), `"x"`), `1`, false},
 		{"NaN", pbNumber(math.NaN()), `"NaN"`, false},
 		{"infinity", pbNumber(math.Inf(1)), `"Infinity"`, false},
 		{"minus infinity", pbNumber(math.Inf(-1)), `"-Infinity"`, false},

@@ -15,10 +15,8 @@ func (e *recordEncoder) prepareMeta() error {
 	if e.meta == nil {
 		return nil
 	}
-	e.stats.DroppedMembers += len(e.meta.Extra)
 	n := 0
 	for _, c := range e.meta.Changes {
-		e.stats.DroppedMembers += len(c.Extra)
 		cs, err := changeSize(c)
 		if err != nil {
 			return err
@@ -89,7 +87,7 @@ func (e *recordEncoder) size() int {
 	if e.meta != nil {
 		n += 1 + protowire.SizeBytes(e.metaSize)
 	}
-	return n
+	return n + e.recordExtSize()
 }
 
 // appendTo writes the record message body. size must have run since the
@@ -139,7 +137,7 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 			}
 		}
 	}
-	return b
+	return e.appendRecordExt(b)
 }
 
 // finish validates the header strings and the meta, which protobuf

@@ -78,12 +78,22 @@ func BuildBinary(t testing.TB, name, pkg string) string {
 	return path
 }
 
+// ImageTagEnv names the tag BuildImage gives its images instead of "dev".
+// Test runs of different checkouts that share one Docker engine set it to
+// tell their images apart: with one tag, one run may sync with the
+// connectors another run just built.
+const ImageTagEnv = "FERRY_TEST_IMAGE_TAG"
+
 // BuildImage builds the main package pkg into the image ferry/<name>:dev with
 // scripts/build-images.sh, once per test process, and returns the image
-// reference. The tag is the same one `make images` uses and the build is
-// reproducible, so the image is left in place for the next run.
+// reference. The tag is the same one `make images` uses (or $FERRY_TEST_IMAGE_TAG)
+// and the build is reproducible, so the image is left in place for the next run.
 func BuildImage(t testing.TB, name, pkg string) string {
 	t.Helper()
+	tag := os.Getenv(ImageTagEnv)
+	if tag == "" {
+		tag = "dev"
+	}
 	ref, err := buildOnce("image:"+name+"="+pkg, func() (string, error) {
 		root, err := ModuleRoot()
 		if err != nil {
@@ -99,9 +109,10 @@ func BuildImage(t testing.TB, name, pkg string) string {
 			}
 			cmd := exec.Command(filepath.Join(root, "scripts", "build-images.sh"), name+"="+pkg)
 			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "TAG="+tag)
 			out, err := cmd.CombinedOutput()
 			if err == nil {
-				return "ferry/" + name + ":dev", nil
+				return "ferry/" + name + ":" + tag, nil
 			}
 			errs = append(errs, fmt.Errorf("build-images.sh %s=%s: %v\n%s", name, pkg, err, out))
 		}

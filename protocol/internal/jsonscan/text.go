@@ -50,6 +50,45 @@ func AppendString[T string | []byte](dst []byte, s T) []byte {
 	return append(dst, '"')
 }
 
+// IsCanonical reports whether q, a quoted JSON string, is exactly what
+// AppendString writes for text, the string's value: whether q uses only
+// the escapes JSON requires, each in AppendString's spelling. It does not
+// allocate.
+func IsCanonical(q, text []byte) bool {
+	if len(q) < 2 {
+		return false
+	}
+	q = q[1 : len(q)-1]
+	var esc [6]byte
+	for _, c := range text {
+		if !needsEscape[c] {
+			if len(q) == 0 || q[0] != c {
+				return false
+			}
+			q = q[1:]
+			continue
+		}
+		e := append(esc[:0], '\\')
+		switch c {
+		case '"', '\\':
+			e = append(e, c)
+		case '\n':
+			e = append(e, 'n')
+		case '\r':
+			e = append(e, 'r')
+		case '\t':
+			e = append(e, 't')
+		default:
+			e = append(e, 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+		}
+		if len(q) < len(e) || string(q[:len(e)]) != string(e) {
+			return false
+		}
+		q = q[len(e):]
+	}
+	return len(q) == 0
+}
+
 // Unquote appends the value of the quoted JSON string q (quotes
 // included, syntax already checked) to dst. ok is false when the value is
 // not valid UTF-8 text: raw invalid bytes, or a \u escape of a lone

@@ -62,3 +62,29 @@ func TestScannerKeys(t *testing.T) {
 		t.Errorf("scanner stopped at %d of %d", s.Pos, len(s.Buf))
 	}
 }
+
+// TestIsCanonical checks that IsCanonical accepts exactly what
+// AppendString writes, and refuses any other spelling of the same value.
+func TestIsCanonical(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "nl\ncr\rtab\t", "\x00\x1f\b", "é中😀", "</script>"} {
+		if q := AppendString(nil, s); !IsCanonical(q, []byte(s)) {
+			t.Errorf("IsCanonical(%s, %q) = false, want true", q, s)
+		}
+	}
+	for _, tc := range []struct{ q, text string }{
+		{`"\u00e9"`, "é"},
+		{`"a\/b"`, "a/b"},
+		{`"\b"`, "\b"},
+		{`"\u000a"`, "\n"},
+		{`"\u003c"`, "<"},
+		{`"\u0041"`, "A"},
+		{`"\u001F"`, "\x1f"}, // upper-case hex
+		{`"ab"`, "abc"},
+		{`"abc"`, "ab"},
+		{`"`, ""},
+	} {
+		if IsCanonical([]byte(tc.q), []byte(tc.text)) {
+			t.Errorf("IsCanonical(%s, %q) = true, want false", tc.q, tc.text)
+		}
+	}
+}
