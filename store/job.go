@@ -9,10 +9,16 @@ import (
 // JobType is what a job does.
 type JobType string
 
-// Job types.
+// Job types, as Airbyte's public API names them. A reset and a clear are
+// the same job: the selected streams are emptied in the destination and
+// the committed state is cleared, no record is read. A refresh re-reads
+// everything from scratch under a new generation; the old data is
+// replaced only when the refresh succeeds.
 const (
-	JobSync  JobType = "sync"
-	JobReset JobType = "reset"
+	JobSync    JobType = "sync"
+	JobReset   JobType = "reset"
+	JobClear   JobType = "clear"
+	JobRefresh JobType = "refresh"
 )
 
 // JobStatus is a job's status, lowercase as in Airbyte's public API.
