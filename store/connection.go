@@ -190,8 +190,8 @@ func (c *Connection) Validate() error {
 		return invalid("dataResidency", "is longer than 100 bytes")
 	}
 	for i, t := range c.Tags {
-		if t.TagID == "" || t.Name == "" {
-			return invalid(fmt.Sprintf("tags[%d]", i), "needs a tagId and a name")
+		if t.TagID == "" || t.Name == "" || t.Color == "" {
+			return invalid(fmt.Sprintf("tags[%d]", i), "needs a tagId, a name and a color")
 		}
 	}
 	if c.WebhookURL != "" {

@@ -148,6 +148,9 @@ type JobFilter struct {
 	Type         JobType
 	CreatedFrom  *time.Time
 	CreatedTo    *time.Time
+	// UpdatedFrom and UpdatedTo bound when a job last changed, likewise.
+	UpdatedFrom *time.Time
+	UpdatedTo   *time.Time
 	// WorkspaceIDs keeps the jobs of connections in these workspaces;
 	// empty keeps all (and the jobs of deleted connections).
 	WorkspaceIDs []string
@@ -167,9 +170,11 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 	err := db.view(ctx, "list jobs", func(tx *txn) error {
 		from := `FROM jobs j
 			WHERE (? = '' OR j.connection_id = ?) AND (? = '' OR j.status = ?) AND (? = '' OR j.type = ?)
-			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)`
+			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)
+			AND (? IS NULL OR j.updated_at >= ?) AND (? IS NULL OR j.updated_at < ?)`
 		args := []any{f.ConnectionID, f.ConnectionID, f.Status, f.Status, f.Type, f.Type,
-			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo)}
+			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo),
+			nullTime(f.UpdatedFrom), nullTime(f.UpdatedFrom), nullTime(f.UpdatedTo), nullTime(f.UpdatedTo)}
 		if len(f.WorkspaceIDs) > 0 {
 			from += ` AND j.connection_id IN (SELECT id FROM connections WHERE workspace_id IN (` +
 				placeholders(len(f.WorkspaceIDs)) + `))`

@@ -58,6 +58,12 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		f.CreatedTo, err = timeParam(r, "createdAtEnd")
 	}
+	if err == nil {
+		f.UpdatedFrom, err = timeParam(r, "updatedAtStart")
+	}
+	if err == nil {
+		f.UpdatedTo, err = timeParam(r, "updatedAtEnd")
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -103,9 +109,14 @@ func timeParam(r *http.Request, name string) (*time.Time, error) {
 	if v == "" {
 		return nil, nil
 	}
+	// Airbyte's document gives epoch milliseconds as the example.
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		t := time.UnixMilli(ms).UTC()
+		return &t, nil
+	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return nil, badRequest(name, "%s must be an RFC 3339 time such as 2025-01-31T00:00:00Z", name)
+		return nil, badRequest(name, "%s must be an RFC 3339 time such as 2025-01-31T00:00:00Z, or epoch milliseconds", name)
 	}
 	return &t, nil
 }

@@ -6,7 +6,8 @@
 // ../shared/spec/airbyte_protocol.yaml relative to the repository root
 // (CI provides it beside the clone), or the file named by
 // FERRY_AIRBYTE_PROTOCOL_YAML. Without it, validation skips the test with a
-// message saying where it looked.
+// message saying where it looked, or fails it when FERRY_REQUIRE_SPEC=1
+// (CI sets it, so a missing schema cannot pass unnoticed).
 package protocoltest
 
 import (
@@ -132,6 +133,20 @@ func Validate(definition string, doc []byte) error {
 	return s.Validate(inst)
 }
 
+// RequireEnv names the variable that, set to 1, makes a missing schema
+// fail the tests that need it instead of skipping them.
+const RequireEnv = "FERRY_REQUIRE_SPEC"
+
+// SkipNoSchema skips t because the schema is missing (err says where it
+// was looked for), or fails it under FERRY_REQUIRE_SPEC=1.
+func SkipNoSchema(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("the Airbyte protocol schema is required (%s=1): %v (set %s)", RequireEnv, err, SchemaEnv)
+	}
+	t.Skipf("skipping Airbyte schema validation: %v (set %s or put the file beside the clone)", err, SchemaEnv)
+}
+
 // ValidateMessage fails t unless line is a valid AirbyteMessage, and skips
 // t when the schema file is absent.
 func ValidateMessage(t testing.TB, line []byte) {
@@ -145,7 +160,7 @@ func ValidateDefinition(t testing.TB, definition string, doc []byte) {
 	t.Helper()
 	err := Validate(definition, doc)
 	if errors.Is(err, ErrNoSchema) {
-		t.Skipf("skipping Airbyte schema validation: %v (set %s or put the file beside the clone)", err, SchemaEnv)
+		SkipNoSchema(t, err)
 	}
 	if err != nil {
 		var ve *jsonschema.ValidationError
