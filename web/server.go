@@ -178,6 +178,7 @@ func (s *Server) routes() {
 	s.stateRoutes(api)
 	s.jobRoutes(api)
 	s.logRoutes(api)
+	s.tokenRoutes() // applications and access tokens, both prefixes (api_tokens.go)
 
 	// The web UI: pages at the root, behind a session cookie (ui_routes.go).
 	s.uiRoutes()
