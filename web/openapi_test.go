@@ -124,7 +124,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ConnectionRequest": connectionRequest{}, "StreamConfiguration": streamConfigJSON{},
 		"Schedule": scheduleJSON{}, "Timeouts": timeoutsJSON{}, "Job": jobJSON{}, "JobRequest": jobRequest{},
 		"Attempt": attemptJSON{}, "State": stateJSON{}, "StateRequest": stateRequest{},
-		"ClearStateRequest": clearRequest{},
+		"ClearStateRequest": clearRequest{}, "Application": applicationJSON{}, "AccessToken": accessTokenJSON{},
 	}
 	for name, v := range pairs {
 		s, ok := doc.Components.Schemas[name]
