@@ -163,20 +163,38 @@ func TestQuartzMatchesUnix(t *testing.T) {
 		{"0 0 0 1 * ?", "0 0 1 * *"},
 		{"0 45 23 ? * SUN", "45 23 * * 0"},
 	}
-	for _, zone := range []string{"America/New_York", "Europe/Paris", "Australia/Sydney", "UTC"} {
-		for _, p := range pairs {
-			q := Schedule{Type: ScheduleCron, Cron: p.quartz, Timezone: zone}
-			u := Schedule{Type: ScheduleCron, Cron: p.unix, Timezone: zone}
-			tq := mustParseTime(t, "2025-01-01T00:00:00Z")
-			tu := tq
-			for i := 0; i < 400; i++ {
-				var okq, oku bool
-				tq, okq = q.Next(tq)
-				tu, oku = u.Next(tu)
-				if !okq || !oku || !tq.Equal(tu) {
-					t.Fatalf("%s: run %d: Quartz %q gives %s, Unix %q gives %s", zone, i, p.quartz, tq, p.unix, tu)
-				}
+	for _, zone := range []string{"America/New_York", "Europe/Paris", "Australia/Sydney"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Start half a day before each of the zone's 2025 changes, so that
+		// even the quarter-hourly pair walks through both.
+		at := time.Date(2025, 1, 1, 0, 0, 0, 0, loc)
+		for change := 0; change < 2; change++ {
+			_, end := at.ZoneBounds()
+			start := end.Add(-12 * time.Hour)
+			for _, p := range pairs {
+				compareRuns(t, zone, p.quartz, p.unix, start, 150)
 			}
+			at = end.Add(time.Hour)
+		}
+	}
+}
+
+// compareRuns checks that two expressions give the same n run times from
+// start in zone.
+func compareRuns(t *testing.T, zone, quartz, unix string, start time.Time, n int) {
+	t.Helper()
+	q := Schedule{Type: ScheduleCron, Cron: quartz, Timezone: zone}
+	u := Schedule{Type: ScheduleCron, Cron: unix, Timezone: zone}
+	tq, tu := start, start
+	for i := 0; i < n; i++ {
+		var okq, oku bool
+		tq, okq = q.Next(tq)
+		tu, oku = u.Next(tu)
+		if !okq || !oku || !tq.Equal(tu) {
+			t.Fatalf("%s from %s: run %d: Quartz %q gives %s, Unix %q gives %s", zone, start, i, quartz, tq, unix, tu)
 		}
 	}
 }
