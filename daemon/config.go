@@ -109,6 +109,9 @@ type WebhookConfig struct {
 type WebConfig struct {
 	// Listen is the API's address. It defaults to loopback only.
 	Listen string
+	// AccessTokenTTL is how long a token from POST /applications/token
+	// lasts: 15 minutes by default, as in Airbyte, at most a day.
+	AccessTokenTTL time.Duration
 }
 
 // ShutdownConfig bounds a graceful stop.
@@ -142,7 +145,7 @@ func DefaultConfig() Config {
 			RetentionBytes:     1 << 30,
 		},
 		Webhooks: WebhookConfig{Timeout: 10 * time.Second, MaxAttempts: 5, Backoff: time.Second},
-		Web:      WebConfig{Listen: "127.0.0.1:8000"},
+		Web:      WebConfig{Listen: "127.0.0.1:8000", AccessTokenTTL: 15 * time.Minute},
 		Shutdown: ShutdownConfig{Grace: 30 * time.Second, CancelWait: 45 * time.Second},
 	}
 }
@@ -193,6 +196,8 @@ func (c *Config) Validate() error {
 		return bad("Webhooks.MaxAttempts", "is %d, want at least 1", c.Webhooks.MaxAttempts)
 	case c.Web.Listen == "":
 		return bad("Web.Listen", "is required")
+	case c.Web.AccessTokenTTL < time.Minute || c.Web.AccessTokenTTL > 24*time.Hour:
+		return bad("Web.AccessTokenTTL", "is %s, want 1m to 24h", c.Web.AccessTokenTTL)
 	}
 	if _, err := ParseLogLevel(c.Logging.Level); err != nil {
 		return bad("Logging.Level", "%v", err)

@@ -81,6 +81,7 @@ var envVars = []envVar{
 	{"WEBHOOK_MAX_ATTEMPTS", "Webhooks.MaxAttempts", envInt(func(c *Config) *int { return &c.Webhooks.MaxAttempts })},
 	{"WEBHOOK_BACKOFF", "Webhooks.Backoff", envDuration(func(c *Config) *time.Duration { return &c.Webhooks.Backoff })},
 	{"LISTEN", "Web.Listen", envString(func(c *Config) *string { return &c.Web.Listen })},
+	{"ACCESS_TOKEN_TTL", "Web.AccessTokenTTL", envDuration(func(c *Config) *time.Duration { return &c.Web.AccessTokenTTL })},
 	{"SHUTDOWN_GRACE", "Shutdown.Grace", envDuration(func(c *Config) *time.Duration { return &c.Shutdown.Grace })},
 	{"SHUTDOWN_CANCEL_WAIT", "Shutdown.CancelWait", envDuration(func(c *Config) *time.Duration { return &c.Shutdown.CancelWait })},
 }

@@ -32,6 +32,8 @@ func TestValidateNamesField(t *testing.T) {
 		{"Webhooks.MaxAttempts", func(c *Config) { c.Webhooks.MaxAttempts = 0 }},
 		{"Shutdown.Grace", func(c *Config) { c.Shutdown.Grace = -time.Second }},
 		{"Retry.MaxSuccessiveNoProgress", func(c *Config) { c.Retry.MaxSuccessiveNoProgress = 0 }},
+		{"Web.AccessTokenTTL", func(c *Config) { c.Web.AccessTokenTTL = 0 }},
+		{"Web.AccessTokenTTL", func(c *Config) { c.Web.AccessTokenTTL = 48 * time.Hour }},
 	} {
 		c := DefaultConfig()
 		tc.mutate(&c)
@@ -56,6 +58,7 @@ func TestLoadEnv(t *testing.T) {
 		"FERRY_RUNTIME":           "local",
 		"FERRY_LOG_FORMAT":        "",
 		"FERRY_RETRY_BACKOFF_MAX": "1h",
+		"FERRY_ACCESS_TOKEN_TTL":  "5m",
 	}
 	c := DefaultConfig()
 	if err := c.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
@@ -67,6 +70,7 @@ func TestLoadEnv(t *testing.T) {
 	want.Scheduler.Tick = 2 * time.Second
 	want.Runtime.Kind = RuntimeLocal
 	want.Retry.BackoffMax = time.Hour
+	want.Web.AccessTokenTTL = 5 * time.Minute
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("config after LoadEnv (-want +got):\n%s", diff)
 	}

@@ -51,6 +51,7 @@ func (d *Daemon) OpenWeb(opts WebOptions) (*web.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	srv.SetAccessTokenTTL(d.cfg.Web.AccessTokenTTL)
 	if err := srv.Open(); err != nil {
 		return nil, err
 	}

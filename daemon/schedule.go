@@ -21,6 +21,8 @@ func compileSchedule(s store.Schedule) (*compiled, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	// Validate bounds the interval (store.MaxIntervalSeconds), so this
+	// cannot overflow into a negative period that is due at every tick.
 	return &compiled{s: s, interval: time.Duration(s.IntervalSeconds) * time.Second}, nil
 }
 

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -139,5 +140,39 @@ func TestCronDaylightSavingChanges(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s from %s: runs %v, want %v", tc.cron, tc.from, got, tc.want)
 		}
+	}
+}
+
+// TestCompileRefusesOverflowAndNever checks issue 18's two schedules: an
+// interval of 2^63-1 seconds (which overflowed into a run at every tick)
+// and a cron expression that never fires are refused, naming the field.
+func TestCompileRefusesOverflowAndNever(t *testing.T) {
+	for _, tc := range []struct {
+		s     store.Schedule
+		field string
+	}{
+		{store.Schedule{Type: store.ScheduleInterval, IntervalSeconds: 9223372036854775807}, "schedule.intervalSeconds"},
+		{store.Schedule{Type: store.ScheduleCron, Cron: "* * 31 2 *"}, "schedule.cronExpression"},
+		{store.Schedule{Type: store.ScheduleCron, Cron: "0 0 12 31 2 ?"}, "schedule.cronExpression"},
+	} {
+		_, err := compileSchedule(tc.s)
+		var ve *store.ValidationError
+		if !errors.As(err, &ve) || ve.Field != tc.field {
+			t.Errorf("%+v: got %v, want a validation error on %s", tc.s, err, tc.field)
+		}
+	}
+}
+
+// TestPlanQuartz checks that the scheduler plans a Quartz schedule in its
+// zone: Airbyte's "0 0 12 * * ?" at noon in New York.
+func TestPlanQuartz(t *testing.T) {
+	c := mustCompile(t, store.Schedule{Type: store.ScheduleCron, Cron: "0 0 12 * * ?", Timezone: "America/New_York"})
+	p := c.plan(nil, mustTime(t, "2025-01-01T18:00:00Z"), time.Minute, false)
+	if p.Fire || p.Next == nil || !p.Next.Equal(mustTime(t, "2025-01-02T17:00:00Z")) {
+		t.Fatalf("first plan: got %+v, want no run now and the next at 17:00Z", p)
+	}
+	p = c.plan(p.Next, mustTime(t, "2025-01-02T17:00:04Z"), time.Minute, false)
+	if !p.Fire || p.Next == nil || !p.Next.Equal(mustTime(t, "2025-01-03T17:00:00Z")) {
+		t.Fatalf("due: got %+v, want a run now and the next a day later", p)
 	}
 }

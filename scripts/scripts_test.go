@@ -269,10 +269,7 @@ func TestAirbyteClientsScript(t *testing.T) {
 		}
 	}
 	s := startServe(t)
-	// Until Quartz expressions parse (store/schedule.go, branch i14-auth),
-	// the script's default Quartz cron is swapped for a 5-field one.
-	env := []string{"FERRY_CHECK_CRON=0 12 * * *"}
-	out, errOut, code := s.run(t, env, "airbyte-clients.sh")
+	out, errOut, code := s.run(t, nil, "airbyte-clients.sh")
 	if code != 0 || !strings.Contains(out, "airbyte-clients.sh: ok") {
 		t.Errorf("airbyte-clients.sh: exit %d, stdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}

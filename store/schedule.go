@@ -1,6 +1,8 @@
 package store
 
 import (
+	"fmt"
+	"strings"
 	"time"
 	_ "time/tzdata" // time zones must resolve in a FROM scratch image
 
@@ -30,10 +32,14 @@ const (
 // Schedule is a connection's schedule.
 type Schedule struct {
 	Type ScheduleType
-	// IntervalSeconds is the period of an interval schedule.
+	// IntervalSeconds is the period of an interval schedule, at most
+	// MaxIntervalSeconds.
 	IntervalSeconds int64
-	// Cron is a 5-field cron expression (minute hour day-of-month month
-	// day-of-week), or a descriptor such as "@daily".
+	// Cron is a cron expression in one of two forms, kept as the user
+	// wrote it: 5-field Unix (minute hour day-of-month month day-of-week,
+	// or a descriptor such as "@daily"), or Quartz, the form Airbyte's
+	// API takes (6 or 7 fields, from seconds to an optional year; see
+	// quartz.go).
 	Cron string
 	// Timezone is an IANA zone name for cron schedules; empty means UTC.
 	Timezone string
@@ -41,7 +47,40 @@ type Schedule struct {
 	MissedRuns MissedRuns
 }
 
+// MaxIntervalSeconds bounds an interval schedule's period: ten years.
+// Without a bound a huge period overflows time.Duration, and the
+// overflowed (negative) period made the connection run at every tick.
+const MaxIntervalSeconds = 10 * 365 * 24 * 3600
+
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// cronSchedule is a parsed expression of either form: robfig's
+// SpecSchedule for Unix ones, quartzSchedule for Quartz ones. Next reads
+// the wall clock of the time it is given.
+type cronSchedule interface {
+	Next(time.Time) time.Time
+}
+
+// parseCron parses a cron expression of either form, told apart by the
+// number of fields.
+func parseCron(expr string) (cronSchedule, error) {
+	expr = strings.TrimSpace(expr)
+	if strings.HasPrefix(expr, "@") {
+		return cronParser.Parse(expr)
+	}
+	switch n := len(strings.Fields(expr)); n {
+	case 5:
+		return cronParser.Parse(expr)
+	case 6, 7:
+		return parseQuartz(expr)
+	default:
+		return nil, fmt.Errorf("got %d fields; want 5 (Unix: minute hour day-of-month month day-of-week) "+
+			"or 6 to 7 (Quartz: seconds minutes hours day-of-month month day-of-week [year])", n)
+	}
+}
+
+// validationNow is the clock Validate checks "fires at all" against.
+var validationNow = time.Now
 
 // withDefaults fills in the zero fields.
 func (s Schedule) withDefaults() Schedule {
@@ -54,7 +93,9 @@ func (s Schedule) withDefaults() Schedule {
 	return s
 }
 
-// Validate checks the schedule. It returns a *ValidationError.
+// Validate checks the schedule. It returns a *ValidationError. A cron
+// expression must parse and must fire within searchYears of now: "* * 31
+// 2 *" (February 31st) parses, and would never run.
 func (s Schedule) Validate() error {
 	s = s.withDefaults()
 	switch s.MissedRuns {
@@ -68,8 +109,8 @@ func (s Schedule) Validate() error {
 			return invalid("schedule", "a manual schedule takes no interval or cron expression")
 		}
 	case ScheduleInterval:
-		if s.IntervalSeconds <= 0 {
-			return invalid("schedule.intervalSeconds", "must be positive")
+		if s.IntervalSeconds <= 0 || s.IntervalSeconds > MaxIntervalSeconds {
+			return invalid("schedule.intervalSeconds", "is %d, want 1 to %d (ten years)", s.IntervalSeconds, MaxIntervalSeconds)
 		}
 		if s.Cron != "" {
 			return invalid("schedule.cronExpression", "is only for cron schedules")
@@ -78,14 +119,30 @@ func (s Schedule) Validate() error {
 		if s.IntervalSeconds != 0 {
 			return invalid("schedule.intervalSeconds", "is only for interval schedules")
 		}
-		if _, err := cronParser.Parse(s.Cron); err != nil {
-			return invalid("schedule.cronExpression", "%v", err)
+		if err := s.validateCron(); err != nil {
+			return err
 		}
 	default:
 		return invalid("schedule.scheduleType", "must be manual, interval or cron")
 	}
 	if _, err := s.location(); err != nil {
 		return invalid("schedule.timezone", "unknown time zone %q", s.Timezone)
+	}
+	return nil
+}
+
+func (s Schedule) validateCron() error {
+	sched, err := parseCron(s.Cron)
+	if err != nil {
+		return invalid("schedule.cronExpression", "%q: %v", s.Cron, err)
+	}
+	loc, err := s.location()
+	if err != nil {
+		return invalid("schedule.timezone", "unknown time zone %q", s.Timezone)
+	}
+	if sched.Next(validationNow().In(loc)).IsZero() {
+		return invalid("schedule.cronExpression", "%q never fires in the next %d years (a date that does not exist, such as February 31, or only past years)",
+			s.Cron, searchYears)
 	}
 	return nil
 }
@@ -111,7 +168,7 @@ func (s Schedule) Next(t time.Time) (time.Time, bool) {
 		}
 		return t.Add(time.Duration(s.IntervalSeconds) * time.Second).UTC(), true
 	case ScheduleCron:
-		sched, err := cronParser.Parse(s.Cron)
+		sched, err := parseCron(s.Cron)
 		if err != nil {
 			return time.Time{}, false
 		}
@@ -132,7 +189,7 @@ func (s Schedule) Next(t time.Time) (time.Time, bool) {
 // (the hour field is not *): a run whose wall time is skipped happens when
 // the clocks jump, and a wall time that repeats runs only the first time.
 // Schedules at every hour keep to the real hours.
-func nextCron(sched cron.Schedule, now time.Time) (time.Time, bool) {
+func nextCron(sched cronSchedule, now time.Time) (time.Time, bool) {
 	t := sched.Next(now)
 	fixed := fixedHours(sched)
 	// A repeated hour is at most a few hours long; the bound only guards
@@ -153,10 +210,15 @@ func nextCron(sched cron.Schedule, now time.Time) (time.Time, bool) {
 
 // fixedHours reports whether the schedule runs at fixed hours, not at
 // every hour.
-func fixedHours(sched cron.Schedule) bool {
+func fixedHours(sched cronSchedule) bool {
 	const starBit = 1 << 63 // the parser's mark of a * field
-	spec, ok := sched.(*cron.SpecSchedule)
-	return ok && spec.Hour&starBit == 0
+	switch s := sched.(type) {
+	case *cron.SpecSchedule:
+		return s.Hour&starBit == 0
+	case *quartzSchedule:
+		return !s.hourStar
+	}
+	return false
 }
 
 // repeatedWallTime reports whether t's wall clock time already happened
@@ -175,7 +237,7 @@ func repeatedWallTime(t time.Time) bool {
 // gapRun returns the instant the clocks jump forward when that happens
 // after now and no later than t, the next regular run, and the schedule
 // matches a wall time the jump skips.
-func gapRun(sched cron.Schedule, now, t time.Time) (time.Time, bool) {
+func gapRun(sched cronSchedule, now, t time.Time) (time.Time, bool) {
 	_, end := now.ZoneBounds()
 	if end.IsZero() || !end.After(now) || end.After(t) {
 		return time.Time{}, false

@@ -11,6 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/ferrysync/ferry/store"
 )
 
 // TokenFileName is the file in the data dir that holds the API token.
@@ -79,9 +82,17 @@ func parseToken(path string, b []byte) (string, bool, error) {
 	return t, false, nil
 }
 
-// authorized reports whether r carries the bearer token. The comparison
-// takes the same time whatever the guess, so response timing does not
-// leak how much of a guess was right.
+// authorized reports whether r carries a bearer token the server takes:
+// the static token, or a live access token of an application. The
+// comparison with the static token takes the same time whatever the
+// guess, so response timing does not leak how much of a guess was right.
+//
+// A wrong bearer value counts against the remote address (failed
+// credentials, api_tokens.go), and once the address has used them up,
+// every bearer value is refused, the right one included, until its bucket
+// refills: otherwise a guesser could tell a right guess by its answer. An
+// expired access token is not counted: it was once right, and a client
+// that forgot to refresh is not guessing. Token values are never logged.
 func (s *Server) authorized(r *http.Request) bool {
 	h := r.Header.Get("Authorization")
 	const prefix = "bearer "
@@ -89,5 +100,39 @@ func (s *Server) authorized(r *http.Request) bool {
 		return false
 	}
 	got := strings.TrimSpace(h[len(prefix):])
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1
+	failures, addr := s.sessions.auth.failures, addrKey(r)
+	if blocked, _ := failures.blocked(addr); blocked {
+		return false
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
+		return true
+	}
+	switch s.accessToken(r, got) {
+	case store.TokenValid:
+		return true
+	case store.TokenExpired:
+		return false
+	}
+	if ok, _ := failures.take(addr); ok {
+		if blocked, retry := failures.blocked(addr); blocked {
+			s.log.Warn("too many failed credentials; refusing this address for a while",
+				"remote", addr, "retry_after", retry.Round(time.Second))
+		}
+	}
+	return false
+}
+
+// accessToken checks got as an application's access token. A store
+// failure is logged and refuses the request.
+func (s *Server) accessToken(r *http.Request, got string) store.TokenStatus {
+	apps, ok := s.cfg.Store.(Applications)
+	if !ok || !strings.HasPrefix(got, store.AccessTokenPrefix) {
+		return store.TokenUnknown
+	}
+	status, _, err := apps.CheckAccessToken(r.Context(), got)
+	if err != nil {
+		s.log.Error("check access token", "error", err)
+		return store.TokenExpired // not the client's fault: do not count it
+	}
+	return status
 }

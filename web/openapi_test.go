@@ -141,6 +141,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Attempt": attemptJSON{}, "State": stateJSON{}, "StateRequest": stateRequest{},
 		"ClearStateRequest": clearRequest{}, "Workspace": workspaceJSON{}, "WorkspaceRequest": workspaceRequest{},
 		"PublicDefinition": publicDefinitionJSON{}, "Problem": problemBody{},
+		"Application": applicationJSON{}, "AccessToken": accessTokenJSON{},
 	}
 	for name, v := range pairs {
 		s, ok := doc.Components.Schemas[name]

@@ -195,6 +195,7 @@ func (s *Server) routes() {
 	s.jobRoutes(api)
 	s.logRoutes(api)
 	s.configAPIRoutes(api)
+	s.tokenRoutes() // applications and access tokens, both prefixes (api_tokens.go)
 
 	// The web UI: pages at the root, behind a session cookie (ui_routes.go).
 	s.uiRoutes()

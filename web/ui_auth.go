@@ -48,15 +48,19 @@ const (
 	csrfField = "csrf"
 )
 
-// sessions issues and checks session cookies and CSRF tokens.
+// sessions issues and checks session cookies and CSRF tokens. It also
+// carries auth, the rest of the server's credentials state (access token
+// lifetime, rate limits; api_tokens.go), since every credential check,
+// the login form's included, reaches it.
 type sessions struct {
 	key      []byte // HMAC key, derived from the token
 	tokenMAC []byte // MAC of the token, for comparing a login attempt
 	now      func() time.Time
+	auth     *authState
 }
 
 func newSessions(token string) *sessions {
-	s := &sessions{key: mac([]byte(token), "ferry ui session key v1"), now: time.Now}
+	s := &sessions{key: mac([]byte(token), "ferry ui session key v1"), now: time.Now, auth: newAuthState()}
 	s.tokenMAC = mac(s.key, "token\x00"+token)
 	return s
 }

@@ -1,9 +1,12 @@
 package web
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 )
 
 // crossOrigin refuses cross-origin browser POSTs by their Sec-Fetch-Site
@@ -98,7 +101,9 @@ func handleLoginPage(ss *sessions) http.HandlerFunc {
 }
 
 // handleLogin checks the pasted token and, when it is right, sets the
-// session cookie. A wrong token is a 401 with the form again. The form
+// session cookie. A wrong token is a 401 with the form again, and counts
+// against the address's failed credentials (api_tokens.go): past the
+// limit the form answers 429 without looking at the token. The form
 // has no CSRF token (there is no session yet); the cross-origin check
 // keeps other sites from logging a browser in.
 func handleLogin(ss *sessions, log *slog.Logger) http.HandlerFunc {
@@ -109,7 +114,16 @@ func handleLogin(ss *sessions, log *slog.Logger) http.HandlerFunc {
 			return
 		}
 		next := safeNext(r.PostFormValue("next"))
+		addr := addrKey(r)
+		if blocked, retry := ss.auth.failures.blocked(addr); blocked {
+			secs := int64(retry/time.Second) + 1
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			_ = render(w, r, http.StatusTooManyRequests, "login", view{Title: "Log in", Page: loginPage{Next: next,
+				Error: fmt.Sprintf("Too many wrong tokens from this address. Try again in %d s.", secs)}})
+			return
+		}
 		if !ss.checkToken(r.PostFormValue("token")) {
+			ss.auth.failures.take(addr)
 			log.Warn("ui login refused: wrong token", "remote", r.RemoteAddr)
 			_ = render(w, r, http.StatusUnauthorized, "login", view{Title: "Log in", Page: loginPage{Next: next,
 				Error: "That is not the token. It is in <data-dir>/token on the machine that runs ferry serve."}})

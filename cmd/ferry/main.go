@@ -32,6 +32,7 @@ type command struct {
 var commands = map[string]command{
 	"connector": {"run spec, check or discover on a connector image or binary", runConnector},
 	"sync":      {"run one sync in the foreground, without the daemon", runSync},
+	"token":     {"create, list or delete applications: client credentials for bearer tokens", runToken},
 }
 
 // env is what a subcommand gets from the process, so tests can run it with
