@@ -19,7 +19,7 @@
   // form's "Show its fields" button asks the server to do the same.
   document.addEventListener("change", function (ev) {
     var sel = ev.target;
-    var id = sel.getAttribute && sel.getAttribute("data-oneof");
+    var id = sel.getAttribute && sel.getAttribute("data-choice");
     if (!id) {
       return;
     }
