@@ -21,16 +21,23 @@ type ReferenceConnector struct {
 	Name   string
 	Binary string
 	Kind   store.ActorKind
+	// ShortName is what configuration.sourceType or destinationType may
+	// say instead of the definition id. The id itself is derived from it
+	// (store.StableDefinitionID), so it is the same on every install.
+	ShortName string
 }
+
+// ID is the reference definition's id on every install.
+func (rc ReferenceConnector) ID() string { return store.StableDefinitionID(rc.Kind, rc.ShortName) }
 
 // ReferenceConnectors are the definitions a new data dir starts with.
 // connector-scripted plays both roles, so it is registered twice.
 var ReferenceConnectors = []ReferenceConnector{
-	{"source-faker", "source-faker", store.KindSource},
-	{"destination-jsonl", "destination-jsonl", store.KindDestination},
-	{"destination-null", "destination-null", store.KindDestination},
-	{"connector-scripted-source", "connector-scripted", store.KindSource},
-	{"connector-scripted-destination", "connector-scripted", store.KindDestination},
+	{"source-faker", "source-faker", store.KindSource, "faker"},
+	{"destination-jsonl", "destination-jsonl", store.KindDestination, "jsonl"},
+	{"destination-null", "destination-null", store.KindDestination, "null"},
+	{"connector-scripted-source", "connector-scripted", store.KindSource, "scripted"},
+	{"connector-scripted-destination", "connector-scripted", store.KindDestination, "scripted"},
 }
 
 // ReferenceImage is the image of a reference connector.
@@ -86,8 +93,9 @@ func (d *Daemon) bootstrap(ctx context.Context, demo bool) error {
 	return os.WriteFile(marker, []byte("reference connectors and demo connection registered\n"), 0o600)
 }
 
-// registerReference creates a reference definition unless one of that name
-// exists, caching its spec and IPC options.
+// registerReference creates a reference definition, with its stable id and
+// short name, unless one of that name exists, caching its spec and IPC
+// options. A data dir made before short names keeps its ids.
 func (d *Daemon) registerReference(ctx context.Context, rc ReferenceConnector) (*store.Definition, error) {
 	found, _, err := d.db.Definitions(ctx, store.DefinitionFilter{Name: rc.Name})
 	if err != nil {
@@ -96,7 +104,8 @@ func (d *Daemon) registerReference(ctx context.Context, rc ReferenceConnector) (
 	if len(found) > 0 {
 		return found[0], nil
 	}
-	def := &store.Definition{Name: rc.Name, Kind: rc.Kind, Image: ReferenceImage(rc.Binary)}
+	def := &store.Definition{ID: rc.ID(), Name: rc.Name, Kind: rc.Kind, ShortName: rc.ShortName,
+		Image: ReferenceImage(rc.Binary)}
 	if res, err := d.Connectors().Spec(ctx, def); err != nil {
 		d.log.Warn("first start: cannot read the connector's spec; registered without it", "definition", rc.Name, "error", err)
 	} else {

@@ -13,6 +13,10 @@ import (
 	"github.com/ferrysync/ferry/store"
 )
 
+// ConnectorLabel is the image label that names a connector (source-faker);
+// scripts/build-images.sh sets it.
+const ConnectorLabel = "io.ferry.connector"
+
 // connectorTimeout bounds one spec, check or discover run.
 const connectorTimeout = 2 * time.Minute
 
@@ -37,6 +41,9 @@ type ConnectorSpecResult struct {
 	// IPCOptions come from the image's io.ferry.ipc-options label; nil
 	// when it has none (a local binary, a legacy image).
 	IPCOptions *protocol.IPCOptions
+	// Connector is the image's io.ferry.connector label (source-faker),
+	// which a definition's short name is derived from; empty when none.
+	Connector string
 }
 
 // Spec runs the definition's spec command and reads its image's ID and
@@ -54,7 +61,7 @@ func (c *Connectors) Spec(ctx context.Context, def *store.Definition) (*Connecto
 		if err != nil {
 			return nil, err
 		}
-		out.ImageID = info.ID
+		out.ImageID, out.Connector = info.ID, info.Labels[ConnectorLabel]
 		if raw := info.Labels[runner.IPCLabel]; raw != "" {
 			if out.IPCOptions, err = protocol.ParseIPCOptions([]byte(raw)); err != nil {
 				return nil, fmt.Errorf("image %s: label %s: %w", base.Image, runner.IPCLabel, err)

@@ -68,5 +68,5 @@ func (c webConnectors) Spec(ctx context.Context, def *store.Definition) (*web.Sp
 	if err != nil {
 		return nil, err
 	}
-	return &web.SpecResult{Spec: r.Spec, ImageID: r.ImageID, IPCOptions: r.IPCOptions}, nil
+	return &web.SpecResult{Spec: r.Spec, ImageID: r.ImageID, IPCOptions: r.IPCOptions, Connector: r.Connector}, nil
 }

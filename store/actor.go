@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -16,6 +18,9 @@ type Actor struct {
 	Kind         ActorKind
 	Name         string
 	DefinitionID string
+	// WorkspaceID is the workspace the actor belongs to; empty on create
+	// means the default workspace. It cannot change.
+	WorkspaceID string
 	// Config is the connector configuration. Callers pass plaintext; the
 	// store encrypts the values of the spec's airbyte_secret fields before
 	// they reach the database, and every method returns Config with those
@@ -70,6 +75,11 @@ func (db *DB) CreateActor(ctx context.Context, a *Actor) error {
 		if err := a.Validate(); err != nil {
 			return err
 		}
+		ws, err := resolveWorkspace(ctx, tx, "workspaceId", a.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		a.WorkspaceID = ws
 		paths, err := actorSecretPaths(ctx, tx, a)
 		if err != nil {
 			return err
@@ -81,9 +91,9 @@ func (db *DB) CreateActor(ctx context.Context, a *Actor) error {
 		}
 		a.CreatedAt, a.UpdatedAt = tx.now, tx.now
 		if _, err := tx.ExecContext(ctx, `INSERT INTO actors (id, kind, name, definition_id, config,
-			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			created_at, updated_at, workspace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.Kind, a.Name, a.DefinitionID, string(sealed),
-			formatTime(a.CreatedAt), formatTime(a.UpdatedAt)); err != nil {
+			formatTime(a.CreatedAt), formatTime(a.UpdatedAt), a.WorkspaceID); err != nil {
 			return err
 		}
 		a.Config, err = maskEnvelopes(sealed)
@@ -125,6 +135,8 @@ func (db *DB) Actor(ctx context.Context, kind ActorKind, id string) (*Actor, err
 type ActorFilter struct {
 	Kind         ActorKind
 	DefinitionID string
+	// WorkspaceIDs keeps the actors of these workspaces; empty keeps all.
+	WorkspaceIDs []string
 	Page
 }
 
@@ -139,8 +151,9 @@ func (db *DB) Actors(ctx context.Context, f ActorFilter) ([]*Actor, int, error) 
 	var out []*Actor
 	var total int
 	err := db.view(ctx, "list "+string(f.Kind)+"s", func(tx *txn) error {
-		const from = `FROM actors WHERE kind = ? AND (? = '' OR definition_id = ?)`
+		from := `FROM actors WHERE kind = ? AND (? = '' OR definition_id = ?)`
 		args := []any{f.Kind, f.DefinitionID, f.DefinitionID}
+		from, args = inWorkspaces(from, args, f.WorkspaceIDs)
 		rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+`, COUNT(*) OVER () `+from+`
 			ORDER BY created_at, id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
@@ -181,6 +194,9 @@ func (db *DB) UpdateActor(ctx context.Context, a *Actor) error {
 		if a.DefinitionID != old.DefinitionID {
 			return invalid("definitionId", "cannot change")
 		}
+		if a.WorkspaceID != "" && a.WorkspaceID != old.WorkspaceID {
+			return invalid("workspaceId", "cannot change")
+		}
 		if err := a.Validate(); err != nil {
 			return err
 		}
@@ -198,26 +214,68 @@ func (db *DB) UpdateActor(ctx context.Context, a *Actor) error {
 }
 
 // DeleteActor deletes a source or destination. It returns ErrNotFound, or
-// ErrConflict while a connection uses it.
+// ErrConflict naming the connections that use it: deleting them is the
+// caller's decision, never a cascade.
 func (db *DB) DeleteActor(ctx context.Context, kind ActorKind, id string) error {
 	return db.update(ctx, "delete "+string(kind), func(tx *txn) error {
 		if _, err := findActor(ctx, tx, kind, id); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM connections
-			WHERE source_id = ? OR destination_id = ?`, id, id).Scan(&n); err != nil {
+		users, err := connectionsUsing(ctx, tx, id)
+		if err != nil {
 			return err
 		}
-		if n > 0 {
-			return conflict("%s %s is used by %d connections", kind, id, n)
+		if len(users) > 0 {
+			return conflict("%s %s is used by %d connection(s); delete them first: %s",
+				kind, id, len(users), strings.Join(users, ", "))
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM actors WHERE id = ?`, id)
+		_, err = tx.ExecContext(ctx, `DELETE FROM actors WHERE id = ?`, id)
 		return err
 	})
 }
 
-const actorColumns = `id, kind, name, definition_id, config, created_at, updated_at`
+// maxNamedUsers bounds how many connections a delete conflict names.
+const maxNamedUsers = 10
+
+// connectionsUsing names the connections whose source or destination is
+// actorID, as `"name" (id)`, the first maxNamedUsers of them and a count
+// of the rest.
+func connectionsUsing(ctx context.Context, tx *txn, actorID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM connections
+		WHERE source_id = ? OR destination_id = ? ORDER BY created_at, id`, actorID, actorID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	n := 0
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		if n++; n <= maxNamedUsers {
+			out = append(out, fmt.Sprintf("%q (%s)", name, id))
+		}
+	}
+	if n > maxNamedUsers {
+		out = append(out, fmt.Sprintf("and %d more", n-maxNamedUsers))
+	}
+	return out, rows.Err()
+}
+
+// inWorkspaces narrows a list query to the workspaces in ids, when any.
+func inWorkspaces(from string, args []any, ids []string) (string, []any) {
+	if len(ids) == 0 {
+		return from, args
+	}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return from + ` AND workspace_id IN (` + placeholders(len(ids)) + `)`, args
+}
+
+const actorColumns = `id, kind, name, definition_id, config, created_at, updated_at, workspace_id`
 
 // findActor returns the actor with its stored (encrypted) config.
 func findActor(ctx context.Context, tx *txn, kind ActorKind, id string) (*Actor, error) {
@@ -232,11 +290,12 @@ func findActor(ctx context.Context, tx *txn, kind ActorKind, id string) (*Actor,
 func scanActor(s scanner, extra ...any) (*Actor, error) {
 	var a Actor
 	var config, created, updated string
-	dest := []any{&a.ID, &a.Kind, &a.Name, &a.DefinitionID, &config, &created, &updated}
+	var ws sql.NullString
+	dest := []any{&a.ID, &a.Kind, &a.Name, &a.DefinitionID, &config, &created, &updated, &ws}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
-	a.Config = json.RawMessage(config)
+	a.Config, a.WorkspaceID = json.RawMessage(config), ws.String
 	var ts timeScanner
 	a.CreatedAt, a.UpdatedAt = ts.time(created), ts.time(updated)
 	return &a, ts.err

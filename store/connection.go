@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,8 @@ type Connection struct {
 	Name          string
 	SourceID      string
 	DestinationID string
+	// WorkspaceID is the source's workspace, set by the store.
+	WorkspaceID string
 	// Catalog is the configured catalog: streams with sync mode,
 	// destination sync mode, cursor and primary key. Never nil once stored.
 	Catalog *protocol.ConfiguredCatalog
@@ -48,6 +51,13 @@ type Connection struct {
 	// engine's default.
 	NetworkMode string
 	WebhookURL  string
+	// NonBreakingChanges, DataResidency and Tags are settings of Airbyte's
+	// API that Ferry keeps and returns but does not act on: it does not
+	// detect schema changes, and has one data plane. Empty takes the
+	// default ("ignore", "auto", no tags).
+	NonBreakingChanges string
+	DataResidency      string
+	Tags               []Tag
 	// WebhookSecret signs webhook bodies. Callers pass plaintext (or the
 	// mask to keep the stored one); it is stored encrypted and every
 	// method returns it masked. ConnectionWebhook returns the plaintext.
@@ -59,6 +69,18 @@ type Connection struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// Tag is one of a connection's Airbyte tags, kept as given.
+type Tag struct {
+	TagID       string `json:"tagId"`
+	WorkspaceID string `json:"workspaceId"`
+	Name        string `json:"name"`
+	Color       string `json:"color"`
+}
+
+// NonBreakingChangesValues are the values of NonBreakingChanges, Airbyte's
+// nonBreakingSchemaUpdatesBehavior.
+var NonBreakingChangesValues = []string{"ignore", "disable_connection", "propagate_columns", "propagate_fully"}
 
 // SelectedFields is the field selection of one stream.
 type SelectedFields struct {
@@ -92,6 +114,12 @@ func (c *Connection) withDefaults() {
 	}
 	if c.Catalog == nil {
 		c.Catalog = &protocol.ConfiguredCatalog{}
+	}
+	if c.NonBreakingChanges == "" {
+		c.NonBreakingChanges = "ignore"
+	}
+	if c.DataResidency == "" {
+		c.DataResidency = "auto"
 	}
 }
 
@@ -155,6 +183,17 @@ func (c *Connection) Validate() error {
 	if c.NetworkMode != "" && !networkModeRE.MatchString(c.NetworkMode) {
 		return invalid("networkMode", "must be a Docker network mode or name")
 	}
+	if !slices.Contains(NonBreakingChangesValues, c.NonBreakingChanges) {
+		return invalid("nonBreakingSchemaUpdatesBehavior", "must be one of %s", strings.Join(NonBreakingChangesValues, ", "))
+	}
+	if len(c.DataResidency) > 100 {
+		return invalid("dataResidency", "is longer than 100 bytes")
+	}
+	for i, t := range c.Tags {
+		if t.TagID == "" || t.Name == "" {
+			return invalid(fmt.Sprintf("tags[%d]", i), "needs a tagId and a name")
+		}
+	}
 	if c.WebhookURL != "" {
 		u, err := url.Parse(c.WebhookURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -177,6 +216,18 @@ func (c *Connection) nextRun(now time.Time) *time.Time {
 	return &t
 }
 
+// encodeTags is the stored form of c's tags: JSON, or NULL for none.
+func (c *Connection) encodeTags() (any, error) {
+	if len(c.Tags) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(c.Tags)
+	if err != nil {
+		return nil, fmt.Errorf("encode tags: %w", err)
+	}
+	return string(b), nil
+}
+
 func (c *Connection) encodeJSON() (catalog string, selected any, err error) {
 	b, err := json.Marshal(c.Catalog)
 	if err != nil {
@@ -196,21 +247,23 @@ const connectionColumns = `id, name, source_id, destination_id, catalog, selecte
 	schedule_type, schedule_interval_seconds, schedule_cron, schedule_timezone, missed_runs,
 	namespace_definition, namespace_format, prefix, status, no_progress_timeout_ms,
 	end_of_input_timeout_ms, max_attempt_duration_ms, force_stdio, socket_count, network_mode,
-	webhook_url, webhook_secret, next_run_at, created_at, updated_at`
+	webhook_url, webhook_secret, next_run_at, created_at, updated_at, workspace_id,
+	non_breaking_changes, data_residency, tags`
 
 // scanConnection reads connectionColumns; the webhook secret comes back
 // masked.
 func scanConnection(s scanner, extra ...any) (*Connection, error) {
 	var c Connection
 	var catalog string
-	var selected, cronExpr, tz, nsFormat, network, hookURL, hookSecret, nextRun sql.NullString
+	var selected, cronExpr, tz, nsFormat, network, hookURL, hookSecret, nextRun, ws, tags sql.NullString
 	var interval, noProgress, endOfInput, maxAttempt, sockets sql.NullInt64
 	var created, updated string
 	dest := []any{&c.ID, &c.Name, &c.SourceID, &c.DestinationID, &catalog, &selected,
 		&c.Schedule.Type, &interval, &cronExpr, &tz, &c.Schedule.MissedRuns,
 		&c.NamespaceDefinition, &nsFormat, &c.Prefix, &c.Status, &noProgress,
 		&endOfInput, &maxAttempt, &c.ForceStdio, &sockets, &network,
-		&hookURL, &hookSecret, &nextRun, &created, &updated}
+		&hookURL, &hookSecret, &nextRun, &created, &updated, &ws,
+		&c.NonBreakingChanges, &c.DataResidency, &tags}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -223,6 +276,12 @@ func scanConnection(s scanner, extra ...any) (*Connection, error) {
 			return nil, fmt.Errorf("decode stored selected fields of connection %s: %w", c.ID, err)
 		}
 	}
+	if tags.Valid {
+		if err := json.Unmarshal([]byte(tags.String), &c.Tags); err != nil {
+			return nil, fmt.Errorf("decode stored tags of connection %s: %w", c.ID, err)
+		}
+	}
+	c.WorkspaceID = ws.String
 	c.Schedule.IntervalSeconds = interval.Int64
 	c.Schedule.Cron, c.Schedule.Timezone = cronExpr.String, tz.String
 	c.NamespaceFormat, c.NetworkMode, c.WebhookURL = nsFormat.String, network.String, hookURL.String

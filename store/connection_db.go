@@ -28,6 +28,10 @@ func (db *DB) CreateConnection(ctx context.Context, c *Connection) error {
 		if err != nil {
 			return invalid("destinationId", "destination %s not found", c.DestinationID)
 		}
+		if dst.WorkspaceID != src.WorkspaceID {
+			return invalid("destinationId", "destination %s is in another workspace than source %s", dst.ID, src.ID)
+		}
+		c.WorkspaceID = src.WorkspaceID
 		if c.Name == "" {
 			c.Name = src.Name + " → " + dst.Name
 		}
@@ -47,6 +51,10 @@ func writeConnection(ctx context.Context, tx *txn, c *Connection, storedSecret s
 	if err != nil {
 		return err
 	}
+	tags, err := c.encodeTags()
+	if err != nil {
+		return err
+	}
 	s := c.Schedule
 	args := []any{c.Name, c.SourceID, c.DestinationID, catalog, selected,
 		s.Type, nullInt64IfZero(s.IntervalSeconds), nullString(s.Cron), nullString(s.Timezone), s.MissedRuns,
@@ -54,15 +62,16 @@ func writeConnection(ctx context.Context, tx *txn, c *Connection, storedSecret s
 		nullDuration(c.Timeouts.NoProgress), nullDuration(c.Timeouts.EndOfInput),
 		nullDuration(c.Timeouts.MaxAttemptDuration), boolInt(c.ForceStdio), nullSockets(c.SocketCount),
 		nullString(c.NetworkMode), nullString(c.WebhookURL), secret, nullTime(c.NextRunAt),
-		formatTime(c.UpdatedAt), c.ID}
+		c.NonBreakingChanges, c.DataResidency, tags, formatTime(c.UpdatedAt), c.ID}
 	if insert {
 		_, err = tx.ExecContext(ctx, `INSERT INTO connections (name, source_id, destination_id,
 			catalog, selected_fields, schedule_type, schedule_interval_seconds, schedule_cron,
 			schedule_timezone, missed_runs, namespace_definition, namespace_format, prefix, status,
 			no_progress_timeout_ms, end_of_input_timeout_ms, max_attempt_duration_ms, force_stdio,
-			socket_count, network_mode, webhook_url, webhook_secret, next_run_at, updated_at, id,
-			created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			append(args, formatTime(c.CreatedAt))...)
+			socket_count, network_mode, webhook_url, webhook_secret, next_run_at,
+			non_breaking_changes, data_residency, tags, updated_at, id, created_at, workspace_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append(args, formatTime(c.CreatedAt), c.WorkspaceID)...)
 	} else {
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET name = ?, source_id = ?,
 			destination_id = ?, catalog = ?, selected_fields = ?, schedule_type = ?,
@@ -70,7 +79,8 @@ func writeConnection(ctx context.Context, tx *txn, c *Connection, storedSecret s
 			namespace_definition = ?, namespace_format = ?, prefix = ?, status = ?,
 			no_progress_timeout_ms = ?, end_of_input_timeout_ms = ?, max_attempt_duration_ms = ?,
 			force_stdio = ?, socket_count = ?, network_mode = ?, webhook_url = ?, webhook_secret = ?,
-			next_run_at = ?, updated_at = ? WHERE id = ?`, args...)
+			next_run_at = ?, non_breaking_changes = ?, data_residency = ?, tags = ?, updated_at = ?
+			WHERE id = ?`, args...)
 	}
 	if err != nil {
 		return err
@@ -103,6 +113,9 @@ type ConnectionFilter struct {
 	SourceID      string
 	DestinationID string
 	Status        ConnectionStatus
+	// WorkspaceIDs keeps the connections of these workspaces; empty keeps
+	// all.
+	WorkspaceIDs []string
 	Page
 }
 
@@ -113,9 +126,10 @@ func (db *DB) Connections(ctx context.Context, f ConnectionFilter) ([]*Connectio
 	var out []*Connection
 	var total int
 	err := db.view(ctx, "list connections", func(tx *txn) error {
-		const from = `FROM connections WHERE (? = '' OR source_id = ?) AND (? = '' OR destination_id = ?)
+		from := `FROM connections WHERE (? = '' OR source_id = ?) AND (? = '' OR destination_id = ?)
 			AND (? = '' OR status = ?)`
 		args := []any{f.SourceID, f.SourceID, f.DestinationID, f.DestinationID, f.Status, f.Status}
+		from, args = inWorkspaces(from, args, f.WorkspaceIDs)
 		rows, err := tx.QueryContext(ctx, `SELECT `+connectionColumns+`, COUNT(*) OVER () `+from+`
 			ORDER BY created_at, id LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
@@ -163,6 +177,7 @@ func (db *DB) UpdateConnection(ctx context.Context, c *Connection) error {
 		if err := c.Validate(); err != nil {
 			return err
 		}
+		c.WorkspaceID = old.WorkspaceID
 		c.CreatedAt, c.UpdatedAt = old.CreatedAt, tx.now
 		c.NextRunAt = old.NextRunAt
 		if c.Schedule != old.Schedule || c.Status != old.Status {
@@ -172,15 +187,23 @@ func (db *DB) UpdateConnection(ctx context.Context, c *Connection) error {
 	})
 }
 
-// DeleteConnection deletes a connection with its jobs, attempts, state and
-// history. Attempt log files stay until PruneLogs removes them. It returns
-// ErrNotFound, or ErrConflict while an attempt is running.
+// DeleteConnection deletes a connection with its state, state history and
+// stream generations. Its jobs and attempts stay readable (their
+// connection_id no longer resolves), and so do the attempt logs until
+// PruneLogs removes them; jobs still waiting to run are cancelled. It
+// returns ErrNotFound, or ErrConflict while an attempt is running.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 	return db.update(ctx, "delete connection", func(tx *txn) error {
 		if _, _, err := findConnection(ctx, tx, id); err != nil {
 			return err
 		}
 		if err := checkNoRunningAttempt(ctx, tx, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'cancelled', cancel_requested = 1,
+			updated_at = ?, ended_at = ?, not_before = NULL
+			WHERE connection_id = ? AND status IN ('pending', 'incomplete')`,
+			formatTime(tx.now), formatTime(tx.now), id); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id)

@@ -216,10 +216,11 @@ func TestListConnections(t *testing.T) {
 	}
 }
 
-// TestDeleteConnectionCascades verifies that deleting a connection removes
-// its jobs, attempts, state, history and generations, and is refused while
-// an attempt runs.
-func TestDeleteConnectionCascades(t *testing.T) {
+// TestDeleteConnectionKeepsJobs verifies that deleting a connection
+// removes its state, history and generations but keeps its jobs and
+// attempts readable, cancels its waiting jobs, and is refused while an
+// attempt runs.
+func TestDeleteConnectionKeepsJobs(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	c := f.mustClaim(t)
@@ -234,17 +235,33 @@ func TestDeleteConnectionCascades(t *testing.T) {
 		JobStatus: JobSucceeded}); err != nil {
 		t.Fatal(err)
 	}
+	waiting, err := f.db.CreateJob(ctx, f.conn.ID, JobSync, TriggerManual)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := f.db.DeleteConnection(ctx, f.conn.ID); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"jobs", "attempts", "states", "state_history", "stream_generations"} {
+	for table, want := range map[string]int{"jobs": 2, "attempts": 1, "states": 0, "state_history": 0, "stream_generations": 0} {
 		var n int
-		if err := f.db.db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil || n != 0 {
-			t.Errorf("%s: %d rows left, %v", table, n, err)
+		if err := f.db.db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil || n != want {
+			t.Errorf("%s: %d rows left, %v; want %d", table, n, err, want)
 		}
 	}
-	_, err := f.db.Job(ctx, c.Job.ID)
-	wantErr(t, err, ErrNotFound)
+	j, err := f.db.Job(ctx, c.Job.ID)
+	if err != nil || j.ConnectionID != f.conn.ID || len(j.Attempts) != 1 || j.Status != JobSucceeded {
+		t.Errorf("job of the deleted connection: %+v, %v", j, err)
+	}
+	if j, err := f.db.Job(ctx, waiting.ID); err != nil || j.Status != JobCancelled {
+		t.Errorf("waiting job of the deleted connection: %+v, %v; want cancelled", j, err)
+	}
+	if claim, err := f.db.ClaimJob(ctx, testOwner); err != nil || claim != nil {
+		t.Errorf("claim after the delete: %+v, %v; want nothing to run", claim, err)
+	}
+	jobs, total, err := f.db.Jobs(ctx, JobFilter{ConnectionID: f.conn.ID})
+	if err != nil || total != 2 || len(jobs) != 2 {
+		t.Errorf("jobs of the deleted connection: %d of %d, %v", len(jobs), total, err)
+	}
 	wantErr(t, f.db.DeleteConnection(ctx, f.conn.ID), ErrNotFound)
 }
 

@@ -3,10 +3,13 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -31,6 +34,12 @@ type Definition struct {
 	ID   string
 	Name string
 	Kind ActorKind
+	// ShortName is the connector's short name (faker, jsonl), unique per
+	// kind, that configuration.sourceType or destinationType may give
+	// instead of a definition id, as with Airbyte. It comes from the
+	// image's io.ferry.connector label or from the caller; empty means
+	// none.
+	ShortName string
 	// Image is the Docker image reference, e.g. "ferry/source-faker:dev".
 	Image string
 	// BinaryPath is the connector binary the local runtime runs; empty
@@ -49,6 +58,41 @@ type Definition struct {
 	UpdatedAt   time.Time
 }
 
+var shortNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
+
+// ShortNameOf derives a short name from a connector's name as its image's
+// io.ferry.connector label gives it: the name without its kind prefix
+// ("source-faker" is faker, "connector-scripted" is scripted). It returns
+// "" when nothing valid is left.
+func ShortNameOf(connector string) string {
+	s := strings.ToLower(strings.TrimSpace(connector))
+	for _, p := range []string{"source-", "destination-", "connector-"} {
+		if t, ok := strings.CutPrefix(s, p); ok {
+			s = t
+			break
+		}
+	}
+	if !shortNameRE.MatchString(s) {
+		return ""
+	}
+	return s
+}
+
+// StableDefinitionID is the id a definition with this kind and short name
+// gets on every install: a name-based (version 5) UUID, so that scripts
+// and Terraform files can name Ferry's reference connectors by id.
+func StableDefinitionID(kind ActorKind, shortName string) string {
+	h := sha1.Sum(append(stableIDNamespace[:], "ferry:definition:"+string(kind)+":"+shortName...))
+	h[6] = h[6]&0x0f | 0x50
+	h[8] = h[8]&0x3f | 0x80
+	b := hex.EncodeToString(h[:16])
+	return b[0:8] + "-" + b[8:12] + "-" + b[12:16] + "-" + b[16:20] + "-" + b[20:32]
+}
+
+// stableIDNamespace is the namespace of StableDefinitionID: the RFC 4122
+// URL namespace, since the names are URL-like.
+var stableIDNamespace = [16]byte{0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8}
+
 // Resources are a connector's limits. Zero means unset.
 type Resources struct {
 	MemoryBytes int64
@@ -65,6 +109,9 @@ func (d *Definition) Validate() error {
 	}
 	if !d.Kind.valid() {
 		return invalid("kind", "must be source or destination")
+	}
+	if d.ShortName != "" && !shortNameRE.MatchString(d.ShortName) {
+		return invalid("shortName", "must be 1-100 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	if d.Image == "" || strings.ContainsAny(d.Image, " \t\n") {
 		return invalid("image", "must be a Docker image reference")
@@ -130,11 +177,11 @@ func createDefinition(ctx context.Context, tx *txn, d *Definition) error {
 	d.Spec = compactOrNil(d.Spec)
 	d.CreatedAt, d.UpdatedAt = tx.now, tx.now
 	_, err = tx.ExecContext(ctx, `INSERT INTO definitions (id, name, kind, image, binary_path,
-		ipc_options, spec, spec_image_id, memory_bytes, cpus, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ipc_options, spec, spec_image_id, memory_bytes, cpus, created_at, updated_at, short_name)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.ID, d.Name, d.Kind, d.Image, nullString(d.BinaryPath), ipc, rawOrNil(d.Spec),
 		nullString(d.SpecImageID), d.Resources.MemoryBytes, d.Resources.CPUs,
-		formatTime(d.CreatedAt), formatTime(d.UpdatedAt))
+		formatTime(d.CreatedAt), formatTime(d.UpdatedAt), nullString(d.ShortName))
 	if err != nil {
 		return err
 	}
@@ -216,10 +263,10 @@ func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
 		d.CreatedAt, d.UpdatedAt = old.CreatedAt, tx.now
 		if _, err := tx.ExecContext(ctx, `UPDATE definitions SET name = ?, image = ?,
 			binary_path = ?, ipc_options = ?, spec = ?, spec_image_id = ?, memory_bytes = ?,
-			cpus = ?, updated_at = ? WHERE id = ?`,
+			cpus = ?, updated_at = ?, short_name = ? WHERE id = ?`,
 			d.Name, d.Image, nullString(d.BinaryPath), ipc, rawOrNil(d.Spec),
 			nullString(d.SpecImageID), d.Resources.MemoryBytes, d.Resources.CPUs,
-			formatTime(d.UpdatedAt), d.ID); err != nil {
+			formatTime(d.UpdatedAt), nullString(d.ShortName), d.ID); err != nil {
 			return err
 		}
 		if !bytes.Equal(old.Spec, d.Spec) {
@@ -250,12 +297,24 @@ func (db *DB) DeleteDefinition(ctx context.Context, id string) error {
 }
 
 // checkDefinitionName returns ErrConflict when another definition has d's
-// name. The unique index is the backstop.
+// name, or another of its kind d's short name. The unique indexes are the
+// backstop.
 func checkDefinitionName(ctx context.Context, tx *txn, d *Definition) error {
 	var other string
 	err := tx.QueryRowContext(ctx, `SELECT id FROM definitions WHERE name = ? AND id != ?`, d.Name, d.ID).Scan(&other)
 	if err == nil {
 		return conflict("a definition named %q already exists", d.Name)
+	}
+	if !errNoRows(err) {
+		return err
+	}
+	if d.ShortName == "" {
+		return nil
+	}
+	err = tx.QueryRowContext(ctx, `SELECT id FROM definitions WHERE kind = ? AND short_name = ? AND id != ?`,
+		d.Kind, d.ShortName, d.ID).Scan(&other)
+	if err == nil {
+		return conflict("%s definition %s already has the short name %q", d.Kind, other, d.ShortName)
 	}
 	if errNoRows(err) {
 		return nil
@@ -263,8 +322,25 @@ func checkDefinitionName(ctx context.Context, tx *txn, d *Definition) error {
 	return err
 }
 
+// DefinitionByShortName returns the definition of kind whose short name is
+// name, or ErrNotFound.
+func (db *DB) DefinitionByShortName(ctx context.Context, kind ActorKind, name string) (*Definition, error) {
+	var d *Definition
+	err := db.view(ctx, "get definition", func(tx *txn) error {
+		row := tx.QueryRowContext(ctx, `SELECT `+definitionColumns+` FROM definitions
+			WHERE kind = ? AND short_name = ?`, kind, name)
+		var err error
+		d, err = scanDefinition(row)
+		if errNoRows(err) {
+			return notFound(string(kind)+" definition", name)
+		}
+		return err
+	})
+	return d, err
+}
+
 const definitionColumns = `id, name, kind, image, binary_path, ipc_options, spec, spec_image_id,
-	memory_bytes, cpus, created_at, updated_at`
+	memory_bytes, cpus, created_at, updated_at, short_name`
 
 func findDefinition(ctx context.Context, tx *txn, id string) (*Definition, error) {
 	row := tx.QueryRowContext(ctx, `SELECT `+definitionColumns+` FROM definitions WHERE id = ?`, id)
@@ -280,14 +356,14 @@ type scanner interface{ Scan(dest ...any) error }
 // scanDefinition reads definitionColumns, then the extra destinations.
 func scanDefinition(s scanner, extra ...any) (*Definition, error) {
 	var d Definition
-	var bin, ipc, spec, specImage sql.NullString
+	var bin, ipc, spec, specImage, short sql.NullString
 	var created, updated string
 	dest := []any{&d.ID, &d.Name, &d.Kind, &d.Image, &bin, &ipc, &spec, &specImage,
-		&d.Resources.MemoryBytes, &d.Resources.CPUs, &created, &updated}
+		&d.Resources.MemoryBytes, &d.Resources.CPUs, &created, &updated, &short}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
-	d.BinaryPath, d.SpecImageID = bin.String, specImage.String
+	d.BinaryPath, d.SpecImageID, d.ShortName = bin.String, specImage.String, short.String
 	if spec.Valid {
 		d.Spec = json.RawMessage(spec.String)
 	}

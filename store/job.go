@@ -93,8 +93,10 @@ func (db *DB) CreateJob(ctx context.Context, connID string, typ JobType, trigger
 }
 
 func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger JobTrigger) (*Job, error) {
-	if typ != JobSync && typ != JobReset {
-		return nil, invalid("jobType", "must be sync or reset")
+	switch typ {
+	case JobSync, JobReset, JobClear, JobRefresh:
+	default:
+		return nil, invalid("jobType", "must be sync, reset, clear or refresh")
 	}
 	switch trigger {
 	case TriggerManual, TriggerSchedule, TriggerAPI, TriggerRetry:
@@ -146,6 +148,13 @@ type JobFilter struct {
 	Type         JobType
 	CreatedFrom  *time.Time
 	CreatedTo    *time.Time
+	// WorkspaceIDs keeps the jobs of connections in these workspaces;
+	// empty keeps all (and the jobs of deleted connections).
+	WorkspaceIDs []string
+	// OrderBy is "createdAt" or "updatedAt" and Descending its direction;
+	// empty is the newest first (by id).
+	OrderBy    string
+	Descending bool
 	Page
 }
 
@@ -156,13 +165,24 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 	var out []*Job
 	var total int
 	err := db.view(ctx, "list jobs", func(tx *txn) error {
-		const from = `FROM jobs j
+		from := `FROM jobs j
 			WHERE (? = '' OR j.connection_id = ?) AND (? = '' OR j.status = ?) AND (? = '' OR j.type = ?)
 			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)`
 		args := []any{f.ConnectionID, f.ConnectionID, f.Status, f.Status, f.Type, f.Type,
 			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo)}
+		if len(f.WorkspaceIDs) > 0 {
+			from += ` AND j.connection_id IN (SELECT id FROM connections WHERE workspace_id IN (` +
+				placeholders(len(f.WorkspaceIDs)) + `))`
+			for _, id := range f.WorkspaceIDs {
+				args = append(args, id)
+			}
+		}
+		order, err := f.order()
+		if err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+`, COUNT(*) OVER () `+from+`
-			ORDER BY j.id DESC LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+			ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 		if err != nil {
 			return err
 		}
@@ -180,6 +200,24 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 		return countPastEnd(ctx, tx, len(out), offset, &total, from, args...)
 	})
 	return out, total, err
+}
+
+// order is the ORDER BY clause of f: a fixed text per choice, never
+// anything the caller wrote. The id breaks ties in the same direction.
+func (f *JobFilter) order() (string, error) {
+	dir := " ASC"
+	if f.Descending {
+		dir = " DESC"
+	}
+	switch f.OrderBy {
+	case "":
+		return "j.id DESC", nil
+	case "createdAt":
+		return "j.created_at" + dir + ", j.id" + dir, nil
+	case "updatedAt":
+		return "j.updated_at" + dir + ", j.id" + dir, nil
+	}
+	return "", invalid("orderBy", "must be createdAt or updatedAt, then |ASC or |DESC")
 }
 
 // CancelJob cancels a job. A pending or incomplete job (no attempt running)

@@ -60,7 +60,14 @@ func TestMigrateOlderDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := mustDefinition(t, old, KindSource, "source-old")
+	// Rows written with version 1's columns: today's code writes columns
+	// that version does not have.
+	def := &Definition{ID: "0b6c1a52-6a5e-4f43-9d3e-2f0c9b8e7a11", Name: "source-old", Kind: KindSource}
+	if _, err := old.db.ExecContext(ctx, `INSERT INTO definitions (id, name, kind, image, spec, created_at, updated_at)
+		VALUES (?, ?, 'source', 'ferry/source-old:dev', ?, '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')`,
+		def.ID, def.Name, string(readTestdata(t, "spec.json"))); err != nil {
+		t.Fatal(err)
+	}
 	if v, _ := old.SchemaVersion(ctx); v != 1 {
 		t.Fatalf("old schema version = %d, want 1", v)
 	}
@@ -73,8 +80,8 @@ func TestMigrateOlderDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if got, err := db.Definition(ctx, def.ID); err != nil || got.Name != "source-old" {
-		t.Fatalf("definition after migration: %v, %v", got, err)
+	if got, err := db.Definition(ctx, def.ID); err != nil || got.Name != "source-old" || got.ShortName != "old" {
+		t.Fatalf("definition after migration: %+v, %v; want the short name old", got, err)
 	}
 	// The new tables work: a connection can get a job.
 	f := &fixture{db: db, clock: clock, srcDef: def}
@@ -84,6 +91,10 @@ func TestMigrateOlderDatabase(t *testing.T) {
 	f.conn = f.newConnection(t)
 	if _, err := db.CreateJob(ctx, f.conn.ID, JobSync, TriggerManual); err != nil {
 		t.Fatal(err)
+	}
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil || f.src.WorkspaceID != ws.ID || f.conn.WorkspaceID != ws.ID {
+		t.Fatalf("default workspace %+v, %v; source in %q, connection in %q", ws, err, f.src.WorkspaceID, f.conn.WorkspaceID)
 	}
 
 	baks, _ := filepath.Glob(path + ".bak-0001-*")
@@ -116,6 +127,87 @@ func TestMigrateOlderDatabase(t *testing.T) {
 	db2.Close()
 	if baks, _ := filepath.Glob(path + ".bak-*"); len(baks) != 1 {
 		t.Errorf("reopening an up-to-date database made backups: %v", baks)
+	}
+}
+
+// TestMigrateWorkspacesKeepsHistory verifies migration 0004 on a version 3
+// database: existing sources join the new default workspace, the jobs
+// table takes the new job types, and a connection's jobs outlive it on
+// every pooled connection, including one that read the old schema first.
+func TestMigrateWorkspacesKeepsHistory(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	old, err := Open(ctx, path, WithKey(testKey(t)), withMigrations(migrationsUpTo(t, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO definitions (id, name, kind, image, spec, created_at, updated_at) VALUES
+			('d0000000-0000-4000-8000-000000000001', 'connector-scripted-source', 'source', 'ferry/connector-scripted:dev', '{}', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z'),
+			('d0000000-0000-4000-8000-000000000002', 'destination-jsonl', 'destination', 'ferry/destination-jsonl:dev', '{}', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')`,
+		`INSERT INTO actors (id, kind, name, definition_id, config, created_at, updated_at) VALUES
+			('a0000000-0000-4000-8000-000000000001', 'source', 's', 'd0000000-0000-4000-8000-000000000001', '{}', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z'),
+			('a0000000-0000-4000-8000-000000000002', 'destination', 'd', 'd0000000-0000-4000-8000-000000000002', '{}', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')`,
+		`INSERT INTO connections (id, name, source_id, destination_id, catalog, schedule_type, namespace_definition,
+			status, created_at, updated_at) VALUES ('c0000000-0000-4000-8000-000000000001', 'c',
+			'a0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000002', '{"streams":[]}',
+			'manual', 'destination', 'active', '2025-01-01T00:00:00.000000Z', '2025-01-01T00:00:00.000000Z')`,
+		`INSERT INTO jobs (connection_id, type, status, trigger, created_at, updated_at) VALUES
+			('c0000000-0000-4000-8000-000000000001', 'sync', 'succeeded', 'manual', 't', 't')`,
+	} {
+		if _, err := old.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	old.Close()
+	db, err := Open(ctx, path, WithKey(testKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A pooled connection that reads the jobs table before the others.
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		if conns[i], err = db.db.Conn(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer conns[i].Close()
+		var n int
+		if err := conns[i].QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("jobs: %d, %v", n, err)
+		}
+	}
+	ws, err := db.DefaultWorkspace(ctx)
+	if err != nil || !uuidRE.MatchString(ws.ID) || ws.Name == "" {
+		t.Fatalf("default workspace: %+v, %v", ws, err)
+	}
+	src, err := db.Actor(ctx, KindSource, "a0000000-0000-4000-8000-000000000001")
+	if err != nil || src.WorkspaceID != ws.ID {
+		t.Fatalf("source after migration: %+v, %v; want workspace %s", src, err, ws.ID)
+	}
+	for id, want := range map[string]string{"d0000000-0000-4000-8000-000000000001": "scripted", "d0000000-0000-4000-8000-000000000002": "jsonl"} {
+		if d, err := db.Definition(ctx, id); err != nil || d.ShortName != want {
+			t.Errorf("definition %s: short name %q, %v; want %q", id, d.ShortName, err, want)
+		}
+	}
+	for _, c := range conns {
+		if _, err := c.ExecContext(ctx, `INSERT INTO jobs (connection_id, type, status, trigger, created_at, updated_at)
+			VALUES ('c0000000-0000-4000-8000-000000000001', 'refresh', 'succeeded', 'manual', 't', 't')`); err != nil {
+			t.Fatalf("a refresh job: %v", err)
+		}
+	}
+	if err := db.DeleteConnection(ctx, "c0000000-0000-4000-8000-000000000001"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		var n int
+		if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n); err != nil || n != 4 {
+			t.Errorf("jobs after deleting their connection: %d, %v; want 4", n, err)
+		}
+	}
+	var check string
+	if err := db.db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check: %q, %v", check, err)
 	}
 }
 

@@ -1,9 +1,9 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -20,6 +20,9 @@ type actorKind struct {
 	idVar  string // sourceId, destinationId
 }
 
+// typeKey is the configuration key that may name the connector.
+func (k actorKind) typeKey() string { return string(k.kind) + "Type" }
+
 var (
 	sourceKind      = actorKind{store.KindSource, "sources", "sourceId"}
 	destinationKind = actorKind{store.KindDestination, "destinations", "destinationId"}
@@ -35,14 +38,14 @@ type actorJSON struct {
 	SourceType      string          `json:"sourceType,omitempty"`
 	DestinationType string          `json:"destinationType,omitempty"`
 	DefinitionID    string          `json:"definitionId"`
+	WorkspaceID     string          `json:"workspaceId"`
 	Configuration   json.RawMessage `json:"configuration"`
 	CreatedAt       int64           `json:"createdAt"`
 	UpdatedAt       int64           `json:"updatedAt"`
 }
 
-// actorRequest is the body of POST, PUT and PATCH. workspaceId is accepted
-// so that scripts written for Airbyte work unchanged; Ferry has one
-// workspace and ignores it.
+// actorRequest is the body of POST, PUT and PATCH. Other fields, such as
+// the read-only ones of actorJSON, are ignored.
 type actorRequest struct {
 	SourceID      *string         `json:"sourceId"`
 	DestinationID *string         `json:"destinationId"`
@@ -52,25 +55,30 @@ type actorRequest struct {
 	WorkspaceID   *string         `json:"workspaceId"`
 }
 
-// id returns the id field of the request's kind, refusing the other one.
-func (req *actorRequest) id(k actorKind) (*string, error) {
-	mine, other, otherName := req.SourceID, req.DestinationID, "destinationId"
+// id returns the id field of the request's kind.
+func (req *actorRequest) id(k actorKind) *string {
 	if k.kind == store.KindDestination {
-		mine, other, otherName = req.DestinationID, req.SourceID, "sourceId"
+		return req.DestinationID
 	}
-	if other != nil {
-		return nil, badRequest(otherName, "unknown field %q", otherName)
-	}
-	return mine, nil
+	return req.SourceID
 }
 
-func (s *Server) newActorJSON(a *store.Actor, defName string) actorJSON {
-	out := actorJSON{Name: a.Name, DefinitionID: a.DefinitionID, Configuration: a.Config,
-		CreatedAt: a.CreatedAt.Unix(), UpdatedAt: a.UpdatedAt.Unix()}
+// typeName is what an actor's sourceType or destinationType says: its
+// definition's short name, as Airbyte names connectors, else its name.
+func typeName(def *store.Definition) string {
+	if def.ShortName != "" {
+		return def.ShortName
+	}
+	return def.Name
+}
+
+func (s *Server) newActorJSON(a *store.Actor, def *store.Definition) actorJSON {
+	out := actorJSON{Name: a.Name, DefinitionID: a.DefinitionID, WorkspaceID: a.WorkspaceID,
+		Configuration: a.Config, CreatedAt: a.CreatedAt.Unix(), UpdatedAt: a.UpdatedAt.Unix()}
 	if a.Kind == store.KindSource {
-		out.SourceID, out.SourceType = a.ID, defName
+		out.SourceID, out.SourceType = a.ID, typeName(def)
 	} else {
-		out.DestinationID, out.DestinationType = a.ID, defName
+		out.DestinationID, out.DestinationType = a.ID, typeName(def)
 	}
 	return out
 }
@@ -93,26 +101,27 @@ func (s *Server) handleListActors(k actorKind) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		f := store.ActorFilter{Kind: k.kind, DefinitionID: r.URL.Query().Get("definitionId"), Page: p}
+		f := store.ActorFilter{Kind: k.kind, DefinitionID: r.URL.Query().Get("definitionId"),
+			WorkspaceIDs: workspaceIDs(r), Page: p}
 		actors, total, err := s.cfg.Store.Actors(r.Context(), f)
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}
-		names := map[string]string{}
+		defs := map[string]*store.Definition{}
 		out := make([]actorJSON, len(actors))
 		for i, a := range actors {
-			if _, ok := names[a.DefinitionID]; !ok {
+			if _, ok := defs[a.DefinitionID]; !ok {
 				d, err := s.cfg.Store.Definition(r.Context(), a.DefinitionID)
 				if err != nil {
 					writeError(w, r, s.log, err)
 					return
 				}
-				names[a.DefinitionID] = d.Name
+				defs[a.DefinitionID] = d
 			}
-			out[i] = s.newActorJSON(a, names[a.DefinitionID])
+			out[i] = s.newActorJSON(a, defs[a.DefinitionID])
 		}
-		writeJSON(w, http.StatusOK, newList(r, p, total, out))
+		writeList(w, r, newList(r, p, total, out))
 	}
 }
 
@@ -123,26 +132,24 @@ func (s *Server) handleCreateActor(k actorKind) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		id, err := req.id(k)
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		a := &store.Actor{Kind: k.kind, Config: req.Configuration}
-		if id != nil {
+		a := &store.Actor{Kind: k.kind}
+		if id := req.id(k); id != nil {
 			a.ID = *id
 		}
 		if req.Name != nil {
 			a.Name = *req.Name
 		}
-		if req.DefinitionID != nil {
-			a.DefinitionID = *req.DefinitionID
-		}
-		def, err := s.actorDefinition(r.Context(), k, a.DefinitionID)
+		ws, err := s.workspaceOf(r, req.WorkspaceID)
+		a.WorkspaceID = ws
+		var def *store.Definition
 		if err == nil {
-			err = checkConfigObject(a.Config)
+			err = checkConfigObject(req.Configuration)
 		}
 		if err == nil {
+			def, a.Config, err = s.createDefinition(r, k, req.DefinitionID, req.Configuration)
+		}
+		if err == nil {
+			a.DefinitionID = def.ID
 			err = validateConfig(def.Spec, a.Config, newRedactor(secretValuesOf(def.Spec, a.Config)))
 		}
 		if err == nil {
@@ -152,23 +159,70 @@ func (s *Server) handleCreateActor(k actorKind) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		w.Header().Set("Location", "/api/v1/"+k.plural+"/"+a.ID)
-		writeJSON(w, http.StatusCreated, s.newActorJSON(a, def.Name))
+		writeCreated(w, r, "/"+k.plural+"/"+a.ID, s.newActorJSON(a, def))
 	}
+}
+
+// createDefinition finds the definition a new source or destination
+// names, by definitionId or, as Airbyte allows, by the connector's short
+// name in configuration.sourceType (destinationType), which is then taken
+// out of the configuration unless the connector's spec declares it.
+func (s *Server) createDefinition(r *http.Request, k actorKind, id *string, config json.RawMessage) (*store.Definition, json.RawMessage, error) {
+	typ, rest, err := takeType(config, k)
+	if err != nil {
+		return nil, nil, err
+	}
+	var def *store.Definition
+	switch {
+	case id != nil && *id != "":
+		if def, err = s.actorDefinition(r, k, *id); err != nil {
+			return nil, nil, err
+		}
+		if typ != "" && typ != def.ShortName && store.ShortNameOf(typ) != def.ShortName && typ != def.Name {
+			return nil, nil, &store.ValidationError{Field: "configuration." + k.typeKey(),
+				Message: fmt.Sprintf("is %q, but definitionId names %s", typ, typeName(def))}
+		}
+	case typ != "":
+		if def, err = s.definitionByType(r, k, typ); err != nil {
+			return nil, nil, err
+		}
+	default:
+		return nil, nil, &store.ValidationError{Field: "definitionId",
+			Message: "is required, or the connector's short name in configuration." + k.typeKey()}
+	}
+	if typ == "" || specDeclares(def.Spec, k.typeKey()) {
+		return def, config, nil
+	}
+	return def, rest, nil
+}
+
+// definitionByType finds a definition of kind k by the short name typ, or
+// by what a connector name such as source-faker shortens to.
+func (s *Server) definitionByType(r *http.Request, k actorKind, typ string) (*store.Definition, error) {
+	def, err := s.cfg.Store.DefinitionByShortName(r.Context(), k.kind, typ)
+	if errors.Is(err, store.ErrNotFound) && store.ShortNameOf(typ) != "" && store.ShortNameOf(typ) != typ {
+		def, err = s.cfg.Store.DefinitionByShortName(r.Context(), k.kind, store.ShortNameOf(typ))
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &store.ValidationError{Field: "configuration." + k.typeKey(),
+			Message: fmt.Sprintf("%q is the short name of no %s definition", typ, k.kind)}
+	} else if err != nil {
+		return nil, err
+	}
+	return s.actorDefinition(r, k, def.ID)
 }
 
 // actorDefinition loads the definition an actor names and makes sure its
 // spec is cached, reading it from the connector if need be: the spec
 // decides both validation and which fields are secrets.
-func (s *Server) actorDefinition(ctx context.Context, k actorKind, id string) (*store.Definition, error) {
+func (s *Server) actorDefinition(r *http.Request, k actorKind, id string) (*store.Definition, error) {
+	ctx := r.Context()
 	if id == "" {
 		return nil, &store.ValidationError{Field: "definitionId", Message: "is required"}
 	}
 	def, err := s.cfg.Store.Definition(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &store.ValidationError{Field: "definitionId", Message: "names no definition"}
-	} else if err != nil {
-		return nil, err
+	if err != nil {
+		return nil, missingRef(r, err, "definitionId", "names no definition")
 	}
 	if def.Kind != k.kind {
 		return nil, &store.ValidationError{Field: "definitionId", Message: "is a " + string(def.Kind) + " definition"}
@@ -214,7 +268,7 @@ func (s *Server) handleGetActor(k actorKind) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, s.newActorJSON(a, def.Name))
+		writeJSON(w, http.StatusOK, s.newActorJSON(a, def))
 	}
 }
 

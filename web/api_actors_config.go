@@ -1,8 +1,10 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -19,7 +21,9 @@ import (
 
 // handleUpdateActor serves PUT (name and configuration required) and PATCH
 // (either may be left out). A secret sent back as the mask keeps the
-// stored value; the merged config is what the spec validates.
+// stored value; the merged config is what the spec validates. Read-only
+// fields sent back (workspaceId, sourceType, createdAt...) are ignored
+// when they match, refused when they would change something.
 func (s *Server) handleUpdateActor(k actorKind, patch bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req actorRequest
@@ -34,13 +38,14 @@ func (s *Server) handleUpdateActor(k actorKind, patch bool) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		reqID, err := req.id(k)
+		reqID := req.id(k)
 		switch {
-		case err != nil:
 		case reqID != nil && *reqID != id:
 			err = badRequest(k.idVar, "%s cannot change", k.idVar)
 		case req.DefinitionID != nil && *req.DefinitionID != old.DefinitionID:
 			err = &store.ValidationError{Field: "definitionId", Message: "cannot change"}
+		case req.WorkspaceID != nil && *req.WorkspaceID != "" && *req.WorkspaceID != old.WorkspaceID:
+			err = &store.ValidationError{Field: "workspaceId", Message: "cannot change"}
 		case !patch && req.Name == nil:
 			err = &store.ValidationError{Field: "name", Message: "is required"}
 		case !patch && req.Configuration == nil:
@@ -54,9 +59,11 @@ func (s *Server) handleUpdateActor(k actorKind, patch bool) http.HandlerFunc {
 		if req.Name != nil {
 			a.Name = *req.Name
 		}
-		def, err := s.actorDefinition(ctx, k, old.DefinitionID)
+		def, err := s.actorDefinition(r, k, old.DefinitionID)
 		if err == nil && req.Configuration != nil {
-			a.Config = req.Configuration
+			a.Config, err = s.updateConfig(def, k, req.Configuration)
+		}
+		if err == nil && req.Configuration != nil {
 			err = s.validateUpdate(r, def, a)
 		}
 		if err == nil {
@@ -69,16 +76,89 @@ func (s *Server) handleUpdateActor(k actorKind, patch bool) http.HandlerFunc {
 			return
 		}
 		s.streams.forget(id)
-		writeJSON(w, http.StatusOK, s.newActorJSON(a, def.Name))
+		writeJSON(w, http.StatusOK, s.newActorJSON(a, def))
 	}
+}
+
+// updateConfig takes configuration.sourceType (destinationType) out of an
+// updated configuration, as on create; it must name the actor's own
+// connector.
+func (s *Server) updateConfig(def *store.Definition, k actorKind, config json.RawMessage) (json.RawMessage, error) {
+	if err := checkConfigObject(config); err != nil {
+		return nil, err
+	}
+	typ, rest, err := takeType(config, k)
+	if err != nil || typ == "" || specDeclares(def.Spec, k.typeKey()) {
+		return config, err
+	}
+	if typ != def.ShortName && store.ShortNameOf(typ) != def.ShortName && typ != def.Name {
+		return nil, &store.ValidationError{Field: "configuration." + k.typeKey(),
+			Message: fmt.Sprintf("is %q, but this %s runs %s; its connector cannot change", typ, k.kind, typeName(def))}
+	}
+	return rest, nil
+}
+
+// takeType returns the string value of config's top-level sourceType (or
+// destinationType) and config without it, its other members in their
+// order. It returns "" and config as it is when the key is absent.
+func takeType(config json.RawMessage, k actorKind) (string, json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(config))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", config, nil // not an object: validation says so
+	}
+	var typ string
+	found := false
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return "", nil, jsonError(err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", nil, jsonError(err)
+		}
+		if key == k.typeKey() {
+			if err := json.Unmarshal(v, &typ); err != nil {
+				return "", nil, &store.ValidationError{Field: "configuration." + k.typeKey(), Message: "must be a string"}
+			}
+			found = true
+			continue
+		}
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(key)
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	if !found {
+		return "", config, nil
+	}
+	return typ, b.Bytes(), nil
+}
+
+// specDeclares reports whether a ConnectorSpecification's
+// connectionSpecification has a top-level property name.
+func specDeclares(spec json.RawMessage, name string) bool {
+	var cs struct {
+		ConnectionSpecification struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"connectionSpecification"`
+	}
+	if json.Unmarshal(spec, &cs) != nil {
+		return false
+	}
+	_, ok := cs.ConnectionSpecification.Properties[name]
+	return ok
 }
 
 // validateUpdate validates the incoming config of a with the stored
 // secrets merged in where it holds the mask.
 func (s *Server) validateUpdate(r *http.Request, def *store.Definition, a *store.Actor) error {
-	if err := checkConfigObject(a.Config); err != nil {
-		return err
-	}
 	stored, err := s.cfg.Store.ActorConfig(r.Context(), a.Kind, a.ID)
 	if err != nil {
 		return err

@@ -44,7 +44,7 @@ func TestSourceCRUD(t *testing.T) {
 	def := e.createDefinition("source", "pg")
 	var a actorJSON
 	e.do(t, "POST", "/api/v1/sources", map[string]any{"name": "prod", "definitionId": def,
-		"configuration": srcConfig(), "workspaceId": "ignored"}, 201, &a)
+		"configuration": srcConfig(), "workspaceId": e.workspace()}, 201, &a)
 	wantCfg := map[string]any{"host": "db.example", "port": 5432.0, "password": store.Mask,
 		"credentials": map[string]any{"auth_type": "key", "api_key": store.Mask}}
 	if diff := cmp.Diff(wantCfg, configOf(t, a)); diff != "" {
@@ -95,7 +95,15 @@ func TestSourceCRUD(t *testing.T) {
 
 	e.fail(t, "PUT", "/api/v1/sources/"+a.SourceID, map[string]any{"name": "x"}, 400)
 	e.fail(t, "PATCH", "/api/v1/sources/"+a.SourceID, map[string]any{"definitionId": e.createDefinition("source", "other")}, 400)
-	e.fail(t, "PATCH", "/api/v1/sources/"+a.SourceID, map[string]any{"destinationId": "x"}, 400)
+	e.fail(t, "PATCH", "/api/v1/sources/"+a.SourceID, map[string]any{"workspaceId": "00000000-0000-4000-8000-000000000000"}, 400)
+	// What a GET shows goes back unchanged, read-only fields and all.
+	var raw map[string]any
+	e.do(t, "GET", "/api/v1/sources/"+a.SourceID, nil, 200, &raw)
+	e.do(t, "PUT", "/api/v1/sources/"+a.SourceID, raw, 200, &got)
+	e.do(t, "PATCH", "/api/public/v1/sources/"+a.SourceID, raw, 200, nil)
+	if p := e.storedConfig(t, store.KindSource, a.SourceID)["password"]; p != "new-password-1" || got.Name != raw["name"] {
+		t.Errorf("after sending a GET back: stored password %v, name %q", p, got.Name)
+	}
 
 	e.do(t, "DELETE", "/api/v1/sources/"+a.SourceID, nil, 204, nil)
 	e.fail(t, "GET", "/api/v1/sources/"+a.SourceID, nil, 404)
@@ -251,7 +259,11 @@ func TestStreamsDiscoverCached(t *testing.T) {
 	if len(s.Catalog.Streams) != 2 || s.SourceID != f.src {
 		t.Errorf("got catalog %+v for %s, want both streams", s.Catalog, s.SourceID)
 	}
-	e.do(t, "GET", "/api/v1/streams?sourceId="+f.src+"&refresh=true", nil, 200, &s)
+	var props []streamPropertiesJSON
+	e.do(t, "GET", "/api/v1/streams?sourceId="+f.src+"&ignoreCache=true", nil, 200, &props)
+	if len(props) != 2 || props[0].StreamName != "users" || props[0].PropertyFields == nil {
+		t.Errorf("GET /streams: %+v, want the two streams as an array", props)
+	}
 	if n := e.conns.discovers.Load() - base; n != 1 {
 		t.Errorf("refresh ran discover %d times, want 1", n)
 	}

@@ -22,6 +22,9 @@ type connectionRequest struct {
 	NamespaceFormat     *string             `json:"namespaceFormat"`
 	Prefix              *string             `json:"prefix"`
 	Status              *string             `json:"status"`
+	NonBreakingChanges  *string             `json:"nonBreakingSchemaUpdatesBehavior"`
+	DataResidency       *string             `json:"dataResidency"`
+	Tags                *[]store.Tag        `json:"tags"`
 	Timeouts            *timeoutsJSON       `json:"timeouts"`
 	ForceStdio          *bool               `json:"forceStdio"`
 	SocketCount         *int                `json:"socketCount"`
@@ -48,7 +51,7 @@ func (s *Server) handleListConnections(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := store.ConnectionFilter{SourceID: q.Get("sourceId"), DestinationID: q.Get("destinationId"),
-		Status: store.ConnectionStatus(q.Get("status")), Page: p}
+		Status: store.ConnectionStatus(q.Get("status")), WorkspaceIDs: workspaceIDs(r), Page: p}
 	if f.Status != "" && f.Status != store.ConnectionActive && f.Status != store.ConnectionInactive {
 		writeError(w, r, s.log, badRequest("status", "status must be active or inactive"))
 		return
@@ -60,9 +63,9 @@ func (s *Server) handleListConnections(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]connectionJSON, len(conns))
 	for i, c := range conns {
-		out[i] = newConnectionJSON(c)
+		out[i] = newConnectionJSON(r, c)
 	}
-	writeJSON(w, http.StatusOK, newList(r, p, total, out))
+	writeList(w, r, newList(r, p, total, out))
 }
 
 func (s *Server) handleCreateConnection(w http.ResponseWriter, r *http.Request) {
@@ -81,9 +84,9 @@ func (s *Server) handleCreateConnection(w http.ResponseWriter, r *http.Request) 
 	if req.DestinationID != nil {
 		c.DestinationID = *req.DestinationID
 	}
-	err := req.apply(c)
+	err := s.checkEnds(r, c)
 	if err == nil {
-		err = s.checkEnds(r, c)
+		err = req.apply(c)
 	}
 	if err == nil {
 		c.Catalog, c.SelectedFields, err = s.configuredCatalog(r.Context(), c.SourceID, req.Configurations)
@@ -95,8 +98,7 @@ func (s *Server) handleCreateConnection(w http.ResponseWriter, r *http.Request) 
 		writeError(w, r, s.log, err)
 		return
 	}
-	w.Header().Set("Location", "/api/v1/connections/"+c.ID)
-	writeJSON(w, http.StatusCreated, newConnectionJSON(c))
+	writeCreated(w, r, "/connections/"+c.ID, newConnectionJSON(r, c))
 }
 
 // checkEnds makes an unknown source or destination a 400 naming the field,
@@ -108,12 +110,14 @@ func (s *Server) checkEnds(r *http.Request, c *store.Connection) error {
 	if c.DestinationID == "" {
 		return &store.ValidationError{Field: "destinationId", Message: "is required"}
 	}
-	if _, err := s.cfg.Store.Actor(r.Context(), store.KindSource, c.SourceID); err != nil {
-		return notFoundField(err, "sourceId", "names no source")
+	src, err := s.cfg.Store.Actor(r.Context(), store.KindSource, c.SourceID)
+	if err != nil {
+		return missingRef(r, err, "sourceId", "names no source")
 	}
 	if _, err := s.cfg.Store.Actor(r.Context(), store.KindDestination, c.DestinationID); err != nil {
-		return notFoundField(err, "destinationId", "names no destination")
+		return missingRef(r, err, "destinationId", "names no destination")
 	}
+	c.WorkspaceID = src.WorkspaceID
 	return nil
 }
 
@@ -123,7 +127,7 @@ func (s *Server) handleGetConnection(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newConnectionJSON(c))
+	writeJSON(w, http.StatusOK, newConnectionJSON(r, c))
 }
 
 // handleUpdateConnection serves PUT (the omitted settings take their
@@ -146,7 +150,13 @@ func (s *Server) handleUpdateConnection(patch bool) http.HandlerFunc {
 		if !patch {
 			// Start from defaults; the mask keeps the stored webhook secret
 			// only when the request sends it back.
-			c = store.Connection{ID: old.ID, Name: old.Name, SourceID: old.SourceID, DestinationID: old.DestinationID}
+			c = store.Connection{ID: old.ID, Name: old.Name, SourceID: old.SourceID, DestinationID: old.DestinationID,
+				WorkspaceID: old.WorkspaceID}
+		}
+		if isPublic(r) {
+			// Not fields of Airbyte's update requests: ignored, as any
+			// other unknown field (its own example sends them).
+			req.SourceID, req.DestinationID = nil, nil
 		}
 		switch {
 		case req.ConnectionID != nil && *req.ConnectionID != id:
@@ -168,7 +178,7 @@ func (s *Server) handleUpdateConnection(patch bool) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, newConnectionJSON(&c))
+		writeJSON(w, http.StatusOK, newConnectionJSON(r, &c))
 	}
 }
 

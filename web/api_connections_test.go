@@ -17,7 +17,8 @@ func TestConnectionDefaults(t *testing.T) {
 	var c connectionJSON
 	e.do(t, "GET", "/api/v1/connections/"+f.conn, nil, 200, &c)
 	want := connectionJSON{
-		ConnectionID: f.conn, Name: "src → dst", SourceID: f.src, DestinationID: f.dst,
+		ConnectionID: f.conn, Name: "src → dst", SourceID: f.src, DestinationID: f.dst, WorkspaceID: e.workspace(),
+		NonBreakingChanges: "ignore", DataResidency: "auto", Tags: []store.Tag{},
 		Configurations: configurationsJSON{Streams: []streamConfigJSON{
 			{Name: "users", SyncMode: "incremental_append", CursorField: []string{"updated_at"}, PrimaryKey: [][]string{{"id"}}},
 			{Name: "products", SyncMode: "full_refresh_overwrite"},
@@ -54,7 +55,8 @@ func TestConnectionCRUD(t *testing.T) {
 	ten := "10m0s"
 	four := 4
 	want := connectionJSON{
-		ConnectionID: c.ConnectionID, Name: "nightly", SourceID: f.src, DestinationID: f.dst,
+		ConnectionID: c.ConnectionID, Name: "nightly", SourceID: f.src, DestinationID: f.dst, WorkspaceID: e.workspace(),
+		NonBreakingChanges: "ignore", DataResidency: "auto", Tags: []store.Tag{},
 		Configurations: configurationsJSON{Streams: []streamConfigJSON{
 			{Name: "users", SyncMode: "incremental_deduped_history", CursorField: []string{"updated_at"}, PrimaryKey: [][]string{{"id"}},
 				SelectedFields: []selectedFieldJSON{{[]string{"id"}}, {[]string{"email"}}}},
@@ -124,7 +126,12 @@ func TestConnectionBadInput(t *testing.T) {
 			"timeouts": map[string]any{"endOfInput": "soon"}}, "timeouts.endOfInput"},
 		{"bad status", map[string]any{"sourceId": f.src, "destinationId": f.dst, "status": "paused"}, "status"},
 		{"bad webhook", map[string]any{"sourceId": f.src, "destinationId": f.dst, "webhookUrl": "ftp://x"}, "webhookUrl"},
-		{"unknown setting", map[string]any{"sourceId": f.src, "destinationId": f.dst, "dataResidency": "eu"}, "dataResidency"},
+		{"bad schema change behaviour", map[string]any{"sourceId": f.src, "destinationId": f.dst,
+			"nonBreakingSchemaUpdatesBehavior": "sometimes"}, "nonBreakingSchemaUpdatesBehavior"},
+		{"unknown schedule type", map[string]any{"sourceId": f.src, "destinationId": f.dst,
+			"schedule": map[string]any{"scheduleType": "hourly"}}, "schedule.scheduleType"},
+		{"bad basic timing", map[string]any{"sourceId": f.src, "destinationId": f.dst,
+			"schedule": map[string]any{"scheduleType": "basic", "basicTiming": "often"}}, "schedule.basicTiming"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -15,6 +17,7 @@ import (
 type definitionJSON struct {
 	DefinitionID string               `json:"definitionId"`
 	Name         string               `json:"name"`
+	ShortName    string               `json:"shortName,omitempty"`
 	Kind         store.ActorKind      `json:"kind"`
 	Image        string               `json:"image"`
 	BinaryPath   string               `json:"binaryPath,omitempty"`
@@ -39,6 +42,7 @@ type resourcesJSON struct {
 type definitionRequest struct {
 	DefinitionID *string              `json:"definitionId"`
 	Name         *string              `json:"name"`
+	ShortName    *string              `json:"shortName"`
 	Kind         *store.ActorKind     `json:"kind"`
 	Image        *string              `json:"image"`
 	BinaryPath   *string              `json:"binaryPath"`
@@ -51,14 +55,96 @@ type definitionRequest struct {
 
 func newDefinitionJSON(d *store.Definition) definitionJSON {
 	return definitionJSON{
-		DefinitionID: d.ID, Name: d.Name, Kind: d.Kind, Image: d.Image, BinaryPath: d.BinaryPath,
+		DefinitionID: d.ID, Name: d.Name, ShortName: d.ShortName, Kind: d.Kind, Image: d.Image, BinaryPath: d.BinaryPath,
 		IPCOptions: d.IPCOptions, Resources: resourcesJSON{d.Resources.MemoryBytes, d.Resources.CPUs},
 		SpecCached: d.Spec != nil, SpecImageID: d.SpecImageID,
 		CreatedAt: d.CreatedAt.Unix(), UpdatedAt: d.UpdatedAt.Unix(),
 	}
 }
 
+// publicDefinitionJSON is a definition as Airbyte's DefinitionResponse
+// shows it, with Ferry's short name and kind beside.
+type publicDefinitionJSON struct {
+	ID               string          `json:"id"`
+	Name             string          `json:"name"`
+	DockerRepository string          `json:"dockerRepository"`
+	DockerImageTag   string          `json:"dockerImageTag"`
+	ShortName        string          `json:"shortName,omitempty"`
+	Kind             store.ActorKind `json:"kind"`
+}
+
+func newPublicDefinitionJSON(d *store.Definition) publicDefinitionJSON {
+	repo, tag := splitImage(d.Image)
+	return publicDefinitionJSON{ID: d.ID, Name: d.Name, DockerRepository: repo, DockerImageTag: tag,
+		ShortName: d.ShortName, Kind: d.Kind}
+}
+
+// splitImage splits an image reference into repository and tag (or
+// digest); a reference without either has the tag "latest", as Docker
+// reads it.
+func splitImage(image string) (repo, tag string) {
+	if i := strings.LastIndex(image, "@"); i >= 0 {
+		return image[:i], image[i+1:]
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[:i], image[i+1:]
+	}
+	return image, "latest"
+}
+
+// workspaceDefinitionRoutes serve Airbyte's per-workspace definition
+// lists; every definition is available in every workspace.
+func (s *Server) workspaceDefinitionRoutes(r apiRouter) {
+	for _, k := range []actorKind{sourceKind, destinationKind} {
+		base := "/workspaces/{workspaceId}/definitions/" + k.plural
+		r.handle(http.MethodGet, base, s.handleWorkspaceDefinitions(k))
+		r.handle(http.MethodGet, base+"/{definitionId}", s.handleWorkspaceDefinition(k))
+	}
+}
+
+func (s *Server) handleWorkspaceDefinitions(k actorKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := parsePage(r)
+		if err == nil {
+			_, err = s.cfg.Store.Workspace(r.Context(), mux.Vars(r)["workspaceId"])
+		}
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		defs, total, err := s.cfg.Store.Definitions(r.Context(), store.DefinitionFilter{Kind: k.kind, Page: p})
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		out := make([]publicDefinitionJSON, len(defs))
+		for i, d := range defs {
+			out[i] = newPublicDefinitionJSON(d)
+		}
+		writeList(w, r, newList(r, p, total, out))
+	}
+}
+
+func (s *Server) handleWorkspaceDefinition(k actorKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.cfg.Store.Workspace(r.Context(), mux.Vars(r)["workspaceId"]); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		d, err := s.cfg.Store.Definition(r.Context(), mux.Vars(r)["definitionId"])
+		if err == nil && d.Kind != k.kind {
+			err = &requestError{status: http.StatusNotFound, msg: "definition " + d.ID + " is a " + string(d.Kind) + " definition"}
+		}
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newPublicDefinitionJSON(d))
+	}
+}
+
 func (s *Server) definitionRoutes(r apiRouter) {
+	s.workspaceDefinitionRoutes(r)
 	r.handle(http.MethodGet, "/definitions", s.handleListDefinitions)
 	r.handle(http.MethodPost, "/definitions", s.handleCreateDefinition)
 	r.handle(http.MethodGet, "/definitions/{definitionId}", s.handleGetDefinition)
@@ -88,7 +174,7 @@ func (s *Server) handleListDefinitions(w http.ResponseWriter, r *http.Request) {
 	for i, d := range defs {
 		out[i] = newDefinitionJSON(d)
 	}
-	writeJSON(w, http.StatusOK, newList(r, p, total, out))
+	writeList(w, r, newList(r, p, total, out))
 }
 
 func (s *Server) handleCreateDefinition(w http.ResponseWriter, r *http.Request) {
@@ -113,8 +199,7 @@ func (s *Server) handleCreateDefinition(w http.ResponseWriter, r *http.Request) 
 	}
 	out := newDefinitionJSON(d)
 	out.SpecError = specErr
-	w.Header().Set("Location", "/api/v1/definitions/"+d.ID)
-	writeJSON(w, http.StatusCreated, out)
+	writeCreated(w, r, "/definitions/"+d.ID, out)
 }
 
 // apply copies the fields present in the request onto d.
@@ -124,6 +209,9 @@ func (req *definitionRequest) apply(d *store.Definition) {
 	}
 	if req.Name != nil {
 		d.Name = *req.Name
+	}
+	if req.ShortName != nil {
+		d.ShortName = *req.ShortName
 	}
 	if req.Kind != nil {
 		d.Kind = *req.Kind
@@ -146,15 +234,24 @@ func (req *definitionRequest) apply(d *store.Definition) {
 }
 
 // readSpec runs the connector's spec command and caches the result on d
-// (and its IPC options when withIPC). It returns the error text for the
-// response instead of failing: a definition can be registered before its
-// image is built.
+// (and its IPC options when withIPC, and the short name its image's label
+// gives when d has none). It returns the error text for the response
+// instead of failing: a definition can be registered before its image is
+// built.
 func (s *Server) readSpec(ctx context.Context, d *store.Definition, withIPC bool) string {
 	res, err := s.cfg.Connectors.Spec(ctx, d)
 	if err != nil {
 		return err.Error()
 	}
 	d.Spec, d.SpecImageID = res.Spec, res.ImageID
+	if short := store.ShortNameOf(res.Connector); d.ShortName == "" && short != "" {
+		// A label is a suggestion: a short name another definition of the
+		// kind already has stays with it.
+		if other, err := s.cfg.Store.DefinitionByShortName(ctx, d.Kind, short); errors.Is(err, store.ErrNotFound) ||
+			(err == nil && other.ID == d.ID) {
+			d.ShortName = short
+		}
+	}
 	if withIPC && res.IPCOptions != nil {
 		d.IPCOptions = res.IPCOptions
 	}

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -13,8 +15,7 @@ import (
 	"github.com/ferrysync/ferry/store"
 )
 
-// jobRequest is Airbyte's JobCreateRequest. Airbyte's newer "clear" is
-// accepted as the reset it is.
+// jobRequest is Airbyte's JobCreateRequest.
 type jobRequest struct {
 	ConnectionID string `json:"connectionId"`
 	JobType      string `json:"jobType"`
@@ -41,12 +42,15 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := store.JobFilter{ConnectionID: q.Get("connectionId"), Status: store.JobStatus(q.Get("status")),
-		Type: store.JobType(q.Get("jobType")), Page: p}
+		Type: store.JobType(q.Get("jobType")), WorkspaceIDs: workspaceIDs(r), Page: p}
 	switch {
 	case f.Status != "" && !jobStatuses[f.Status]:
 		err = badRequest("status", "status must be one of pending, running, incomplete, succeeded, failed, cancelled")
-	case f.Type != "" && f.Type != store.JobSync && f.Type != store.JobReset:
-		err = badRequest("jobType", "jobType must be sync or reset")
+	case f.Type != "" && !jobTypes[f.Type]:
+		err = badRequest("jobType", "jobType must be sync, reset, clear or refresh")
+	}
+	if err == nil {
+		f.OrderBy, f.Descending, err = orderBy(q.Get("orderBy"))
 	}
 	if err == nil {
 		f.CreatedFrom, err = timeParam(r, "createdAtStart")
@@ -67,7 +71,31 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	for i, j := range jobs {
 		out[i] = newJobJSON(j, nil) // lists carry no attempts, so no connector text
 	}
-	writeJSON(w, http.StatusOK, newList(r, p, total, out))
+	writeList(w, r, newList(r, p, total, out))
+}
+
+// jobTypes are the job types the API takes, as Airbyte's JobTypeEnum.
+var jobTypes = map[store.JobType]bool{store.JobSync: true, store.JobReset: true, store.JobClear: true, store.JobRefresh: true}
+
+// orderBy reads Airbyte's orderBy parameter, FIELD|ASC or FIELD|DESC
+// (ascending when the direction is left out), for the fields createdAt
+// and updatedAt.
+func orderBy(v string) (field string, desc bool, err error) {
+	if v == "" {
+		return "", false, nil
+	}
+	field, dir, _ := strings.Cut(v, "|")
+	switch strings.ToUpper(dir) {
+	case "", "ASC":
+	case "DESC":
+		desc = true
+	default:
+		return "", false, badRequest("orderBy", "orderBy must be FIELD|ASC or FIELD|DESC, not %q", v)
+	}
+	if field != "createdAt" && field != "updatedAt" {
+		return "", false, badRequest("orderBy", "orderBy sorts by createdAt or updatedAt, not %q", field)
+	}
+	return field, desc, nil
 }
 
 func timeParam(r *http.Request, name string) (*time.Time, error) {
@@ -82,32 +110,41 @@ func timeParam(r *http.Request, name string) (*time.Time, error) {
 	return &t, nil
 }
 
-// handleCreateJob triggers a sync or reset: 201 with the pending job, 409
-// while the connection has one active.
+// handleCreateJob triggers a sync, reset (clear) or refresh: the pending
+// job (201 on Ferry's API, 200 on Airbyte's), 409 while the connection
+// has one active.
 func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 	var req jobRequest
 	if err := decode(r, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	typ := store.JobType(req.JobType)
-	switch req.JobType {
-	case "":
-		typ = store.JobSync
-	case "clear":
-		typ = store.JobReset
-	}
-	if req.ConnectionID == "" {
-		writeError(w, r, s.log, &store.ValidationError{Field: "connectionId", Message: "is required"})
-		return
-	}
-	j, err := s.cfg.Jobs.Trigger(r.Context(), req.ConnectionID, typ)
+	j, err := s.triggerJob(r, req.ConnectionID, req.JobType)
 	if err != nil {
-		writeError(w, r, s.log, notFoundField(err, "connectionId", "names no connection"))
+		writeError(w, r, s.log, err)
 		return
 	}
-	w.Header().Set("Location", "/api/v1/jobs/"+strconv.FormatInt(j.ID, 10))
-	writeJSON(w, http.StatusCreated, newJobJSON(j, nil))
+	writeCreated(w, r, "/jobs/"+strconv.FormatInt(j.ID, 10), newJobJSON(j, nil))
+}
+
+// triggerJob checks a job request and hands it to the job controller.
+// An empty type is a sync.
+func (s *Server) triggerJob(r *http.Request, connID, jobType string) (*store.Job, error) {
+	typ := store.JobType(jobType)
+	if typ == "" {
+		typ = store.JobSync
+	}
+	if !jobTypes[typ] {
+		return nil, &store.ValidationError{Field: "jobType", Message: fmt.Sprintf("is %q; it must be sync, reset, clear or refresh", jobType)}
+	}
+	if connID == "" {
+		return nil, &store.ValidationError{Field: "connectionId", Message: "is required"}
+	}
+	j, err := s.cfg.Jobs.Trigger(r.Context(), connID, typ)
+	if err != nil {
+		return nil, missingRef(r, err, "connectionId", "names no connection")
+	}
+	return j, nil
 }
 
 func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {

@@ -70,10 +70,13 @@ func TestTriggerAndCancel(t *testing.T) {
 		t.Errorf("got %+v, want cancelled with an end and a duration", c)
 	}
 	e.fail(t, "DELETE", path("/api/v1/jobs/%d", j.JobID), nil, 409)
-	// Airbyte's "clear" is a reset; a job type may be left out for a sync.
-	e.do(t, "POST", "/api/v1/jobs", map[string]any{"connectionId": f.conn, "jobType": "clear"}, 201, &j)
-	if j.JobType != "reset" {
-		t.Errorf("got job type %q for clear, want reset", j.JobType)
+	// Airbyte's job types go to the job controller as they are.
+	for _, typ := range []string{"clear", "refresh", "reset"} {
+		e.do(t, "POST", "/api/v1/jobs", map[string]any{"connectionId": f.conn, "jobType": typ}, 201, &j)
+		if j.JobType != typ {
+			t.Errorf("got job type %q, want %s", j.JobType, typ)
+		}
+		e.do(t, "DELETE", path("/api/v1/jobs/%d", j.JobID), nil, 200, nil)
 	}
 }
 

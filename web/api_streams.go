@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -81,10 +84,98 @@ type streamsJSON struct {
 	Catalog      *protocol.Catalog `json:"catalog"`
 }
 
+// streamPropertiesJSON is Airbyte's StreamProperties: streamJSON plus the
+// top-level fields a connection may select.
+type streamPropertiesJSON struct {
+	streamJSON
+	PropertyFields [][]string `json:"propertyFields"`
+}
+
 func (s *Server) streamRoutes(r apiRouter) {
 	r.handle(http.MethodGet, "/sources/{sourceId}/streams", s.handleStreams)
-	// Airbyte's spelling of the same.
-	r.handle(http.MethodGet, "/streams", s.handleStreams)
+	// Airbyte's GET /streams: the streams alone, as an array.
+	r.handle(http.MethodGet, "/streams", s.handleStreamProperties)
+}
+
+// handleStreamProperties serves Airbyte's GET /streams?sourceId=...: the
+// source's streams, read again with ignoreCache=true (or Ferry's
+// refresh=true), and with destinationId the sync modes narrowed to the
+// writes that destination supports.
+func (s *Server) handleStreamProperties(w http.ResponseWriter, r *http.Request) {
+	refresh, err := boolParam(r, "ignoreCache")
+	if err == nil && !refresh {
+		refresh, err = boolParam(r, "refresh")
+	}
+	id := r.URL.Query().Get("sourceId")
+	if err == nil && id == "" {
+		err = badRequest("sourceId", "sourceId is required")
+	}
+	var writes []string
+	if dstID := r.URL.Query().Get("destinationId"); err == nil && dstID != "" {
+		writes, err = s.destinationWrites(r, dstID)
+	}
+	var e streamEntry
+	if err == nil {
+		e, err = s.discover(r.Context(), id, refresh)
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out := make([]streamPropertiesJSON, 0, len(e.catalog.Streams))
+	for _, st := range e.catalog.Streams {
+		sp := streamPropertiesJSON{streamJSON: newStreamJSON(&st), PropertyFields: topLevelFields(st.JSONSchema)}
+		if writes != nil {
+			sp.SyncModes = slices.DeleteFunc(sp.SyncModes, func(m string) bool {
+				_, dest, _ := splitSyncMode(m)
+				return !slices.Contains(writes, dest)
+			})
+		}
+		out = append(out, sp)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// destinationWrites returns the destination sync modes a destination's
+// spec says it supports, or nil when its spec does not say.
+func (s *Server) destinationWrites(r *http.Request, id string) ([]string, error) {
+	dst, err := s.cfg.Store.Actor(r.Context(), store.KindDestination, id)
+	if err != nil {
+		return nil, err
+	}
+	def, err := s.cfg.Store.Definition(r.Context(), dst.DefinitionID)
+	if err != nil {
+		return nil, err
+	}
+	var spec struct {
+		Modes []string `json:"supported_destination_sync_modes"`
+	}
+	if json.Unmarshal(def.Spec, &spec) != nil || len(spec.Modes) == 0 {
+		return nil, nil
+	}
+	return spec.Modes, nil
+}
+
+// topLevelFields lists a stream schema's top-level properties, each as a
+// one-element field path, sorted.
+func topLevelFields(schema json.RawMessage) [][]string {
+	var sch struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	_ = json.Unmarshal(schema, &sch)
+	out := [][]string{}
+	for _, name := range slices.Sorted(maps.Keys(sch.Properties)) {
+		out = append(out, []string{name})
+	}
+	return out
+}
+
+func newStreamJSON(st *protocol.Stream) streamJSON {
+	return streamJSON{
+		StreamName: st.Name, StreamNamespace: st.Namespace, SyncModes: syncModesOf(st),
+		DefaultCursorField: nonNil(st.DefaultCursorField), SourceDefinedCursorField: st.SourceDefinedCursor,
+		SourceDefinedPrimaryKey: nonNil(st.SourceDefinedPrimaryKey),
+	}
 }
 
 func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request) {
@@ -108,11 +199,7 @@ func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request) {
 	out := streamsJSON{SourceID: id, DiscoveredAt: e.at.UTC().Format(time.RFC3339), Catalog: e.catalog,
 		Streams: make([]streamJSON, 0, len(e.catalog.Streams))}
 	for _, st := range e.catalog.Streams {
-		out.Streams = append(out.Streams, streamJSON{
-			StreamName: st.Name, StreamNamespace: st.Namespace, SyncModes: syncModesOf(&st),
-			DefaultCursorField: nonNil(st.DefaultCursorField), SourceDefinedCursorField: st.SourceDefinedCursor,
-			SourceDefinedPrimaryKey: nonNil(st.SourceDefinedPrimaryKey),
-		})
+		out.Streams = append(out.Streams, newStreamJSON(&st))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
@@ -18,9 +19,31 @@ func (req *connectionRequest) apply(c *store.Connection) error {
 	if sc := req.Schedule; sc != nil {
 		c.Schedule = store.Schedule{Type: sc.ScheduleType, IntervalSeconds: sc.IntervalSeconds,
 			Cron: sc.CronExpression, Timezone: sc.Timezone, MissedRuns: sc.MissedRuns}
+		if sc.ScheduleType == scheduleBasic {
+			if err := basicSchedule(sc, &c.Schedule); err != nil {
+				return err
+			}
+		}
 	}
 	if req.NamespaceDefinition != nil {
 		c.NamespaceDefinition = protocol.NamespaceDefinition(*req.NamespaceDefinition)
+		if *req.NamespaceDefinition == namespaceCustomFormat {
+			c.NamespaceDefinition = protocol.NamespaceCustomFormat
+		}
+	}
+	if req.NonBreakingChanges != nil {
+		c.NonBreakingChanges = *req.NonBreakingChanges
+	}
+	if req.DataResidency != nil {
+		c.DataResidency = *req.DataResidency
+	}
+	if req.Tags != nil {
+		c.Tags = *req.Tags
+		for i := range c.Tags {
+			if c.Tags[i].WorkspaceID == "" {
+				c.Tags[i].WorkspaceID = c.WorkspaceID
+			}
+		}
 	}
 	if req.NamespaceFormat != nil {
 		c.NamespaceFormat = *req.NamespaceFormat
@@ -59,6 +82,22 @@ func (req *connectionRequest) apply(c *store.Connection) error {
 	if req.WebhookSecret != nil {
 		c.WebhookSecret = *req.WebhookSecret
 	}
+	return nil
+}
+
+// basicSchedule reads Airbyte's basic schedule as Ferry's interval one:
+// the interval from intervalSeconds when sent, else from basicTiming.
+func basicSchedule(sc *scheduleJSON, out *store.Schedule) error {
+	out.Type = store.ScheduleInterval
+	if sc.IntervalSeconds > 0 {
+		return nil
+	}
+	n, ok := parseBasicTiming(sc.BasicTiming)
+	if !ok {
+		return &store.ValidationError{Field: "schedule.basicTiming",
+			Message: fmt.Sprintf("is %q; a basic schedule needs basicTiming such as \"Every 24 hours\"", sc.BasicTiming)}
+	}
+	out.IntervalSeconds = n
 	return nil
 }
 
@@ -104,8 +143,10 @@ func (s *Server) configuredCatalog(ctx context.Context, sourceID string, cfgs *c
 			}
 		}
 		if len(sc.CursorField) > 0 {
-			if st.SourceDefinedCursor {
-				return nil, nil, &store.ValidationError{Field: field + ".cursorField", Message: "the source defines this stream's cursor"}
+			// The source's own cursor, as a GET shows it, may come back.
+			if st.SourceDefinedCursor && !slices.Equal(sc.CursorField, st.DefaultCursorField) {
+				return nil, nil, &store.ValidationError{Field: field + ".cursorField",
+					Message: fmt.Sprintf("the source defines this stream's cursor (%v)", st.DefaultCursorField)}
 			}
 			cs.CursorField = sc.CursorField
 		}

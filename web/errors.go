@@ -54,6 +54,7 @@ var errorCodes = map[int]string{
 	http.StatusRequestEntityTooLarge: "request_too_large",
 	http.StatusUnsupportedMediaType:  "unsupported_media_type",
 	http.StatusInternalServerError:   "internal_error",
+	http.StatusNotImplemented:        "not_implemented",
 	http.StatusBadGateway:            "connector_error",
 	http.StatusInsufficientStorage:   "storage_full",
 }
@@ -98,6 +99,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	body.Error = errorCodes[body.Status]
+	if isPublic(r) {
+		writeProblem(w, body)
+		return
+	}
 	if wantsHTML(r) {
 		writeErrorPage(w, r, body)
 		return

@@ -164,6 +164,15 @@ type testEnv struct {
 	bodies []string // every response body, for the secrets check
 }
 
+// workspace returns the default workspace's id.
+func (e *testEnv) workspace() string {
+	ws, err := e.db.DefaultWorkspace(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ws.ID
+}
+
 func newEnv(t *testing.T, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	dir := t.TempDir()

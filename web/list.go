@@ -105,3 +105,17 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	}
 	return b, nil
 }
+
+// writeList writes a page of a list. On the public API a missing next or
+// previous link is left out: Airbyte's schemas type them as strings.
+func writeList[T any](w http.ResponseWriter, r *http.Request, l listResponse[T]) {
+	if !isPublic(r) {
+		writeJSON(w, http.StatusOK, l)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Data     []T     `json:"data"`
+		Next     *string `json:"next,omitempty"`
+		Previous *string `json:"previous,omitempty"`
+	}{l.Data, l.Next, l.Previous})
+}

@@ -154,9 +154,19 @@ func (s *Server) Close() error {
 // api_<entity>.go and each page's in its ui_<page>.go.
 func (s *Server) routes() {
 	notFound := s.eitherAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isUnsupportedPublic(r) {
+			writeError(w, r, s.log, notImplemented(r))
+			return
+		}
 		writeError(w, r, s.log, &requestError{status: http.StatusNotFound, msg: "no route " + r.URL.Path})
 	}))
 	notAllowed := s.eitherAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isPublic(r) {
+			// The public API's paths are Airbyte's; a method Ferry does not
+			// serve on one is an operation it does not implement.
+			writeError(w, r, s.log, notImplemented(r))
+			return
+		}
 		writeError(w, r, s.log, &requestError{status: http.StatusMethodNotAllowed,
 			msg: r.Method + " is not allowed on " + r.URL.Path})
 	}))
@@ -170,6 +180,12 @@ func (s *Server) routes() {
 	// method with 404 instead of 405.
 	api := apiRouter{s}
 	api.handle(http.MethodGet, "/openapi.json", s.handleOpenAPI)
+	// Airbyte's health check, open like /healthz (the document sets no
+	// security on it).
+	for _, prefix := range []string{apiPrefix, publicPrefix} {
+		s.router.Handle(prefix+"/health", s.middleware(http.HandlerFunc(s.handleHealth), false)).Methods(http.MethodGet, http.MethodHead)
+	}
+	s.workspaceRoutes(api)
 	s.definitionRoutes(api)
 	s.actorRoutes(api, sourceKind)
 	s.actorRoutes(api, destinationKind)
@@ -178,18 +194,27 @@ func (s *Server) routes() {
 	s.stateRoutes(api)
 	s.jobRoutes(api)
 	s.logRoutes(api)
+	s.configAPIRoutes(api)
 
 	// The web UI: pages at the root, behind a session cookie (ui_routes.go).
 	s.uiRoutes()
 }
 
-// apiPrefix is the base path of the versioned API.
+// apiPrefix is the base path of Ferry's own API.
 const apiPrefix = "/api/v1"
 
-// apiRouter registers routes under apiPrefix, behind the token.
+// apiRouter registers routes behind the token, under both API prefixes
+// (public_flavour.go says how the two differ).
 type apiRouter struct{ s *Server }
 
 func (a apiRouter) handle(method, path string, h http.HandlerFunc) {
+	for _, prefix := range []string{apiPrefix, publicPrefix} {
+		a.s.router.Handle(prefix+path, a.s.middleware(h, true)).Methods(method)
+	}
+}
+
+// handleFerry registers a route under Ferry's own prefix only.
+func (a apiRouter) handleFerry(method, path string, h http.HandlerFunc) {
 	a.s.router.Handle(apiPrefix+path, a.s.middleware(h, true)).Methods(method)
 }
 
@@ -228,5 +253,7 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 
 // handleHealth answers without auth, for probes and compose healthchecks.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	// status for Ferry's probes, available for Airbyte's configuration
+	// API clients.
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "available": true})
 }

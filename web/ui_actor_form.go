@@ -62,8 +62,8 @@ func (h *actorForms) title(editing bool, name string) string {
 
 // specFormOf loads the definition (reading its spec when it has none,
 // as the API does) and its form.
-func (h *actorForms) specFormOf(ctx context.Context, defID string) (*store.Definition, *specForm, error) {
-	def, err := h.s.actorDefinition(ctx, h.k, defID)
+func (h *actorForms) specFormOf(r *http.Request, defID string) (*store.Definition, *specForm, error) {
+	def, err := h.s.actorDefinition(r, h.k, defID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -87,7 +87,7 @@ func (h *actorForms) handleNew(w http.ResponseWriter, r *http.Request) {
 		h.s.handlePickDefinition(h.k)(w, r)
 		return
 	}
-	def, f, err := h.specFormOf(r.Context(), defID)
+	def, f, err := h.specFormOf(r, defID)
 	if err != nil {
 		writeError(w, r, h.s.log, err)
 		return
@@ -116,7 +116,7 @@ func (h *actorForms) load(r *http.Request) (*store.Actor, *store.Definition, *sp
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	def, f, err := h.specFormOf(r.Context(), a.DefinitionID)
+	def, f, err := h.specFormOf(r, a.DefinitionID)
 	return a, def, f, err
 }
 
@@ -131,7 +131,7 @@ func (h *actorForms) editPage(a *store.Actor, def *store.Definition) *actorFormP
 // it again; Test runs check on it unsaved; Save validates, creates and
 // checks.
 func (h *actorForms) handleCreate(w http.ResponseWriter, r *http.Request) {
-	def, f, err := h.specFormOf(r.Context(), r.PostFormValue(formDefinition))
+	def, f, err := h.specFormOf(r, r.PostFormValue(formDefinition))
 	if err != nil {
 		writeError(w, r, h.s.log, err)
 		return

@@ -21,7 +21,8 @@ import (
 // definitionForm is the add-definition template's data: what was typed,
 // and each field's problem.
 type definitionForm struct {
-	Name   string            `json:"name"`
+	Name      string            `json:"name"`
+	ShortName string            `json:"shortName"`
 	Kind   string            `json:"kind"`
 	Image  string            `json:"image"`
 	Errors map[string]string `json:"errors"`
@@ -40,9 +41,11 @@ type definitionPage struct {
 	Plural      string      `json:"plural"`
 	Users       []actorLink `json:"users"`
 	UsersTotal  int         `json:"usersTotal"`
-	// Image is the upgrade form's value, and ImageError its problem.
-	Image      string `json:"image"`
-	ImageError string `json:"imageError"`
+	// Image and ShortName are the settings form's values, and
+	// SettingsErrors their problems by field.
+	Image          string            `json:"image"`
+	ShortName      string            `json:"shortName"`
+	SettingsErrors map[string]string `json:"settingsErrors"`
 }
 
 // actorLink names a source or destination and links to it.
@@ -56,7 +59,7 @@ type actorLink struct {
 var flashes = map[string]string{
 	"created":  "Created.",
 	"saved":    "Saved.",
-	"upgraded": "Image changed and its spec read.",
+	"upgraded": "Saved; a changed image's spec was read.",
 	"deleted":  "Deleted.",
 	"checked":  "Tested.",
 }
@@ -73,9 +76,11 @@ func (s *Server) handleNewDefinitionPage(w http.ResponseWriter, r *http.Request)
 // POST /api/v1/definitions does. A spec that cannot be read does not stop
 // the definition being added; its page says why.
 func (s *Server) handleCreateDefinitionForm(w http.ResponseWriter, r *http.Request) {
-	f := definitionForm{Name: strings.TrimSpace(r.PostFormValue("name")), Kind: r.PostFormValue("kind"),
-		Image: strings.TrimSpace(r.PostFormValue("image")), Errors: map[string]string{}}
-	d := &store.Definition{Name: f.Name, Kind: store.ActorKind(f.Kind), Image: f.Image}
+	f := definitionForm{Name: strings.TrimSpace(r.PostFormValue("name")), ShortName: strings.TrimSpace(r.PostFormValue("shortName")),
+		Kind: r.PostFormValue("kind"), Image: strings.TrimSpace(r.PostFormValue("image")), Errors: map[string]string{}}
+	// An empty short name is taken from the image's io.ferry.connector
+	// label by readSpec, as in the API.
+	d := &store.Definition{Name: f.Name, ShortName: f.ShortName, Kind: store.ActorKind(f.Kind), Image: f.Image}
 	err := d.Validate()
 	if err == nil {
 		s.readSpec(r.Context(), d, true)
@@ -136,8 +141,8 @@ func (s *Server) handleDefinitionPage(w http.ResponseWriter, r *http.Request) {
 
 // definitionPage gathers what the page shows of d.
 func (s *Server) definitionPage(r *http.Request, d *store.Definition) (*definitionPage, error) {
-	page := &definitionPage{Def: newDefinitionRow(d), SpecImageID: d.SpecImageID, Image: d.Image,
-		Plural: kindOf(d.Kind).plural, Users: []actorLink{}}
+	page := &definitionPage{Def: newDefinitionRow(d), SpecImageID: d.SpecImageID, Image: d.Image, ShortName: d.ShortName,
+		Plural: kindOf(d.Kind).plural, Users: []actorLink{}, SettingsErrors: map[string]string{}}
 	if d.Spec != nil {
 		var spec struct {
 			DocumentationURL        string `json:"documentationUrl"`
@@ -170,7 +175,7 @@ func safeURL(u string) string {
 }
 
 func newDefinitionRow(d *store.Definition) definitionRow {
-	return definitionRow{ID: d.ID, Name: d.Name, Kind: string(d.Kind), Image: d.Image, BinaryPath: d.BinaryPath,
+	return definitionRow{ID: d.ID, Name: d.Name, ShortName: d.ShortName, Kind: string(d.Kind), Image: d.Image, BinaryPath: d.BinaryPath,
 		DataChan: dataChannelText(d.IPCOptions), SpecCached: d.Spec != nil, Resources: resourcesText(d.Resources),
 		Created: d.CreatedAt}
 }
@@ -183,11 +188,12 @@ func kindOf(k store.ActorKind) actorKind {
 	return sourceKind
 }
 
-// handleUpgradeDefinitionForm changes a definition's image, as PATCH
-// /api/v1/definitions/{id} with a new image does: the spec and IPC label
-// are read from the new image. When they cannot be, the change is still
-// saved (as in the API) and the page says why, and that the spec cached
-// is the old image's.
+// handleUpgradeDefinitionForm changes a definition's image and short
+// name, as PATCH /api/v1/definitions/{id} does: a new image's spec and
+// IPC label are read (and its connector label names it when the short
+// name is left empty). When they cannot be read the change is still saved
+// (as in the API) and the page says why, and that the spec cached is the
+// previous image's.
 func (s *Server) handleUpgradeDefinitionForm(w http.ResponseWriter, r *http.Request) {
 	old, err := s.cfg.Store.Definition(r.Context(), mux.Vars(r)["definitionId"])
 	if err != nil {
@@ -196,9 +202,12 @@ func (s *Server) handleUpgradeDefinitionForm(w http.ResponseWriter, r *http.Requ
 	}
 	d := *old
 	d.Image = strings.TrimSpace(r.PostFormValue("image"))
+	d.ShortName = strings.TrimSpace(r.PostFormValue("shortName"))
 	specErr := ""
-	if err = d.Validate(); err == nil && d.Image != old.Image {
-		specErr = s.readSpec(r.Context(), &d, true)
+	if err = d.Validate(); err == nil {
+		if d.Image != old.Image {
+			specErr = s.readSpec(r.Context(), &d, true)
+		}
 		err = s.cfg.Store.UpdateDefinition(r.Context(), &d)
 	}
 	if err == nil && specErr == "" {
@@ -206,7 +215,7 @@ func (s *Server) handleUpgradeDefinitionForm(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	errs := map[string]string{}
-	if err != nil && !formError(err, errs, "image") {
+	if err != nil && !formError(err, errs, "shortName") {
 		writeError(w, r, s.log, err)
 		return
 	}
@@ -219,7 +228,7 @@ func (s *Server) handleUpgradeDefinitionForm(w http.ResponseWriter, r *http.Requ
 		writeError(w, r, s.log, perr)
 		return
 	}
-	page.Image, page.ImageError = d.Image, errs["image"]
+	page.Image, page.ShortName, page.SettingsErrors = d.Image, d.ShortName, errs
 	status := http.StatusBadRequest
 	if err == nil {
 		status = http.StatusOK

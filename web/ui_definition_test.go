@@ -21,7 +21,7 @@ func TestDefinitionPages(t *testing.T) {
 		if strings.HasPrefix(def.Image, "missing/") {
 			return nil, &runner.ImageNotFoundError{Image: def.Image, Hint: "load or build it on this engine (docker load, docker build)"}
 		}
-		return &SpecResult{Spec: []byte(srcSpec), ImageID: "sha256:" + def.Image}, nil
+		return &SpecResult{Spec: []byte(srcSpec), ImageID: "sha256:" + def.Image, Connector: "source-postgres"}, nil
 	}
 	cookie, csrf := e.login(t)
 	post := func(path string, form url.Values) (*http.Response, string) {
@@ -62,8 +62,19 @@ func TestDefinitionPages(t *testing.T) {
 		t.Fatalf("upgrade: got %d, want 303\n%s", resp.StatusCode, page)
 	}
 	d, _ := e.db.Definition(t.Context(), strings.TrimPrefix(defURL, "/definitions/"))
-	if d.Image != "ferry/source-pg:2.0" || d.SpecImageID != "sha256:ferry/source-pg:2.0" {
-		t.Fatalf("after upgrade: image %s, spec from %s; want the new image and its spec", d.Image, d.SpecImageID)
+	if d.Image != "ferry/source-pg:2.0" || d.SpecImageID != "sha256:ferry/source-pg:2.0" || d.ShortName != "postgres" {
+		t.Fatalf("after upgrade: image %s, spec from %s, short name %q; want the new image, its spec and the short name of its label",
+			d.Image, d.SpecImageID, d.ShortName)
+	}
+	// A short name given in the form wins over the label; a bad one is
+	// shown next to its field.
+	resp, page = post("/definitions", url.Values{"name": {"source-pg-2"}, "shortName": {"Bad Name"}, "kind": {"source"}, "image": {"ferry/x:1"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `class="error field-error"`) {
+		t.Errorf("a bad short name: got %d, want 400 with the error at the field\n%s", resp.StatusCode, page)
+	}
+	resp, _ = post("/definitions", url.Values{"name": {"source-pg-2"}, "shortName": {"pg2"}, "kind": {"source"}, "image": {"ferry/x:1"}})
+	if page := get(strings.TrimSuffix(resp.Header.Get("Location"), "?done=created")); !strings.Contains(page, `<dd id="short-name">pg2</dd>`) {
+		t.Errorf("the short name given: want pg2 on the page\n%s", page)
 	}
 
 	var a actorJSON

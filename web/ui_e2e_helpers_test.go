@@ -190,7 +190,7 @@ func (p *pageShots) shot(t *testing.T, name string) string {
 		var png []byte
 		p.b.run(t, fmt.Sprintf("screenshot %s at %d", name, width),
 			emulation.SetDeviceMetricsOverride(width, 900, 1, width < 600),
-			chromedp.FullScreenshot(&png, 80))
+			chromedp.FullScreenshot(&png, 100)) // 100 is PNG
 		file := fmt.Sprintf("%02d-%s-%d.png", len(p.files)/2+1, name, width)
 		if err := os.WriteFile(filepath.Join(p.dir, file), png, 0o644); err != nil {
 			t.Fatal(err)

@@ -64,8 +64,9 @@ func TestBrowserConnectorSetup(t *testing.T) {
 		!strings.Contains(page, "build") {
 		t.Errorf("a missing image: want the engine's reason on the definition page\n%s", page)
 	}
-	if page := addDefinition("formconn", "source", srcImage); !strings.Contains(page, "read: Form test source") {
-		t.Fatalf("formconn: want its spec read\n%s", page)
+	if page := addDefinition("formconn", "source", srcImage); !strings.Contains(page, "read: Form test source") ||
+		!strings.Contains(page, `<dd id="short-name">formconn</dd>`) {
+		t.Fatalf("formconn: want its spec read and its short name from the image's label\n%s", page)
 	}
 	defURL := b.location(t)
 	addDefinition("scripted-destination", "destination", dstImage)

@@ -21,8 +21,14 @@ import (
 // store's typed errors (store.ErrNotFound, store.ErrConflict,
 // *store.ValidationError), which the one error mapper turns into statuses.
 type Store interface {
+	Workspace(ctx context.Context, id string) (*store.Workspace, error)
+	DefaultWorkspace(ctx context.Context) (*store.Workspace, error)
+	Workspaces(ctx context.Context, f store.WorkspaceFilter) ([]*store.Workspace, int, error)
+	UpdateWorkspace(ctx context.Context, w *store.Workspace) error
+
 	CreateDefinition(ctx context.Context, d *store.Definition) error
 	Definition(ctx context.Context, id string) (*store.Definition, error)
+	DefinitionByShortName(ctx context.Context, kind store.ActorKind, name string) (*store.Definition, error)
 	Definitions(ctx context.Context, f store.DefinitionFilter) ([]*store.Definition, int, error)
 	UpdateDefinition(ctx context.Context, d *store.Definition) error
 	DeleteDefinition(ctx context.Context, id string) error
@@ -79,6 +85,10 @@ type SpecResult struct {
 	// IPCOptions come from the image's io.ferry.ipc-options label; nil
 	// when it has none.
 	IPCOptions *protocol.IPCOptions
+	// Connector is the image's io.ferry.connector label (source-faker);
+	// a new definition's short name is derived from it. Empty when the
+	// image has none.
+	Connector string
 }
 
 // Connectors runs a connector's spec, check and discover commands. The
