@@ -110,29 +110,29 @@ type schemaParser struct {
 
 // rawSchema is the part of a schema node the form reads.
 type rawSchema struct {
-	Ref               string                     `json:"$ref"`
-	Type              json.RawMessage            `json:"type"`
-	Title             string                     `json:"title"`
-	Description       string                     `json:"description"`
-	Default           json.RawMessage            `json:"default"`
-	Examples          []any                      `json:"examples"`
-	Pattern           string                     `json:"pattern"`
-	PatternDescriptor string                     `json:"pattern_descriptor"`
-	Format            string                     `json:"format"`
-	Multiline         bool                       `json:"multiline"`
-	Secret            bool                       `json:"airbyte_secret"`
-	Hidden            bool                       `json:"airbyte_hidden"`
-	Minimum           *float64                   `json:"minimum"`
-	Maximum           *float64                   `json:"maximum"`
-	Enum              []any                      `json:"enum"`
-	Const             json.RawMessage            `json:"const"`
-	Order             *int                       `json:"order"`
-	Group             string                     `json:"group"`
-	Properties        json.RawMessage            `json:"properties"`
-	Required          []string                   `json:"required"`
-	Items             json.RawMessage            `json:"items"`
-	OneOf             []json.RawMessage          `json:"oneOf"`
-	AnyOf             []json.RawMessage          `json:"anyOf"`
+	Ref               string            `json:"$ref"`
+	Type              json.RawMessage   `json:"type"`
+	Title             string            `json:"title"`
+	Description       string            `json:"description"`
+	Default           json.RawMessage   `json:"default"`
+	Examples          []any             `json:"examples"`
+	Pattern           string            `json:"pattern"`
+	PatternDescriptor string            `json:"pattern_descriptor"`
+	Format            string            `json:"format"`
+	Multiline         bool              `json:"multiline"`
+	Secret            bool              `json:"airbyte_secret"`
+	Hidden            bool              `json:"airbyte_hidden"`
+	Minimum           *float64          `json:"minimum"`
+	Maximum           *float64          `json:"maximum"`
+	Enum              []any             `json:"enum"`
+	Const             json.RawMessage   `json:"const"`
+	Order             *int              `json:"order"`
+	Group             string            `json:"group"`
+	Properties        json.RawMessage   `json:"properties"`
+	Required          []string          `json:"required"`
+	Items             json.RawMessage   `json:"items"`
+	OneOf             []json.RawMessage `json:"oneOf"`
+	AnyOf             []json.RawMessage `json:"anyOf"`
 }
 
 func (p *schemaParser) fail(format string, args ...any) {

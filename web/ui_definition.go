@@ -23,9 +23,9 @@ import (
 type definitionForm struct {
 	Name      string            `json:"name"`
 	ShortName string            `json:"shortName"`
-	Kind   string            `json:"kind"`
-	Image  string            `json:"image"`
-	Errors map[string]string `json:"errors"`
+	Kind      string            `json:"kind"`
+	Image     string            `json:"image"`
+	Errors    map[string]string `json:"errors"`
 }
 
 // definitionPage is the definition template's data.
