@@ -304,7 +304,12 @@ func (b *widgetBuilder) scalar(w *formWidget, s *formSchema, v any, path string)
 	case s.Format == "date":
 		w.InputType = "date"
 	}
-	w.Pattern = s.Pattern
+	if s.Pattern != "" && w.Kind == "input" {
+		// A JSON Schema pattern matches anywhere in the value, while the
+		// browser anchors an HTML pattern to the whole value: widen it so
+		// the browser never refuses what the server accepts.
+		w.Pattern = ".*(?:" + s.Pattern + ").*"
+	}
 	if s.PatternDescriptor != "" {
 		w.Placeholder = s.PatternDescriptor
 	} else if s.Format == "date-time" {

@@ -25,12 +25,12 @@ func TestSpecFormWidgets(t *testing.T) {
 		elem, name string
 		attrs      []string
 	}{
-		{"input", "host", []string{`type="text"`, `pattern="^[a-z0-9.-]&#43;$"`, `placeholder="db.example.com"`, "required"}},
+		{"input", "host", []string{`type="text"`, `pattern=".*(?:^[a-z0-9.-]&#43;$).*"`, `placeholder="db.example.com"`, "required"}},
 		{"input", "port", []string{`type="number"`, `min="1"`, `max="65535"`, `step="1"`, `value="5432"`, "required"}},
 		{"input", "ratio", []string{`type="number"`, `min="0"`, `max="1"`, `step="any"`}},
 		{"input", "api_token", []string{`type="password"`, `value=""`, "required"}},
 		{"input", "start_date", []string{`type="date"`}},
-		{"input", "updated_after", []string{`type="text"`, `placeholder="YYYY-MM-DDTHH:mm:ssZ"`, `pattern="^[0-9]{4}`}},
+		{"input", "updated_after", []string{`type="text"`, `placeholder="YYYY-MM-DDTHH:mm:ssZ"`, `pattern=".*(?:^[0-9]{4}`}},
 		{"textarea", "query", nil},
 		{"input", "ssl", []string{`type="checkbox"`, `value="true"`, "checked"}},
 		{"select", "mode", nil},
