@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -198,17 +200,27 @@ func (s *Server) handleCheck(k actorKind) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
-		red := newRedactor(cfg.Secrets)
-		st, err := s.cfg.Connectors.Check(ctx, def, cfg.Config)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			writeError(w, r, s.log, ctx.Err())
-		case err != nil:
-			writeJSON(w, http.StatusOK, checkJSON{Status: "failed", Message: red.Redact(err.Error())})
-		case st.Status == protocol.StatusSucceeded:
-			writeJSON(w, http.StatusOK, checkJSON{Status: "succeeded", Message: red.Redact(st.Message)})
-		default:
-			writeJSON(w, http.StatusOK, checkJSON{Status: "failed", Message: red.Redact(st.Message)})
+		res, err := s.checkConfig(ctx, def, cfg.Config, newRedactor(cfg.Secrets))
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
 		}
+		writeJSON(w, http.StatusOK, res)
 	}
+}
+
+// checkConfig runs the connector's check with a plaintext config and
+// returns its verdict with the message masked by red. It fails only when
+// ctx ended; the API and the UI's Test button both use it.
+func (s *Server) checkConfig(ctx context.Context, def *store.Definition, config json.RawMessage, red *secret.Redactor) (checkJSON, error) {
+	st, err := s.cfg.Connectors.Check(ctx, def, config)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return checkJSON{}, ctx.Err()
+	case err != nil:
+		return checkJSON{Status: "failed", Message: red.Redact(err.Error())}, nil
+	case st.Status == protocol.StatusSucceeded:
+		return checkJSON{Status: "succeeded", Message: red.Redact(st.Message)}, nil
+	}
+	return checkJSON{Status: "failed", Message: red.Redact(st.Message)}, nil
 }

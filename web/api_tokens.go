@@ -304,7 +304,7 @@ func readTokenRequest(r *http.Request) (tokenRequest, error) {
 	switch mt {
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
-			return tokenRequest{}, formError(err)
+			return tokenRequest{}, tokenFormError(err)
 		}
 		for k := range r.PostForm {
 			fields[k] = r.PostForm.Get(k)
@@ -358,7 +358,7 @@ func oneOf(fields map[string]string, names ...string) (string, error) {
 	return val, nil
 }
 
-func formError(err error) error {
+func tokenFormError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return err

@@ -37,31 +37,9 @@ func (noLoader) Load(url string) (any, error) {
 // ("configuration.port"), its message masked by red, since a schema error
 // may quote the value it rejected.
 func validateConfig(spec, config json.RawMessage, red *secret.Redactor) error {
-	var cs struct {
-		ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
-	}
-	if err := json.Unmarshal(spec, &cs); err != nil || len(cs.ConnectionSpecification) == 0 {
-		return &store.ValidationError{Field: "definitionId", Message: "the definition's spec has no connectionSpecification"}
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(cs.ConnectionSpecification))
+	sch, inst, err := compileConfig(spec, config, red)
 	if err != nil {
-		return &store.ValidationError{Field: "definitionId", Message: "the definition's spec is not valid JSON"}
-	}
-	c := jsonschema.NewCompiler()
-	// Airbyte connector specs are draft-07 and often omit $schema.
-	c.DefaultDraft(jsonschema.Draft7)
-	c.UseLoader(noLoader{})
-	if err := c.AddResource(specURL, doc); err != nil {
-		return fmt.Errorf("add connector spec: %w", err)
-	}
-	sch, err := c.Compile(specURL)
-	if err != nil {
-		return &store.ValidationError{Field: "definitionId",
-			Message: "the definition's connectionSpecification is not a valid JSON Schema: " + red.Redact(err.Error())}
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(config))
-	if err != nil {
-		return &store.ValidationError{Field: "configuration", Message: "is not valid JSON"}
+		return err
 	}
 	err = sch.Validate(inst)
 	var ve *jsonschema.ValidationError
@@ -71,6 +49,39 @@ func validateConfig(spec, config json.RawMessage, red *secret.Redactor) error {
 	leaf, _ := deepest(ve)
 	field, msg := describe(leaf)
 	return &store.ValidationError{Field: field, Message: red.Redact(msg)}
+}
+
+// compileConfig compiles the connectionSpecification of spec and parses
+// config, for validateConfig and the UI's form, which lists every
+// violation (form_validate.go).
+func compileConfig(spec, config json.RawMessage, red *secret.Redactor) (*jsonschema.Schema, any, error) {
+	var cs struct {
+		ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
+	}
+	if err := json.Unmarshal(spec, &cs); err != nil || len(cs.ConnectionSpecification) == 0 {
+		return nil, nil, &store.ValidationError{Field: "definitionId", Message: "the definition's spec has no connectionSpecification"}
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(cs.ConnectionSpecification))
+	if err != nil {
+		return nil, nil, &store.ValidationError{Field: "definitionId", Message: "the definition's spec is not valid JSON"}
+	}
+	c := jsonschema.NewCompiler()
+	// Airbyte connector specs are draft-07 and often omit $schema.
+	c.DefaultDraft(jsonschema.Draft7)
+	c.UseLoader(noLoader{})
+	if err := c.AddResource(specURL, doc); err != nil {
+		return nil, nil, fmt.Errorf("add connector spec: %w", err)
+	}
+	sch, err := c.Compile(specURL)
+	if err != nil {
+		return nil, nil, &store.ValidationError{Field: "definitionId",
+			Message: "the definition's connectionSpecification is not a valid JSON Schema: " + red.Redact(err.Error())}
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(config))
+	if err != nil {
+		return nil, nil, &store.ValidationError{Field: "configuration", Message: "is not valid JSON"}
+	}
+	return sch, inst, nil
 }
 
 // deepest finds the most specific cause: the leaf that points deepest

@@ -43,7 +43,9 @@ type view struct {
 var pages = mustParsePages()
 
 func mustParsePages() map[string]*template.Template {
-	base := template.Must(template.New("layout.tmpl").Funcs(uiFuncs).ParseFS(templateFS, "templates/layout.tmpl"))
+	// Files whose name starts with "_" hold templates that pages share
+	// (the spec form), and join the layout in every set.
+	base := template.Must(template.New("layout.tmpl").Funcs(uiFuncs).ParseFS(templateFS, "templates/layout.tmpl", "templates/_*.tmpl"))
 	names, err := fs.Glob(templateFS, "templates/*.tmpl")
 	if err != nil {
 		panic(err)
@@ -51,7 +53,7 @@ func mustParsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".tmpl")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, n))
@@ -139,6 +141,7 @@ var uiFuncs = template.FuncMap{
 	"bytes": byteSize,
 	"count": count,
 	"join":  strings.Join,
+	"inc":   func(i int) int { return i + 1 },
 }
 
 // when formats a time (or *time.Time) in UTC; nil or zero is a dash.

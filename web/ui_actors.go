@@ -74,6 +74,7 @@ func indentJSON(raw json.RawMessage) string {
 type definitionRow struct {
 	ID         string    `json:"id"`
 	Name       string    `json:"name"`
+	ShortName  string    `json:"shortName"`
 	Kind       string    `json:"kind"`
 	Image      string    `json:"image"`
 	BinaryPath string    `json:"binaryPath"`
@@ -104,9 +105,7 @@ func handleDefinitionsPage(st Store, log *slog.Logger) http.HandlerFunc {
 		}
 		page := definitionsPage{Definitions: []definitionRow{}, Pager: newPager(r, p, total)}
 		for _, d := range defs {
-			page.Definitions = append(page.Definitions, definitionRow{ID: d.ID, Name: d.Name, Kind: string(d.Kind),
-				Image: d.Image, BinaryPath: d.BinaryPath, DataChan: dataChannelText(d.IPCOptions),
-				SpecCached: d.Spec != nil, Resources: resourcesText(d.Resources), Created: d.CreatedAt})
+			page.Definitions = append(page.Definitions, newDefinitionRow(d))
 		}
 		renderPage(w, r, log, "definitions", view{Title: "Definitions", Nav: "definitions", Page: page})
 	}

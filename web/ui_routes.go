@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
@@ -47,9 +48,30 @@ func (s *Server) uiRoutes() {
 	// behind the session: one tailer, one redaction, for both.
 	get("/jobs/{jobId}/attempts/{attemptNumber}/log", http.HandlerFunc(s.handleLogs))
 
-	get("/sources", handleActorsPage(st, store.KindSource, log))
-	get("/destinations", handleActorsPage(st, store.KindDestination, log))
 	get("/definitions", handleDefinitionsPage(st, log))
+	post("/definitions", http.HandlerFunc(s.handleCreateDefinitionForm))
+	// Literal paths before parameterised ones: /definitions/new is not a
+	// definition id.
+	get("/definitions/new", http.HandlerFunc(s.handleNewDefinitionPage))
+	get("/definitions/{definitionId}", http.HandlerFunc(s.handleDefinitionPage))
+	post("/definitions/{definitionId}", http.HandlerFunc(s.handleUpgradeDefinitionForm))
+	get("/definitions/{definitionId}/delete", handleDeleteDefinitionPage(st, log))
+	post("/definitions/{definitionId}/delete", handleDeleteDefinitionForm(st, log))
+
+	checks := newCheckCache(time.Now)
+	for _, k := range []actorKind{sourceKind, destinationKind} {
+		h := &actorForms{s: s, k: k, checks: checks}
+		base, one := "/"+k.plural, "/"+k.plural+"/{"+k.idVar+"}"
+		get(base, handleActorsPage(st, k.kind, log))
+		post(base, http.HandlerFunc(h.handleCreate))
+		get(base+"/new", http.HandlerFunc(h.handleNew))
+		get(one, http.HandlerFunc(h.handlePage))
+		get(one+"/edit", http.HandlerFunc(h.handleEdit))
+		post(one+"/edit", http.HandlerFunc(h.handleUpdate))
+		post(one+"/check", http.HandlerFunc(h.handleCheck))
+		get(one+"/delete", handleDeleteActorPage(st, k, log))
+		post(one+"/delete", s.handleDeleteActorForm(k))
+	}
 }
 
 // uiRouteName begins the name of every UI route.

@@ -26,6 +26,13 @@ var samplePages = map[string]func() any{
 	"actors":      func() any { return &actorsPage{} },
 	"definitions": func() any { return &definitionsPage{} },
 	"error":       func() any { return &errorPage{} },
+	// The connector pages (ui_definition.go, ui_actor*.go, ui_delete.go).
+	"definition":     func() any { return &definitionPage{} },
+	"definition_new": func() any { return &definitionForm{} },
+	"actor":          func() any { return &actorPage{} },
+	"actor_pick":     func() any { return &actorPage{} },
+	"actor_form":     func() any { return &actorFormPage{} },
+	"confirm":        func() any { return &confirmPage{} },
 }
 
 // TestTemplatesRender renders every template with its sample data and

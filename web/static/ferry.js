@@ -1,5 +1,5 @@
 // Ferry's one script. It asks before destructive forms (data-confirm),
-// and on a job page it follows the attempt log over Server-Sent Events:
+// switches the fields of a oneOf choice in a spec form, and on a job page it follows the attempt log over Server-Sent Events:
 // "log" events are lines, "status" events update the badge, and "end"
 // closes the stream and, while the job was still going, reloads the page
 // so its attempts and counts are fresh. Pages work without it, minus the
@@ -11,6 +11,24 @@
     var msg = ev.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) {
       ev.preventDefault();
+    }
+  });
+
+  // A oneOf select shows the chosen variant's fields and disables the
+  // others, so only the chosen ones are posted. Without the script the
+  // form's "Show its fields" button asks the server to do the same.
+  document.addEventListener("change", function (ev) {
+    var sel = ev.target;
+    var id = sel.getAttribute && sel.getAttribute("data-choice");
+    if (!id) {
+      return;
+    }
+    var box = document.getElementById(id);
+    var variants = box.querySelectorAll(":scope > fieldset.variant");
+    for (var i = 0; i < variants.length; i++) {
+      var on = variants[i].getAttribute("data-variant") === sel.value;
+      variants[i].hidden = !on;
+      variants[i].disabled = !on;
     }
   });
 
