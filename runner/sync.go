@@ -116,7 +116,11 @@ func newSyncRun(ctx context.Context, rt Runtime, cfg *Config, clk clock.Clock) (
 	if a.maxLine <= 0 {
 		a.maxLine = protocol.DefaultMaxLineBytes
 	}
-	a.ledger = newLedger(ctx, cfg, clk, mapper, idx, a.findings.warn)
+	// The ledger commits through a checkpointer that masks secrets, so
+	// no state a source echoes its config into is stored as it came.
+	lcfg := *cfg
+	lcfg.Checkpointer = &redactingCheckpointer{next: cfg.Checkpointer, redact: redact}
+	a.ledger = newLedger(ctx, &lcfg, clk, mapper, idx, a.findings.warn)
 	s := &syncRun{attempt: a, rt: rt}
 	if s.path, err = newDataPath(s, cfg.Mode); err != nil {
 		return nil, configFailure(err)
@@ -403,7 +407,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 			ExternalMessage: fmt.Sprintf("could not commit the final state and stats: %v", err)})
 	}
 	s.findings.report(res, c.ignoredAcks)
-	res.Stats, res.CommittedState, res.CommittedAnyState = c.stats, c.states, c.committedAny
+	res.Stats, res.CommittedState, res.CommittedAnyState = c.stats, redactStates(s.redact, c.states), c.committedAny
 	switch {
 	case parent.Err() != nil:
 		res.Status = StatusCancelled
