@@ -64,6 +64,7 @@ type timeoutsJSON struct {
 	NoProgress         *string `json:"noProgress"`
 	EndOfInput         *string `json:"endOfInput"`
 	MaxAttemptDuration *string `json:"maxAttemptDuration"`
+	DestinationWrite   *string `json:"destinationWrite"`
 }
 
 func newConnectionJSON(c *store.Connection) connectionJSON {
@@ -74,7 +75,7 @@ func newConnectionJSON(c *store.Connection) connectionJSON {
 		NamespaceDefinition: string(c.NamespaceDefinition), NamespaceFormat: c.NamespaceFormat,
 		Prefix: c.Prefix, Status: string(c.Status),
 		Timeouts: timeoutsJSON{durationText(c.Timeouts.NoProgress), durationText(c.Timeouts.EndOfInput),
-			durationText(c.Timeouts.MaxAttemptDuration)},
+			durationText(c.Timeouts.MaxAttemptDuration), durationText(c.Timeouts.DestinationWrite)},
 		ForceStdio: c.ForceStdio, SocketCount: c.SocketCount, NetworkMode: c.NetworkMode,
 		WebhookURL: c.WebhookURL, WebhookSecret: maskIfSet(c.WebhookSecret),
 		CreatedAt: c.CreatedAt.Unix(), UpdatedAt: c.UpdatedAt.Unix(),
