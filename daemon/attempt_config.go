@@ -70,6 +70,9 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []
 	if t := conn.Timeouts.MaxAttemptDuration; t != nil {
 		cfg.Timeouts.MaxDuration = *t
 	}
+	if t := conn.Timeouts.DestinationWrite; t != nil {
+		cfg.Timeouts.DestinationWrite = *t
+	}
 	return cfg
 }
 

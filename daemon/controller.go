@@ -45,6 +45,12 @@ func (d *Daemon) Trigger(ctx context.Context, connectionID string, jobType store
 	return d.trigger(ctx, connectionID, jobType, store.TriggerAPI)
 }
 
+// TriggerManual creates a job a person asked for in the UI (the manual
+// trigger), so the job list tells it from a script's API call.
+func (d *Daemon) TriggerManual(ctx context.Context, connectionID string, jobType store.JobType) (*store.Job, error) {
+	return d.trigger(ctx, connectionID, jobType, store.TriggerManual)
+}
+
 func (d *Daemon) trigger(ctx context.Context, connID string, typ store.JobType, trig store.JobTrigger) (*store.Job, error) {
 	j, err := d.db.CreateJob(ctx, connID, typ, trig)
 	if err != nil {

@@ -55,7 +55,7 @@ type Timeouts struct {
 // Default timeouts.
 const (
 	DefaultNoProgress       = 3 * time.Hour
-	DefaultDestinationWrite = 2 * time.Hour
+	DefaultDestinationWrite = 30 * time.Minute
 	DefaultEndOfInput       = time.Hour
 	DefaultSourceExit       = 10 * time.Second
 	DefaultMaxDuration      = 72 * time.Hour

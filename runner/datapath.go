@@ -48,6 +48,7 @@ type wiring struct {
 	dstInR    *os.File // the destination's stdin, the destination's end
 	input     *destinationInput
 	cancelSrc func()
+	cancelDst func()
 	srcExited chan struct{} // closed when the source's Run returned
 }
 

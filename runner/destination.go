@@ -154,8 +154,13 @@ func (d *destinationInput) close() error {
 	return err
 }
 
-// destinationWriteFailed records that the destination stopped taking input.
+// destinationWriteFailed records that the destination stopped taking
+// input, once: the destination's exit and the write that then fails are
+// one fault.
 func (a *attempt) destinationWriteFailed(err error) {
+	if a.inputFailed.Swap(true) {
+		return
+	}
 	msg := fmt.Sprintf("the destination stopped reading its input: %v", err)
 	if isBrokenPipe(err) {
 		msg = "the destination exited before the end of its input"

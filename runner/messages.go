@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/ferrysync/ferry/clock"
 	"github.com/ferrysync/ferry/protocol"
@@ -25,6 +26,9 @@ type attempt struct {
 	live     *liveness
 	// cancelRun ends the attempt with a cause; set before any part starts.
 	cancelRun context.CancelCauseFunc
+	// inputFailed is set once the destination's end of input is recorded
+	// as failed: its exit and the pump's broken pipe both report it.
+	inputFailed atomic.Bool
 }
 
 // handle acts on a LOG, TRACE, CONTROL or unexpected message from role.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrysync/ferry/clock"
@@ -52,6 +53,8 @@ type syncRun struct {
 	socketVol string
 	// The connectors' stderr tails explain exits without an ERROR trace.
 	srcStderr, dstStderr *tailWriter
+	// srcJudged is set when the source's end was recorded as it happened.
+	srcJudged atomic.Bool
 }
 
 // Sync runs one attempt: it starts the source and the destination through
@@ -116,7 +119,11 @@ func newSyncRun(ctx context.Context, rt Runtime, cfg *Config, clk clock.Clock) (
 	if a.maxLine <= 0 {
 		a.maxLine = protocol.DefaultMaxLineBytes
 	}
-	a.ledger = newLedger(ctx, cfg, clk, mapper, idx, a.findings.warn)
+	// The ledger commits through a checkpointer that masks secrets, so
+	// no state a source echoes its config into is stored as it came.
+	lcfg := *cfg
+	lcfg.Checkpointer = &redactingCheckpointer{next: cfg.Checkpointer, redact: redact}
+	a.ledger = newLedger(ctx, &lcfg, clk, mapper, idx, a.findings.warn)
 	s := &syncRun{attempt: a, rt: rt}
 	if s.path, err = newDataPath(s, cfg.Mode); err != nil {
 		return nil, configFailure(err)
@@ -204,7 +211,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	}
 	defer p.closeAll() // Exited closes the writers first; a second Close is harmless
 	w := &wiring{srcOut: p.srcOutR, dstInR: p.dstInR, input: newDestinationInput(s.attempt, p.dstInW),
-		cancelSrc: cancelSrc, srcExited: make(chan struct{})}
+		cancelSrc: cancelSrc, cancelDst: cancelDst, srcExited: make(chan struct{})}
 	srcDone, dstDone := s.start(runCtx, srcCtx, dstCtx, srcSpec, dstSpec, p, w)
 	readerDone := make(chan struct{})
 	go func() {
@@ -268,6 +275,7 @@ func (s *syncRun) start(runCtx, srcCtx, dstCtx context.Context, srcSpec, dstSpec
 	source := PairMember{Spec: srcSpec, Stdio: Stdio{Out: p.srcOutW, Err: s.srcStderr}, Stop: srcCtx,
 		Exited: func(st ExitStatus, err error) {
 			close(w.srcExited)
+			s.sourceCouldNotRun(w, err)
 			s.live.sourceExited()
 			s.srcStderr.Close()
 			p.srcOutW.Close()
@@ -351,16 +359,13 @@ func (s *syncRun) judgeExit(role Role, r connectorResult) {
 	if role == RoleDestination {
 		origin, tail = protocol.OriginDestination, s.dstStderr
 	}
+	if role == RoleSource && s.srcJudged.Load() {
+		return
+	}
 	if r.err != nil {
-		if errors.Is(r.err, ErrCancelled) {
-			return
+		if !errors.Is(r.err, ErrCancelled) {
+			s.findings.fail(runFailure(role, r.err))
 		}
-		typ := protocol.FailureSystem
-		var nf *ImageNotFoundError
-		if errors.As(r.err, &nf) {
-			typ = protocol.FailureConfig // retrying cannot help
-		}
-		s.findings.fail(Failure{Origin: origin, Type: typ, ExternalMessage: fmt.Sprintf("could not run the %s: %v", role, r.err)})
 		return
 	}
 	if r.status.Success() || r.status.Signalled {
@@ -375,6 +380,36 @@ func (s *syncRun) judgeExit(role Role, r connectorResult) {
 		}
 	}
 	s.findings.fail(Failure{Origin: origin, Type: protocol.FailureSystem, ExternalMessage: msg, ExitCode: &code})
+}
+
+// runFailure is the failure of a connector that could not be run.
+func runFailure(role Role, err error) Failure {
+	origin := protocol.OriginSource
+	if role == RoleDestination {
+		origin = protocol.OriginDestination
+	}
+	typ := protocol.FailureSystem
+	var nf *ImageNotFoundError
+	if errors.As(err, &nf) {
+		typ = protocol.FailureConfig // retrying cannot help
+	}
+	return Failure{Origin: origin, Type: typ, ExternalMessage: fmt.Sprintf("could not run the %s: %v", role, err)}
+}
+
+// sourceCouldNotRun stops the destination at once, in socket mode, when
+// the source's Run failed (a missing image, a container that would not
+// start): the destination would wait for the source's sockets until its
+// connect timeout, and then its own failure would come first. The
+// source's failure is recorded now as the cause, so it is listed first.
+// In stdio and bridged mode the end of the source's output ends the
+// destination's input, which ends it.
+func (s *syncRun) sourceCouldNotRun(w *wiring, err error) {
+	if _, sockets := s.path.(*socketPath); !sockets || err == nil || errors.Is(err, ErrCancelled) {
+		return
+	}
+	s.findings.stop(runFailure(RoleSource, err))
+	s.srcJudged.Store(true)
+	w.cancelDst()
 }
 
 // finish makes the final commit and fills the result (G4: success only when
@@ -403,7 +438,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 			ExternalMessage: fmt.Sprintf("could not commit the final state and stats: %v", err)})
 	}
 	s.findings.report(res, c.ignoredAcks)
-	res.Stats, res.CommittedState, res.CommittedAnyState = c.stats, c.states, c.committedAny
+	res.Stats, res.CommittedState, res.CommittedAnyState = c.stats, redactStates(s.redact, c.states), c.committedAny
 	switch {
 	case parent.Err() != nil:
 		res.Status = StatusCancelled

@@ -1,10 +1,6 @@
 package secret
 
 import (
-	"encoding/json"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -25,7 +21,7 @@ const minLen = 3
 type Redactor struct {
 	mu     sync.Mutex // serializes Add
 	values []string
-	cur    atomic.Pointer[strings.Replacer]
+	cur    atomic.Pointer[matcher]
 }
 
 // NewRedactor returns a Redactor for the given secret values (see Values).
@@ -43,51 +39,21 @@ func (r *Redactor) Add(values []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.values = append(r.values, values...)
-	r.cur.Store(replacer(r.values))
+	r.cur.Store(newMatcher(r.values))
 }
 
 // Empty reports whether the redactor masks nothing.
 func (r *Redactor) Empty() bool { return r == nil || r.cur.Load() == nil }
 
-// Redact returns s with every secret value masked.
+// Redact returns s with every secret value masked, in every form it can
+// take (see match.go).
 func (r *Redactor) Redact(s string) string {
 	if r == nil || s == "" {
 		return s
 	}
-	rep := r.cur.Load()
-	if rep == nil {
+	m := r.cur.Load()
+	if m == nil {
 		return s
 	}
-	return rep.Replace(s)
-}
-
-// replacer matches each value as written and in its JSON-escaped and
-// Go-quoted forms, since messages often quote configs. Longer forms come
-// first, so a value is masked whole before any value that is its prefix.
-// It returns nil when there is nothing to mask.
-func replacer(values []string) *strings.Replacer {
-	forms := make(map[string]bool)
-	for _, v := range values {
-		if len(v) < minLen {
-			continue
-		}
-		forms[v] = true
-		q := strconv.Quote(v)
-		forms[q[1:len(q)-1]] = true
-		b, _ := json.Marshal(v) // a string always marshals
-		forms[string(b[1:len(b)-1])] = true
-	}
-	if len(forms) == 0 {
-		return nil
-	}
-	list := make([]string, 0, len(forms))
-	for f := range forms {
-		list = append(list, f)
-	}
-	slices.SortFunc(list, longestFirst)
-	pairs := make([]string, 0, 2*len(list))
-	for _, f := range list {
-		pairs = append(pairs, f, Mask)
-	}
-	return strings.NewReplacer(pairs...)
+	return m.redact(s)
 }

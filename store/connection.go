@@ -99,6 +99,9 @@ type Timeouts struct {
 	EndOfInput *time.Duration
 	// MaxAttemptDuration bounds a whole attempt.
 	MaxAttemptDuration *time.Duration
+	// DestinationWrite fails an attempt in which one write to the
+	// destination's input blocks this long: it stopped reading.
+	DestinationWrite *time.Duration
 }
 
 var networkModeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`)
@@ -172,6 +175,7 @@ func (c *Connection) Validate() error {
 	for name, d := range map[string]*time.Duration{
 		"timeouts.noProgress": c.Timeouts.NoProgress, "timeouts.endOfInput": c.Timeouts.EndOfInput,
 		"timeouts.maxAttemptDuration": c.Timeouts.MaxAttemptDuration,
+		"timeouts.destinationWrite":   c.Timeouts.DestinationWrite,
 	} {
 		if d != nil && *d < time.Millisecond {
 			return invalid(name, "must be at least 1ms")
@@ -248,7 +252,7 @@ const connectionColumns = `id, name, source_id, destination_id, catalog, selecte
 	namespace_definition, namespace_format, prefix, status, no_progress_timeout_ms,
 	end_of_input_timeout_ms, max_attempt_duration_ms, force_stdio, socket_count, network_mode,
 	webhook_url, webhook_secret, next_run_at, created_at, updated_at, workspace_id,
-	non_breaking_changes, data_residency, tags`
+	non_breaking_changes, data_residency, tags, destination_write_timeout_ms`
 
 // scanConnection reads connectionColumns; the webhook secret comes back
 // masked.
@@ -256,14 +260,14 @@ func scanConnection(s scanner, extra ...any) (*Connection, error) {
 	var c Connection
 	var catalog string
 	var selected, cronExpr, tz, nsFormat, network, hookURL, hookSecret, nextRun, ws, tags sql.NullString
-	var interval, noProgress, endOfInput, maxAttempt, sockets sql.NullInt64
+	var interval, noProgress, endOfInput, maxAttempt, sockets, destWrite sql.NullInt64
 	var created, updated string
 	dest := []any{&c.ID, &c.Name, &c.SourceID, &c.DestinationID, &catalog, &selected,
 		&c.Schedule.Type, &interval, &cronExpr, &tz, &c.Schedule.MissedRuns,
 		&c.NamespaceDefinition, &nsFormat, &c.Prefix, &c.Status, &noProgress,
 		&endOfInput, &maxAttempt, &c.ForceStdio, &sockets, &network,
 		&hookURL, &hookSecret, &nextRun, &created, &updated, &ws,
-		&c.NonBreakingChanges, &c.DataResidency, &tags}
+		&c.NonBreakingChanges, &c.DataResidency, &tags, &destWrite}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -285,7 +289,7 @@ func scanConnection(s scanner, extra ...any) (*Connection, error) {
 	c.Schedule.IntervalSeconds = interval.Int64
 	c.Schedule.Cron, c.Schedule.Timezone = cronExpr.String, tz.String
 	c.NamespaceFormat, c.NetworkMode, c.WebhookURL = nsFormat.String, network.String, hookURL.String
-	c.Timeouts = Timeouts{ptrDuration(noProgress), ptrDuration(endOfInput), ptrDuration(maxAttempt)}
+	c.Timeouts = Timeouts{ptrDuration(noProgress), ptrDuration(endOfInput), ptrDuration(maxAttempt), ptrDuration(destWrite)}
 	if sockets.Valid {
 		n := int(sockets.Int64)
 		c.SocketCount = &n

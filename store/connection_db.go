@@ -85,6 +85,11 @@ func writeConnection(ctx context.Context, tx *txn, c *Connection, storedSecret s
 	if err != nil {
 		return err
 	}
+	// Written apart from the columns above (a later migration's column).
+	if _, err := tx.ExecContext(ctx, `UPDATE connections SET destination_write_timeout_ms = ? WHERE id = ?`,
+		nullDuration(c.Timeouts.DestinationWrite), c.ID); err != nil {
+		return err
+	}
 	if secret != nil {
 		c.WebhookSecret = Mask
 	}

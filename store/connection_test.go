@@ -32,14 +32,14 @@ func TestConnectionDefaults(t *testing.T) {
 func TestConnectionRoundTrip(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	noProgress, eoi, maxDur := 10*time.Minute, time.Hour, 6*time.Hour
+	noProgress, eoi, maxDur, destWrite := 10*time.Minute, time.Hour, 6*time.Hour, 4*time.Minute
 	sockets := 4
 	c := f.newConnection(t, func(c *Connection) {
 		c.Name = "full"
 		c.SelectedFields = []SelectedFields{{Stream: protocol.StreamDescriptor{Name: "users", Namespace: "public"}, Fields: []string{"id", "email"}}}
 		c.Schedule = Schedule{Type: ScheduleCron, Cron: "0 9 * * 1-5", Timezone: "Europe/Paris", MissedRuns: MissedRunOnce}
 		c.NamespaceDefinition, c.NamespaceFormat, c.Prefix = protocol.NamespaceCustomFormat, "${SOURCE_NAMESPACE}_raw", "ferry_"
-		c.Timeouts = Timeouts{&noProgress, &eoi, &maxDur}
+		c.Timeouts = Timeouts{&noProgress, &eoi, &maxDur, &destWrite}
 		c.ForceStdio, c.SocketCount, c.NetworkMode = true, &sockets, "none"
 		c.WebhookURL, c.WebhookSecret = "https://hooks.example.com/ferry", "SECRET-webhook-aa11"
 	})

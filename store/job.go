@@ -44,7 +44,8 @@ func (s JobStatus) Terminal() bool {
 // JobTrigger says what created a job.
 type JobTrigger string
 
-// Job triggers.
+// Job triggers: manual is a person (the UI's Sync now and Reset, the
+// demo connection's first sync), api a call to the API.
 const (
 	TriggerManual   JobTrigger = "manual"
 	TriggerSchedule JobTrigger = "schedule"

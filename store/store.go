@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -103,6 +104,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	}
 	for _, opt := range opts {
 		opt(db)
+	}
+	if err := ownerOnly(path); err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	sqldb, err := sql.Open("sqlite", db.dsn())
 	if err != nil {
@@ -208,6 +212,36 @@ func (db *DB) view(ctx context.Context, action string, fn func(tx *txn) error) e
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return wrapErr(action, err)
+	}
+	return nil
+}
+
+// ownerOnly creates the database file owner-only (0600) before SQLite
+// opens it, and narrows an existing one and its -wal and -shm files: the
+// database holds job history, state and the encrypted configs. SQLite
+// creates the -wal and -shm files with the mode of the database file, so
+// they follow.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -45,14 +45,14 @@ func TestConnectionCRUD(t *testing.T) {
 				{"fieldPath": []string{"id"}}, {"fieldPath": []string{"email"}}}},
 		}},
 		"schedule":   map[string]any{"scheduleType": "cron", "cronExpression": "0 3 * * *", "timezone": "Europe/Berlin"},
-		"timeouts":   map[string]any{"noProgress": "10m"},
+		"timeouts":   map[string]any{"noProgress": "10m", "destinationWrite": "4m30s"},
 		"prefix":     "raw_",
 		"status":     "inactive",
 		"forceStdio": true, "socketCount": 4, "networkMode": "none",
 	}
 	var c connectionJSON
 	e.do(t, "POST", "/api/v1/connections", body, 201, &c)
-	ten := "10m0s"
+	ten, destWrite := "10m0s", "4m30s"
 	four := 4
 	want := connectionJSON{
 		ConnectionID: c.ConnectionID, Name: "nightly", SourceID: f.src, DestinationID: f.dst, WorkspaceID: e.workspace(),
@@ -63,7 +63,7 @@ func TestConnectionCRUD(t *testing.T) {
 		}},
 		Schedule:            scheduleJSON{ScheduleType: "cron", CronExpression: "0 3 * * *", Timezone: "Europe/Berlin", MissedRuns: "skip"},
 		NamespaceDefinition: "destination", Prefix: "raw_", Status: "inactive",
-		Timeouts:   timeoutsJSON{NoProgress: &ten},
+		Timeouts:   timeoutsJSON{NoProgress: &ten, DestinationWrite: &destWrite},
 		ForceStdio: true, SocketCount: &four, NetworkMode: "none",
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -238,7 +240,30 @@ func (s *Server) discover(ctx context.Context, sourceID string, refresh bool) (s
 		}
 		return streamEntry{}, &connectorError{msg: "discover: " + newRedactor(cfg.Secrets).Redact(err.Error())}
 	}
+	// A source may echo its config into the catalog (a description, a
+	// default); mask it before the catalog is cached, shown, or copied
+	// into a connection and stored.
+	if cat, err = redactCatalog(newRedactor(cfg.Secrets), cat); err != nil {
+		return streamEntry{}, err
+	}
 	e := streamEntry{key: key, catalog: cat, at: time.Now()}
 	s.streams.put(sourceID, e)
 	return e, nil
+}
+
+// redactCatalog masks secret values anywhere in a discovered catalog.
+func redactCatalog(red *secret.Redactor, cat *protocol.Catalog) (*protocol.Catalog, error) {
+	b, err := json.Marshal(cat)
+	if err != nil {
+		return nil, fmt.Errorf("encode the discovered catalog: %w", err)
+	}
+	masked, changed := red.RedactJSON(b)
+	if !changed {
+		return cat, nil
+	}
+	var out protocol.Catalog
+	if err := json.Unmarshal(masked, &out); err != nil {
+		return nil, fmt.Errorf("decode the masked catalog: %w", err)
+	}
+	return &out, nil
 }

@@ -65,6 +65,9 @@ func (req *connectionRequest) apply(c *store.Connection) error {
 		if c.Timeouts.MaxAttemptDuration, err = parseDuration("timeouts.maxAttemptDuration", t.MaxAttemptDuration); err != nil {
 			return err
 		}
+		if c.Timeouts.DestinationWrite, err = parseDuration("timeouts.destinationWrite", t.DestinationWrite); err != nil {
+			return err
+		}
 	}
 	if req.ForceStdio != nil {
 		c.ForceStdio = *req.ForceStdio

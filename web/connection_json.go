@@ -76,6 +76,7 @@ type timeoutsJSON struct {
 	NoProgress         *string `json:"noProgress"`
 	EndOfInput         *string `json:"endOfInput"`
 	MaxAttemptDuration *string `json:"maxAttemptDuration"`
+	DestinationWrite   *string `json:"destinationWrite"`
 }
 
 // scheduleBasic is the public API's name of an interval schedule.
@@ -95,7 +96,7 @@ func newConnectionJSON(r *http.Request, c *store.Connection) connectionJSON {
 		Prefix: c.Prefix, Status: string(c.Status),
 		NonBreakingChanges: c.NonBreakingChanges, DataResidency: c.DataResidency, Tags: nonNil(c.Tags),
 		Timeouts: timeoutsJSON{durationText(c.Timeouts.NoProgress), durationText(c.Timeouts.EndOfInput),
-			durationText(c.Timeouts.MaxAttemptDuration)},
+			durationText(c.Timeouts.MaxAttemptDuration), durationText(c.Timeouts.DestinationWrite)},
 		ForceStdio: c.ForceStdio, SocketCount: c.SocketCount, NetworkMode: c.NetworkMode,
 		WebhookURL: c.WebhookURL, WebhookSecret: maskIfSet(c.WebhookSecret),
 		CreatedAt: c.CreatedAt.Unix(), UpdatedAt: c.UpdatedAt.Unix(),

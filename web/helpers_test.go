@@ -79,6 +79,11 @@ func (f *fakeJobs) Trigger(ctx context.Context, connID string, typ store.JobType
 	return f.db.CreateJob(ctx, connID, typ, store.TriggerAPI)
 }
 
+// TriggerManual is the daemon's trigger for jobs a person starts in the UI.
+func (f *fakeJobs) TriggerManual(ctx context.Context, connID string, typ store.JobType) (*store.Job, error) {
+	return f.db.CreateJob(ctx, connID, typ, store.TriggerManual)
+}
+
 func (f *fakeJobs) Cancel(ctx context.Context, jobID int64) (*store.Job, error) {
 	return f.db.CancelJob(ctx, jobID)
 }

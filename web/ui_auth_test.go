@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrysync/ferry/store"
 )
 
 // TestUILogin verifies the login flow: pages send a browser without a
@@ -102,6 +104,9 @@ func TestUICSRF(t *testing.T) {
 	jobs, n, _ := e.db.Jobs(t.Context(), jobFilter(f.conn))
 	if resp.StatusCode != http.StatusSeeOther || n != 1 || resp.Header.Get("Location") != path("/jobs/%d", jobs[0].ID) {
 		t.Fatalf("sync now: got %d to %q and %d jobs, want 303 to the new job", resp.StatusCode, resp.Header.Get("Location"), n)
+	}
+	if jobs[0].Trigger != store.TriggerManual {
+		t.Errorf("sync now: the job's trigger is %q, want %q (a person in the UI)", jobs[0].Trigger, store.TriggerManual)
 	}
 	// A second sync while the first is active is a 409 page.
 	if resp, body := e.page(t, "POST", sync, cookie, url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusConflict ||

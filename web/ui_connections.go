@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -85,12 +86,22 @@ func scheduleText(s store.Schedule) string {
 	return "manual"
 }
 
+// manualTrigger is implemented by a Jobs that records who asked: a job
+// started by a person in the UI is labelled manual, not api.
+type manualTrigger interface {
+	TriggerManual(ctx context.Context, connectionID string, jobType store.JobType) (*store.Job, error)
+}
+
 // handleTriggerForm starts a sync or a reset of the connection in the
 // URL and shows its job. A connection that is busy is a 409 page naming
 // the active job.
 func handleTriggerForm(jobs Jobs, typ store.JobType, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		j, err := jobs.Trigger(r.Context(), mux.Vars(r)["connectionId"], typ)
+		trigger := jobs.Trigger
+		if m, ok := jobs.(manualTrigger); ok {
+			trigger = m.TriggerManual
+		}
+		j, err := trigger(r.Context(), mux.Vars(r)["connectionId"], typ)
 		if err != nil {
 			writeError(w, r, log, err)
 			return
