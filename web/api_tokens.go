@@ -112,6 +112,13 @@ func (s *Server) tokenRoutes() {
 		s.router.Handle(prefix+"/applications/{applicationId}", s.middleware(http.HandlerFunc(s.handleDeleteApplication), true)).
 			Methods(http.MethodDelete)
 	}
+	// Airbyte's generated clients (its Python SDK, hence Airflow's
+	// operator, and the Terraform provider) default their token URL to
+	// /v1/applications/token on the server's host, the path Airbyte Cloud
+	// serves. Answering there too means a client pointed at Ferry needs
+	// only its server URL and credentials, not a token URL as well.
+	s.router.Handle("/v1/applications/token", s.middleware(http.HandlerFunc(s.handleAccessToken), false)).
+		Methods(http.MethodPost)
 	s.router.Use(s.guardCredentials)
 }
 

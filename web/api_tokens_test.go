@@ -129,6 +129,9 @@ func TestApplicationTokens(t *testing.T) {
 		getToken(t, e, publicAPIPrefix, "application/x-www-form-urlencoded",
 			url.Values{"client_id": {app.ClientID}, "client_secret": {app.ClientSecret}, "grant_type": {"client_credentials"}}.Encode()),
 		getToken(t, e, apiPrefix, "", `{"clientId":"`+app.ClientID+`","client_secret":"`+app.ClientSecret+`","grantType":"client_credentials"}`),
+		// Where Airbyte's generated SDKs post by default: /v1 on the host.
+		getToken(t, e, "/v1", "application/x-www-form-urlencoded",
+			url.Values{"client_id": {app.ClientID}, "client_secret": {app.ClientSecret}, "grant_type": {"client_credentials"}}.Encode()),
 	}
 	for i, tok := range tokens {
 		if status, _, b := rawRequest(t, "", "GET", e.url+"/api/v1/connections", "", "", tok); status != 200 {
