@@ -102,8 +102,13 @@ func (m *matcher) markFirst(r rune) {
 	}
 }
 
-// redact masks every occurrence in s.
+// redact masks every occurrence in s, URL-encoded ones included.
 func (m *matcher) redact(s string) string {
+	return m.redactPercent(m.redactText(s))
+}
+
+// redactText masks every occurrence in s read character by character.
+func (m *matcher) redactText(s string) string {
 	if m.b64 != nil {
 		s = m.b64.Replace(s)
 	}

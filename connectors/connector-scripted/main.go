@@ -79,6 +79,7 @@ func (c *connector) load(req *cdk.Request) (*config, error) {
 	if err := req.DecodeConfig(&cfg); err != nil {
 		return nil, err
 	}
+	cfg.raw = req.Config
 	if len(cfg.Streams) == 0 {
 		cfg.Streams = []string{"items"}
 	}
@@ -108,7 +109,12 @@ func (c *connector) Check(ctx context.Context, req *cdk.Request) error {
 	if err != nil {
 		return err
 	}
+	cfg.echoStderr("check")
+	cfg.echoStdout("checking")
 	if cfg.CheckError != "" {
+		if cfg.EchoConfig {
+			failCheckRaw(cfg.CheckError + ": " + echo(cfg.raw))
+		}
 		return cdk.ConfigError("%s", cfg.CheckError)
 	}
 	if cfg.Destination.OutputPath != "" {
@@ -131,6 +137,8 @@ func (c *connector) Streams(ctx context.Context, req *cdk.Request) ([]cdk.Stream
 	if err != nil {
 		return nil, err
 	}
+	cfg.echoStderr("streams")
+	cfg.echoStdout("listing streams")
 	out := make([]cdk.Stream, 0, len(cfg.Streams))
 	for _, name := range cfg.Streams {
 		out = append(out, &stream{c: c, name: name})

@@ -19,12 +19,16 @@ type stream struct {
 }
 
 func (s *stream) Describe() protocol.Stream {
+	schema := streamSchema
+	if s.c != nil && s.c.cfg != nil && s.c.cfg.EchoConfig {
+		schema = s.c.cfg.echoSchema()
+	}
 	if s.c != nil && s.c.cfg != nil && s.c.cfg.Source.NoCursor {
-		return protocol.Stream{Name: s.name, JSONSchema: streamSchema, SupportedSyncModes: []string{protocol.SyncFullRefresh}}
+		return protocol.Stream{Name: s.name, JSONSchema: schema, SupportedSyncModes: []string{protocol.SyncFullRefresh}}
 	}
 	return protocol.Stream{
 		Name:                    s.name,
-		JSONSchema:              streamSchema,
+		JSONSchema:              schema,
 		SupportedSyncModes:      []string{protocol.SyncFullRefresh, protocol.SyncIncremental},
 		SourceDefinedCursor:     true,
 		DefaultCursorField:      []string{"id"},
@@ -34,9 +38,11 @@ func (s *stream) Describe() protocol.Stream {
 
 var streamSchema = json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"},"stream":{"type":"string"},"pad":{"type":"string"}}}`)
 
-// cursorState is the STREAM (and GLOBAL entry) state: the last id.
+// cursorState is the STREAM (and GLOBAL entry) state: the last id, and
+// the config with echo_config.
 type cursorState struct {
-	Cursor int64 `json:"cursor"`
+	Cursor int64  `json:"cursor"`
+	Echo   string `json:"echo,omitempty"`
 }
 
 // start returns the last id already delivered, from the incoming state.
@@ -150,6 +156,12 @@ func (s *stream) read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitte
 // prelude runs the misbehaviour due before the first record.
 func (s *stream) prelude(ctx context.Context, out *cdk.Emitter) error {
 	cfg := &s.c.cfg.Source
+	s.c.cfg.echoStderr("reading")
+	if s.c.cfg.EchoConfig {
+		if err := out.WriteRaw(rawLine(protocol.NewLog(protocol.LevelInfo, "reading with "+echo(s.c.cfg.raw)))); err != nil {
+			return err
+		}
+	}
 	if cfg.StderrBytes > 0 {
 		floodStderr(cfg.StderrBytes)
 	}
@@ -191,6 +203,12 @@ func (s *stream) cue(ctx context.Context, out *cdk.Emitter, i int64) error {
 	if i == cfg.ExitAfterRecord {
 		exitNow(out, cfg)
 	}
+	if i == cfg.ConfigErrorAfter {
+		if s.c.cfg.EchoConfig {
+			failReadRaw(out, cfg.ErrorMessage+": "+echo(s.c.cfg.raw))
+		}
+		return cdk.ConfigError("%s", cfg.ErrorMessage)
+	}
 	return nil
 }
 
@@ -229,6 +247,9 @@ func (s *stream) record(b []byte, i int64, size int) []byte {
 func (s *stream) checkpoint(out *cdk.Emitter, d protocol.StreamDescriptor, i int64) error {
 	cfg := &s.c.cfg.Source
 	blob := json.RawMessage(`{"cursor":` + strconv.FormatInt(i, 10) + `}`)
+	if s.c.cfg.EchoConfig {
+		blob, _ = json.Marshal(cursorState{Cursor: i, Echo: echo(s.c.cfg.raw)})
+	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	s.c.track(d, i)

@@ -16,9 +16,19 @@ var spec = &protocol.Spec{
   "description": "A test-only connector whose behaviour is a scenario in its config. As a source (read) it emits records {\"id\": i, \"stream\": name} with i from 1 on every configured stream, resuming after the cursor of its state; as a destination (write) it appends every record line it receives to output_path and acknowledges states as the scenario says.",
   "type": "object",
   "additionalProperties": false,
+  "definitions": {
+    "tunnel": {"type": "object", "description": "A secret behind a $ref.", "properties": {"ssh_key": {"type": "string", "airbyte_secret": true}}}
+  },
   "properties": {
     "streams": {"type": "array", "items": {"type": "string"}, "description": "Stream names that discover offers. Default [\"items\"]."},
     "secret": {"type": "string", "airbyte_secret": true, "description": "A secret that must never appear in any output."},
+    "echo_config": {"type": "boolean", "description": "Echo the whole config, as it is, JSON-quoted once and twice, \\u-escaped, URL-encoded and base64, in LOG messages and stderr (check, discover, read), in every stream's discovered schema (a description and a property name), in every state, and in the check_error and error_message texts. For the test that no secret leaks."},
+    "auth": {"type": "object", "description": "A oneOf with a secret in one variant.", "oneOf": [
+      {"title": "None", "type": "object", "required": ["method"], "properties": {"method": {"const": "none"}}},
+      {"title": "API key", "type": "object", "required": ["method", "api_key"], "properties": {"method": {"const": "api_key"}, "api_key": {"type": "string", "airbyte_secret": true}}}
+    ]},
+    "hosts": {"type": "array", "description": "Rows with a secret in each.", "items": {"type": "object", "properties": {"host": {"type": "string"}, "password": {"type": "string", "airbyte_secret": true}}}},
+    "tunnel": {"$ref": "#/definitions/tunnel"},
     "check_error": {"type": "string", "description": "When set, check fails with this message."},
     "source": {
       "type": "object",
@@ -44,7 +54,8 @@ var spec = &protocol.Spec{
         "hang_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream (and its state, if one is due), block until terminated."},
         "exit_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream, flush stdout and exit with exit_code."},
         "exit_code": {"type": "integer", "minimum": 0, "maximum": 255, "description": "Exit code after exit_after_record, or at the end when that is 0."},
-        "error_message": {"type": "string", "description": "Emit an ERROR trace with this message before a non-zero exit."}
+        "error_message": {"type": "string", "description": "Emit an ERROR trace with this message before a non-zero exit."},
+        "config_error_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream, fail with a config_error (not retried) whose message is error_message."}
       }
     },
     "destination": {
@@ -74,9 +85,12 @@ func ptr[T any](v T) *T { return &v }
 type config struct {
 	Streams     []string    `json:"streams"`
 	Secret      string      `json:"secret"`
+	EchoConfig  bool        `json:"echo_config"`
 	CheckError  string      `json:"check_error"`
 	Source      sourceCfg   `json:"source"`
 	Destination destination `json:"destination"`
+
+	raw []byte // the config as read, for echo_config
 }
 
 type sourceCfg struct {
@@ -101,6 +115,7 @@ type sourceCfg struct {
 	ExitAfterRecord     int64  `json:"exit_after_record"`
 	ExitCode            int    `json:"exit_code"`
 	ErrorMessage        string `json:"error_message"`
+	ConfigErrorAfter    int64  `json:"config_error_after_record"`
 }
 
 type destination struct {
