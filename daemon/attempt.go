@@ -116,6 +116,9 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 			return fail(protocol.FailureSystem, "start a new generation: "+err.Error(), true)
 		}
 	}
+	if err := d.networkAllowed(c.Connection.NetworkMode); err != nil {
+		return fail(protocol.FailureConfig, err.Error(), false)
+	}
 	src, err := d.connectorImage(c.SourceDefinition)
 	if err != nil {
 		return fail(protocol.FailureConfig, err.Error(), false)

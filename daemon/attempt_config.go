@@ -12,6 +12,20 @@ import (
 	"github.com/ferrysync/ferry/store"
 )
 
+// networkAllowed refuses the host network unless the daemon allows it
+// (RuntimeConfig.AllowHostNetwork); the API refuses it too, so this only
+// catches a connection saved while it was allowed.
+func (d *Daemon) networkAllowed(mode string) error {
+	if isHostNetwork(mode) && !d.cfg.Runtime.AllowHostNetwork {
+		return fmt.Errorf("networkMode %q is refused: the host network is an opt-in; start ferry serve with --allow-host-network (FERRY_ALLOW_HOST_NETWORK=true) to allow it, or clear the connection's networkMode", mode)
+	}
+	return nil
+}
+
+// isHostNetwork reports whether a Docker network mode shares the host's
+// network stack.
+func isHostNetwork(mode string) bool { return strings.EqualFold(strings.TrimSpace(mode), "host") }
+
 // runnerConfig builds the runner's view of a claimed attempt.
 func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []store.StreamGeneration, cp runner.Checkpointer) runner.Config {
 	c := run.claim

@@ -59,6 +59,13 @@ type RuntimeConfig struct {
 	// path: the same named volume is mounted there in Ferry's container
 	// and passed by name to destination containers. Docker runtime only.
 	LocalRootVolume string
+	// AllowHostNetwork lets a connection run its connectors with the
+	// host's network stack (networkMode "host"). Off by default: a
+	// connector on the host network reaches every service bound to the
+	// host's loopback, Ferry's own API and the Docker engine's TCP port
+	// included. Without it the API refuses the mode and an attempt of a
+	// connection that already has it fails with a config_error.
+	AllowHostNetwork bool
 }
 
 // WorkersConfig bounds concurrency.

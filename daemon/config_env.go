@@ -32,6 +32,17 @@ func envInt(p func(*Config) *int) func(*Config, string) error {
 	}
 }
 
+func envBool(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
 func envInt64(p func(*Config) *int64) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -63,6 +74,7 @@ var envVars = []envVar{
 	{"RUNTIME", "Runtime.Kind", envString(func(c *Config) *string { return &c.Runtime.Kind })},
 	{"CONNECTORS_DIR", "Runtime.ConnectorsDir", envString(func(c *Config) *string { return &c.Runtime.ConnectorsDir })},
 	{"LOCAL_ROOT_VOLUME", "Runtime.LocalRootVolume", envString(func(c *Config) *string { return &c.Runtime.LocalRootVolume })},
+	{"ALLOW_HOST_NETWORK", "Runtime.AllowHostNetwork", envBool(func(c *Config) *bool { return &c.Runtime.AllowHostNetwork })},
 	{"RUNTIME_PING_TIMEOUT", "Runtime.PingTimeout", envDuration(func(c *Config) *time.Duration { return &c.Runtime.PingTimeout })},
 	{"WORKERS", "Workers.Count", envInt(func(c *Config) *int { return &c.Workers.Count })},
 	{"SCHEDULER_TICK", "Scheduler.Tick", envDuration(func(c *Config) *time.Duration { return &c.Scheduler.Tick })},

@@ -47,6 +47,7 @@ func (d *Daemon) OpenWeb(opts WebOptions) (*web.Server, error) {
 	srv, err := web.New(web.Config{
 		Addr: d.cfg.Web.Listen, Token: token, MetricsPublic: opts.MetricsPublic,
 		Store: d.db, Jobs: d, Connectors: webConnectors{d.Connectors()}, Logger: log,
+		AllowHostNetwork: d.cfg.Runtime.AllowHostNetwork,
 	})
 	if err != nil {
 		return nil, err

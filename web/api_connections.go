@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -89,6 +90,9 @@ func (s *Server) handleCreateConnection(w http.ResponseWriter, r *http.Request) 
 		err = req.apply(c)
 	}
 	if err == nil {
+		err = s.networkAllowed(c.NetworkMode)
+	}
+	if err == nil {
 		c.Catalog, c.SelectedFields, err = s.configuredCatalog(r.Context(), c.SourceID, req.Configurations)
 	}
 	if err == nil {
@@ -168,6 +172,9 @@ func (s *Server) handleUpdateConnection(patch bool) http.HandlerFunc {
 		default:
 			err = req.apply(&c)
 		}
+		if err == nil && req.NetworkMode != nil {
+			err = s.networkAllowed(c.NetworkMode)
+		}
 		if err == nil && (!patch || req.Configurations != nil) {
 			c.Catalog, c.SelectedFields, err = s.configuredCatalog(r.Context(), c.SourceID, req.Configurations)
 		}
@@ -188,4 +195,15 @@ func (s *Server) handleDeleteConnection(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// networkAllowed refuses the host network for connectors unless the daemon
+// was started with it allowed: on the host network a connector reaches
+// every service bound to the host's loopback, Ferry's API included.
+func (s *Server) networkAllowed(mode string) error {
+	if strings.EqualFold(strings.TrimSpace(mode), "host") && !s.cfg.AllowHostNetwork {
+		return &store.ValidationError{Field: "networkMode",
+			Message: `"host" is refused: the host network is an opt-in; start ferry serve with --allow-host-network (FERRY_ALLOW_HOST_NETWORK=true) to allow it`}
+	}
+	return nil
 }

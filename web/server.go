@@ -30,6 +30,9 @@ type Config struct {
 	// MetricsPublic serves /metrics without the token, for a Prometheus
 	// that cannot send one.
 	MetricsPublic bool
+	// AllowHostNetwork accepts networkMode "host" on connections (the
+	// daemon's --allow-host-network); otherwise it is refused.
+	AllowHostNetwork bool
 	// Store, Jobs and Connectors are the server's dependencies; all are
 	// required.
 	Store      Store

@@ -2,9 +2,12 @@ package web
 
 import (
 	"context"
+	"io/fs"
 	"net/http"
 	"net/url"
+	pathpkg "path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferrysync/ferry/secret"
@@ -29,7 +32,7 @@ func (s *Server) uiRoutes() {
 	get := func(path string, h http.Handler) { route(http.MethodGet, path, s.uiAuth(h)) }
 	post := func(path string, h http.Handler) { route(http.MethodPost, path, s.uiAuth(h)) }
 
-	s.router.PathPrefix("/static/").Handler(staticHandler()).Methods(http.MethodGet, http.MethodHead).Name(uiRouteName + " static")
+	s.router.PathPrefix("/static/").Handler(filesOnly(staticHandler())).Methods(http.MethodGet, http.MethodHead).Name(uiRouteName + " static")
 	route(http.MethodGet, "/", http.RedirectHandler("/connections", http.StatusSeeOther))
 	route(http.MethodGet, "/login", handleLoginPage(s.sessions))
 	route(http.MethodPost, "/login", handleLogin(s.sessions, log))
@@ -72,6 +75,20 @@ func (s *Server) uiRoutes() {
 		get(one+"/delete", handleDeleteActorPage(st, k, log))
 		post(one+"/delete", s.handleDeleteActorForm(k))
 	}
+}
+
+// filesOnly serves the static files and nothing else: a path that names
+// a directory (or ends in a slash) is a 404 rather than net/http's listing,
+// which would tell anyone without a token what the server holds.
+func filesOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(pathpkg.Clean("/"+r.URL.Path), "/")
+		if st, err := fs.Stat(staticFS, name); strings.HasSuffix(r.URL.Path, "/") || err != nil || st.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // uiRouteName begins the name of every UI route.
