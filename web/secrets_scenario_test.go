@@ -41,7 +41,8 @@ const (
 // and a sync's config_error trace. No sentinel may appear in any encoding
 // in any API response, UI page, the attempt logs, Ferry's own log, the
 // `docker inspect` of the connector containers, the database file, its
-// WAL, or a migration backup of it.
+// WAL, or a migration backup of it. The inspected containers also show
+// scenario 7's hardening (assertHardened).
 func TestSecretsScenario(t *testing.T) {
 	dc := runnertest.RequireDocker(t)
 	image := runnertest.BuildImage(t, "connector-scripted", "./connectors/connector-scripted")
@@ -85,11 +86,12 @@ func TestSecretsScenario(t *testing.T) {
 	failConn := s.create(t, "/connections", map[string]any{"name": "failing → sink", "sourceId": bad, "destinationId": dst}, "connectionId")
 	job := s.trigger(t, conn)
 	inspected := inspectWhileRunning(t, dc, image, func() bool { return s.jobDone(t, job) })
-	if len(inspected) == 0 {
-		t.Errorf("no connector container of %s was seen running to inspect", image)
+	if len(inspected) < 2 {
+		t.Errorf("%d connector containers of %s seen running, want the source and the destination", len(inspected), image)
 	}
 	for i, raw := range inspected {
 		search(fmt.Sprintf("docker inspect of container %d", i+1), raw)
+		assertHardened(t, raw)
 	}
 	if st := s.waitJob(t, job); st != "succeeded" {
 		t.Fatalf("the echoing sync: %s, want succeeded", st)
