@@ -83,6 +83,7 @@ var envVars = []envVar{
 	{"RETRY_MAX_TOTAL_NO_PROGRESS", "Retry.MaxTotalNoProgress", envInt(func(c *Config) *int { return &c.Retry.MaxTotalNoProgress })},
 	{"RETRY_MAX_TOTAL_WITH_PROGRESS", "Retry.MaxTotalWithProgress", envInt(func(c *Config) *int { return &c.Retry.MaxTotalWithProgress })},
 	{"RETRY_BACKOFF_BASE", "Retry.BackoffBase", envDuration(func(c *Config) *time.Duration { return &c.Retry.BackoffBase })},
+	{"RETRY_MIN_BACKOFF", "Retry.MinBackoff", envDuration(func(c *Config) *time.Duration { return &c.Retry.MinBackoff })},
 	{"RETRY_BACKOFF_MAX", "Retry.BackoffMax", envDuration(func(c *Config) *time.Duration { return &c.Retry.BackoffMax })},
 	{"LOG_LEVEL", "Logging.Level", envString(func(c *Config) *string { return &c.Logging.Level })},
 	{"LOG_FORMAT", "Logging.Format", envString(func(c *Config) *string { return &c.Logging.Format })},

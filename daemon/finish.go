@@ -119,6 +119,7 @@ func (d *Daemon) retryDecision(ctx context.Context, c *store.Claim, end attemptE
 		Progress:    end.progress,
 		ConfigError: hasConfigError(end.reasons),
 		Cancelled:   end.status == store.AttemptCancelled,
+		Failure:     failureKey(end.reasons),
 	})
 	return d.cfg.Retry.Decide(history)
 }
@@ -130,7 +131,17 @@ func outcomeOf(a *store.Attempt) AttemptOutcome {
 		Progress:    a.CommittedState,
 		ConfigError: hasConfigError(a.FailureReasons),
 		Cancelled:   a.Status == store.AttemptCancelled,
+		Failure:     failureKey(a.FailureReasons),
 	}
+}
+
+// failureKey is the retry policy's identity of a failure (FailureKey).
+func failureKey(reasons []store.FailureReason) string {
+	keys := make([]string, len(reasons))
+	for i, r := range reasons {
+		keys[i] = r.FailureOrigin + "/" + r.FailureType
+	}
+	return FailureKey(keys...)
 }
 
 func formatOptTime(t *time.Time) string {

@@ -33,6 +33,7 @@ func testConfig(t *testing.T, connectorsDir string) Config {
 	cfg.Scheduler.Tick = 50 * time.Millisecond
 	cfg.Retry.BackoffBase = 20 * time.Millisecond
 	cfg.Retry.BackoffMax = 100 * time.Millisecond
+	cfg.Retry.MinBackoff = 0
 	cfg.Shutdown.Grace = 10 * time.Second
 	cfg.Webhooks.Backoff = 10 * time.Millisecond
 	// A POST to a loopback receiver is quick, but a loaded machine must

@@ -82,7 +82,7 @@ func (d *Daemon) failLeftover(ctx context.Context, a *store.Attempt) error {
 			}
 		}
 	}
-	history = append(history, AttemptOutcome{Progress: a.CommittedState})
+	history = append(history, AttemptOutcome{Progress: a.CommittedState, Failure: failureKey(reasons)})
 	dec := d.cfg.Retry.Decide(history)
 	res.JobStatus = store.JobFailed
 	if dec.Retry {

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -11,6 +13,13 @@ import (
 // committed). No-progress attempts are limited in a row and in total and
 // back off exponentially; an attempt that made progress resets the run of
 // no-progress attempts and its backoff, and only the overall cap bounds it.
+//
+// Two rules keep a failure that repeats after progress from becoming a
+// storm (20 attempts in under a minute, when each attempt commits a
+// little and then fails the same way): every retry waits at least
+// MinBackoff, progress or not, and a failure identical to the one before
+// it (the same origins and failure types) backs off as a run of
+// no-progress attempts does, whatever the progress in between.
 type RetryPolicy struct {
 	// MaxSuccessiveNoProgress bounds no-progress attempts in a row.
 	MaxSuccessiveNoProgress int
@@ -24,10 +33,13 @@ type RetryPolicy struct {
 	BackoffBase   time.Duration
 	BackoffFactor int
 	BackoffMax    time.Duration
+	// MinBackoff is the least wait before any retry, after progress too.
+	MinBackoff time.Duration
 }
 
 // DefaultRetryPolicy is Airbyte's default: 5 successive and 10 total
-// no-progress attempts, 20 in all, backoff 10 s x 3^(n-1) capped at 30 min.
+// no-progress attempts, 20 in all, backoff 10 s x 3^(n-1) capped at 30 min;
+// and Ferry's floor of 10 s (Airbyte's first backoff) before any retry.
 func DefaultRetryPolicy() RetryPolicy {
 	return RetryPolicy{
 		MaxSuccessiveNoProgress: 5,
@@ -36,6 +48,7 @@ func DefaultRetryPolicy() RetryPolicy {
 		BackoffBase:             10 * time.Second,
 		BackoffFactor:           3,
 		BackoffMax:              30 * time.Minute,
+		MinBackoff:              10 * time.Second,
 	}
 }
 
@@ -57,6 +70,8 @@ func (p RetryPolicy) Validate() error {
 		return bad("BackoffFactor", "is %d, want at least 1", p.BackoffFactor)
 	case p.BackoffMax < p.BackoffBase:
 		return bad("BackoffMax", "is %s, want at least BackoffBase (%s)", p.BackoffMax, p.BackoffBase)
+	case p.MinBackoff < 0 || p.MinBackoff > p.BackoffMax:
+		return bad("MinBackoff", "is %s, want between 0 and BackoffMax (%s)", p.MinBackoff, p.BackoffMax)
 	}
 	return nil
 }
@@ -73,6 +88,9 @@ type AttemptOutcome struct {
 	ConfigError bool
 	// Cancelled: a user or the shutdown stopped it.
 	Cancelled bool
+	// Failure identifies how it failed (see FailureKey); equal keys in a
+	// row are a failure that repeats.
+	Failure string
 }
 
 // RetryDecision says whether a failed job gets another attempt, and when.
@@ -109,7 +127,36 @@ func (p RetryPolicy) Decide(attempts []AttemptOutcome) RetryDecision {
 	case totalNoProgress >= p.MaxTotalNoProgress:
 		return RetryDecision{Reason: fmt.Sprintf("%d attempts committed nothing", totalNoProgress)}
 	}
-	return RetryDecision{Retry: true, Backoff: p.Backoff(successive)}
+	wait := max(p.Backoff(successive), p.Backoff(repeats(attempts)), p.MinBackoff)
+	return RetryDecision{Retry: true, Backoff: min(wait, p.BackoffMax)}
+}
+
+// repeats counts the failed attempts at the end of the list that failed
+// exactly as the last one did; one that is not a repeat counts 0.
+func repeats(attempts []AttemptOutcome) int {
+	last := attempts[len(attempts)-1].Failure
+	if last == "" {
+		return 0
+	}
+	n := 0
+	for i := len(attempts) - 1; i >= 0 && attempts[i].Failure == last; i-- {
+		n++
+	}
+	if n < 2 {
+		return 0
+	}
+	return n - 1
+}
+
+// FailureKey identifies a failure by the origins and failure types of its
+// reasons ("origin/type" each), in any order. Messages are left out: they
+// carry counts and byte offsets, and which of two reasons of one crash
+// comes first depends on timing ("exited before the end of its input"
+// and "exit code 1" are one destination crash).
+func FailureKey(originTypes ...string) string {
+	keys := slices.Clone(originTypes)
+	slices.Sort(keys)
+	return strings.Join(slices.Compact(keys), ",")
 }
 
 // noProgressRuns counts the no-progress attempts at the end of the list

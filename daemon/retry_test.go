@@ -31,13 +31,18 @@ func TestBackoff(t *testing.T) {
 }
 
 // outcomes builds attempt histories: 'n' no progress, 'p' progress, 'c'
-// config error, 'x' cancelled, 's' succeeded.
+// config error, 'x' cancelled, 's' succeeded; 'N' and 'P' are 'n' and 'p'
+// failing with one same failure, over and over.
 func outcomes(s string) []AttemptOutcome {
 	out := make([]AttemptOutcome, len(s))
 	for i, c := range s {
 		switch c {
 		case 'p':
 			out[i].Progress = true
+		case 'P':
+			out[i].Progress, out[i].Failure = true, FailureKey("destination/system_error")
+		case 'N':
+			out[i].Failure = FailureKey("source/system_error", "source/transient_error")
 		case 'c':
 			out[i].ConfigError = true
 		case 'x':
@@ -62,17 +67,21 @@ func TestDecide(t *testing.T) {
 		{"second in a row", "nn", true, 30 * time.Second},
 		{"four in a row", "nnnn", true, 270 * time.Second},
 		{"five in a row stop", "nnnnn", false, 0},
-		{"progress resets the run and the backoff", "nnnnp", true, 0},
+		{"progress resets the run and the backoff to the floor", "nnnnp", true, 10 * time.Second},
 		{"after progress the backoff restarts", "nnnnpn", true, 10 * time.Second},
 		{"ten no-progress in total stop", "nnnnpnnnnpnn", false, 0},
 		{"nine no-progress in total go on", "nnnnpnnnnpn", true, 10 * time.Second},
 		{"progress every time stops at 20", "pppppppppppppppppppp", false, 0},
-		{"progress every time goes on at 19", "ppppppppppppppppppp", true, 0},
+		{"progress every time goes on at 19, after the floor", "ppppppppppppppppppp", true, 10 * time.Second},
 		{"config error never retried", "c", false, 0},
 		{"config error after progress", "pc", false, 0},
 		{"cancelled never retried", "x", false, 0},
 		{"succeeded needs no retry", "s", false, 0},
 		{"an empty history starts", "", true, 0},
+		{"a failure repeated after progress backs off", "PP", true, 10 * time.Second},
+		{"and longer each time it repeats", "PPPP", true, 90 * time.Second},
+		{"a different failure after progress waits the floor", "PPPp", true, 10 * time.Second},
+		{"a repeat without progress counts the longer run", "NNN", true, 90 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := p.Decide(outcomes(tc.history))
