@@ -54,9 +54,10 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []
 			Format:     conn.NamespaceFormat,
 			Prefix:     conn.Prefix,
 		},
-		LocalRoot:   d.localRoot(),
-		NetworkMode: conn.NetworkMode,
-		Secrets:     append(append([]string(nil), c.SourceConfig.Secrets...), c.DestinationConfig.Secrets...),
+		LocalRoot:           d.localRoot(),
+		FailOnCountMismatch: d.cfg.Runtime.FailOnCountMismatch,
+		NetworkMode:         conn.NetworkMode,
+		Secrets:             append(append([]string(nil), c.SourceConfig.Secrets...), c.DestinationConfig.Secrets...),
 		OnControl: func(role runner.Role, config json.RawMessage) error {
 			// A connector rotated its credentials (CONTROL): persist at once,
 			// re-encrypted, since the old ones may already be invalid.

@@ -66,6 +66,9 @@ type RuntimeConfig struct {
 	// included. Without it the API refuses the mode and an attempt of a
 	// connection that already has it fails with a config_error.
 	AllowHostNetwork bool
+	// FailOnCountMismatch fails an attempt whose source, Ferry and
+	// destination record counts disagree (G12) instead of warning.
+	FailOnCountMismatch bool
 }
 
 // WorkersConfig bounds concurrency.

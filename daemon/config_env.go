@@ -75,6 +75,7 @@ var envVars = []envVar{
 	{"CONNECTORS_DIR", "Runtime.ConnectorsDir", envString(func(c *Config) *string { return &c.Runtime.ConnectorsDir })},
 	{"LOCAL_ROOT_VOLUME", "Runtime.LocalRootVolume", envString(func(c *Config) *string { return &c.Runtime.LocalRootVolume })},
 	{"ALLOW_HOST_NETWORK", "Runtime.AllowHostNetwork", envBool(func(c *Config) *bool { return &c.Runtime.AllowHostNetwork })},
+	{"FAIL_ON_COUNT_MISMATCH", "Runtime.FailOnCountMismatch", envBool(func(c *Config) *bool { return &c.Runtime.FailOnCountMismatch })},
 	{"RUNTIME_PING_TIMEOUT", "Runtime.PingTimeout", envDuration(func(c *Config) *time.Duration { return &c.Runtime.PingTimeout })},
 	{"WORKERS", "Workers.Count", envInt(func(c *Config) *int { return &c.Workers.Count })},
 	{"SCHEDULER_TICK", "Scheduler.Tick", envDuration(func(c *Config) *time.Duration { return &c.Scheduler.Tick })},

@@ -1,8 +1,13 @@
 package daemon
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/store"
 )
 
 // TestHostNetworkOptIn: the daemon refuses the host network unless its
@@ -28,5 +33,27 @@ func TestHostNetworkOptIn(t *testing.T) {
 	d.cfg = cfg
 	if err := d.networkAllowed("host"); err != nil {
 		t.Errorf("allowed by the environment: %v", err)
+	}
+}
+
+// TestFailOnCountMismatchReachesTheRunner: the daemon's switch (flag
+// --fail-on-count-mismatch, FERRY_FAIL_ON_COUNT_MISMATCH) reaches every
+// attempt's runner config.
+func TestFailOnCountMismatchReachesTheRunner(t *testing.T) {
+	claim := &store.Claim{Job: &store.Job{ID: 1}, Attempt: &store.Attempt{Number: 1},
+		Connection:   &store.Connection{Catalog: &protocol.ConfiguredCatalog{}},
+		SourceConfig: &store.ResolvedConfig{}, DestinationConfig: &store.ResolvedConfig{},
+		SourceDefinition: &store.Definition{}, DestinationDefinition: &store.Definition{}}
+	for _, on := range []bool{false, true} {
+		cfg := testConfig(t, t.TempDir())
+		if err := cfg.LoadEnv(func(k string) (string, bool) {
+			return fmt.Sprint(on), k == "FERRY_FAIL_ON_COUNT_MISMATCH"
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d := &Daemon{instanceID: "test", cfg: cfg}
+		if got := d.runnerConfig(&activeRun{claim: claim}, "src", "dst", nil, runner.CheckpointFunc(nil)).FailOnCountMismatch; got != on {
+			t.Errorf("FERRY_FAIL_ON_COUNT_MISMATCH=%v: the runner got %v", on, got)
+		}
 	}
 }

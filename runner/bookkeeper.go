@@ -34,6 +34,9 @@ type socketBook struct {
 	committed map[protocol.StreamDescriptor]*protocol.State
 	pending   int
 	max       int
+	// ignored counts acknowledgements of ids already committed (a
+	// regressing or repeated ack): never committed, reported at the end.
+	ignored int
 }
 
 type keyBook struct {
@@ -149,9 +152,11 @@ func (b *socketBook) destState(s *protocol.State, mapping *nameMapper) (*ackResu
 	kb := b.key(key)
 	id := *s.ID
 	if kb.next > 0 && id < kb.next {
-		return nil, nil // already committed: ignored, never regress
+		b.ignored++ // already committed: ignored, never regress (G2)
+		return nil, nil
 	}
 	if _, dup := kb.acked[id]; dup {
+		b.ignored++
 		return nil, nil
 	}
 	st, ok := kb.staged[id]
@@ -189,6 +194,12 @@ func (b *socketBook) advance(key protocol.StreamDescriptor, kb *keyBook) *ackRes
 		}
 		res.records += st.records
 		res.states++
+		if ds := ack.DestinationStats; ds != nil && ds.RecordCount != nil {
+			if res.destRecords == nil {
+				res.destRecords = new(int64)
+			}
+			*res.destRecords += int64(*ds.RecordCount)
+		}
 		c := ack.Clean()
 		if c.Kind() == protocol.StateStream {
 			c.Stream.StreamDescriptor = key
@@ -233,6 +244,20 @@ func (b *socketBook) committedStates() []*protocol.State {
 }
 
 func (b *socketBook) pendingCount() int { return b.pending }
+
+// waiting counts the staged states that were acknowledged but cannot be
+// committed, because an earlier id of their stream never was.
+func (b *socketBook) waiting() int {
+	n := 0
+	for _, kb := range b.keys {
+		for id := range kb.acked {
+			if _, ok := kb.staged[id]; ok {
+				n++
+			}
+		}
+	}
+	return n
+}
 
 // unmatched lists acknowledgements that never met their source state.
 func (b *socketBook) unmatched() int {

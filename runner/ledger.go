@@ -296,7 +296,8 @@ func (l *ledger) destinationBytes(d protocol.StreamDescriptor, n int64) {
 type closing struct {
 	stats        Stats
 	states       []*protocol.State
-	pending      int
+	pending      int // states never acknowledged
+	waiting      int // socket mode: acknowledged, but behind one that was not
 	unmatched    int // socket mode: acknowledgements of states never sent
 	committedAny bool
 	ignoredAcks  int
@@ -319,6 +320,9 @@ func (l *ledger) close(srcOK bool, mismatch func(string)) closing {
 		committedAny: l.committedAny, ignoredAcks: l.ignoredAcks}
 	if l.book != nil {
 		c.unmatched = l.book.unmatched()
+		c.waiting = l.book.waiting()
+		c.pending -= c.waiting
+		c.ignoredAcks += l.book.ignored
 	}
 	return c
 }

@@ -281,6 +281,10 @@ type ackResult struct {
 	bytes     int64
 	perStream map[protocol.StreamDescriptor]counter // GLOBAL/LEGACY in stdio mode
 	states    int
+	// destRecords sums the destinationStats record counts of every
+	// acknowledgement committed at once (socket mode, where one ack may
+	// release later ones that arrived first); nil: echo's alone.
+	destRecords *int64
 }
 
 // ackError is a protocol violation by the destination: never committed,

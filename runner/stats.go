@@ -117,7 +117,10 @@ func (b *statsBook) ack(r *ackResult, echo *protocol.State) {
 		st.RecordsCommitted += r.records
 		st.BytesCommitted += r.bytes
 		st.StatesCommitted += int64(r.states)
-		if echo.DestinationStats != nil && echo.DestinationStats.RecordCount != nil {
+		switch {
+		case r.destRecords != nil:
+			st.DestinationRecordCount += *r.destRecords
+		case echo.DestinationStats != nil && echo.DestinationStats.RecordCount != nil:
 			st.DestinationRecordCount += int64(*echo.DestinationStats.RecordCount)
 		}
 		b.destinationCounts(st, echo.Extra, false)

@@ -428,6 +428,9 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	if srcOK && c.pending > 0 {
 		s.findings.warn("%d forwarded states were never acknowledged; the next run resumes from the last acknowledged one", c.pending)
 	}
+	if srcOK && c.waiting > 0 {
+		s.findings.warn("%d acknowledged states were not committed: an earlier state of their stream was never acknowledged", c.waiting)
+	}
 	if !c.committedAny && c.stats.StatesEmitted > 0 {
 		s.findings.warn("no acknowledged state; the next run restarts from the last committed state")
 	}

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.Workers.Count, "workers", cfg.Workers.Count, "syncs that may run at once (env FERRY_WORKERS)")
 	fs.DurationVar(&cfg.Shutdown.Grace, "shutdown-grace", cfg.Shutdown.Grace, "on SIGTERM, how long running syncs may go on before they are cancelled (env FERRY_SHUTDOWN_GRACE)")
 	fs.BoolVar(&cfg.Runtime.AllowHostNetwork, "allow-host-network", cfg.Runtime.AllowHostNetwork, "let connections run connectors on the host's network (networkMode host); off by default (env FERRY_ALLOW_HOST_NETWORK=true)")
+	fs.BoolVar(&cfg.Runtime.FailOnCountMismatch, "fail-on-count-mismatch", cfg.Runtime.FailOnCountMismatch, "fail an attempt whose source, Ferry and destination record counts disagree, instead of warning (env FERRY_FAIL_ON_COUNT_MISMATCH=true)")
 	fs.StringVar(&cfg.Web.Listen, "listen", cfg.Web.Listen, "address of the REST API (env FERRY_LISTEN)")
 	metricsPublic := fs.Bool("metrics-public", e.getenv("FERRY_METRICS_PUBLIC") == "true", "serve /metrics without the API token (env FERRY_METRICS_PUBLIC=true)")
 	noDemo := fs.Bool("no-demo", false, "on first start, register the reference connectors but create no demo connection")

@@ -48,6 +48,7 @@ type syncFlags struct {
 	prefix, namespace, nsFormat string
 	maxLine, sockets            int
 	lenient, asJSON             bool
+	failOnCountMismatch         bool
 	timeouts                    runner.Timeouts
 }
 
@@ -74,6 +75,7 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 	fs.IntVar(&f.sockets, "sockets", 0, "socket count in socket mode (default: min(CPU limits) x 2)")
 	fs.IntVar(&f.maxLine, "max-line-bytes", protocol.DefaultMaxLineBytes, "longest connector output line accepted")
 	fs.BoolVar(&f.lenient, "lenient", false, "report protocol violations as warnings instead of failing")
+	fs.BoolVar(&f.failOnCountMismatch, "fail-on-count-mismatch", false, "fail when the source's, Ferry's and the destination's record counts disagree, instead of warning")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on stdout")
 	fs.DurationVar(&f.timeouts.NoProgress, "no-progress-timeout", runner.DefaultNoProgress, "fail when the source emits no record or state for this long")
 	fs.DurationVar(&f.timeouts.DestinationWrite, "destination-timeout", runner.DefaultDestinationWrite, "fail when the destination does not read its input for this long")
@@ -192,24 +194,25 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	}
 	prog := newProgressLine(e.stderr)
 	cfg := runner.Config{
-		InstanceID:   "cli-" + randomHex(6),
-		JobID:        time.Now().Unix(),
-		Attempt:      1,
-		Source:       runner.Connector{Image: f.source, Config: srcConfig, Spec: specs[0]},
-		Destination:  runner.Connector{Image: f.destination, Config: dstConfig, Spec: specs[1]},
-		Catalog:      catalog,
-		State:        state,
-		Checkpointer: cp,
-		Mode:         mode,
-		Mapping:      runner.NamespaceMapping{Definition: protocol.NamespaceDefinition(f.namespace), Format: f.nsFormat, Prefix: f.prefix},
-		LocalRoot:    f.localRoot,
-		NetworkMode:  f.network,
-		Timeouts:     f.timeouts,
-		MaxLineBytes: f.maxLine,
-		Lenient:      f.lenient,
-		Secrets:      secrets,
-		Log:          logW,
-		OnProgress:   prog.update,
+		InstanceID:          "cli-" + randomHex(6),
+		JobID:               time.Now().Unix(),
+		Attempt:             1,
+		Source:              runner.Connector{Image: f.source, Config: srcConfig, Spec: specs[0]},
+		Destination:         runner.Connector{Image: f.destination, Config: dstConfig, Spec: specs[1]},
+		Catalog:             catalog,
+		State:               state,
+		Checkpointer:        cp,
+		Mode:                mode,
+		Mapping:             runner.NamespaceMapping{Definition: protocol.NamespaceDefinition(f.namespace), Format: f.nsFormat, Prefix: f.prefix},
+		LocalRoot:           f.localRoot,
+		NetworkMode:         f.network,
+		Timeouts:            f.timeouts,
+		MaxLineBytes:        f.maxLine,
+		Lenient:             f.lenient,
+		FailOnCountMismatch: f.failOnCountMismatch,
+		Secrets:             secrets,
+		Log:                 logW,
+		OnProgress:          prog.update,
 		OnControl: func(role runner.Role, _ json.RawMessage) error {
 			return fmt.Errorf("ferry sync keeps no config store; the %s's updated config is not saved", role)
 		},
