@@ -14,7 +14,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 # staticcheck 2025.1.1: the module proxy knows it only by its semver, v0.6.1
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
-.PHONY: all build connectors images test test-stress compose-test bench bench-sync run proto lint clean
+.PHONY: all build connectors images test test-stress compose-test bench bench-sync run proto lint clean soak
 
 all: build connectors
 
@@ -71,6 +71,15 @@ test-stress:
 ## API (scripts/sync.sh), down. Needs a Docker engine and docker-compose.
 compose-test: build images
 	scripts/compose-test.sh
+
+## soak: scenario 12, not part of `make test`: ferry serve on Docker with
+## 50 connections on a 1-minute cron for 10 minutes (SOAK_MINUTES) at the
+## default worker limit, 4 API readers; it ends with one line
+## `soak: <jobs> jobs, <lost> lost, <overlaps> overlaps, <leaked> leaked
+## containers, RSS max <MiB>, API p50 <ms> p99 <ms>` and fails if anything
+## was lost, overlapped or leaked. SOAK_IMAGE picks the connector image.
+soak: build images
+	FERRY_BIN=$(BIN)/ferry $(GO) run ./scripts/soak
 
 ## bench: codec micro-benchmarks in MB/s
 bench:
