@@ -48,7 +48,7 @@ func (c *client) do(method, path string, body, out any) error {
 	return nil
 }
 
-func (c *client) get(path string, out any) error   { return c.do("GET", path, nil, out) }
+func (c *client) get(path string, out any) error    { return c.do("GET", path, nil, out) }
 func (c *client) patch(path string, body any) error { return c.do("PATCH", path, body, nil) }
 
 // setup registers the scripted connector as source and destination and
