@@ -44,7 +44,7 @@ func TestCreateJobOneActive(t *testing.T) {
 	}
 	_, err := f.db.CreateJob(ctx, "00000000-0000-4000-8000-000000000000", JobSync, TriggerManual)
 	wantErr(t, err, ErrNotFound)
-	_, err = f.db.CreateJob(ctx, f.conn.ID, "refresh", TriggerManual)
+	_, err = f.db.CreateJob(ctx, f.conn.ID, "rewind", TriggerManual)
 	wantValidation(t, err, "jobType")
 }
 
