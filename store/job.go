@@ -69,8 +69,8 @@ type Job struct {
 	// Streams are the streams a clear applies to; nil means every stream
 	// of the connection's catalog.
 	Streams []protocol.StreamDescriptor
-	Status       JobStatus
-	Trigger      JobTrigger
+	Status  JobStatus
+	Trigger JobTrigger
 	// CancelRequested is set when a cancel arrived while an attempt ran;
 	// the daemon stops the attempt and finishes the job as cancelled.
 	CancelRequested bool
