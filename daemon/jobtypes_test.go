@@ -73,6 +73,24 @@ func TestClearSomeStreams(t *testing.T) {
 	}
 }
 
+// waitLogLine follows a running job until its attempt log has a line
+// containing text.
+func waitLogLine(t *testing.T, d *Daemon, jobID int64, text string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	seen := false
+	_ = d.Subscribe(ctx, jobID, func(*store.Job) {}, func(_ int, line string) {
+		if strings.Contains(line, text) {
+			seen = true
+			cancel()
+		}
+	})
+	if !seen {
+		t.Fatalf("job %d never logged %q", jobID, text)
+	}
+}
+
 // TestCancelClear cancels a clear whose destination hangs after the end
 // of its input: the destination is stopped and the job and its only
 // attempt end cancelled.
@@ -84,20 +102,7 @@ func TestCancelClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	hanging := false
-	sub, stop := context.WithCancel(ctx)
-	_ = d.Subscribe(sub, j.ID, func(*store.Job) {}, func(_ int, line string) {
-		if strings.Contains(line, "input ended; hanging") {
-			hanging = true
-			stop()
-		}
-	})
-	stop()
-	if !hanging {
-		t.Fatal("the clear's destination never reached the end of its input")
-	}
+	waitLogLine(t, d, j.ID, "input ended; hanging")
 	if _, err := d.Cancel(context.Background(), j.ID); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
