@@ -37,7 +37,7 @@ func TestBadInput(t *testing.T) {
 		{"config not an object", "POST", "/api/v1/sources", map[string]any{"name": "s", "definitionId": f.srcDef, "configuration": "x"}, 400, "configuration"},
 		{"wrong kind of definition", "POST", "/api/v1/destinations", map[string]any{"name": "d", "definitionId": f.srcDef, "configuration": dstConfig()}, 400, "definitionId"},
 		{"unknown connection in job", "POST", "/api/v1/jobs", map[string]any{"connectionId": "nope", "jobType": "sync"}, 400, "connectionId"},
-		{"bad job type", "POST", "/api/v1/jobs", map[string]any{"connectionId": f.conn, "jobType": "refresh"}, 400, "jobType"},
+		{"bad job type", "POST", "/api/v1/jobs", map[string]any{"connectionId": f.conn, "jobType": "rewind"}, 400, "jobType"},
 		{"bad limit", "GET", "/api/v1/jobs?limit=0", nil, 400, "limit"},
 		{"limit over 100", "GET", "/api/v1/connections?limit=101", nil, 400, "limit"},
 		{"bad offset", "GET", "/api/v1/sources?offset=-1", nil, 400, "offset"},
