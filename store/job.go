@@ -85,8 +85,32 @@ type Job struct {
 	RecordsSynced int64
 	BytesSynced   int64
 	AttemptCount  int
+	// Warnings counts the warnings of a succeeded job's last attempt: the
+	// failure reasons marked as warnings (WarningMetadata). A succeeded
+	// job with warnings is a partial success (G11).
+	Warnings int
 	// Attempts is filled by Job, oldest first; lists leave it nil.
 	Attempts []*Attempt
+}
+
+// WarningMetadata is the failure-reason metadata key (set to true) that
+// marks a warning on a succeeded attempt rather than a failure. Warnings
+// are stored as failure reasons because they are what the API already
+// shows for an attempt.
+const WarningMetadata = "warning"
+
+// PartialSuccess reports whether a finished job moved some but not all of
+// what it should have (G11): a succeeded job with warnings, or a failed
+// job that still committed records. Its status stays Airbyte's
+// (succeeded or failed); this is the qualification every view shows.
+func (j *Job) PartialSuccess() bool {
+	switch j.Status {
+	case JobSucceeded:
+		return j.Warnings > 0
+	case JobFailed:
+		return j.RecordsSynced > 0
+	}
+	return false
 }
 
 // CreateJob inserts a pending job for a connection. At most one job per
@@ -282,7 +306,11 @@ const jobColumns = `j.id, j.connection_id, j.type, j.streams, j.status, j.trigge
 	j.not_before, j.created_at, j.updated_at, j.started_at, j.ended_at,
 	(SELECT COALESCE(SUM(a.records_committed), 0) FROM attempts a WHERE a.job_id = j.id),
 	(SELECT COALESCE(SUM(a.bytes_committed), 0) FROM attempts a WHERE a.job_id = j.id),
-	(SELECT COUNT(*) FROM attempts a WHERE a.job_id = j.id)`
+	(SELECT COUNT(*) FROM attempts a WHERE a.job_id = j.id),
+	(SELECT COUNT(*) FROM attempts a, json_each(a.failure_reasons) f
+		WHERE j.status = 'succeeded' AND a.job_id = j.id
+		AND a.number = (SELECT MAX(b.number) FROM attempts b WHERE b.job_id = j.id)
+		AND json_extract(f.value, '$.metadata.`+WarningMetadata+`') = 1)`
 
 func findJob(ctx context.Context, tx *txn, id int64) (*Job, error) {
 	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE j.id = ?`, id))
@@ -297,7 +325,7 @@ func scanJob(s scanner, extra ...any) (*Job, error) {
 	var streams, notBefore, started, ended sql.NullString
 	var created, updated string
 	dest := []any{&j.ID, &j.ConnectionID, &j.Type, &streams, &j.Status, &j.Trigger, &j.CancelRequested,
-		&notBefore, &created, &updated, &started, &ended, &j.RecordsSynced, &j.BytesSynced, &j.AttemptCount}
+		&notBefore, &created, &updated, &started, &ended, &j.RecordsSynced, &j.BytesSynced, &j.AttemptCount, &j.Warnings}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}

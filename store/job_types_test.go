@@ -243,3 +243,59 @@ func TestMigrateJobTypes(t *testing.T) {
 		t.Errorf("integrity_check: %q, %v", check, err)
 	}
 }
+
+// TestJobWarningsAndPartialSuccess: a succeeded job whose last attempt
+// carries warnings is a partial success, in the job and in lists; one
+// whose earlier attempt had them is not; a failed job that committed
+// records is one too.
+func TestJobWarningsAndPartialSuccess(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	warning := FailureReason{FailureOrigin: protocol.OriginReplication, ExternalMessage: "no state",
+		Metadata: map[string]any{WarningMetadata: true}}
+	failure := FailureReason{FailureOrigin: protocol.OriginSource, ExternalMessage: "boom"}
+
+	c := f.claimType(t, JobSync)
+	if _, err := f.db.FinishAttempt(ctx, AttemptResult{AttemptID: c.Attempt.ID, Status: AttemptSucceeded,
+		JobStatus: JobSucceeded, FailureReasons: []FailureReason{warning, warning}}); err != nil {
+		t.Fatal(err)
+	}
+	c = f.claimType(t, JobSync)
+	if _, err := f.db.FinishAttempt(ctx, AttemptResult{AttemptID: c.Attempt.ID, Status: AttemptFailed,
+		JobStatus: JobIncomplete, FailureReasons: []FailureReason{warning, failure}}); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := f.db.ClaimJob(ctx, testOwner)
+	if err != nil || c2 == nil {
+		t.Fatalf("claim the retry: %v, %v", c2, err)
+	}
+	if _, err := f.db.FinishAttempt(ctx, AttemptResult{AttemptID: c2.Attempt.ID, Status: AttemptSucceeded,
+		JobStatus: JobSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	c = f.claimType(t, JobSync)
+	if _, err := f.db.FinishAttempt(ctx, AttemptResult{AttemptID: c.Attempt.ID, Status: AttemptFailed,
+		JobStatus: JobFailed, Stats: &Stats{RecordsCommitted: 5}, FailureReasons: []FailureReason{failure}}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _, err := f.db.Jobs(ctx, JobFilter{ConnectionID: f.conn.ID})
+	if err != nil || len(jobs) != 3 {
+		t.Fatalf("jobs: %d (%v), want 3", len(jobs), err)
+	}
+	want := []struct {
+		warnings int
+		partial  bool
+	}{{0, true}, {0, false}, {2, true}} // newest first
+	for i, j := range jobs {
+		byID, err := f.db.Job(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range []*Job{j, byID} {
+			if got.Warnings != want[i].warnings || got.PartialSuccess() != want[i].partial {
+				t.Errorf("job %d (%s): %d warnings, partial %v; want %d, %v", j.ID, j.Status,
+					got.Warnings, got.PartialSuccess(), want[i].warnings, want[i].partial)
+			}
+		}
+	}
+}
