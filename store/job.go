@@ -310,7 +310,7 @@ const jobColumns = `j.id, j.connection_id, j.type, j.streams, j.status, j.trigge
 	(SELECT COUNT(*) FROM attempts a, json_each(a.failure_reasons) f
 		WHERE j.status = 'succeeded' AND a.job_id = j.id
 		AND a.number = (SELECT MAX(b.number) FROM attempts b WHERE b.job_id = j.id)
-		AND json_extract(f.value, '$.metadata.`+WarningMetadata+`') = 1)`
+		AND json_extract(f.value, '$.metadata.` + WarningMetadata + `') = 1)`
 
 func findJob(ctx context.Context, tx *txn, id int64) (*Job, error) {
 	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE j.id = ?`, id))
