@@ -12,17 +12,20 @@ import (
 // succeeded (both connectors exited 0, final state and stats committed in
 // one transaction) AND the attempt committed state AND every record it
 // forwarded is covered by an acknowledged state AND no stream the source
-// reported on ended short of COMPLETE. Otherwise the job is still
-// "succeeded" (the store's statuses are the API's, and both connectors
-// did finish), but it carries warnings, and webhooks and the API call it a
-// partial success.
+// reported on ended short of COMPLETE (runner.HonestyWarnings, which
+// ferry sync applies too). Otherwise the job is still "succeeded" (the
+// store's statuses are the API's, Airbyte's enum has nothing between, and
+// both connectors did finish), but it carries warnings, and it is a
+// partial success everywhere alike: the API's job and job list
+// (partialSuccess), webhooks, and the exit codes of ferry sync and
+// scripts/sync.sh (4).
 //
 // The warnings are stored as failure reasons of the succeeded attempt,
-// marked with metadata {"warning": true}, no failureType and retryable
-// false: the store has no column for warnings yet, and failure reasons
-// are what the API already shows for an attempt. A succeeded job whose
-// last attempt has such reasons is "succeeded with warnings"
-// (JobWarnings).
+// marked with metadata {"warning": true} (store.WarningMetadata), no
+// failureType and retryable false: failure reasons are what the API
+// already shows for an attempt, and the store counts them for lists
+// (store.Job.Warnings). A succeeded job whose last attempt has such
+// reasons is "succeeded with warnings" (JobWarnings).
 
 // warningMeta marks a failure reason that is a warning.
 const warningMeta = store.WarningMetadata
