@@ -62,7 +62,7 @@ while :; do
 done
 
 jq -r '
-  "job \(.jobId) \(.status)\(if .partialSuccess then " with warnings (partial success)" else "" end) in \(.duration // "?"): \(.rowsSynced) records (\(.bytesSynced) bytes) committed in \(.attemptCount) attempt(s)",
+  "job \(.jobId) \(.status)\(if .partialSuccess and .status == "succeeded" then " with warnings (partial success)" else "" end) in \(.duration // "?"): \(.rowsSynced) records (\(.bytesSynced) bytes) committed in \(.attemptCount) attempt(s)",
   (.attempts[-1].streamStats[]? |
     "  stream \(if .stream.namespace then .stream.namespace + "." else "" end)\(.stream.name): \(.recordsCommitted) records committed of \(.recordsEmitted) read\(if .status then " (" + .status + ")" else "" end)"),
   (.warnings[]? | "  warning: \(.)"),
