@@ -154,3 +154,39 @@ func TestRefreshReplacesStateOnlyOnSuccess(t *testing.T) {
 		t.Errorf("generations %+v (%v), want items at 2 (one per refresh)", gens, err)
 	}
 }
+
+// TestClearSomeStreamsOfLegacyState: a LEGACY state is one blob for every
+// stream, so clearing some streams of it fails at once as a config error,
+// before the destination runs, and keeps the state; clearing them all
+// works.
+func TestClearSomeStreamsOfLegacyState(t *testing.T) {
+	d := openDaemon(t, testConfig(t, scriptedDir(t)), Options{})
+	src := scenario{Streams: []string{"a", "b"}, Source: map[string]any{"records": 2, "state_type": "LEGACY"}}
+	conn := scriptedConnection(t, d, src, scenario{})
+	serve(t, d)
+	if j := runJob(t, d, conn.ID, store.JobSync); j.Status != store.JobSucceeded {
+		t.Fatalf("sync %s, want succeeded", j.Status)
+	}
+	j, err := d.TriggerStreams(context.Background(), conn.ID, store.JobReset, []protocol.StreamDescriptor{{Name: "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = waitJob(t, d, j.ID)
+	if j.Status != store.JobFailed || j.AttemptCount != 1 || !hasConfigError(j.Attempts[0].FailureReasons) {
+		t.Fatalf("clear of a LEGACY state's stream: %s after %d attempts (%s), want failed at once with a config error",
+			j.Status, j.AttemptCount, summary(j.Attempts[0].FailureReasons))
+	}
+	if states, err := d.db.State(context.Background(), conn.ID); err != nil || len(states) != 1 {
+		t.Errorf("state after the refused clear: %d states (%v), want the LEGACY one kept", len(states), err)
+	}
+	both := []protocol.StreamDescriptor{{Name: "a"}, {Name: "b"}}
+	if j, err = d.TriggerStreams(context.Background(), conn.ID, store.JobReset, both); err != nil {
+		t.Fatal(err)
+	}
+	if j = waitJob(t, d, j.ID); j.Status != store.JobSucceeded {
+		t.Fatalf("clear of every stream: %s, want succeeded", j.Status)
+	}
+	if states, err := d.db.State(context.Background(), conn.ID); err != nil || len(states) != 0 {
+		t.Errorf("state after clearing every stream: %d states (%v), want none", len(states), err)
+	}
+}

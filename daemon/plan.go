@@ -117,9 +117,9 @@ func (d *Daemon) clearPlan(ctx context.Context, c *store.Claim) (*plan, *planFai
 		// sync reads the streams from scratch (at worst duplicating what an
 		// append stream still holds), where the other order could leave
 		// emptied streams with a state that skips their old records.
-		var clear []protocol.StreamDescriptor
-		if c.Job.Streams != nil {
-			clear = c.Job.Streams
+		clear := c.Job.Streams
+		if len(streams) == len(c.Connection.Catalog.Streams) {
+			clear = nil // every stream: a LEGACY state can be cleared too
 		}
 		err := d.db.ClearStateForAttempt(ctx, c.Attempt.ID, clear)
 		var ve *store.ValidationError
