@@ -52,7 +52,7 @@ func TestClearSomeStreams(t *testing.T) {
 	if a := j.Attempts[0]; a.Mode != protocol.ModeStdio || a.Stats.RecordsEmitted != 0 {
 		t.Errorf("clear attempt: mode %s, %d records; want stdio and none", a.Mode, a.Stats.RecordsEmitted)
 	}
-	if log := attemptLog(t, d, j, 1); !strings.Contains(log, "clear: emptying 1 streams") || !strings.Contains(log, "sync succeeded") {
+	if log := attemptLog(t, d, j, 1); !strings.Contains(log, "clear: emptying 1 stream(s) in the destination (a)") || !strings.Contains(log, "sync succeeded") {
 		t.Errorf("clear log lacks its intro or end:\n%s", log)
 	}
 	if got := cursors(t, d, conn.ID); got["a"] != "" || got["b"] != `{"cursor":4}` {

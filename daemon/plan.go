@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
@@ -104,9 +105,8 @@ func (d *Daemon) clearPlan(ctx context.Context, c *store.Claim) (*plan, *planFai
 	p := &plan{
 		catalog:  clearCatalog(c.Connection.Catalog, streams, c.Job.ID, gens),
 		mode:     runner.Mode{Mode: protocol.ModeStdio, Format: protocol.FormatJSONL},
-		srcImage: c.SourceDefinition.Image, // never run
 		dstImage: dst,
-		intro:    fmt.Sprintf("clear: emptying %d streams in the destination (no source, no records) and clearing their state", len(streams)),
+		intro:    fmt.Sprintf("clear: emptying %d stream(s) in the destination (%s), with no source and no records, and clearing their state", len(streams), streamNames(streams)),
 		run:      runner.Clear,
 		// A clear commits no state and moves no record: only the runner's
 		// own findings are warnings.
@@ -152,6 +152,14 @@ func clearStreams(cat *protocol.ConfiguredCatalog, named []protocol.StreamDescri
 		}
 	}
 	return out
+}
+
+func streamNames(ds []protocol.StreamDescriptor) string {
+	names := make([]string, len(ds))
+	for i, d := range ds {
+		names[i] = d.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 func containsStream(list []protocol.StreamDescriptor, d protocol.StreamDescriptor) bool {

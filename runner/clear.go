@@ -30,10 +30,8 @@ func Clear(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 	cfg.State = nil
 	cfg.SelectedFields = nil
 	cfg.NoCompleteStatus = false
-	if cfg.Source.Image == "" {
-		// Sync checks for one; it is never run.
-		cfg.Source.Image = "none"
-	}
+	// Sync wants a source image, and logs it; none is run.
+	cfg.Source.Image = "(none: a clear reads nothing)"
 	return Sync(ctx, destinationOnly{rt}, cfg)
 }
 
