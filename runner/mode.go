@@ -76,6 +76,10 @@ type Mode struct {
 	Mode    string // protocol.ModeStdio, protocol.ModeSocket or protocol.ModeBridged
 	Format  string // protocol.FormatJSONL or protocol.FormatProtobuf on the sockets
 	Sockets int
+	// Bridge is how Ferry reaches the source's sockets in bridged mode:
+	// BridgeDirect (a shared directory, the default) or BridgeRelay (the
+	// relay container); see ResolveBridge.
+	Bridge string
 	// Reason says why, for the attempt log.
 	Reason string
 }

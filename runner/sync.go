@@ -21,6 +21,9 @@ type Result struct {
 	Mode    string `json:"mode"`
 	Format  string `json:"format"`
 	Sockets int    `json:"sockets,omitempty"`
+	// Bridge is how bridged mode reached the source's sockets: direct or
+	// relay.
+	Bridge string `json:"bridge,omitempty"`
 
 	Source      ExitStatus `json:"sourceExit"`
 	Destination ExitStatus `json:"destinationExit"`
@@ -80,7 +83,7 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		res.Status, res.Ended, res.Failures = StatusFailed, clk.Now(), []Failure{*f}
 		return res, &SyncError{Status: StatusFailed, Failures: res.Failures}
 	}
-	res.Mode, res.Format, res.Sockets = s.mode.Mode, s.mode.Format, s.mode.Sockets
+	res.Mode, res.Format, res.Sockets, res.Bridge = s.mode.Mode, s.mode.Format, s.mode.Sockets, s.mode.Bridge
 	s.run(ctx, res)
 	res.Ended = clk.Now()
 	if res.Status != StatusSucceeded {
@@ -239,6 +242,9 @@ func (s *syncRun) logStart() {
 		s.mode.Mode, s.mode.Format, s.mode.Sockets, cfg.Source.Image, cfg.Destination.Image, len(cfg.Catalog.Streams))
 	if s.mode.Reason != "" {
 		s.log.Printf(protocol.LevelInfo, "ferry", "data channel: %s", s.mode.Reason)
+	}
+	if s.mode.Mode == protocol.ModeBridged {
+		s.log.Printf(protocol.LevelInfo, "ferry", "bridge: %s", s.mode.Bridge)
 	}
 }
 
