@@ -179,8 +179,8 @@ func TestE2EFidelity(t *testing.T) {
 type fidelitySync struct {
 	rt                                    runner.Runtime
 	instance, source, dest, relay, config string
-	job                            int64
-	catalog                        *protocol.ConfiguredCatalog
+	job                                   int64
+	catalog                               *protocol.ConfiguredCatalog
 }
 
 // run syncs in mode m and returns every record's data, as the text
