@@ -98,7 +98,7 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 		}
 		logFile.Close()
 	}()
-	mode, err := chooseMode(c, runner.BridgeUnavailable(d.rt))
+	mode, err := d.chooseDataChannel(ctx, c)
 	if err != nil {
 		// An empty serialization intersection is a configuration error,
 		// never a silent fallback (docs/design.md, mode selection).

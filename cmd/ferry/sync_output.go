@@ -67,6 +67,9 @@ func printSummary(w io.Writer, res *runner.Result, f *syncFlags, logPath string)
 	if res.Sockets > 0 {
 		channel += fmt.Sprintf(", %d sockets", res.Sockets)
 	}
+	if res.Bridge != "" {
+		channel += ", bridge " + res.Bridge
+	}
 	fmt.Fprintf(w, "sync %s in %s (%s)\n", res.Status, d.Truncate(time.Millisecond), channel)
 	bytes := syncedBytes(res.Stats.BytesEmitted, res.Stats.BytesCommitted)
 	fmt.Fprintf(w, "%d records, %.1f MB: %.0f records/s, %.1f MB/s\n", res.Stats.RecordsEmitted,
