@@ -2,6 +2,8 @@ package runner
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ferrysync/ferry/clock"
@@ -34,6 +36,74 @@ type findings struct {
 	protocolErrors []string
 	droppedRecords int64 // record-like lines that could not be used
 	nonProtocol    [2]int64
+	errorLogs      [2][]string // the last ERROR/FATAL log lines per connector
+}
+
+// maxErrorLogs is how many of a connector's last ERROR and FATAL log lines
+// go with its failure, and maxErrorLogText how long each may be.
+const (
+	maxErrorLogs    = 5
+	maxErrorLogText = 2000
+)
+
+// errorLog keeps the connector's last ERROR and FATAL log lines: when its
+// ERROR trace says only "Something went wrong in the connector. See the
+// logs for more details.", they are the logs it means.
+func (f *findings) errorLog(role Role, l *protocol.Log) {
+	if l == nil || !IsErrorLevel(l.Level) {
+		return
+	}
+	side := 0
+	if role == RoleDestination {
+		side = 1
+	}
+	// Redact, then cap: a secret across the cut must not leak its start.
+	msg := capText(f.redact.Redact(strings.TrimSpace(l.Message+stackSuffix(l.StackTrace))), maxErrorLogText)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	logs := append(f.errorLogs[side], msg)
+	if len(logs) > maxErrorLogs {
+		logs = logs[len(logs)-maxErrorLogs:]
+	}
+	f.errorLogs[side] = logs
+}
+
+// IsErrorLevel reports whether a log level is ERROR or FATAL.
+func IsErrorLevel(level string) bool {
+	return strings.EqualFold(level, protocol.LevelError) || strings.EqualFold(level, protocol.LevelFatal)
+}
+
+// ErrorLogTail returns the last n ERROR and FATAL lines of logs, for a
+// failed spec, check or discover.
+func ErrorLogTail(logs []protocol.Log, n int) []string {
+	var out []string
+	for i := len(logs) - 1; i >= 0 && len(out) < n; i-- {
+		if IsErrorLevel(logs[i].Level) {
+			out = append(out, capText(strings.TrimSpace(logs[i].Message+stackSuffix(logs[i].StackTrace)), maxErrorLogText))
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// attachErrorLogs gives each connector's first failure its last error log
+// lines; the other failures of the same connector would only repeat them.
+func (f *findings) attachErrorLogs(failures []Failure) {
+	done := [2]bool{}
+	for i := range failures {
+		side := -1
+		switch failures[i].Origin {
+		case protocol.OriginSource:
+			side = 0
+		case protocol.OriginDestination:
+			side = 1
+		}
+		if side < 0 || done[side] || len(f.errorLogs[side]) == 0 {
+			continue
+		}
+		done[side] = true
+		failures[i].LastErrorLogs = slices.Clone(f.errorLogs[side])
+	}
 }
 
 func newFindings(log *AttemptLog, redact *secret.Redactor, c clock.Clock) *findings {
@@ -224,6 +294,7 @@ func (f *findings) report(res *Result, ignoredAcks int) {
 	res.Failures = append(res.Failures, f.traceFailures...)
 	res.Failures = append(res.Failures, f.failures...)
 	res.Failures = append(res.Failures, f.lateTraces...)
+	f.attachErrorLogs(res.Failures)
 	if ignoredAcks > 0 {
 		f.warnings = append(f.warnings, fmt.Sprintf("%d acknowledgements older than the committed state were ignored", ignoredAcks))
 	}

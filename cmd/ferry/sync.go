@@ -176,6 +176,15 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		secrets = append(secrets, secret.Values(spec.ConnectionSpecification, c.config)...)
 	}
 	red := secret.NewRedactor(secrets)
+	// Refuse a config its spec rejects before read and write start.
+	for i, c := range []struct {
+		flag   string
+		config []byte
+	}{{"--source-config", srcConfig}, {"--destination-config", dstConfig}} {
+		if err := validateConnectorConfig(specs[i], c.config, red); err != nil {
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("%s does not match the connector's spec: %v", c.flag, err)}
+		}
+	}
 
 	catalog, err := loadCatalog(ctx, rt, f, srcConfig)
 	if err != nil {

@@ -82,7 +82,7 @@ func printSummary(w io.Writer, res *runner.Result, f *syncFlags, logPath string)
 	}
 	tw.Flush()
 	for _, fl := range res.Failures {
-		fmt.Fprintf(w, "failure (%s, %s): %s\n", fl.Origin, fl.Type, fl.ExternalMessage)
+		fmt.Fprintf(w, "failure (%s, %s): %s\n", fl.Origin, fl.Type, failureText(fl.ExternalMessage, fl.InternalMessage, fl.LastErrorLogs))
 	}
 	for _, wn := range res.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", wn)
