@@ -192,6 +192,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	// also stop one side alone, e.g. the source when the destination died.
 	runCtx, cancelRun := context.WithCancelCause(parent)
 	defer cancelRun(nil)
+	s.findings.watchCancel(parent)
 	s.cancelRun = cancelRun
 	s.limitDuration(runCtx)
 	srcCtx, cancelSrc := context.WithCancel(runCtx)
@@ -401,6 +402,9 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	}
 	if !c.committedAny && c.stats.StatesEmitted > 0 {
 		s.findings.warn("no acknowledged state; the next run restarts from the last committed state")
+	}
+	if parent.Err() != nil || s.findings.failing() {
+		endUnfinished(c.stats.Streams)
 	}
 	// The final commit runs even after a cancel: acknowledged state must not
 	// be lost (G3).
