@@ -52,16 +52,18 @@ func (r *Runtime) SharesDirs(ctx context.Context, image string) (bool, string, e
 }
 
 func (r *Runtime) probeDirs(ctx context.Context, image string) (bool, string, error) {
+	// A Ferry that cannot even make a temp directory (a FROM scratch
+	// container has no /tmp) shares none with the engine.
 	dir, err := os.MkdirTemp("", "ferry-probe-")
 	if err != nil {
-		return false, "", fmt.Errorf("probe: %w", err)
+		return false, fmt.Sprintf("Ferry cannot create a temp directory (%v)", err), nil
 	}
 	defer os.RemoveAll(dir)
 	var b [8]byte
 	rand.Read(b[:])
 	marker := "marker-" + hex.EncodeToString(b[:])
 	if err := os.WriteFile(filepath.Join(dir, marker), nil, 0o644); err != nil {
-		return false, "", fmt.Errorf("probe: %w", err)
+		return false, fmt.Sprintf("Ferry cannot write in its temp directory (%v)", err), nil
 	}
 	img, err := r.inspectImage(ctx, image)
 	if err != nil {
