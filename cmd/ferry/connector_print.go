@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // printer writes answers readably, or as Airbyte messages with --json.
@@ -20,6 +21,8 @@ type printer struct {
 	w     io.Writer
 	json  bool
 	image string
+	// red masks secret values of the config in failures.
+	red *secret.Redactor
 }
 
 func (p printer) message(m *protocol.Message) error {
@@ -110,6 +113,8 @@ func (p printer) failure(err error) error {
 			if len(ce.Output.Errors) > 0 && ce.Output.Errors[0].Message == ce.Message {
 				trace = ce.Output.Errors[0]
 			}
+			trace.Message, trace.InternalMessage = p.red.Redact(trace.Message), p.red.Redact(trace.InternalMessage)
+			trace.StackTrace = p.red.Redact(trace.StackTrace)
 			p.message(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
 				Type: protocol.TraceError, EmittedAt: protocol.Millis(time.Now().UnixMilli()), Error: &trace}})
 		}
@@ -117,7 +122,7 @@ func (p printer) failure(err error) error {
 		if len(ce.Output.Errors) > 0 {
 			internal = ce.Output.Errors[0].InternalMessage
 		}
-		return &exitError{code: exitFailed, msg: failureText(ce.Message, internal, runner.ErrorLogTail(ce.Output.Logs, 5))}
+		return &exitError{code: exitFailed, msg: p.red.Redact(failureText(ce.Message, internal, runner.ErrorLogTail(ce.Output.Logs, 5)))}
 	case errors.As(err, &nf):
 		return &exitError{code: exitUnavailable, msg: err.Error()}
 	}
