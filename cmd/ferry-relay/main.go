@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/ferrysync/ferry/runner/relay"
 )
@@ -25,5 +26,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ferry-relay: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Fprintln(os.Stderr, "ferry-relay: every socket ended")
+	fmt.Fprintf(os.Stderr, "ferry-relay: every socket ended (%s)\n", cpuUsed())
 }
+
+// cpuUsed reports the relay's CPU time, which says what relaying costs
+// (the container is gone by the time anyone could ask the engine).
+func cpuUsed() string {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return "cpu time unknown"
+	}
+	return fmt.Sprintf("cpu %.2fs user, %.2fs system", tv(ru.Utime), tv(ru.Stime))
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
