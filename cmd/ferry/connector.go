@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/runner"
-	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/runner/docker"
 	"github.com/ferrysync/ferry/runner/local"
+	"github.com/ferrysync/ferry/secret"
 )
 
 const connectorUsage = `Usage: ferry connector spec|check|discover [flags] IMAGE
