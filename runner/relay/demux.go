@@ -10,7 +10,9 @@ import (
 // each socket's bytes to that socket's reader, in order. Reading one
 // socket slower than the others holds the whole stream, as a full socket
 // buffer would hold the source; bridged mode's merger never waits on one
-// socket, so that cannot deadlock.
+// socket, so that cannot deadlock. For the same reason every socket must
+// have its reader once data flows: the relay sends all connected frames
+// before any data.
 type Demux struct {
 	sockets []*socket
 	done    chan struct{}

@@ -36,26 +36,44 @@ func (r *Relay) Run() error {
 	if len(r.Paths) == 0 || len(r.Paths) > MaxSockets {
 		return fmt.Errorf("want 1 to %d socket paths, got %d", MaxSockets, len(r.Paths))
 	}
-	errs := make([]error, len(r.Paths))
+	// Every socket is connected before any data travels: Ferry starts
+	// reading the sockets once all are connected, so a data frame of one
+	// socket ahead of another's connected frame would wait for a reader
+	// that waits for that frame. The source meanwhile fills the sockets'
+	// buffers and waits, as it would for a slow destination.
+	conns := make([]io.ReadCloser, len(r.Paths))
 	var wg sync.WaitGroup
 	for i, p := range r.Paths {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = r.carry(i, p)
+			conns[i] = r.connect(p)
+		}()
+	}
+	wg.Wait()
+	errs := make([]error, len(r.Paths))
+	for i := range conns {
+		if err := r.frame(KindConnected, i, nil); err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return err
+		}
+	}
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			errs[i] = r.carry(i, r.Paths[i], c)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(append(errs, r.outErr)...)
 }
 
-// carry connects to socket i and copies it into data frames.
-func (r *Relay) carry(i int, path string) error {
-	c := r.connect(path)
-	defer c.Close()
-	if err := r.frame(KindConnected, i, nil); err != nil {
-		return err
-	}
+// carry copies socket i into data frames until its end.
+func (r *Relay) carry(i int, path string, c io.Reader) error {
 	buf := make([]byte, HeaderSize+ChunkSize)
 	for {
 		n, err := c.Read(buf[HeaderSize:])

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // listen makes n Unix sockets in a short temp dir (socket paths are
@@ -184,5 +185,55 @@ func TestDemuxRefusesCorruptStreams(t *testing.T) {
 		if err := d.Run(bytes.NewReader(stream)); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestRelayConnectsAllBeforeData: the second socket connects first and
+// has data ready, the first only later. Ferry, as bridged mode's dial
+// does, waits for the sockets in order before reading any; the relay must
+// not put the second socket's data ahead of the first one's connected
+// frame, or the Demux would block on a reader that does not exist yet.
+func TestRelayConnectsAllBeforeData(t *testing.T) {
+	var mu sync.Mutex
+	firstTries := 0
+	secondUp := make(chan struct{})
+	dial := func(p string) (io.ReadCloser, error) {
+		if p == "/second" {
+			defer close(secondUp)
+			return io.NopCloser(strings.NewReader(strings.Repeat("second\n", 50000))), nil
+		}
+		<-secondUp
+		mu.Lock()
+		defer mu.Unlock()
+		if firstTries++; firstTries < 3 {
+			return nil, errors.New("not yet")
+		}
+		return io.NopCloser(strings.NewReader("first\n")), nil
+	}
+	pr, pw := io.Pipe()
+	r := &Relay{Paths: []string{"/first", "/second"}, Out: pw, Dial: dial, Sleep: func() {}}
+	go func() { r.Run(); pw.Close() }()
+	d := NewDemux(2)
+	go d.Run(pr)
+	done := make(chan [2]int, 1)
+	go func() {
+		<-d.Connected(0)
+		<-d.Connected(1)
+		var n [2]int
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Add(1)
+			go func() { defer wg.Done(); b, _ := io.ReadAll(d.Socket(i)); n[i] = len(b) }()
+		}
+		wg.Wait()
+		done <- n
+	}()
+	select {
+	case n := <-done:
+		if n != [2]int{6, 350000} {
+			t.Fatalf("bytes per socket: got %v, want [6 350000]", n)
+		}
+	case <-time.After(time.Minute): // a hang guard, not a limit
+		t.Fatal("the relay and the Demux deadlocked")
 	}
 }
