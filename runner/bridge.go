@@ -88,7 +88,14 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	conns, err := b.dial(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			b.a.findings.fail(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+			f := Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()}
+			var nf *ImageNotFoundError
+			if errors.As(err, &nf) {
+				// The relay's image is missing: Ferry's setup, which a
+				// retry cannot mend.
+				f.Origin, f.Type = protocol.OriginReplication, protocol.FailureConfig
+			}
+			b.a.findings.fail(f)
 		}
 		w.CloseWithError(err)
 		return err

@@ -57,6 +57,9 @@ func TestE2ERelayMissingImage(t *testing.T) {
 		!strings.Contains(res.Failures[0].ExternalMessage, "scripts/build-images.sh relay") {
 		t.Errorf("first failure: got %q, want the missing relay image and how to build it", res.Failures[0].ExternalMessage)
 	}
+	if f := res.Failures[0]; f.Type != protocol.FailureConfig || f.Retryable {
+		t.Errorf("first failure: got %s (retryable %t), want a config_error, not retried", f.Type, f.Retryable)
+	}
 	if res.Bridge != runner.BridgeRelay {
 		t.Errorf("bridge: got %q, want relay", res.Bridge)
 	}
