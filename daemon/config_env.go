@@ -74,6 +74,8 @@ var envVars = []envVar{
 	{"RUNTIME", "Runtime.Kind", envString(func(c *Config) *string { return &c.Runtime.Kind })},
 	{"CONNECTORS_DIR", "Runtime.ConnectorsDir", envString(func(c *Config) *string { return &c.Runtime.ConnectorsDir })},
 	{"LOCAL_ROOT_VOLUME", "Runtime.LocalRootVolume", envString(func(c *Config) *string { return &c.Runtime.LocalRootVolume })},
+	{"BRIDGE", "Runtime.Bridge", envString(func(c *Config) *string { return &c.Runtime.Bridge })},
+	{"RELAY_IMAGE", "Runtime.RelayImage", envString(func(c *Config) *string { return &c.Runtime.RelayImage })},
 	{"ALLOW_HOST_NETWORK", "Runtime.AllowHostNetwork", envBool(func(c *Config) *bool { return &c.Runtime.AllowHostNetwork })},
 	{"FAIL_ON_COUNT_MISMATCH", "Runtime.FailOnCountMismatch", envBool(func(c *Config) *bool { return &c.Runtime.FailOnCountMismatch })},
 	{"RUNTIME_PING_TIMEOUT", "Runtime.PingTimeout", envDuration(func(c *Config) *time.Duration { return &c.Runtime.PingTimeout })},
