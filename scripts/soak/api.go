@@ -217,6 +217,7 @@ func drain(api *client, conns []string, limit time.Duration) bool {
 // result is the soak's account.
 type result struct {
 	jobs, lost, overlaps, leaked int
+	ticks, scheduled, skipped    int
 	details                      []string
 }
 
@@ -252,6 +253,9 @@ func account(api *client, conns []string, srv *served, start, stopAt time.Time) 
 				spans = append(spans, [2]time.Time{s, e})
 			}
 		}
+		r.ticks += ticks
+		r.scheduled += scheduled
+		r.skipped += srv.log.skips(c)
 		if missing := ticks - scheduled - srv.log.skips(c); missing > 0 {
 			r.lost += missing
 			r.details = append(r.details, fmt.Sprintf("connection %s: %d ticks, %d scheduled jobs, %d logged skips", c, ticks, scheduled, srv.log.skips(c)))

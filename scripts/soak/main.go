@@ -115,6 +115,8 @@ func run() error {
 	p50, p99 := lat.quantiles()
 	fmt.Printf("soak: %d jobs, %d lost, %d overlaps, %d leaked containers, RSS max %d MiB, API p50 %d ms p99 %d ms\n",
 		r.jobs, r.lost, r.overlaps, r.leaked, rss.max()>>20, p50.Milliseconds(), p99.Milliseconds())
+	fmt.Fprintf(os.Stderr, "soak: %d cron ticks settled before the end, %d scheduled jobs, %d runs logged as skipped (the connection was busy)\n",
+		r.ticks, r.scheduled, r.skipped)
 	if !drained {
 		fmt.Fprintln(os.Stderr, "soak: jobs were still active after the drain period")
 	}
