@@ -57,3 +57,11 @@ func TestFailOnCountMismatchReachesTheRunner(t *testing.T) {
 		}
 	}
 }
+
+// TestListensOnLoopbackByDefault: scenario 7's default address is the
+// loopback interface only; exposing Ferry takes --listen or FERRY_LISTEN.
+func TestListensOnLoopbackByDefault(t *testing.T) {
+	if got := DefaultConfig().Web.Listen; !strings.HasPrefix(got, "127.0.0.1:") {
+		t.Errorf("default listen address %q, want 127.0.0.1:<port>", got)
+	}
+}
