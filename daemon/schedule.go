@@ -60,6 +60,29 @@ type Plan struct {
 	Changed bool
 	// Skipped: a due run was dropped under the skip policy.
 	Skipped bool
+	// SkippedRuns counts the runs dropped: the one due, and those that
+	// fell due while it waited (a cron schedule's next run is planned
+	// after now, so a late skip drops every tick in between).
+	SkippedRuns int
+}
+
+// maxCountedRuns bounds the count of skipped runs after a long downtime.
+const maxCountedRuns = 100000
+
+// runsBetween counts the runs due at from and after it, before until.
+func (c *compiled) runsBetween(from time.Time, until *time.Time) int {
+	if until == nil {
+		return 1
+	}
+	n := 0
+	for t := from; t.Before(*until) && n < maxCountedRuns; n++ {
+		next, ok := c.next(&t, t)
+		if !ok || !next.After(t) {
+			return n + 1
+		}
+		t = next
+	}
+	return n
 }
 
 // plan decides what to do with a connection at now. stored is its stored
@@ -100,7 +123,7 @@ func (c *compiled) plan(stored *time.Time, now time.Time, missedAfter time.Durat
 	case busy && runOnce:
 		return Plan{Next: stored} // stays due until the connection is free
 	case busy, late && !runOnce:
-		return Plan{Next: nextPtr, Changed: true, Skipped: true}
+		return Plan{Next: nextPtr, Changed: true, Skipped: true, SkippedRuns: c.runsBetween(*stored, nextPtr)}
 	}
 	return Plan{Fire: true, Next: nextPtr, Changed: true}
 }

@@ -66,7 +66,7 @@ func (d *Daemon) scheduleOne(ctx context.Context, c *store.Connection, now time.
 		}
 	}
 	if p.Skipped {
-		log.Info("scheduled run skipped", "due", formatOptTime(c.NextRunAt), "policy", c.Schedule.MissedRuns)
+		log.Info("scheduled run skipped", "due", formatOptTime(c.NextRunAt), "runs", p.SkippedRuns, "policy", c.Schedule.MissedRuns)
 	}
 	if p.Changed {
 		if err := d.db.SetNextRunAt(ctx, c.ID, p.Next); err != nil {

@@ -53,37 +53,38 @@ func (c *client) patch(path string, body any) error { return c.do("PATCH", path,
 
 // setup registers the scripted connector as source and destination and
 // makes the connections, each on a 1-minute cron.
-func setup(api *client, cfg soakConfig) ([]string, error) {
+func setup(api *client, cfg soakConfig) (conns []string, created map[string]time.Time, err error) {
 	var src, dst struct {
 		DefinitionID string `json:"definitionId"`
 	}
 	if err := api.do("POST", "/definitions", map[string]any{"name": "soak-source", "kind": "source", "image": cfg.image}, &src); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := api.do("POST", "/definitions", map[string]any{"name": "soak-destination", "kind": "destination", "image": cfg.image}, &dst); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var conns []string
+	created = map[string]time.Time{}
 	for i := range cfg.connections {
 		var s, d map[string]any
 		if err := api.do("POST", "/sources", map[string]any{"name": fmt.Sprintf("soak-%d", i), "definitionId": src.DefinitionID,
 			"configuration": map[string]any{"source": map[string]any{"records": 200, "state_every": 50}}}, &s); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := api.do("POST", "/destinations", map[string]any{"name": fmt.Sprintf("soak-%d", i), "definitionId": dst.DefinitionID,
 			"configuration": map[string]any{"destination": map[string]any{"ack": "all"}}}, &d); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var c struct {
 			ConnectionID string `json:"connectionId"`
 		}
 		if err := api.do("POST", "/connections", map[string]any{"name": fmt.Sprintf("soak-%d", i), "sourceId": s["sourceId"],
 			"destinationId": d["destinationId"], "schedule": map[string]any{"scheduleType": "cron", "cronExpression": "* * * * *"}}, &c); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		conns = append(conns, c.ConnectionID)
+		created[c.ConnectionID] = time.Now()
 	}
-	return conns, nil
+	return conns, created, nil
 }
 
 // readLoop reads the API without pause, as a dashboard would: the job
@@ -222,19 +223,21 @@ type result struct {
 }
 
 // account counts jobs, losses and overlaps. A tick is a minute boundary
-// after the connection was made; those due more than 65 s before the
-// cron was switched off were settled, as a job or a logged skip.
-func account(api *client, conns []string, srv *served, start, stopAt time.Time) (*result, error) {
+// after the connection was made, up to 5 s after the load ended: the
+// cron ran 70 s more, so each of those ticks was settled, by a job (made
+// within the scheduler's MissedAfter of a minute, so in the minute of its
+// tick) or by a logged skip (which names the run due and how many it
+// dropped). A tick with neither is lost.
+func account(api *client, conns []string, created map[string]time.Time, srv *served, stopAt time.Time) (*result, error) {
 	r := &result{}
-	settled := stopAt.Add(70 * time.Second).Add(-65 * time.Second)
-	ticks := int(settled.Truncate(time.Minute).Sub(start.Truncate(time.Minute)) / time.Minute)
+	settled := stopAt.Add(5 * time.Second)
 	for _, c := range conns {
 		js, err := jobsOf(api, c)
 		if err != nil {
 			return nil, err
 		}
 		r.jobs += len(js)
-		scheduled := 0
+		covered := map[time.Time]bool{}
 		var spans [][2]time.Time
 		for _, j := range js {
 			if !final(j.Status) {
@@ -242,7 +245,9 @@ func account(api *client, conns []string, srv *served, start, stopAt time.Time) 
 				r.details = append(r.details, fmt.Sprintf("connection %s: job %d still %s after the drain", c, j.JobID, j.Status))
 			}
 			if j.Trigger == "schedule" {
-				scheduled++
+				r.scheduled++
+				at, _ := time.Parse(time.RFC3339Nano, j.StartTime)
+				covered[at.Truncate(time.Minute)] = true
 			}
 			for _, a := range j.Attempts {
 				s, _ := time.Parse(time.RFC3339Nano, a.CreatedAt)
@@ -253,12 +258,20 @@ func account(api *client, conns []string, srv *served, start, stopAt time.Time) 
 				spans = append(spans, [2]time.Time{s, e})
 			}
 		}
-		r.ticks += ticks
-		r.scheduled += scheduled
-		r.skipped += srv.log.skips(c)
-		if missing := ticks - scheduled - srv.log.skips(c); missing > 0 {
-			r.lost += missing
-			r.details = append(r.details, fmt.Sprintf("connection %s: %d ticks, %d scheduled jobs, %d logged skips", c, ticks, scheduled, srv.log.skips(c)))
+		for _, t := range srv.log.skips(c) {
+			r.skipped++
+			covered[t.Truncate(time.Minute)] = true
+		}
+		var lost []string
+		for t := created[c].Truncate(time.Minute).Add(time.Minute); !t.After(settled); t = t.Add(time.Minute) {
+			r.ticks++
+			if !covered[t] {
+				lost = append(lost, t.Format("15:04"))
+			}
+		}
+		if len(lost) > 0 {
+			r.lost += len(lost)
+			r.details = append(r.details, fmt.Sprintf("connection %s: the ticks of %s made no job and no logged skip", c, strings.Join(lost, ", ")))
 		}
 		slices.SortFunc(spans, func(a, b [2]time.Time) int { return a[0].Compare(b[0]) })
 		for i := 1; i < len(spans); i++ {

@@ -75,11 +75,10 @@ func run() error {
 	}
 	defer srv.stop()
 	api := &client{base: srv.url, token: srv.token}
-	conns, err := setup(api, cfg)
+	conns, created, err := setup(api, cfg)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
 	fmt.Fprintf(os.Stderr, "soak: %d connections on a 1-minute cron for %s, %d API readers, ferry serve pid %d\n",
 		len(conns), cfg.minutes, cfg.clients, srv.cmd.Process.Pid)
 	ctx, stopLoad := context.WithCancel(context.Background())
@@ -106,7 +105,7 @@ func run() error {
 	drained := drain(api, conns, cfg.drain)
 	stopLoad()
 	wg.Wait()
-	r, err := account(api, conns, srv, start, stopAt)
+	r, err := account(api, conns, created, srv, stopAt)
 	if err != nil {
 		return err
 	}
@@ -201,7 +200,7 @@ func (s *served) stop() {
 // logLines keeps the lines of ferry serve's log that the account needs.
 type logLines struct {
 	mu      sync.Mutex
-	skipped map[string]int // connection id -> scheduled runs logged as skipped
+	skipped map[string][]time.Time // connection id -> the runs logged as skipped
 }
 
 func (l *logLines) read(r io.Reader) {
@@ -214,18 +213,37 @@ func (l *logLines) read(r io.Reader) {
 		}
 		if _, rest, ok := strings.Cut(line, "connection_id="); ok {
 			id, _, _ := strings.Cut(rest, " ")
+			// A skip names the run due and how many it dropped from there,
+			// one a minute on this cron.
+			due, _ := time.Parse(time.RFC3339, field(line, "due"))
+			runs, err := strconv.Atoi(field(line, "runs"))
+			if err != nil {
+				runs = 1
+			}
 			l.mu.Lock()
 			if l.skipped == nil {
-				l.skipped = map[string]int{}
+				l.skipped = map[string][]time.Time{}
 			}
-			l.skipped[id]++
+			for i := range runs {
+				l.skipped[id] = append(l.skipped[id], due.Add(time.Duration(i)*time.Minute))
+			}
 			l.mu.Unlock()
 		}
 	}
 }
 
-func (l *logLines) skips(id string) int {
+func (l *logLines) skips(id string) []time.Time {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.skipped[id]
+}
+
+// field reads key=value from a text log line.
+func field(line, key string) string {
+	_, rest, ok := strings.Cut(line, " "+key+"=")
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, " ")
+	return strings.Trim(v, `"`)
 }
