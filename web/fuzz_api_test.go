@@ -35,6 +35,9 @@ type fuzzTarget struct {
 	routes []writeRoute
 	db     *sql.DB
 	client *http.Client
+	// last is the store's snapshot after the previous request: nothing
+	// else writes to it, so it is the next request's "before".
+	last string
 }
 
 // newFuzzTarget starts a server on a real store with a source, a
@@ -186,7 +189,10 @@ func (ft *fuzzTarget) check(t *testing.T, route uint16, query string, body []byt
 	if c := contentTypes[int(ct)%len(contentTypes)]; c != "" {
 		req.Header.Set("Content-Type", c)
 	}
-	before := ft.snapshot(t)
+	before := ft.last
+	if before == "" {
+		before = ft.snapshot(t)
+	}
 	resp, err := ft.client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, u, err)
@@ -198,10 +204,10 @@ func (ft *fuzzTarget) check(t *testing.T, route uint16, query string, body []byt
 	if resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented {
 		t.Fatalf("%s %s with %q: %d %s", r.method, u, body, resp.StatusCode, b)
 	}
-	if resp.StatusCode >= 400 {
-		if after := ft.snapshot(t); after != before {
-			t.Fatalf("%s %s with %q: %d, but the store changed; body %s", r.method, u, body, resp.StatusCode, b)
-		}
+	after := ft.snapshot(t)
+	ft.last = after
+	if resp.StatusCode >= 400 && after != before {
+		t.Fatalf("%s %s with %q: %d, but the store changed; body %s", r.method, u, body, resp.StatusCode, b)
 	}
 }
 
@@ -231,9 +237,15 @@ func FuzzAPIWrites(f *testing.F) {
 		{"", `{"client_id":"x","client_secret":1,"grant-type":"client_credentials"}`},
 	}
 	ft := newFuzzTarget(f)
-	for i, s := range seeds {
-		for r := range ft.routes {
-			f.Add(uint16(r), s.query, []byte(s.body), uint8(i))
+	// Each route gets every third seed, in turn, so that each seed meets a
+	// third of the routes: every kind of bad input reaches every handler
+	// family, at a third of the cost of the full product (which runs in
+	// about a minute under -race on a loaded 2-core machine).
+	for r := range ft.routes {
+		for i, s := range seeds {
+			if (r+i)%3 == 0 {
+				f.Add(uint16(r), s.query, []byte(s.body), uint8(i))
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, route uint16, query string, body []byte, ct uint8) {
