@@ -264,7 +264,7 @@ func writeStats(ctx context.Context, tx *txn, attemptID int64, s Stats, committe
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE attempts SET records_emitted = ?, bytes_emitted = ?,
 		records_committed = ?, bytes_committed = ?, stream_stats = ?,
-		committed_state = committed_state OR ?, updated_at = ? WHERE id = ?`,
+		committed_state = CASE WHEN ? = 1 THEN 1 ELSE committed_state END, updated_at = ? WHERE id = ?`,
 		s.RecordsEmitted, s.BytesEmitted, s.RecordsCommitted, s.BytesCommitted, streams,
 		boolInt(committed), formatTime(tx.now), attemptID)
 	return err

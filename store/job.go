@@ -115,13 +115,9 @@ func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger
 	} else if !errNoRows(err) {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO jobs (connection_id, type, status, trigger,
+	id, err := insertID(ctx, tx, `INSERT INTO jobs (connection_id, type, status, trigger,
 		created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?)`,
 		connID, typ, trigger, formatTime(tx.now), formatTime(tx.now))
-	if err != nil {
-		return nil, err
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return nil, err
 	}
@@ -170,9 +166,9 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 	var total int
 	err := db.view(ctx, "list jobs", func(tx *txn) error {
 		from := `FROM jobs j
-			WHERE (? = '' OR j.connection_id = ?) AND (? = '' OR j.status = ?) AND (? = '' OR j.type = ?)
-			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)
-			AND (? IS NULL OR j.updated_at >= ?) AND (? IS NULL OR j.updated_at < ?)`
+			WHERE (CAST(? AS TEXT) = '' OR j.connection_id = ?) AND (CAST(? AS TEXT) = '' OR j.status = ?) AND (CAST(? AS TEXT) = '' OR j.type = ?)
+			AND (CAST(? AS TEXT) IS NULL OR j.created_at >= ?) AND (CAST(? AS TEXT) IS NULL OR j.created_at < ?)
+			AND (CAST(? AS TEXT) IS NULL OR j.updated_at >= ?) AND (CAST(? AS TEXT) IS NULL OR j.updated_at < ?)`
 		args := []any{f.ConnectionID, f.ConnectionID, f.Status, f.Status, f.Type, f.Type,
 			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo),
 			nullTime(f.UpdatedFrom), nullTime(f.UpdatedFrom), nullTime(f.UpdatedTo), nullTime(f.UpdatedTo)}

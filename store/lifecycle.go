@@ -118,16 +118,12 @@ func startAttempt(ctx context.Context, tx *txn, jobID int64, owner Owner) (*Atte
 		formatTime(tx.now), formatTime(tx.now), jobID); err != nil {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO attempts (job_id, connection_id, number, status,
+	id, err := insertID(ctx, tx, `INSERT INTO attempts (job_id, connection_id, number, status,
 		started_at, updated_at, owner_instance, owner_pid, owner_boot)
 		SELECT j.id, j.connection_id,
 			(SELECT COALESCE(MAX(number), 0) + 1 FROM attempts WHERE job_id = j.id),
 			'running', ?, ?, ?, ?, ? FROM jobs j WHERE j.id = ?`,
 		formatTime(tx.now), formatTime(tx.now), owner.InstanceID, owner.PID, owner.BootID, jobID)
-	if err != nil {
-		return nil, err
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return nil, err
 	}
