@@ -57,7 +57,7 @@ func runOnPostgres() int {
 
 // testTarget returns what Open takes for a fresh test database on the
 // backend under test.
-func testTarget(t *testing.T) string {
+func testTarget(t testing.TB) string {
 	t.Helper()
 	if onPostgres() {
 		return pgtest.SchemaURL(t)

@@ -54,6 +54,7 @@ type DB struct {
 
 	key          *Key
 	leaseTTL     time.Duration
+	leaseNow     func() time.Time
 	leases       leaseBook
 	busyTimeout  time.Duration
 	historyLimit int
@@ -146,6 +147,7 @@ func newDB(d dialect, opts []Option) *DB {
 		busyTimeout:  DefaultBusyTimeout,
 		historyLimit: DefaultStateHistoryLimit,
 		leaseTTL:     DefaultLease,
+		leaseNow:     time.Now,
 	}
 	for _, opt := range opts {
 		opt(db)

@@ -30,7 +30,7 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 // testKey is a fixed key, so tests are reproducible.
-func testKey(t *testing.T) *Key {
+func testKey(t testing.TB) *Key {
 	t.Helper()
 	k, err := NewKey([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -41,7 +41,7 @@ func testKey(t *testing.T) *Key {
 
 // mustOpen opens a fresh database file under t.TempDir() with a test clock
 // and key, and closes it when the test ends.
-func mustOpen(t *testing.T, opts ...Option) (*DB, *testClock) {
+func mustOpen(t testing.TB, opts ...Option) (*DB, *testClock) {
 	t.Helper()
 	clock := newTestClock()
 	opts = append([]Option{WithNow(clock.Now), WithKey(testKey(t))}, opts...)
