@@ -203,7 +203,6 @@ func TestKeyFingerprint(t *testing.T) {
 	}
 }
 
-
 // BenchmarkClaim3Replicas measures jobs claimed (and finished) per second
 // by three replicas on one database, each claiming in its own goroutine.
 func BenchmarkClaim3Replicas(b *testing.B) {
