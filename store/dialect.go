@@ -99,3 +99,23 @@ func (db *DB) Backend() string {
 	}
 	return "sqlite"
 }
+
+// jobColumnsPostgres is jobColumns with PostgreSQL's JSON functions: the
+// warning count reads the failure reasons' metadata flag, true or 1.
+const jobColumnsPostgres = `j.id, j.connection_id, j.type, j.streams, j.status, j.trigger, j.cancel_requested,
+	j.not_before, j.created_at, j.updated_at, j.started_at, j.ended_at,
+	(SELECT COALESCE(SUM(a.records_committed), 0) FROM attempts a WHERE a.job_id = j.id),
+	(SELECT COALESCE(SUM(a.bytes_committed), 0) FROM attempts a WHERE a.job_id = j.id),
+	(SELECT COUNT(*) FROM attempts a WHERE a.job_id = j.id),
+	(SELECT COUNT(*) FROM attempts a, json_array_elements(a.failure_reasons::json) f
+		WHERE j.status = 'succeeded' AND a.job_id = j.id
+		AND a.number = (SELECT MAX(b.number) FROM attempts b WHERE b.job_id = j.id)
+		AND f.value #>> '{metadata,` + WarningMetadata + `}' IN ('1', 'true'))`
+
+// jobColumns returns the job columns in the DB's dialect.
+func (db *DB) jobColumns() string {
+	if db.dialect == dialectPostgres {
+		return jobColumnsPostgres
+	}
+	return jobColumns
+}
