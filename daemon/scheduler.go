@@ -28,8 +28,12 @@ func (d *Daemon) scheduleLoop(ctx context.Context) {
 	}
 }
 
-// scheduleTick creates the jobs due at now and stores the next run times.
+// scheduleTick creates the jobs due at now and stores the next run times,
+// on the one replica that holds the scheduler's leader lease.
 func (d *Daemon) scheduleTick(ctx context.Context, now time.Time) {
+	if !d.leading(ctx) {
+		return
+	}
 	due, err := d.db.DueConnections(ctx, now)
 	if err != nil {
 		if ctx.Err() == nil {

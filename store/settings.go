@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -74,4 +75,35 @@ func (db *DB) SettingOrCreate(ctx context.Context, name, value string) (string, 
 		return err
 	})
 	return v, err
+}
+
+// SharedSecret returns the install-wide secret setting name, storing
+// value (sealed with the secrets key) when it is unset: the first
+// replica's value wins and every replica reads it back in the clear.
+func (db *DB) SharedSecret(ctx context.Context, name, value string) (string, error) {
+	if db.key == nil {
+		return "", errors.New("store: shared secret: no key")
+	}
+	sealed, err := db.key.seal([]byte(mustJSONString(value)), "setting:"+name)
+	if err != nil {
+		return "", fmt.Errorf("store: shared secret: %w", err)
+	}
+	stored, err := db.SettingOrCreate(ctx, name, string(sealed))
+	if err != nil {
+		return "", err
+	}
+	plain, err := db.key.open([]byte(stored), "setting:"+name)
+	if err != nil {
+		return "", fmt.Errorf("store: shared secret %s: %w", name, err)
+	}
+	var out string
+	if err := json.Unmarshal(plain, &out); err != nil {
+		return "", fmt.Errorf("store: shared secret %s: %w", name, err)
+	}
+	return out, nil
+}
+
+func mustJSONString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
