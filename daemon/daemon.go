@@ -220,7 +220,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
 	beatDone := make(chan struct{})
 	go func() { defer close(beatDone); d.heartbeatLoop(beatCtx) }()
-	defer func() { stopBeat(); <-beatDone; d.leaveReplicas() }()
+	defer func() { stopBeat(); <-beatDone }()
 	var loops sync.WaitGroup
 	loops.Add(3)
 	go func() { defer loops.Done(); d.dispatchLoop(ctx) }()
@@ -263,6 +263,7 @@ func (d *Daemon) shutdown() {
 // Close releases the store. Call it after Run returned.
 func (d *Daemon) Close() error {
 	d.stopAttempts(errShutdown)
+	d.leaveReplicas()
 	err := d.db.Close()
 	d.lock.release()
 	return err

@@ -163,7 +163,7 @@ func TestLeadershipAndReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	dup := r
-	dup.BootID, dup.PID = "other-boot", 2
+	dup.BootID, dup.PID, dup.Hostname = "other-boot", 2, "h2"
 	wantErr(t, f.db.RegisterReplica(ctx, dup), ErrConflict)
 	c := f.mustClaim(t)
 	reps, err := f.db.Replicas(ctx)

@@ -23,8 +23,8 @@ type Replica struct {
 }
 
 // RegisterReplica records r as started now. A replica id whose row shows
-// another live process (another host or pid, a heartbeat within the
-// lease, not stopped) is ErrConflict: two processes must never share an id, since
+// a live process on another host (a heartbeat within the lease, not
+// stopped) is ErrConflict: two processes must never share an id, since
 // each sweeps the containers labelled with its own.
 func (db *DB) RegisterReplica(ctx context.Context, r Replica) error {
 	return db.update(ctx, "register replica", func(tx *txn) error {
@@ -37,8 +37,10 @@ func (db *DB) RegisterReplica(ctx context.Context, r Replica) error {
 		if err != nil && !errNoRows(err) {
 			return err
 		}
-		sameProcess := host == r.Hostname && pid == r.PID // reopened in one process
-		if err == nil && boot != r.BootID && !sameProcess && !stopped.Valid && beat > formatTime(now.Add(-db.leaseTTL)) {
+		// On one host the data dir's lock already keeps two processes off
+		// one id, and a restart after a kill -9 must not wait for the
+		// lease: only another host's live process is a clash.
+		if err == nil && boot != r.BootID && host != r.Hostname && !stopped.Valid && beat > formatTime(now.Add(-db.leaseTTL)) {
 			return conflict("replica id %s is in use by a live process (host %s, pid %d, last heartbeat %s): give each replica its own FERRY_REPLICA_ID or data dir",
 				r.ID, host, pid, beat)
 		}
