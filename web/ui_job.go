@@ -67,6 +67,9 @@ type failureView struct {
 	Internal   string `json:"internal"`
 	Stacktrace string `json:"stacktrace"`
 	Retryable  string `json:"retryable"`
+	// Logs are the connector's last error log lines (the failure's
+	// metadata lastErrorLogs): the cause a generic message hides.
+	Logs []string `json:"logs"`
 }
 
 // handleJobPage shows a job and its attempts, and follows the live log.
@@ -146,6 +149,13 @@ func newAttemptView(jobID int64, a *store.Attempt, red *secret.Redactor) attempt
 		}
 		if f.Retryable != nil {
 			fv.Retryable = fmt.Sprint(*f.Retryable)
+		}
+		if logs, ok := f.Metadata["lastErrorLogs"].([]any); ok {
+			for _, l := range logs {
+				if s, ok := l.(string); ok {
+					fv.Logs = append(fv.Logs, red.Redact(s))
+				}
+			}
 		}
 		out.Failures = append(out.Failures, fv)
 	}
