@@ -36,6 +36,7 @@ func (s *Server) uiRoutes() {
 	post("/logout", handleLogout())
 
 	get("/connections", handleConnectionsPage(st, log))
+	s.connectionBuilderRoutes(get, post)
 	get("/connections/{connectionId}", handleConnectionPage(st, s.connectionRedactor, log))
 	post("/connections/{connectionId}/sync", handleTriggerForm(jobs, store.JobSync, log))
 	post("/connections/{connectionId}/reset", handleTriggerForm(jobs, store.JobReset, log))
