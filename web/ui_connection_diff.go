@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"slices"
 
 	"github.com/ferrysync/ferry/protocol"
@@ -94,12 +95,12 @@ func fieldsChanged(stream string, was, is []byte) *fieldChange {
 	return &ch
 }
 
-// descriptorOfKey reverses streamKey.
+// descriptorOfKey reverses streamKey; a key that is not one names a
+// stream without a namespace.
 func descriptorOfKey(k string) protocol.StreamDescriptor {
-	for i := 0; i < len(k); i++ {
-		if k[i] == '\x1f' {
-			return protocol.StreamDescriptor{Namespace: k[:i], Name: k[i+1:]}
-		}
+	var parts []string
+	if json.Unmarshal([]byte(k), &parts) != nil || len(parts) != 2 {
+		return protocol.StreamDescriptor{Name: k}
 	}
-	return protocol.StreamDescriptor{Name: k}
+	return protocol.StreamDescriptor{Namespace: parts[0], Name: parts[1]}
 }

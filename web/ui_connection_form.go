@@ -353,7 +353,7 @@ func (f *connForm) checkStream(p string, st protocol.Stream, ch *streamChoice, w
 		}
 		// Airbyte keeps the cursor and the key in every selection: without
 		// them the destination could not order or dedupe the records.
-		need := slices.Clone(ch.PrimaryKey)
+		var need []string
 		for _, k := range cs.PrimaryKey {
 			need = append(need, k[0])
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,8 +103,12 @@ var syncModeLabels = map[string]string{
 	"incremental_soft_delete":        "Incremental | Soft delete",
 }
 
-// streamKey identifies a stream in the form's Known list.
-func streamKey(d protocol.StreamDescriptor) string { return d.Namespace + "\x1f" + d.Name }
+// streamKey identifies a stream in the form's Known list: its namespace
+// and name as a JSON array, which no name can break.
+func streamKey(d protocol.StreamDescriptor) string {
+	b, _ := json.Marshal([]string{d.Namespace, d.Name})
+	return string(b)
+}
 
 // fillStreams lays the form over the catalog.
 func (p *connFormPage) fillStreams(f *connForm, cat *protocol.Catalog, writes []string, added map[string]bool) {
