@@ -48,35 +48,16 @@ func (d *Daemon) runAttempt(run *activeRun) {
 		// retry can fix that.
 		end = attemptEnd{status: store.AttemptFailed, reasons: []store.FailureReason{
 			platformFailure(protocol.FailureConfig, "cannot decrypt the connection's secrets: "+c.ConfigErr.Error(), false, d.now().UnixMilli())}}
-	case c.Job.Type == store.JobReset:
-		end = d.reset(run, log)
 	default:
-		end = d.sync(run, log)
+		end = d.replicate(run, log)
 	}
 	d.finish(run, end, log)
 }
 
-// reset clears the connection's committed state and starts a new
-// generation of every stream, so the next sync reads from the start and an
-// overwrite destination drops the old data.
-func (d *Daemon) reset(run *activeRun, log *slog.Logger) attemptEnd {
-	c := run.claim
-	ctx := context.WithoutCancel(run.ctx)
-	err := d.db.ClearStateForAttempt(ctx, c.Attempt.ID, nil)
-	if err == nil {
-		_, err = d.db.BumpGenerations(ctx, c.Job.ConnectionID, nil)
-	}
-	if err != nil {
-		log.Error("reset", "error", err)
-		return attemptEnd{status: store.AttemptFailed, reasons: []store.FailureReason{
-			platformFailure(protocol.FailureSystem, "could not clear the state: "+err.Error(), true, d.now().UnixMilli())}}
-	}
-	log.Info("state cleared")
-	return attemptEnd{status: store.AttemptSucceeded, progress: true}
-}
-
-// sync runs a sync attempt through the runner.
-func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
+// replicate runs a sync, refresh or clear attempt through the runner. The
+// job types differ only in their plan (plan.go): the catalog, the state
+// the attempt starts from, the data channel and the runner's entry point.
+func (d *Daemon) replicate(run *activeRun, log *slog.Logger) attemptEnd {
 	c := run.claim
 	ctx := context.WithoutCancel(run.ctx) // for store writes that must land even after a cancel
 	fail := func(typ, msg string, retryable bool) attemptEnd {
@@ -98,38 +79,29 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 		}
 		logFile.Close()
 	}()
-	mode, err := chooseMode(c, runner.BridgeUnavailable(d.rt))
-	if err != nil {
-		// An empty serialization intersection is a configuration error,
-		// never a silent fallback (docs/design.md, mode selection).
-		return fail(protocol.FailureConfig, "data channel: "+err.Error(), false)
+	p, pf := d.plan(ctx, c)
+	if pf != nil {
+		return fail(pf.typ, pf.msg, pf.retryable)
 	}
-	if err := d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: mode.Mode,
-		Format: mode.Format, SocketCount: mode.Sockets, LogPath: logPath}); err != nil {
+	if err := d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: p.mode.Mode,
+		Format: p.mode.Format, SocketCount: p.mode.Sockets, LogPath: logPath}); err != nil {
 		return fail(protocol.FailureSystem, "record the attempt's data channel and log path: "+err.Error(), true)
 	}
-	gens := c.Generations
-	if c.Attempt.Number == 1 {
-		// A new job starts a new generation of its overwrite streams; its
-		// retries keep it, so they resume the same truncate.
-		if gens, err = d.bumpOverwriteGenerations(ctx, c); err != nil {
-			return fail(protocol.FailureSystem, "start a new generation: "+err.Error(), true)
+	if p.prepare != nil {
+		if pf := p.prepare(); pf != nil {
+			return fail(pf.typ, pf.msg, pf.retryable)
 		}
 	}
-	src, err := d.connectorImage(c.SourceDefinition)
-	if err != nil {
-		return fail(protocol.FailureConfig, err.Error(), false)
-	}
-	dst, err := d.connectorImage(c.DestinationDefinition)
-	if err != nil {
-		return fail(protocol.FailureConfig, err.Error(), false)
-	}
 	cp := newCheckpointer(d.db, c.Attempt.ID, c.State)
-	cfg := d.runnerConfig(run, src, dst, gens, cp)
-	cfg.Mode = mode
+	cfg := d.runnerConfig(run, p.srcImage, p.dstImage, p.catalog, cp)
+	cfg.Mode = p.mode
 	cfg.Log = teeWriter{capped, &logSink{h: d.hub, jobID: c.Job.ID, attempt: c.Attempt.Number}}
+	if p.intro != "" {
+		// The intro names no secret: no redactor needed.
+		runner.NewAttemptLog(cfg.Log, nil).Line(protocol.LevelInfo, "ferry", p.intro)
+	}
 
-	res, err := runner.Sync(run.ctx, d.rt, cfg)
+	res, err := p.run(run.ctx, d.rt, cfg)
 	final, stats := cp.finalCommit()
 	end := attemptEnd{stats: stats, final: final, progress: res.CommittedAnyState}
 	if stats == nil { // the runner failed before its final commit
@@ -139,8 +111,7 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 	switch {
 	case err == nil:
 		end.status = store.AttemptSucceeded
-		warnings := append(honestyWarnings(res), d.emptiedWarnings(ctx, c, cfg.Catalog, res)...)
-		end.reasons = warningReasons(warnings, d.now().UnixMilli())
+		end.reasons = warningReasons(p.warnings(ctx, res), d.now().UnixMilli())
 	case res.Status == runner.StatusCancelled:
 		end.status = store.AttemptCancelled
 		end.reasons = failureReasons(res.Failures, c.Job.ID, c.Attempt.Number)
@@ -152,7 +123,7 @@ func (d *Daemon) sync(run *activeRun, log *slog.Logger) attemptEnd {
 			end.reasons = append(end.reasons, platformFailure(protocol.FailureSystem, err.Error(), true, d.now().UnixMilli()))
 		}
 	}
-	log.Info("sync ended", "status", res.Status, "records_emitted", res.Stats.RecordsEmitted,
+	log.Info(string(c.Job.Type)+" ended", "status", res.Status, "records_emitted", res.Stats.RecordsEmitted,
 		"records_committed", res.Stats.RecordsCommitted, "committed_state", res.CommittedAnyState,
 		"duration", res.Ended.Sub(res.Started).Round(time.Millisecond))
 	return end

@@ -13,7 +13,7 @@ import (
 )
 
 // runnerConfig builds the runner's view of a claimed attempt.
-func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []store.StreamGeneration, cp runner.Checkpointer) runner.Config {
+func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, cat *protocol.ConfiguredCatalog, cp runner.Checkpointer) runner.Config {
 	c := run.claim
 	conn := c.Connection
 	cfg := runner.Config{
@@ -32,7 +32,7 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []
 			Spec:      c.DestinationDefinition.Spec,
 			Resources: runtimeResources(c.DestinationDefinition.Resources),
 		},
-		Catalog:      attemptCatalog(conn.Catalog, c.Job.ID, gens),
+		Catalog:      cat,
 		State:        c.State,
 		Checkpointer: cp,
 		Mapping: runner.NamespaceMapping{
@@ -79,9 +79,10 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, gens []
 // attemptCatalog copies the connection's catalog and stamps the sync's
 // bookkeeping on each stream (docs/protocol.md 2.7): sync_id is the job ID,
 // generation_id the stream's current generation, and minimum_generation_id
-// equals it for overwrite streams (the destination drops older
-// generations once the stream completes) and is 0 otherwise.
-func attemptCatalog(cat *protocol.ConfiguredCatalog, jobID int64, gens []store.StreamGeneration) *protocol.ConfiguredCatalog {
+// equals it for overwrite streams, and for every stream when truncate is
+// set (a refresh or a clear: the destination drops older generations once
+// the stream completes), and is 0 otherwise.
+func attemptCatalog(cat *protocol.ConfiguredCatalog, jobID int64, gens []store.StreamGeneration, truncate bool) *protocol.ConfiguredCatalog {
 	byStream := make(map[protocol.StreamDescriptor]int64, len(gens))
 	for _, g := range gens {
 		byStream[g.Stream] = g.GenerationID
@@ -90,7 +91,7 @@ func attemptCatalog(cat *protocol.ConfiguredCatalog, jobID int64, gens []store.S
 	for i, s := range cat.Streams {
 		gen := byStream[s.Stream.Descriptor()]
 		minGen := int64(0)
-		if isOverwrite(s.DestinationSyncMode) {
+		if truncate || isOverwrite(s.DestinationSyncMode) {
 			minGen = gen
 		}
 		syncID := jobID

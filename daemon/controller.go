@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -12,8 +13,9 @@ import (
 // declare the same interface where it consumes it without importing
 // daemon.
 type JobController interface {
-	// Trigger creates a pending sync or reset job for a connection and
-	// wakes the queue. While the connection has an active (pending,
+	// Trigger creates a pending job for a connection and wakes the queue:
+	// a sync, a clear (reset is the same job) of every stream, or a
+	// refresh (see plan.go). While the connection has an active (pending,
 	// running or incomplete) job it returns an error wrapping
 	// store.ErrConflict (HTTP 409); for an unknown connection one
 	// wrapping store.ErrNotFound; for a bad job type a
@@ -51,12 +53,24 @@ func (d *Daemon) TriggerManual(ctx context.Context, connectionID string, jobType
 	return d.trigger(ctx, connectionID, jobType, store.TriggerManual)
 }
 
+// TriggerStreams is Trigger for a clear (or reset) of some streams of the
+// connection; nil streams means all of them. Each must be in the
+// connection's catalog (else a *store.ValidationError), and only clears
+// name streams.
+func (d *Daemon) TriggerStreams(ctx context.Context, connectionID string, jobType store.JobType, streams []protocol.StreamDescriptor) (*store.Job, error) {
+	return d.triggerStreams(ctx, connectionID, jobType, store.TriggerAPI, streams)
+}
+
 func (d *Daemon) trigger(ctx context.Context, connID string, typ store.JobType, trig store.JobTrigger) (*store.Job, error) {
-	j, err := d.db.CreateJob(ctx, connID, typ, trig)
+	return d.triggerStreams(ctx, connID, typ, trig, nil)
+}
+
+func (d *Daemon) triggerStreams(ctx context.Context, connID string, typ store.JobType, trig store.JobTrigger, streams []protocol.StreamDescriptor) (*store.Job, error) {
+	j, err := d.db.CreateStreamsJob(ctx, connID, typ, trig, streams)
 	if err != nil {
 		return nil, err
 	}
-	d.log.Info("job created", "job_id", j.ID, "connection_id", connID, "type", typ, "trigger", trig)
+	d.log.Info("job created", "job_id", j.ID, "connection_id", connID, "type", typ, "trigger", trig, "streams", len(streams))
 	d.hub.publishStatus(j)
 	d.poke()
 	return j, nil

@@ -15,7 +15,8 @@ import (
 // A source may really have become empty, so this is a warning (G11), but
 // it is also what a source that resumes from state it should not have
 // been given looks like, and the destination has already dropped the old
-// data. A reset job never gets here: it runs no sync.
+// data. A refresh truncates every stream, so each is checked; a clear
+// empties streams on purpose and is never checked.
 func (d *Daemon) emptiedWarnings(ctx context.Context, c *store.Claim, cat *protocol.ConfiguredCatalog, res *runner.Result) []string {
 	jobs, _, err := d.db.Jobs(ctx, store.JobFilter{ConnectionID: c.Job.ConnectionID, Status: store.JobSucceeded,
 		Type: store.JobSync, Page: store.Page{Limit: 1}})
@@ -53,11 +54,19 @@ func emptiedStreams(cat *protocol.ConfiguredCatalog, stats runner.Stats, prev *s
 	var out []string
 	for _, s := range cat.Streams {
 		d := s.Stream.Descriptor()
-		if !isOverwrite(s.DestinationSyncMode) || now[d] > 0 || before[d] == 0 {
+		if !s.Truncates() || now[d] > 0 || before[d] == 0 {
 			continue
 		}
 		out = append(out, fmt.Sprintf("stream %s: the source emitted no records, but the last successful sync (job %d) had %d; "+
-			"this %s sync replaced the stream's data with nothing", d, prev.ID, before[d], s.DestinationSyncMode))
+			"this %s replaced the stream's data with nothing", d, prev.ID, before[d], truncation(s)))
 	}
 	return out
+}
+
+// truncation names why a stream's old data was dropped.
+func truncation(s protocol.ConfiguredStream) string {
+	if isOverwrite(s.DestinationSyncMode) {
+		return s.DestinationSyncMode + " sync"
+	}
+	return "refresh"
 }

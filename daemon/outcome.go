@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/ferrysync/ferry/protocol"
@@ -13,63 +12,28 @@ import (
 // succeeded (both connectors exited 0, final state and stats committed in
 // one transaction) AND the attempt committed state AND every record it
 // forwarded is covered by an acknowledged state AND no stream the source
-// reported on ended short of COMPLETE. Otherwise the job is still
-// "succeeded" (the store's statuses are the API's, and both connectors
-// did finish), but it carries warnings, and webhooks and the API call it a
-// partial success.
+// reported on ended short of COMPLETE (runner.HonestyWarnings, which
+// ferry sync applies too). Otherwise the job is still "succeeded" (the
+// store's statuses are the API's, Airbyte's enum has nothing between, and
+// both connectors did finish), but it carries warnings, and it is a
+// partial success everywhere alike: the API's job and job list
+// (partialSuccess), webhooks, and the exit codes of ferry sync and
+// scripts/sync.sh (4).
 //
 // The warnings are stored as failure reasons of the succeeded attempt,
-// marked with metadata {"warning": true}, no failureType and retryable
-// false: the store has no column for warnings yet, and failure reasons
-// are what the API already shows for an attempt. A succeeded job whose
-// last attempt has such reasons is "succeeded with warnings"
-// (JobWarnings).
+// marked with metadata {"warning": true} (store.WarningMetadata), no
+// failureType and retryable false: failure reasons are what the API
+// already shows for an attempt, and the store counts them for lists
+// (store.Job.Warnings). A succeeded job whose last attempt has such
+// reasons is "succeeded with warnings" (JobWarnings).
 
 // warningMeta marks a failure reason that is a warning.
-const warningMeta = "warning"
+const warningMeta = store.WarningMetadata
 
 // honestyWarnings returns the G11 findings of a succeeded attempt, then
-// the runner's own warnings (count mismatches, unacknowledged states).
-func honestyWarnings(res *runner.Result) []string {
-	var out []string
-	if !res.CommittedAnyState {
-		out = append(out, "the destination acknowledged no state: nothing this sync wrote is known to be durable, and the next sync starts again from the last committed state")
-	}
-	reported := false
-	for _, st := range res.Stats.Streams {
-		if st.Status != "" {
-			reported = true
-		}
-	}
-	for _, st := range res.Stats.Streams {
-		if res.CommittedAnyState && st.RecordsEmitted > st.RecordsCommitted {
-			out = append(out, fmt.Sprintf("stream %s: %d of %d records are not covered by an acknowledged state",
-				st.Stream, st.RecordsEmitted-st.RecordsCommitted, st.RecordsEmitted))
-		}
-		if reported && st.Status != protocol.StreamComplete {
-			status := st.Status
-			if status == "" {
-				status = "none"
-			}
-			out = append(out, fmt.Sprintf("stream %s: the source did not report it complete (last status: %s)", st.Stream, status))
-		}
-	}
-	for _, w := range res.Warnings {
-		if !containsString(out, w) {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+// the runner's own warnings (runner.HonestyWarnings, which ferry sync
+// judges by too).
+func honestyWarnings(res *runner.Result) []string { return runner.HonestyWarnings(res) }
 
 // warningReasons stores warnings as marked failure reasons.
 func warningReasons(warnings []string, now int64) []store.FailureReason {
@@ -110,17 +74,9 @@ func JobWarnings(j *store.Job) []string {
 }
 
 // PartialSuccess reports whether a finished job moved some but not all of
-// what it should have: a succeeded job with warnings, or a failed job
-// that still committed records. Webhooks report it; the API can too.
-func PartialSuccess(j *store.Job) bool {
-	switch j.Status {
-	case store.JobSucceeded:
-		return len(JobWarnings(j)) > 0
-	case store.JobFailed:
-		return j.RecordsSynced > 0
-	}
-	return false
-}
+// what it should have (store.Job.PartialSuccess): webhooks, the API and
+// the job list report it alike.
+func PartialSuccess(j *store.Job) bool { return j.PartialSuccess() }
 
 // failureReasons converts the runner's failures, adding the metadata the
 // API shows (docs/protocol.md 7.2).

@@ -104,3 +104,20 @@ func TestLogsScriptRefusedStream(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncScriptPartialSuccess verifies that sync.sh exits 4, as ferry sync
+// does, for a job that succeeded with warnings (G11), and says so.
+func TestSyncScriptPartialSuccess(t *testing.T) {
+	url := fakeAPI(t, map[string]func(http.ResponseWriter, *http.Request){
+		"GET /api/v1/connections/c1": answer(200, `{"connectionId":"c1","name":"demo"}`),
+		"POST /api/v1/jobs":          answer(201, `{"jobId":7,"status":"pending","jobType":"sync","connectionId":"c1","attemptCount":0,"rowsSynced":0,"bytesSynced":0}`),
+		"GET /api/v1/jobs/7": answer(200, `{"jobId":7,"status":"succeeded","jobType":"sync","connectionId":"c1","attemptCount":1,
+			"rowsSynced":0,"bytesSynced":0,"duration":"PT1S","partialSuccess":true,
+			"warnings":["the destination acknowledged no state"],"attempts":[]}`),
+	})
+	out, errOut, code := runScript(t, url, "sync.sh", "c1")
+	if code != 4 || !strings.Contains(out, "job 7 succeeded with warnings (partial success)") ||
+		!strings.Contains(out, "warning: the destination acknowledged no state") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s\nwant exit 4 and the warning", code, out, errOut)
+	}
+}

@@ -4,9 +4,11 @@
 # summary: status, duration, records and bytes, per-stream counts,
 # warnings and failures. With -f the attempt logs are followed meanwhile.
 #
-# Exit status: 0 only when the job succeeded; 1 when it failed, was
-# cancelled, or could not be started (e.g. the connection already has an
-# active job); 2 for usage, connection or token problems.
+# Exit status: 0 only when the job succeeded plainly; 1 when it failed,
+# was cancelled, or could not be started (e.g. the connection already has
+# an active job); 2 for usage, connection or token problems; 4 when it
+# succeeded with warnings, a partial success (G11: e.g. the destination
+# acknowledged no state), as `ferry sync` exits.
 #
 # See api.sh for FERRY_URL, FERRY_TOKEN and FERRY_DATA_DIR. FERRY_POLL is
 # the seconds between status checks (default 2).
@@ -60,11 +62,12 @@ while :; do
 done
 
 jq -r '
-  "job \(.jobId) \(.status) in \(.duration // "?"): \(.rowsSynced) records (\(.bytesSynced) bytes) committed in \(.attemptCount) attempt(s)",
+  "job \(.jobId) \(.status)\(if .partialSuccess and .status == "succeeded" then " with warnings (partial success)" else "" end) in \(.duration // "?"): \(.rowsSynced) records (\(.bytesSynced) bytes) committed in \(.attemptCount) attempt(s)",
   (.attempts[-1].streamStats[]? |
     "  stream \(if .stream.namespace then .stream.namespace + "." else "" end)\(.stream.name): \(.recordsCommitted) records committed of \(.recordsEmitted) read\(if .status then " (" + .status + ")" else "" end)"),
   (.warnings[]? | "  warning: \(.)"),
   (.attempts[]? | .attemptNumber as $n | .failureSummary.failures[]? |
     "  attempt \($n) failed: \(.failureOrigin)\(if .failureType then " " + .failureType else "" end): \(.externalMessage // .internalMessage // "no message")")
 ' <<<"$job"
-[ "$status" = succeeded ]
+[ "$status" = succeeded ] || exit 1
+[ "$(jq -r '.partialSuccess // false' <<<"$job")" = false ] || exit 4

@@ -3,7 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"time"
+
+	"github.com/ferrysync/ferry/protocol"
 )
 
 // JobType is what a job does.
@@ -53,14 +57,21 @@ const (
 	TriggerRetry    JobTrigger = "retry"
 )
 
-// Job is one sync or reset of a connection; it runs as one or more
-// attempts.
+// Clears reports whether the job type empties the destination (reset and
+// clear, which are the same job).
+func (t JobType) Clears() bool { return t == JobReset || t == JobClear }
+
+// Job is one sync, clear (reset) or refresh of a connection; it runs as
+// one or more attempts.
 type Job struct {
 	ID           int64
 	ConnectionID string
 	Type         JobType
-	Status       JobStatus
-	Trigger      JobTrigger
+	// Streams are the streams a clear applies to; nil means every stream
+	// of the connection's catalog.
+	Streams []protocol.StreamDescriptor
+	Status  JobStatus
+	Trigger JobTrigger
 	// CancelRequested is set when a cancel arrived while an attempt ran;
 	// the daemon stops the attempt and finishes the job as cancelled.
 	CancelRequested bool
@@ -75,8 +86,32 @@ type Job struct {
 	RecordsSynced int64
 	BytesSynced   int64
 	AttemptCount  int
+	// Warnings counts the warnings of a succeeded job's last attempt: the
+	// failure reasons marked as warnings (WarningMetadata). A succeeded
+	// job with warnings is a partial success (G11).
+	Warnings int
 	// Attempts is filled by Job, oldest first; lists leave it nil.
 	Attempts []*Attempt
+}
+
+// WarningMetadata is the failure-reason metadata key (set to true) that
+// marks a warning on a succeeded attempt rather than a failure. Warnings
+// are stored as failure reasons because they are what the API already
+// shows for an attempt.
+const WarningMetadata = "warning"
+
+// PartialSuccess reports whether a finished job moved some but not all of
+// what it should have (G11): a succeeded job with warnings, or a failed
+// job that still committed records. Its status stays Airbyte's
+// (succeeded or failed); this is the qualification every view shows.
+func (j *Job) PartialSuccess() bool {
+	switch j.Status {
+	case JobSucceeded:
+		return j.Warnings > 0
+	case JobFailed:
+		return j.RecordsSynced > 0
+	}
+	return false
 }
 
 // CreateJob inserts a pending job for a connection. At most one job per
@@ -85,15 +120,24 @@ type Job struct {
 // transaction. It returns ErrNotFound for an unknown connection and a
 // *ValidationError for an unknown type or trigger.
 func (db *DB) CreateJob(ctx context.Context, connID string, typ JobType, trigger JobTrigger) (*Job, error) {
+	return db.CreateStreamsJob(ctx, connID, typ, trigger, nil)
+}
+
+// CreateStreamsJob is CreateJob for some streams of the connection: a
+// clear (or reset) of the given streams only. nil streams means all of
+// them, and is the only choice for sync and refresh. Each stream must be
+// in the connection's catalog, once; otherwise it returns a
+// *ValidationError.
+func (db *DB) CreateStreamsJob(ctx context.Context, connID string, typ JobType, trigger JobTrigger, streams []protocol.StreamDescriptor) (*Job, error) {
 	var j *Job
 	err := db.update(ctx, "create job", func(tx *txn) (err error) {
-		j, err = createJob(ctx, tx, connID, typ, trigger)
+		j, err = createJob(ctx, tx, connID, typ, trigger, streams)
 		return err
 	})
 	return j, err
 }
 
-func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger JobTrigger) (*Job, error) {
+func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger JobTrigger, streams []protocol.StreamDescriptor) (*Job, error) {
 	switch typ {
 	case JobSync, JobReset, JobClear, JobRefresh:
 	default:
@@ -104,11 +148,16 @@ func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger
 	default:
 		return nil, invalid("trigger", "must be manual, schedule, api or retry")
 	}
-	if _, _, err := findConnection(ctx, tx, connID); err != nil {
+	conn, _, err := findConnection(ctx, tx, connID)
+	if err != nil {
+		return nil, err
+	}
+	streamsJSON, err := jobStreams(conn, typ, streams)
+	if err != nil {
 		return nil, err
 	}
 	var active int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE connection_id = ?
+	err = tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE connection_id = ?
 		AND status IN ('pending', 'running', 'incomplete')`, connID).Scan(&active)
 	if err == nil {
 		return nil, conflict("connection %s already has an active job (%d)", connID, active)
@@ -116,8 +165,8 @@ func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger
 		return nil, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO jobs (connection_id, type, status, trigger,
-		created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?)`,
-		connID, typ, trigger, formatTime(tx.now), formatTime(tx.now))
+		streams, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
+		connID, typ, trigger, streamsJSON, formatTime(tx.now), formatTime(tx.now))
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +175,39 @@ func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger
 		return nil, err
 	}
 	return findJob(ctx, tx, id)
+}
+
+// jobStreams checks the streams of a job and returns their stored JSON,
+// nil for all.
+func jobStreams(conn *Connection, typ JobType, streams []protocol.StreamDescriptor) (any, error) {
+	if streams == nil {
+		return nil, nil
+	}
+	if !typ.Clears() {
+		return nil, invalid("streams", "a %s job applies to every stream; only a clear or reset can name streams", typ)
+	}
+	if len(streams) == 0 {
+		return nil, invalid("streams", "name at least one stream, or none at all to clear every stream")
+	}
+	inCatalog := make(map[protocol.StreamDescriptor]bool, len(conn.Catalog.Streams))
+	for i := range conn.Catalog.Streams {
+		inCatalog[conn.Catalog.Streams[i].Stream.Descriptor()] = true
+	}
+	seen := make(map[protocol.StreamDescriptor]bool, len(streams))
+	for _, d := range streams {
+		switch {
+		case !inCatalog[d]:
+			return nil, invalid("streams", "stream %s is not in the connection's catalog", d)
+		case seen[d]:
+			return nil, invalid("streams", "stream %s appears twice", d)
+		}
+		seen[d] = true
+	}
+	b, err := json.Marshal(streams)
+	if err != nil {
+		return nil, fmt.Errorf("encode job streams: %w", err)
+	}
+	return string(b), nil
 }
 
 // Job returns a job with its attempts. It returns ErrNotFound.
@@ -250,17 +332,27 @@ func (db *DB) CancelJob(ctx context.Context, id int64) (*Job, error) {
 		if err != nil {
 			return err
 		}
+		if j.Status != JobRunning {
+			// Cancelled at once: a refresh's staged state is dropped now.
+			if err := endRefresh(ctx, tx, j, JobCancelled, nil); err != nil {
+				return err
+			}
+		}
 		j, err = findJob(ctx, tx, id)
 		return err
 	})
 	return j, err
 }
 
-const jobColumns = `j.id, j.connection_id, j.type, j.status, j.trigger, j.cancel_requested,
+const jobColumns = `j.id, j.connection_id, j.type, j.streams, j.status, j.trigger, j.cancel_requested,
 	j.not_before, j.created_at, j.updated_at, j.started_at, j.ended_at,
 	(SELECT COALESCE(SUM(a.records_committed), 0) FROM attempts a WHERE a.job_id = j.id),
 	(SELECT COALESCE(SUM(a.bytes_committed), 0) FROM attempts a WHERE a.job_id = j.id),
-	(SELECT COUNT(*) FROM attempts a WHERE a.job_id = j.id)`
+	(SELECT COUNT(*) FROM attempts a WHERE a.job_id = j.id),
+	(SELECT COUNT(*) FROM attempts a, json_each(a.failure_reasons) f
+		WHERE j.status = 'succeeded' AND a.job_id = j.id
+		AND a.number = (SELECT MAX(b.number) FROM attempts b WHERE b.job_id = j.id)
+		AND json_extract(f.value, '$.metadata.` + WarningMetadata + `') = 1)`
 
 func findJob(ctx context.Context, tx *txn, id int64) (*Job, error) {
 	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE j.id = ?`, id))
@@ -272,12 +364,17 @@ func findJob(ctx context.Context, tx *txn, id int64) (*Job, error) {
 
 func scanJob(s scanner, extra ...any) (*Job, error) {
 	var j Job
-	var notBefore, started, ended sql.NullString
+	var streams, notBefore, started, ended sql.NullString
 	var created, updated string
-	dest := []any{&j.ID, &j.ConnectionID, &j.Type, &j.Status, &j.Trigger, &j.CancelRequested,
-		&notBefore, &created, &updated, &started, &ended, &j.RecordsSynced, &j.BytesSynced, &j.AttemptCount}
+	dest := []any{&j.ID, &j.ConnectionID, &j.Type, &streams, &j.Status, &j.Trigger, &j.CancelRequested,
+		&notBefore, &created, &updated, &started, &ended, &j.RecordsSynced, &j.BytesSynced, &j.AttemptCount, &j.Warnings}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
+	}
+	if streams.Valid {
+		if err := json.Unmarshal([]byte(streams.String), &j.Streams); err != nil {
+			return nil, fmt.Errorf("decode the streams of job %d: %w", j.ID, err)
+		}
 	}
 	var ts timeScanner
 	j.RetryAt = ts.nullTime(notBefore)

@@ -28,8 +28,9 @@ type Claim struct {
 	SourceConfig      *ResolvedConfig
 	DestinationConfig *ResolvedConfig
 	ConfigErr         error
-	// State is the connection's committed state; the attempt starts from
-	// it. Generations are the streams' current generations.
+	// State is the connection's committed state (for a refresh, the
+	// state the refresh committed so far); the attempt starts from it.
+	// Generations are the streams' current generations.
 	State       []*protocol.State
 	Generations []StreamGeneration
 }
@@ -80,7 +81,7 @@ func (db *DB) ClaimJob(ctx context.Context, owner Owner) (*Claim, error) {
 		if c.DestinationDefinition, err = findDefinition(ctx, tx, dst.DefinitionID); err != nil {
 			return err
 		}
-		if c.State, err = readState(ctx, tx, c.Job.ConnectionID); err != nil {
+		if c.State, err = attemptInputState(ctx, tx, c.Job); err != nil {
 			return err
 		}
 		c.Generations, err = generations(ctx, tx, c.Job.ConnectionID)
@@ -211,6 +212,9 @@ func (db *DB) FinishAttempt(ctx context.Context, r AttemptResult) (*Job, error) 
 		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, not_before = ?, ended_at = ?,
 			updated_at = ? WHERE id = ?`,
 			status, nullTime(retryAt), ended, formatTime(tx.now), j.ID); err != nil {
+			return err
+		}
+		if err := endRefresh(ctx, tx, j, status, &a.ID); err != nil {
 			return err
 		}
 		if j, err = findJob(ctx, tx, j.ID); err != nil {

@@ -76,8 +76,23 @@ func checkStates(states []*protocol.State, replace bool) (protocol.StateType, []
 	return kind, clean, nil
 }
 
-// writeStates stores a batch of states for a connection and records it in
-// the history.
+// stateRows says where states are stored: a connection's committed state
+// (table states), or the state a refresh job stages until it succeeds
+// (table refresh_states, see state_refresh.go). Both tables have the same
+// layout but for their key.
+type stateRows struct {
+	table string // states or refresh_states
+	key   string // connection_id or job_id
+	id    any
+}
+
+func connectionRows(connID string) stateRows {
+	return stateRows{table: "states", key: "connection_id", id: connID}
+}
+
+// writeStates stores a batch of states an attempt (nil: none) committed
+// for a connection and records it in the history; a refresh attempt's
+// states go to its job's staged state instead, without history.
 func writeStates(ctx context.Context, tx *txn, connID string, attemptID *int64, states []*protocol.State) error {
 	if len(states) == 0 {
 		return nil
@@ -86,26 +101,33 @@ func writeStates(ctx context.Context, tx *txn, connID string, attemptID *int64, 
 	if err != nil {
 		return err
 	}
+	rows, staged, err := checkpointRows(ctx, tx, connID, attemptID)
+	if err != nil {
+		return err
+	}
 	var stored int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM states WHERE connection_id = ? AND kind != ?`,
-		connID, kind).Scan(&stored); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+rows.table+` WHERE `+rows.key+` = ? AND kind != ?`,
+		rows.id, kind).Scan(&stored); err != nil {
 		return err
 	}
 	if kind != protocol.StateStream || stored > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM states WHERE connection_id = ?`, connID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+rows.table+` WHERE `+rows.key+` = ?`, rows.id); err != nil {
 			return err
 		}
 	}
 	if kind != protocol.StateStream {
 		clean = clean[len(clean)-1:] // the latest GLOBAL or LEGACY state wins
 	}
-	if err := upsertStates(ctx, tx, connID, attemptID, clean); err != nil {
+	if err := upsertStates(ctx, tx, rows, attemptID, clean); err != nil {
 		return err
+	}
+	if staged {
+		return nil // the history records the refresh's state when it replaces the connection's
 	}
 	return addHistory(ctx, tx, connID, attemptID, "checkpoint", clean, nil)
 }
 
-func upsertStates(ctx context.Context, tx *txn, connID string, attemptID *int64, clean []*protocol.State) error {
+func upsertStates(ctx context.Context, tx *txn, rows stateRows, attemptID *int64, clean []*protocol.State) error {
 	for _, s := range clean {
 		b, err := json.Marshal(s)
 		if err != nil {
@@ -115,11 +137,11 @@ func upsertStates(ctx context.Context, tx *txn, connID string, attemptID *int64,
 		if s.Kind() == protocol.StateStream {
 			d = s.Stream.StreamDescriptor
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO states (connection_id, kind, namespace, name,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+rows.table+` (`+rows.key+`, kind, namespace, name,
 			state, attempt_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (connection_id, namespace, name) DO UPDATE SET kind = excluded.kind,
+			ON CONFLICT (`+rows.key+`, namespace, name) DO UPDATE SET kind = excluded.kind,
 			state = excluded.state, attempt_id = excluded.attempt_id, updated_at = excluded.updated_at`,
-			connID, s.Kind(), d.Namespace, d.Name, string(b), nullInt64(attemptID), formatTime(tx.now)); err != nil {
+			rows.id, s.Kind(), d.Namespace, d.Name, string(b), nullInt64(attemptID), formatTime(tx.now)); err != nil {
 			return err
 		}
 	}
@@ -143,8 +165,12 @@ func (db *DB) State(ctx context.Context, connID string) ([]*protocol.State, erro
 }
 
 func readState(ctx context.Context, tx *txn, connID string) ([]*protocol.State, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT state FROM states WHERE connection_id = ?
-		ORDER BY namespace, name`, connID)
+	return readRows(ctx, tx, connectionRows(connID))
+}
+
+func readRows(ctx context.Context, tx *txn, where stateRows) ([]*protocol.State, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT state FROM `+where.table+` WHERE `+where.key+` = ?
+		ORDER BY namespace, name`, where.id)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +183,7 @@ func readState(ctx context.Context, tx *txn, connID string) ([]*protocol.State, 
 		}
 		var s protocol.State
 		if err := json.Unmarshal([]byte(raw), &s); err != nil {
-			return nil, fmt.Errorf("decode stored state of connection %s: %w", connID, err)
+			return nil, fmt.Errorf("decode stored state (%s %v): %w", where.key, where.id, err)
 		}
 		out = append(out, &s)
 	}
@@ -183,7 +209,7 @@ func (db *DB) ReplaceState(ctx context.Context, connID string, states []*protoco
 		if _, err := tx.ExecContext(ctx, `DELETE FROM states WHERE connection_id = ?`, connID); err != nil {
 			return err
 		}
-		if err := upsertStates(ctx, tx, connID, nil, clean); err != nil {
+		if err := upsertStates(ctx, tx, connectionRows(connID), nil, clean); err != nil {
 			return err
 		}
 		return addHistory(ctx, tx, connID, nil, "replace", clean, nil)

@@ -74,7 +74,7 @@ func clearState(ctx context.Context, tx *txn, connID string, attemptID *int64, s
 			}
 		}
 		g.Global = &global
-		if err := upsertStates(ctx, tx, connID, attemptID, []*protocol.State{&g}); err != nil {
+		if err := upsertStates(ctx, tx, connectionRows(connID), attemptID, []*protocol.State{&g}); err != nil {
 			return err
 		}
 	default:

@@ -26,6 +26,7 @@ type jobJSON struct {
 	AttemptCount    int           `json:"attemptCount"`
 	RetryAt         *string       `json:"retryAt,omitempty"`
 	CancelRequested bool          `json:"cancelRequested,omitempty"`
+	PartialSuccess  bool          `json:"partialSuccess"` // G11: qualifies the status, which stays Airbyte's
 	Warnings        []string      `json:"warnings,omitempty"`
 	Attempts        []attemptJSON `json:"attempts,omitempty"`
 }
@@ -76,6 +77,7 @@ func newJobJSON(j *store.Job, red *secret.Redactor) jobJSON {
 		Trigger: string(j.Trigger), StartTime: timeText(j.CreatedAt), LastUpdatedAt: timeText(j.UpdatedAt),
 		EndedAt: optTime(j.EndedAt), BytesSynced: j.BytesSynced, RowsSynced: j.RecordsSynced,
 		AttemptCount: j.AttemptCount, RetryAt: optTime(j.RetryAt), CancelRequested: j.CancelRequested,
+		PartialSuccess: j.PartialSuccess(),
 	}
 	if j.EndedAt != nil {
 		out.Duration = isoDuration(j.EndedAt.Sub(j.CreatedAt))

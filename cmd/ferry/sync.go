@@ -32,7 +32,10 @@ its default mode: incremental (append) when the stream has a cursor, full
 refresh (overwrite) otherwise.
 
 Exit codes: 0 success; 1 the sync failed; 2 usage; 3 the runtime or an
-image is unavailable; 130 interrupted (acknowledged state is still saved).
+image is unavailable; 4 succeeded with warnings, a partial success (the
+destination acknowledged no state, records not covered by an acknowledged
+state, a stream not reported complete: see the summary's warnings); 130
+interrupted (acknowledged state is still saved).
 
 Flags:
 `
@@ -216,6 +219,11 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	}
 	res, syncErr := runner.Sync(ctx, rt, cfg)
 	prog.clear()
+	if syncErr == nil {
+		// Judged as the daemon judges a job (G11), so the exit code
+		// agrees with the API and webhooks.
+		res.Warnings = runner.HonestyWarnings(res)
+	}
 	if f.asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
@@ -231,8 +239,16 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		}
 		return &exitError{code: exitFailed}
 	}
+	if len(res.Warnings) > 0 {
+		return &exitError{code: exitPartial}
+	}
 	return nil
 }
+
+// exitPartial is ferry sync's exit code for a sync that succeeded with
+// warnings (G11): the connectors succeeded, but not everything the sync
+// moved is known to be durable or complete.
+const exitPartial = 4
 
 // chooseSyncMode picks the data channel from the connectors' IPC options
 // (the io.ferry.ipc-options image label, or a binary's labels sidecar).

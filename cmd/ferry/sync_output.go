@@ -67,7 +67,11 @@ func printSummary(w io.Writer, res *runner.Result, f *syncFlags, logPath string)
 	if res.Sockets > 0 {
 		channel += fmt.Sprintf(", %d sockets", res.Sockets)
 	}
-	fmt.Fprintf(w, "sync %s in %s (%s)\n", res.Status, d.Truncate(time.Millisecond), channel)
+	status := string(res.Status)
+	if res.Status == runner.StatusSucceeded && len(res.Warnings) > 0 {
+		status += " with warnings (partial success)"
+	}
+	fmt.Fprintf(w, "sync %s in %s (%s)\n", status, d.Truncate(time.Millisecond), channel)
 	bytes := syncedBytes(res.Stats.BytesEmitted, res.Stats.BytesCommitted)
 	fmt.Fprintf(w, "%d records, %.1f MB: %.0f records/s, %.1f MB/s\n", res.Stats.RecordsEmitted,
 		float64(bytes)/1e6, float64(res.Stats.RecordsEmitted)/secs, float64(bytes)/1e6/secs)

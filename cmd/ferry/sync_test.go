@@ -103,8 +103,8 @@ func TestSyncLegacyFullRefreshKeepsData(t *testing.T) {
 	}
 }
 
-// TestSyncCommandFailures checks usage errors and that a failed sync exits
-// 1 with the failure in the summary.
+// TestSyncCommandFailures checks usage errors, that a failed sync exits 1
+// with the failure in the summary, and that a partial success exits 4.
 func TestSyncCommandFailures(t *testing.T) {
 	scripted := runnertest.BuildBinary(t, "connector-scripted", "./connectors/connector-scripted")
 	vars := map[string]string{"XDG_CACHE_HOME": t.TempDir()}
@@ -120,6 +120,12 @@ func TestSyncCommandFailures(t *testing.T) {
 		{"source fails", []string{"sync", "--runtime", "local", "--source", scripted, "--destination", scripted,
 			"--source-config", writeConfig(t, `{"secret":"sup3r-s3cret","source":{"records":5,"exit_code":1,"error_message":"cannot reach sup3r-s3cret"}}`),
 			"--destination-config", writeConfig(t, `{}`), "--log", "-"}, exitFailed, "failure (source, system_error): cannot reach **********"},
+		// G11: both connectors succeed, but the destination acknowledges
+		// nothing.
+		{"nothing acknowledged", []string{"sync", "--runtime", "local", "--source", scripted, "--destination", scripted,
+			"--source-config", writeConfig(t, `{"source":{"records":3}}`),
+			"--destination-config", writeConfig(t, `{"destination":{"ack":"none"}}`)}, exitPartial,
+			"sync succeeded with warnings (partial success)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runFerry(t, vars, tc.args...)
