@@ -63,7 +63,7 @@ func (b *builderEnv) form(set ...string) url.Values {
 		"schedule.cron": {"0 2 * * *"}, "schedule.timezone": {"UTC"}, "dataChannel": {"auto"},
 		"streams.0.name": {"orders"}, "streams.0.selected": {"on"}, "streams.0.syncMode": {"incremental_append"},
 		"streams.0.cursor": {"updated_at"},
-		"streams.1.name": {"users"}, "streams.1.selected": {"on"}, "streams.1.syncMode": {"incremental_deduped_history"},
+		"streams.1.name":   {"users"}, "streams.1.selected": {"on"}, "streams.1.syncMode": {"incremental_deduped_history"},
 		"streams.2.name": {"events"}, "streams.2.syncMode": {"full_refresh_overwrite"}}
 	for i := 0; i+1 < len(set); i += 2 {
 		if set[i+1] == "" {
