@@ -252,12 +252,21 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 	var total int
 	err := db.view(ctx, "list jobs", func(tx *txn) error {
 		from := `FROM jobs j
-			WHERE (? = '' OR j.connection_id = ?) AND (? = '' OR j.status = ?) AND (? = '' OR j.type = ?)
-			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)
+			WHERE (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)
 			AND (? IS NULL OR j.updated_at >= ?) AND (? IS NULL OR j.updated_at < ?)`
-		args := []any{f.ConnectionID, f.ConnectionID, f.Status, f.Status, f.Type, f.Type,
-			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo),
+		args := []any{nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo),
 			nullTime(f.UpdatedFrom), nullTime(f.UpdatedFrom), nullTime(f.UpdatedTo), nullTime(f.UpdatedTo)}
+		// Equality filters are added only when set: "(? = '' OR
+		// j.connection_id = ?)" kept SQLite from using the connection
+		// index, and every connection's row on the connections page
+		// scanned all jobs.
+		for _, eq := range []struct{ col, val string }{{"j.connection_id", f.ConnectionID},
+			{"j.status", string(f.Status)}, {"j.type", string(f.Type)}} {
+			if eq.val != "" {
+				from += ` AND ` + eq.col + ` = ?`
+				args = append(args, eq.val)
+			}
+		}
 		if len(f.WorkspaceIDs) > 0 {
 			from += ` AND j.connection_id IN (SELECT id FROM connections WHERE workspace_id IN (` +
 				placeholders(len(f.WorkspaceIDs)) + `))`

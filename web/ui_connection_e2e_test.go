@@ -68,13 +68,11 @@ func TestBrowserConnectionAndLiveJob(t *testing.T) {
 	b.run(t, "choose streams and a Quartz schedule",
 		chromedp.SendKeys("#f-name", "Shop → lake", chromedp.ByID),
 		chromedp.Click(`#stream-events input[type=checkbox][name$=".selected"]`, q),
-		chromedp.SetValue(`#stream-orders select[name$=".syncMode"]`, "incremental_append", q),
-		chromedp.SetValue(`#stream-users select[name$=".syncMode"]`, "full_refresh_overwrite", q),
-		chromedp.SetValue(`select[name="schedule.type"]`, "cron", q),
-		chromedp.SetValue(`#f-schedule\.cron`, "", q),
-		chromedp.SendKeys(`#f-schedule\.cron`, "0 0 3 * * ?", q),
-		chromedp.SetValue(`#f-schedule\.timezone`, "", q),
-		chromedp.SendKeys(`#f-schedule\.timezone`, "Europe/Berlin", q),
+		setField(`#stream-orders select[name$=".syncMode"]`, "incremental_append"),
+		setField(`#stream-users select[name$=".syncMode"]`, "full_refresh_overwrite"),
+		setField(`select[name="schedule.type"]`, "cron"),
+		setField(`input[name="schedule.cron"]`, "0 0 3 * * ?"),
+		setField(`input[name="schedule.timezone"]`, "Europe/Berlin"),
 		// The preview answers the typed schedule: three runs at 03:00 CET.
 		chromedp.Poll(`document.querySelectorAll("#next-runs li").length === 3 &&
 			document.querySelector("#next-runs li").textContent.includes("03:00:00 CE")`, nil, chromedp.WithPollingTimeout(time.Minute)))
@@ -101,6 +99,16 @@ func TestBrowserConnectionAndLiveJob(t *testing.T) {
 		Counts int `json:"counts"`
 		Grown  int `json:"grown"`
 	}
+	var watched string
+	t.Cleanup(func() {
+		if t.Failed() {
+			_ = chromedp.Run(b.ctx, chromedp.Evaluate(`JSON.stringify({counts: window.__watch && [...window.__watch.counts],
+				first: window.__watch && window.__watch.first, max: window.__watch && window.__watch.max,
+				emitted: document.getElementById("p-emitted") && document.getElementById("p-emitted").textContent,
+				log: document.getElementById("log") && document.getElementById("log").textContent.slice(0, 3000)})`, &watched))
+			t.Logf("the job page as watched: %s", watched)
+		}
+	})
 	b.run(t, "watch two intermediate counts and the chart grow", chromedp.Poll(`(() => {
 			const w = window.__watch = window.__watch || {counts: new Set(), first: null, max: 0};
 			const t = document.getElementById("p-emitted").textContent;
@@ -110,7 +118,7 @@ func TestBrowserConnectionAndLiveJob(t *testing.T) {
 			w.max = Math.max(w.max, n);
 			const res = {counts: w.counts.size, grown: w.max - w.first};
 			return res.counts >= 2 && res.grown >= 2 ? res : null;
-		})()`, &seen, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute)))
+		})()`, &seen, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(90*time.Second)))
 	p.shot(t, "job-running")
 	jobID := jobURL[strings.LastIndex(jobURL, "/")+1:]
 	if st := s.waitJob(t, atoi64(t, jobID)); st != "succeeded" {
@@ -163,8 +171,8 @@ func TestBrowserConnectionAndLiveJob(t *testing.T) {
 	// Edit: an interval instead of the cron.
 	b.run(t, "edit", chromedp.Click("#edit", chromedp.ByID), chromedp.WaitVisible("#connection-form", chromedp.ByID))
 	p.shot(t, "connection-edit")
-	b.run(t, "every 12 hours", chromedp.SetValue(`select[name="schedule.type"]`, "interval", q),
-		chromedp.SetValue(`#f-schedule\.interval`, "12", q), chromedp.SetValue(`select[name="schedule.unit"]`, "hours", q),
+	b.run(t, "every 12 hours", setField(`select[name="schedule.type"]`, "interval"),
+		setField(`input[name="schedule.interval"]`, "12"), setField(`select[name="schedule.unit"]`, "hours"),
 		chromedp.Click("#save", chromedp.ByID), chromedp.WaitVisible("#done", chromedp.ByID))
 	if page := p.shot(t, "connection-saved"); !strings.Contains(page, "every 12h00m") {
 		t.Errorf("after the edit: want the interval schedule\n%s", page)
@@ -197,4 +205,13 @@ func atoi64(t *testing.T, s string) int64 {
 		t.Fatalf("not a job id: %q", s)
 	}
 	return n
+}
+
+// setField sets a form control's value as a user would, with the input
+// and change events the page's script listens to.
+func setField(selector, value string) chromedp.Action {
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
+		el.dispatchEvent(new Event("input", {bubbles: true})); el.dispatchEvent(new Event("change", {bubbles: true})); return true; })()`,
+		selector, value)
+	return chromedp.Evaluate(js, nil)
 }

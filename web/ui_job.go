@@ -126,7 +126,8 @@ func newJobPage(j *store.Job, names *nameCache, red *secret.Redactor, samples ma
 		Live: !j.Status.Terminal(), Attempts: []attemptView{}}
 	for _, a := range j.Attempts {
 		av := newAttemptView(j.ID, a, red)
-		av.Open = a == j.Attempts[len(j.Attempts)-1]
+		// The running attempt is the live panel; its row here would be stale.
+		av.Open = a == j.Attempts[len(j.Attempts)-1] && a.Status != store.AttemptRunning
 		page.Attempts = append(page.Attempts, av)
 		// As the API does: a succeeded job's warnings are its last
 		// attempt's (G11).
@@ -145,11 +146,18 @@ func newJobPage(j *store.Job, names *nameCache, red *secret.Redactor, samples ma
 		page.FollowURL = fmt.Sprintf("/jobs/%d/attempts/%d/log", j.ID, page.Follow)
 	}
 	page.Failure = failureOf(j, page.Attempts)
-	if n > 0 {
+	switch {
+	case n > 0:
 		last := j.Attempts[n-1]
 		p := newProgressView(j, last, now)
 		page.Progress = &p
 		page.Chart = newChart(samples[last.Number], last, now)
+	case page.Live:
+		// A queued job: the panel waits for attempt 1, whose events the
+		// log stream will carry (the script adopts its number).
+		p := newProgressView(j, &store.Attempt{Status: "pending", StartedAt: now}, now)
+		page.Progress = &p
+		page.Chart = newChart(nil, &store.Attempt{StartedAt: now}, now)
 	}
 	return page
 }

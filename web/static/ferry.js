@@ -223,6 +223,9 @@
     }
     return {
       update: function (p) {
+        if (attempt === 0) {
+          attempt = p.attempt; // the page was drawn while the job was queued
+        }
         if (p.attempt !== attempt) {
           return; // a new attempt: the page reloads when the log ends
         }
