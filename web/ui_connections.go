@@ -10,7 +10,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -168,24 +167,7 @@ func connectionReasons(ctx context.Context, st Store, redactor redactorFunc, row
 			last = append(last, *c.LastJob)
 		}
 	}
-	// A redactor holds the source's and destination's secrets only, so
-	// connections between the same two share one; decrypting both configs
-	// for each of 50 rows was most of the page's time.
-	ends, shared := map[string]string{}, map[string]*secret.Redactor{}
-	for _, c := range rows {
-		ends[c.ID] = c.SourceID + "|" + c.DestinationID
-	}
-	byEnds := func(ctx context.Context, connID string) (*secret.Redactor, error) {
-		if red, ok := shared[ends[connID]]; ok {
-			return red, nil
-		}
-		red, err := redactor(ctx, connID)
-		if err == nil {
-			shared[ends[connID]] = red
-		}
-		return red, err
-	}
-	if err := fillReasons(ctx, st, byEnds, last); err != nil {
+	if err := fillReasons(ctx, st, redactor, last); err != nil {
 		return err
 	}
 	i := 0

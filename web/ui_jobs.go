@@ -186,6 +186,7 @@ func (c *nameCache) definition(id string) string {
 // read jobs without attempts, so this reads the failed ones again; a page
 // holds at most uiPageSize of them.
 func fillReasons(ctx context.Context, st Store, redactor redactorFunc, rows []jobRow) error {
+	redactor = sharedRedactors(st, redactor)
 	reds := map[string]*secret.Redactor{}
 	for i := range rows {
 		if rows[i].Status != string(store.JobFailed) {
@@ -223,4 +224,27 @@ func lastReason(j *store.Job) string {
 		}
 	}
 	return ""
+}
+
+// sharedRedactors wraps redactor so that connections between the same
+// source and destination share one redactor: it holds only those two
+// configs' secrets, and decrypting both for each row of a list was most
+// of the page's time. A deleted connection gets its own (empty) one.
+func sharedRedactors(st Store, redactor redactorFunc) redactorFunc {
+	byEnds := map[string]*secret.Redactor{}
+	return func(ctx context.Context, connID string) (*secret.Redactor, error) {
+		c, err := st.Connection(ctx, connID)
+		if err != nil {
+			return redactor(ctx, connID)
+		}
+		key := c.SourceID + "|" + c.DestinationID
+		if red, ok := byEnds[key]; ok {
+			return red, nil
+		}
+		red, err := redactor(ctx, connID)
+		if err == nil {
+			byEnds[key] = red
+		}
+		return red, err
+	}
 }
