@@ -34,9 +34,10 @@ connectors:
 		fi; \
 	done
 
-## images: every connector image FROM scratch, tagged ferry/<name>:dev
+## images: every connector image FROM scratch, tagged ferry/<name>:dev, and
+## ferry/relay:dev, bridged mode's relay (./cmd/ferry-relay)
 images:
-	scripts/build-images.sh $(CONNECTORS)
+	scripts/build-images.sh $(CONNECTORS) relay
 
 ## test: the whole suite, with the race detector. Docker tests skip without
 ## an engine unless FERRY_REQUIRE_DOCKER=1.

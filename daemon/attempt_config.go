@@ -41,6 +41,7 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, cat *pr
 			Prefix:     conn.Prefix,
 		},
 		LocalRoot:   d.localRoot(),
+		RelayImage:  d.cfg.Runtime.RelayImage,
 		NetworkMode: conn.NetworkMode,
 		Secrets:     append(append([]string(nil), c.SourceConfig.Secrets...), c.DestinationConfig.Secrets...),
 		OnControl: func(role runner.Role, config json.RawMessage) error {

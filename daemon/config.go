@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ferrysync/ferry/runner"
 )
 
 // Config is the daemon's configuration. DefaultConfig alone gives a working
@@ -59,6 +61,12 @@ type RuntimeConfig struct {
 	// path: the same named volume is mounted there in Ferry's container
 	// and passed by name to destination containers. Docker runtime only.
 	LocalRootVolume string
+	// Bridge is how bridged mode reaches the source's sockets: auto (a
+	// probe: direct when the engine shares Ferry's temp directory, the
+	// relay otherwise), direct or relay (runner.ResolveBridge).
+	Bridge string
+	// RelayImage is bridged mode's relay; default runner.DefaultRelayImage.
+	RelayImage string
 }
 
 // WorkersConfig bounds concurrency.
@@ -184,6 +192,8 @@ func (c *Config) Validate() error {
 		return bad("Runtime.Kind", "is %q, want auto, docker or local", c.Runtime.Kind)
 	case c.Runtime.Kind == RuntimeLocal && c.Runtime.ConnectorsDir == "":
 		return bad("Runtime.ConnectorsDir", "is required by the local runtime")
+	case c.Runtime.Bridge != "" && c.Runtime.Bridge != runner.BridgeAuto && c.Runtime.Bridge != runner.BridgeDirect && c.Runtime.Bridge != runner.BridgeRelay:
+		return bad("Runtime.Bridge", "is %q, want auto, direct or relay", c.Runtime.Bridge)
 	case c.Workers.Count < 1 || c.Workers.Count > 64:
 		return bad("Workers.Count", "is %d, want 1 to 64", c.Workers.Count)
 	case c.Logging.AttemptLogMaxBytes < 4096:

@@ -63,6 +63,8 @@ var envVars = []envVar{
 	{"RUNTIME", "Runtime.Kind", envString(func(c *Config) *string { return &c.Runtime.Kind })},
 	{"CONNECTORS_DIR", "Runtime.ConnectorsDir", envString(func(c *Config) *string { return &c.Runtime.ConnectorsDir })},
 	{"LOCAL_ROOT_VOLUME", "Runtime.LocalRootVolume", envString(func(c *Config) *string { return &c.Runtime.LocalRootVolume })},
+	{"BRIDGE", "Runtime.Bridge", envString(func(c *Config) *string { return &c.Runtime.Bridge })},
+	{"RELAY_IMAGE", "Runtime.RelayImage", envString(func(c *Config) *string { return &c.Runtime.RelayImage })},
 	{"RUNTIME_PING_TIMEOUT", "Runtime.PingTimeout", envDuration(func(c *Config) *time.Duration { return &c.Runtime.PingTimeout })},
 	{"WORKERS", "Workers.Count", envInt(func(c *Config) *int { return &c.Workers.Count })},
 	{"SCHEDULER_TICK", "Scheduler.Tick", envDuration(func(c *Config) *time.Duration { return &c.Scheduler.Tick })},

@@ -34,7 +34,9 @@ func (l *lockedBuffer) String() string {
 // startServe runs `ferry serve` on dataDir as a subprocess.
 func startServe(t *testing.T, bin, dataDir string, out *lockedBuffer) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--runtime", "docker", "--no-demo", "--shutdown-grace", "5s")
+	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--runtime", "docker", "--no-demo", "--shutdown-grace", "5s",
+		// Any free port: the test does not use the API, and 8000 may be taken.
+		"--listen", "127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start ferry serve: %v", err)

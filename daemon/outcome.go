@@ -91,6 +91,9 @@ func failureReasons(fs []runner.Failure, jobID int64, attempt int) []store.Failu
 		if f.ExitCode != nil {
 			meta["exitCode"] = *f.ExitCode
 		}
+		if len(f.LastErrorLogs) > 0 {
+			meta["lastErrorLogs"] = f.LastErrorLogs
+		}
 		out = append(out, store.FailureReason{
 			FailureOrigin:    knownOrigin(f.Origin),
 			FailureType:      f.Type,

@@ -53,7 +53,7 @@ func (d *Daemon) plan(ctx context.Context, c *store.Claim) (*plan, *planFailure)
 	if c.Job.Type.Clears() {
 		return d.clearPlan(ctx, c)
 	}
-	mode, err := chooseMode(c, runner.BridgeUnavailable(d.rt))
+	mode, err := d.chooseDataChannel(ctx, c)
 	if err != nil {
 		// An empty serialization intersection is a configuration error,
 		// never a silent fallback (docs/design.md, mode selection).

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/runner/docker"
 	"github.com/ferrysync/ferry/runner/local"
+	"github.com/ferrysync/ferry/store"
 )
 
 // ChooseRuntime returns the runtime cfg.Runtime asks for: docker, local,
@@ -53,4 +55,32 @@ func dockerRuntime(ctx context.Context, cfg Config, instanceID string, log *slog
 		return nil, err
 	}
 	return rt, nil
+}
+
+// chooseDataChannel picks the attempt's data channel (chooseMode) and, in
+// bridged mode, how Ferry reaches the source's sockets: the configured
+// bridge, auto by default, decided by the runtime's probe
+// (runner.ResolveBridge). When auto finds neither a shared directory nor
+// the relay's image, the only-source-speaks-SOCKET case runs in stdio mode,
+// and the reason says what to build.
+func (d *Daemon) chooseDataChannel(ctx context.Context, c *store.Claim) (runner.Mode, error) {
+	mode, err := chooseMode(c, "")
+	if err != nil || mode.Mode != protocol.ModeBridged {
+		return mode, err
+	}
+	src, err := d.connectorImage(c.SourceDefinition)
+	if err != nil {
+		return mode, err
+	}
+	plan, err := runner.ResolveBridge(ctx, d.rt, runner.BridgeRequest{Want: d.cfg.Runtime.Bridge,
+		SourceImage: src, RelayImage: d.cfg.Runtime.RelayImage})
+	if err != nil {
+		return mode, fmt.Errorf("bridged mode: %w", err)
+	}
+	if plan.Unavailable != "" {
+		return chooseMode(c, plan.Unavailable)
+	}
+	mode.Bridge = plan.Bridge
+	mode.Reason += "; " + plan.Reason
+	return mode, nil
 }

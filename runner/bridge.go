@@ -38,8 +38,8 @@ const DefaultSocketConnect = 15 * time.Minute
 // pending-state limit.
 type bridge struct {
 	a       *attempt
-	format  string   // the sockets' format, JSONL or PROTOBUF
-	paths   []string // host paths of the sockets
+	format  string     // the sockets' format, JSONL or PROTOBUF
+	link    bridgeLink // how Ferry reaches the sockets: directly or through the relay
 	catalog *protobuf.Catalog
 	connect time.Duration
 	// srcExited is closed when the source's Run returned.
@@ -88,7 +88,14 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	conns, err := b.dial(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			b.a.findings.fail(Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+			f := Failure{Origin: protocol.OriginSource, Type: protocol.FailureSystem, ExternalMessage: err.Error()}
+			var nf *ImageNotFoundError
+			if errors.As(err, &nf) {
+				// The relay's image is missing: Ferry's setup, which a
+				// retry cannot mend.
+				f.Origin, f.Type = protocol.OriginReplication, protocol.FailureConfig
+			}
+			b.a.findings.fail(f)
 		}
 		w.CloseWithError(err)
 		return err
@@ -98,7 +105,7 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	errs := make(chan error, len(conns))
 	for _, c := range conns {
 		wg.Add(1)
-		go func(c net.Conn) {
+		go func(c io.ReadCloser) {
 			defer wg.Done()
 			defer c.Close()
 			if err := b.read(ctx, c, items); err != nil {
@@ -131,44 +138,67 @@ func (b *bridge) run(ctx context.Context, w *io.PipeWriter) error {
 	return err
 }
 
+// bridgeLink is how Ferry reaches the source's sockets: a directory it
+// shares with the source (linkDirect) or the relay container (relayLink).
+type bridgeLink interface {
+	// sockets is how many there are.
+	sockets() int
+	// try connects to socket i once. ok is false while the source does
+	// not listen yet; err means it never will (the relay is gone).
+	try(i int) (c io.ReadCloser, ok bool, err error)
+	// name names socket i in messages.
+	name(i int) string
+}
+
+// linkDirect dials the sockets in a directory Ferry shares with the
+// source.
+type linkDirect struct{ paths []string }
+
+func (l linkDirect) sockets() int      { return len(l.paths) }
+func (l linkDirect) name(i int) string { return filepath.Base(l.paths[i]) }
+func (l linkDirect) try(i int) (io.ReadCloser, bool, error) {
+	c, err := net.Dial("unix", l.paths[i])
+	return c, err == nil, nil
+}
+
 // dial connects to every socket, polling until the source listens.
-func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
+func (b *bridge) dial(ctx context.Context) ([]io.ReadCloser, error) {
 	clk := b.a.clock
 	deadline := clk.Now().Add(b.connect)
 	if b.connect <= 0 {
 		deadline = clk.Now().Add(100 * 365 * 24 * time.Hour) // disabled
 	}
-	conns := make([]net.Conn, 0, len(b.paths))
+	conns := make([]io.ReadCloser, 0, b.link.sockets())
+	fail := func(err error) ([]io.ReadCloser, error) {
+		for _, c := range conns {
+			c.Close()
+		}
+		return nil, err
+	}
 	// The poll interval is not a limit, so it runs on real time: a test
 	// that holds the clock still still sees the source start listening.
 	poll := time.NewTicker(dialPollInterval)
 	defer poll.Stop()
-	for _, p := range b.paths {
+	for i := range b.link.sockets() {
 		for {
-			c, err := net.Dial("unix", p)
-			if err == nil {
+			c, ok, err := b.link.try(i)
+			if err != nil {
+				return fail(err)
+			}
+			if ok {
 				conns = append(conns, c)
 				break
 			}
 			if clk.Now().After(deadline) {
-				for _, c := range conns {
-					c.Close()
-				}
-				return nil, fmt.Errorf("the source never listened on %s within %s (bridged mode)", filepath.Base(p), b.connect)
+				return fail(fmt.Errorf("the source never listened on %s within %s (bridged mode)", b.link.name(i), b.connect))
 			}
 			select {
 			case <-ctx.Done():
-				for _, c := range conns {
-					c.Close()
-				}
-				return nil, ctx.Err()
+				return fail(ctx.Err())
 			case <-b.srcExited:
 				// The source ended without listening: its exit status and
 				// traces say why; waiting longer cannot help.
-				for _, c := range conns {
-					c.Close()
-				}
-				return nil, fmt.Errorf("the source exited before listening on %s (bridged mode)", filepath.Base(p))
+				return fail(fmt.Errorf("the source exited before listening on %s (bridged mode)", b.link.name(i)))
 			case <-poll.C:
 			}
 		}
@@ -177,7 +207,7 @@ func (b *bridge) dial(ctx context.Context) ([]net.Conn, error) {
 }
 
 // read turns one socket's frames into items.
-func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch) error {
+func (b *bridge) read(ctx context.Context, c io.Reader, items chan<- *bridgeBatch) error {
 	batch := &bridgeBatch{arena: make([]byte, 0, bridgeBatchBytes)}
 	// starts holds each item's arena offset: the arena may grow (a line
 	// longer than the batch), so slices are taken only at hand-over.
@@ -250,7 +280,7 @@ func (b *bridge) read(ctx context.Context, c net.Conn, items chan<- *bridgeBatch
 
 // readProtobuf reads one PROTOBUF socket, turning each frame back into
 // its JSONL line for the stdio destination.
-func (b *bridge) readProtobuf(c net.Conn, send func([]byte, bool) error, handOver func() error) error {
+func (b *bridge) readProtobuf(c io.Reader, send func([]byte, bool) error, handOver func() error) error {
 	r := protobuf.NewReader(c, 0)
 	var line []byte
 	for {

@@ -103,6 +103,10 @@ type Config struct {
 	// the top-level fields to keep. Other streams forward records untouched.
 	SelectedFields map[protocol.StreamDescriptor][]string
 
+	// RelayImage is the image of bridged mode's relay (BridgeRelay);
+	// empty means DefaultRelayImage.
+	RelayImage string
+
 	// LocalRoot is mounted at /local in the destination.
 	LocalRoot string
 	// NetworkMode is the Docker network mode of both containers.

@@ -99,7 +99,14 @@ func newDataPath(s *syncRun, m Mode) (dataPath, error) {
 		// The source counts per partition; the destination counts what
 		// Ferry delivered per stream, so Ferry's count is the one to send.
 		s.ledger.useTracker(cfg.State, true)
-		return &bridgedPath{a: s.attempt, m: m, catalog: pc}, nil
+		switch m.Bridge {
+		case "", BridgeDirect:
+			m.Bridge = BridgeDirect
+		case BridgeRelay:
+		default:
+			return nil, fmt.Errorf("bridged mode: unknown bridge %q (want %s or %s)", m.Bridge, BridgeDirect, BridgeRelay)
+		}
+		return &bridgedPath{a: s.attempt, m: m, rt: s.rt, catalog: pc, socketVolume: s.socketVolume}, nil
 	}
 	return nil, fmt.Errorf("data channel %q is not supported", m.Mode)
 }

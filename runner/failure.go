@@ -31,6 +31,10 @@ type Failure struct {
 	Stream          *protocol.StreamDescriptor `json:"streamDescriptor,omitempty"`
 	FromTrace       bool                       `json:"fromTraceMessage,omitempty"`
 	ExitCode        *int                       `json:"exitCode,omitempty"`
+	// LastErrorLogs are the connector's last ERROR and FATAL log lines
+	// before the failure, on its first failure: the cause a generic
+	// message hides (findings.errorLog).
+	LastErrorLogs []string `json:"lastErrorLogs,omitempty"`
 }
 
 // Error makes a Failure an error.

@@ -86,6 +86,10 @@ var fidelityModes = []runner.Mode{
 	{Mode: protocol.ModeSocket, Format: protocol.FormatProtobuf, Sockets: 2},
 	{Mode: protocol.ModeBridged, Format: protocol.FormatJSONL, Sockets: 2},
 	{Mode: protocol.ModeBridged, Format: protocol.FormatProtobuf, Sockets: 2},
+	// Bridged mode through the relay container (issue 13), forced: on this
+	// host the direct path would work.
+	{Mode: protocol.ModeBridged, Format: protocol.FormatJSONL, Sockets: 2, Bridge: runner.BridgeRelay},
+	{Mode: protocol.ModeBridged, Format: protocol.FormatProtobuf, Sockets: 3, Bridge: runner.BridgeRelay},
 }
 
 // TestE2EFidelity runs the scripted source (records of every type and
@@ -105,6 +109,7 @@ func TestE2EFidelity(t *testing.T) {
 	for _, n := range []string{"source-faker", "destination-jsonl", "connector-scripted"} {
 		images[n] = runnertest.BuildImage(t, n, "./connectors/"+n)
 	}
+	images["relay"] = runnertest.BuildImage(t, "relay", runnertest.RelayPkg)
 	lines := strings.Join(fidelityRecords, "\n")
 	scriptedConfig, _ := json.Marshal(map[string]any{"streams": []string{"typed", "loose"},
 		"source": map[string]any{"data_lines": lines, "state_every": 4}})
@@ -142,14 +147,17 @@ func TestE2EFidelity(t *testing.T) {
 			// Its own job id: the sources run in parallel, and an
 			// attempt's socket volume is named after its job.
 			f := fidelitySync{rt: rt, instance: instance, job: int64(job + 1), source: src.image, dest: images["destination-jsonl"],
-				config: src.config, catalog: src.catalog}
+				relay: images["relay"], config: src.config, catalog: src.catalog}
 			want, _ := f.run(t, runner.Mode{Mode: protocol.ModeStdio})
 			for _, m := range fidelityModes {
 				got, log := f.run(t, m)
 				name := m.Mode + " " + m.Format
+				if m.Bridge != "" {
+					name += " " + m.Bridge
+				}
 				r := compareFidelity(t, name, want, got)
 				mu.Lock()
-				table = append(table, fmt.Sprintf("%-8s | %-16s | %5d | %d | %d", src.name, name, r.records, r.valueDiffs, r.textDiffs))
+				table = append(table, fmt.Sprintf("%-8s | %-22s | %5d | %d | %d", src.name, name, r.records, r.valueDiffs, r.textDiffs))
 				mu.Unlock()
 				protobuf := m.Format == protocol.FormatProtobuf
 				if r.textDiffs > 0 && !protobuf {
@@ -163,16 +171,16 @@ func TestE2EFidelity(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		sort.Strings(table)
-		t.Logf("fidelity against stdio:\nsource   | mode             | records | value differences | text differences (documented)\n%s", strings.Join(table, "\n"))
+		t.Logf("fidelity against stdio:\nsource   | mode                   | records | value differences | text differences (documented)\n%s", strings.Join(table, "\n"))
 	})
 }
 
 // fidelitySync runs one source into destination-jsonl.
 type fidelitySync struct {
-	rt                             runner.Runtime
-	instance, source, dest, config string
-	job                            int64
-	catalog                        *protocol.ConfiguredCatalog
+	rt                                    runner.Runtime
+	instance, source, dest, relay, config string
+	job                                   int64
+	catalog                               *protocol.ConfiguredCatalog
 }
 
 // run syncs in mode m and returns every record's data, as the text
@@ -184,7 +192,7 @@ func (f *fidelitySync) run(t *testing.T, m runner.Mode) (map[string][][]byte, st
 	var log bytes.Buffer
 	cp := &runner.FileCheckpointer{Path: filepath.Join(t.TempDir(), "state.json")}
 	res, err := runner.Sync(context.Background(), f.rt, runner.Config{
-		InstanceID: f.instance, JobID: f.job, Attempt: 1, Mode: m,
+		InstanceID: f.instance, JobID: f.job, Attempt: 1, Mode: m, RelayImage: f.relay,
 		Source:      runner.Connector{Image: f.source, Config: json.RawMessage(f.config)},
 		Destination: runner.Connector{Image: f.dest, Config: json.RawMessage(`{"destination_path":"/local/out"}`)},
 		Catalog:     f.catalog, Checkpointer: cp, LocalRoot: root, Log: &lockedWriter{w: &log},
@@ -195,6 +203,12 @@ func (f *fidelitySync) run(t *testing.T, m runner.Mode) (map[string][][]byte, st
 	}
 	if res.Mode != m.Mode {
 		t.Fatalf("ran in %s, want %s", res.Mode, m.Mode)
+	}
+	if m.Bridge != "" && res.Bridge != m.Bridge {
+		t.Fatalf("bridged through %q, want %q", res.Bridge, m.Bridge)
+	}
+	if m.Bridge == runner.BridgeRelay && !strings.Contains(log.String(), "ferry-relay: every socket ended") {
+		t.Errorf("the attempt log lacks the relay's end:\n%s", log.String())
 	}
 	out := map[string][][]byte{}
 	for _, s := range f.catalog.Streams {

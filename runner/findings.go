@@ -1,7 +1,10 @@
 package runner
 
 import (
+	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ferrysync/ferry/clock"
@@ -34,6 +37,99 @@ type findings struct {
 	protocolErrors []string
 	droppedRecords int64 // record-like lines that could not be used
 	nonProtocol    [2]int64
+	errorLogs      [2][]string // the last ERROR/FATAL log lines per connector
+	// userCancel is set once the caller cancelled the attempt: what the
+	// connectors report while they are being stopped (Ferry's kit sends a
+	// transient_error "connector stopped by signal") is a consequence of
+	// the cancel, not a failure to show beside it.
+	// The check reads the context's Err, set synchronously by the cancel,
+	// so a trace that follows the cancel is never raced.
+	userCancel  context.Context
+	afterCancel int // failures and traces dropped as consequences, counted
+}
+
+// maxErrorLogs is how many of a connector's last ERROR and FATAL log lines
+// go with its failure, and maxErrorLogText how long each may be.
+const (
+	maxErrorLogs    = 5
+	maxErrorLogText = 2000
+)
+
+// errorLog keeps the connector's last ERROR and FATAL log lines: when its
+// ERROR trace says only "Something went wrong in the connector. See the
+// logs for more details.", they are the logs it means.
+func (f *findings) errorLog(role Role, l *protocol.Log) {
+	if l == nil || !IsErrorLevel(l.Level) {
+		return
+	}
+	side := 0
+	if role == RoleDestination {
+		side = 1
+	}
+	// Redact, then cap: a secret across the cut must not leak its start.
+	msg := capText(f.redact.Redact(strings.TrimSpace(l.Message+stackSuffix(l.StackTrace))), maxErrorLogText)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	logs := append(f.errorLogs[side], msg)
+	if len(logs) > maxErrorLogs {
+		logs = logs[len(logs)-maxErrorLogs:]
+	}
+	f.errorLogs[side] = logs
+}
+
+// undeserializableInput is how older Python CDKs log an input line they
+// cannot parse: a destination built before STREAM_STATUS traces existed
+// logs every one Ferry sends at the end of input (one per stream).
+const undeserializableInput = "ignoring input which can't be deserialized"
+
+// logLevel is the level a connector's log line is kept at. Ferry keeps
+// sending STREAM_STATUS at the end of input, since newer destinations need
+// COMPLETE to finalise an overwrite; an older destination's complaint
+// about it is expected, so it is kept at debug level, not shown as a
+// warning (docs/protocol.md 5.9).
+func logLevel(role Role, level, msg string) string {
+	if role == RoleDestination && strings.Contains(msg, undeserializableInput) {
+		return protocol.LevelDebug
+	}
+	return level
+}
+
+// IsErrorLevel reports whether a log level is ERROR or FATAL.
+func IsErrorLevel(level string) bool {
+	return strings.EqualFold(level, protocol.LevelError) || strings.EqualFold(level, protocol.LevelFatal)
+}
+
+// ErrorLogTail returns the last n ERROR and FATAL lines of logs, for a
+// failed spec, check or discover.
+func ErrorLogTail(logs []protocol.Log, n int) []string {
+	var out []string
+	for i := len(logs) - 1; i >= 0 && len(out) < n; i-- {
+		if IsErrorLevel(logs[i].Level) {
+			out = append(out, capText(strings.TrimSpace(logs[i].Message+stackSuffix(logs[i].StackTrace)), maxErrorLogText))
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// attachErrorLogs gives each connector's first failure its last error log
+// lines; the other failures of the same connector would only repeat them.
+func (f *findings) attachErrorLogs(failures []Failure) {
+	done := [2]bool{}
+	for i := range failures {
+		side := -1
+		switch failures[i].Origin {
+		case protocol.OriginSource:
+			side = 0
+		case protocol.OriginDestination:
+			side = 1
+		}
+		if side < 0 || done[side] || len(f.errorLogs[side]) == 0 {
+			continue
+		}
+		done[side] = true
+		failures[i].LastErrorLogs = slices.Clone(f.errorLogs[side])
+	}
 }
 
 func newFindings(log *AttemptLog, redact *secret.Redactor, c clock.Clock) *findings {
@@ -57,8 +153,51 @@ func (f *findings) fail(fl Failure) {
 	fl = f.complete(fl)
 	f.log.Line(protocol.LevelError, "ferry", fl.ExternalMessage)
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.consequenceOfCancel(fl) {
+		return
+	}
 	f.failures = append(f.failures, fl)
+}
+
+// watchCancel takes the caller's context: once it is cancelled (a user's
+// cancel, a shutdown), the connectors' failures are what stopping them
+// caused. Ferry's own failures to keep the books (a commit that failed)
+// still count.
+func (f *findings) watchCancel(ctx context.Context) {
+	f.mu.Lock()
+	f.userCancel = ctx
 	f.mu.Unlock()
+}
+
+// consequenceOfCancel reports, under f.mu, whether fl came from a
+// connector being stopped by a cancel, and counts it.
+func (f *findings) consequenceOfCancel(fl Failure) bool {
+	if f.userCancel == nil || f.userCancel.Err() == nil || (fl.Origin != protocol.OriginSource && fl.Origin != protocol.OriginDestination) {
+		return false
+	}
+	f.afterCancel++
+	return true
+}
+
+// failing reports whether the attempt has failed so far.
+func (f *findings) failing() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.failures) > 0 || len(f.traceFailures) > 0 || f.stopCause != nil
+}
+
+// endUnfinished marks the streams of an attempt that did not succeed
+// that the source left STARTED or RUNNING as INCOMPLETE, as Airbyte does:
+// a failed attempt's stream is not running any more, and showing it so
+// would tell users it still moves data.
+func endUnfinished(streams []StreamStats) {
+	for i := range streams {
+		switch streams[i].Status {
+		case protocol.StreamStarted, protocol.StreamRunning:
+			streams[i].Status = protocol.StreamIncomplete
+		}
+	}
 }
 
 // stop records why Ferry stops the attempt (a timeout): that failure is
@@ -113,6 +252,7 @@ func (f *findings) trace(fl Failure) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
+	case f.consequenceOfCancel(fl):
 	case len(f.traceFailures)+len(f.lateTraces) >= maxTraceFailures:
 		f.droppedTraces++ // G10: keep the first ones, count the rest
 	case f.stopCause != nil:
@@ -174,7 +314,7 @@ func (f *findings) nonProtocolLine(role Role, line []byte) {
 		// Redact before NonProtocolLog cuts the line, so a secret across
 		// the cut cannot leak its first bytes.
 		l := protocol.NonProtocolLog(string(role), []byte(f.redact.Redact(string(line))))
-		f.log.Line(l.Level, "ferry", "non-protocol output from the "+l.Message)
+		f.log.Line(logLevel(role, l.Level, string(line)), "ferry", "non-protocol output from the "+l.Message)
 	} else if n == maxNonProtocolLogs+1 {
 		f.log.Printf(protocol.LevelWarn, "ferry", "more non-protocol output from the %s; no longer logged", role)
 	}
@@ -224,6 +364,7 @@ func (f *findings) report(res *Result, ignoredAcks int) {
 	res.Failures = append(res.Failures, f.traceFailures...)
 	res.Failures = append(res.Failures, f.failures...)
 	res.Failures = append(res.Failures, f.lateTraces...)
+	f.attachErrorLogs(res.Failures)
 	if ignoredAcks > 0 {
 		f.warnings = append(f.warnings, fmt.Sprintf("%d acknowledgements older than the committed state were ignored", ignoredAcks))
 	}

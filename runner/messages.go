@@ -35,7 +35,8 @@ type attempt struct {
 func (a *attempt) handle(role Role, act action, m *protocol.Message) {
 	switch act {
 	case actLog:
-		a.log.Line(m.Log.Level, string(role), m.Log.Message+stackSuffix(m.Log.StackTrace))
+		a.log.Line(logLevel(role, m.Log.Level, m.Log.Message), string(role), m.Log.Message+stackSuffix(m.Log.StackTrace))
+		a.findings.errorLog(role, m.Log)
 	case actTrace:
 		a.trace(role, m.Trace)
 	case actControl:

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/ferrysync/ferry/protocol"
@@ -12,20 +11,6 @@ import (
 
 // bridgedAvailable gates bridged mode.
 var bridgedAvailable = true
-
-// BridgeUnavailable says why bridged mode cannot run on rt, or "" when it
-// can. Docker bind-mounts a host directory for the bridge; when Ferry itself
-// runs in a container, that path is not the host's, so Ferry could not
-// reach the sockets.
-func BridgeUnavailable(rt Runtime) string {
-	if rt.Name() != "docker" {
-		return ""
-	}
-	if _, err := os.Stat("/.dockerenv"); err == nil {
-		return "Ferry runs in a container and cannot share a host directory with the source"
-	}
-	return ""
-}
 
 // IPCLabel is the image label that carries a connector's IPC options.
 const IPCLabel = "io.ferry.ipc-options"
@@ -54,9 +39,9 @@ type ModeRequest struct {
 	// FieldSelection is set when records must be rewritten (deselected
 	// fields): only stdio can do that, as Airbyte's mappers force STDIO.
 	FieldSelection bool
-	// NoBridge, when set, says why bridged mode cannot run here (Ferry in a
-	// container cannot reach a host directory it bind-mounts); only-source
-	// socket support then gives stdio.
+	// NoBridge, when set, says why bridged mode cannot run here (Ferry
+	// reaches no directory the source shares, and the relay's image is
+	// missing: ResolveBridge); only-source socket support then gives stdio.
 	NoBridge string
 	// Format, when set, overrides the serialization choice (Airbyte's flag
 	// platform.socket-format); it must still be supported by the sockets'
@@ -76,6 +61,10 @@ type Mode struct {
 	Mode    string // protocol.ModeStdio, protocol.ModeSocket or protocol.ModeBridged
 	Format  string // protocol.FormatJSONL or protocol.FormatProtobuf on the sockets
 	Sockets int
+	// Bridge is how Ferry reaches the source's sockets in bridged mode:
+	// BridgeDirect (a shared directory, the default) or BridgeRelay (the
+	// relay container); see ResolveBridge.
+	Bridge string
 	// Reason says why, for the attempt log.
 	Reason string
 }

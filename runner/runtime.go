@@ -65,6 +65,8 @@ const (
 	RoleDestination Role = "destination"
 	// RoleConnector is spec, check or discover run on their own.
 	RoleConnector Role = "connector"
+	// RoleRelay is bridged mode's relay container (package relay).
+	RoleRelay Role = "relay"
 )
 
 // ConnectorSpec describes one connector run.

@@ -22,6 +22,9 @@ type Result struct {
 	Mode    string `json:"mode"`
 	Format  string `json:"format"`
 	Sockets int    `json:"sockets,omitempty"`
+	// Bridge is how bridged mode reached the source's sockets: direct or
+	// relay.
+	Bridge string `json:"bridge,omitempty"`
 
 	Source      ExitStatus `json:"sourceExit"`
 	Destination ExitStatus `json:"destinationExit"`
@@ -83,7 +86,7 @@ func Sync(ctx context.Context, rt Runtime, cfg Config) (*Result, error) {
 		res.Status, res.Ended, res.Failures = StatusFailed, clk.Now(), []Failure{*f}
 		return res, &SyncError{Status: StatusFailed, Failures: res.Failures}
 	}
-	res.Mode, res.Format, res.Sockets = s.mode.Mode, s.mode.Format, s.mode.Sockets
+	res.Mode, res.Format, res.Sockets, res.Bridge = s.mode.Mode, s.mode.Format, s.mode.Sockets, s.mode.Bridge
 	s.run(ctx, res)
 	res.Ended = clk.Now()
 	if res.Status != StatusSucceeded {
@@ -196,6 +199,7 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	// also stop one side alone, e.g. the source when the destination died.
 	runCtx, cancelRun := context.WithCancelCause(parent)
 	defer cancelRun(nil)
+	s.findings.watchCancel(parent)
 	s.cancelRun = cancelRun
 	s.limitDuration(runCtx)
 	srcCtx, cancelSrc := context.WithCancel(runCtx)
@@ -246,6 +250,9 @@ func (s *syncRun) logStart() {
 		s.mode.Mode, s.mode.Format, s.mode.Sockets, cfg.Source.Image, cfg.Destination.Image, len(cfg.Catalog.Streams))
 	if s.mode.Reason != "" {
 		s.log.Printf(protocol.LevelInfo, "ferry", "data channel: %s", s.mode.Reason)
+	}
+	if s.mode.Mode == protocol.ModeBridged {
+		s.log.Printf(protocol.LevelInfo, "ferry", "bridge: %s", s.mode.Bridge)
 	}
 }
 
@@ -430,6 +437,9 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	}
 	if !c.committedAny && c.stats.StatesEmitted > 0 {
 		s.findings.warn("no acknowledged state; the next run restarts from the last committed state")
+	}
+	if parent.Err() != nil || s.findings.failing() {
+		endUnfinished(c.stats.Streams)
 	}
 	// The final commit runs even after a cancel: acknowledged state must not
 	// be lost (G3).

@@ -9,6 +9,10 @@
 # io.ferry.ipc-options comes from <package>/ipc-options.json when present
 # (Airbyte's connectorIPCOptions JSON); without it the image is a legacy
 # STDIO-only connector. TAG overrides the ":dev" tag.
+#
+# "relay" (scripts/build-images.sh relay) builds bridged mode's relay,
+# ./cmd/ferry-relay, into ferry/relay:<tag>: not a connector, but the same
+# FROM scratch image around one static binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag="${TAG:-dev}"
@@ -18,6 +22,7 @@ trap 'rm -rf "$work"' EXIT
 for arg in "$@"; do
   name="${arg%%=*}"
   pkg="./connectors/$name"
+  [ "$name" = relay ] && pkg="./cmd/ferry-relay"
   [ "$arg" != "$name" ] && pkg="${arg#*=}"
   ctx="$work/$name"
   mkdir -p "$ctx/airbyte"

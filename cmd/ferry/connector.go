@@ -17,6 +17,7 @@ import (
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/runner/docker"
 	"github.com/ferrysync/ferry/runner/local"
+	"github.com/ferrysync/ferry/secret"
 )
 
 const connectorUsage = `Usage: ferry connector spec|check|discover [flags] IMAGE
@@ -81,7 +82,15 @@ func runConnector(ctx context.Context, e *env, args []string) error {
 		Name: "ferry-cli-" + command, Image: image, Role: runner.RoleConnector,
 		LocalRoot: *localRoot, NetworkMode: *network, StopTimeout: 5 * time.Second,
 	}
-	p := printer{w: e.stdout, json: *asJSON, image: image}
+	p := printer{w: e.stdout, json: *asJSON, image: image, red: secret.NewRedactor(nil)}
+	if config != nil {
+		// The connector's answer may quote its config: mask the secret
+		// values its spec names in whatever is printed. Without a spec
+		// (it failed), there is nothing to name them by.
+		if spec, err := connectorSpec(ctx, rt, image); err == nil {
+			p.red = secret.NewRedactor(secret.Values(spec.ConnectionSpecification, config))
+		}
+	}
 	switch command {
 	case runner.CommandSpec:
 		var res *runner.SpecResult

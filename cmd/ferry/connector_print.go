@@ -7,14 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/secret"
 )
 
 // printer writes answers readably, or as Airbyte messages with --json.
@@ -22,6 +21,8 @@ type printer struct {
 	w     io.Writer
 	json  bool
 	image string
+	// red masks secret values of the config in failures.
+	red *secret.Redactor
 }
 
 func (p printer) message(m *protocol.Message) error {
@@ -112,56 +113,50 @@ func (p printer) failure(err error) error {
 			if len(ce.Output.Errors) > 0 && ce.Output.Errors[0].Message == ce.Message {
 				trace = ce.Output.Errors[0]
 			}
+			trace.Message, trace.InternalMessage = p.red.Redact(trace.Message), p.red.Redact(trace.InternalMessage)
+			trace.StackTrace = p.red.Redact(trace.StackTrace)
 			p.message(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
 				Type: protocol.TraceError, EmittedAt: protocol.Millis(time.Now().UnixMilli()), Error: &trace}})
 		}
-		return &exitError{code: exitFailed, msg: ce.Message}
+		internal := ""
+		if len(ce.Output.Errors) > 0 {
+			internal = ce.Output.Errors[0].InternalMessage
+		}
+		return &exitError{code: exitFailed, msg: p.red.Redact(failureText(ce.Message, internal, runner.ErrorLogTail(ce.Output.Logs, 5)))}
 	case errors.As(err, &nf):
 		return &exitError{code: exitUnavailable, msg: err.Error()}
 	}
 	return err
 }
 
+// failureText is a failure as users read it: the connector's message,
+// then its internal message when it says more (a Python connector's
+// message is often "Something went wrong in the connector. See the logs
+// for more details."), then its last error log lines.
+func failureText(message, internal string, logs []string) string {
+	var b strings.Builder
+	b.WriteString(message)
+	if internal = strings.TrimSpace(internal); internal != "" && internal != strings.TrimSpace(message) {
+		b.WriteString("\n  cause: " + indentLines(internal, "    "))
+	}
+	if len(logs) > 0 {
+		b.WriteString("\n  the connector's last error logs:")
+		for _, l := range logs {
+			b.WriteString("\n    " + indentLines(l, "      "))
+		}
+	}
+	return b.String()
+}
+
+// indentLines indents the lines after the first.
+func indentLines(s, indent string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+indent)
+}
+
 func printField(w io.Writer, name, value string) {
 	if value != "" {
 		fmt.Fprintf(w, "%s: %s\n", name, value)
 	}
-}
-
-// printProperties lists the top-level config properties of a connection
-// specification, in their "order" and then by name.
-func printProperties(w io.Writer, schema json.RawMessage) {
-	var s struct {
-		Required   []string `json:"required"`
-		Properties map[string]struct {
-			Type        any    `json:"type"`
-			Title       string `json:"title"`
-			Description string `json:"description"`
-			Secret      bool   `json:"airbyte_secret"`
-			Order       *int   `json:"order"`
-		} `json:"properties"`
-	}
-	if json.Unmarshal(schema, &s) != nil || len(s.Properties) == 0 {
-		fmt.Fprintln(w, "\nNo config properties.")
-		return
-	}
-	order := func(n string) int {
-		if o := s.Properties[n].Order; o != nil {
-			return *o
-		}
-		return 1 << 30
-	}
-	names := slices.Sorted(maps.Keys(s.Properties))
-	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(order(a), order(b)) })
-	fmt.Fprintln(w, "\nConfig properties:")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  NAME\tTYPE\tREQUIRED\tSECRET\tDESCRIPTION")
-	for _, n := range names {
-		prop := s.Properties[n]
-		desc := firstSentence(cmp.Or(prop.Description, prop.Title))
-		fmt.Fprintf(tw, "  %s\t%v\t%s\t%s\t%s\n", n, prop.Type, yes(slices.Contains(s.Required, n)), yes(prop.Secret), desc)
-	}
-	tw.Flush()
 }
 
 func yes(b bool) string {

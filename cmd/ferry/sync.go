@@ -46,6 +46,7 @@ type syncFlags struct {
 	sourceConfig, destConfig    string
 	catalog, state, stateOut    string
 	mode, runtime, localRoot    string
+	bridge, relayImage          string
 	format                      string
 	network, logFile            string
 	prefix, namespace, nsFormat string
@@ -66,6 +67,8 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 	fs.StringVar(&f.state, "state", "", "state `file` to start from (as --state-out writes it)")
 	fs.StringVar(&f.stateOut, "state-out", "", "`file` the committed state is written to, atomically, as it is acknowledged")
 	fs.StringVar(&f.mode, "mode", "auto", "data channel: auto, stdio, socket or bridged")
+	fs.StringVar(&f.bridge, "bridge", "auto", "how bridged mode reaches the source's sockets: auto (probe), direct or relay")
+	fs.StringVar(&f.relayImage, "relay-image", cmp.Or(e.getenv("FERRY_RELAY_IMAGE"), runner.DefaultRelayImage), "bridged mode's relay `image` (env FERRY_RELAY_IMAGE)")
 	fs.StringVar(&f.format, "format", "", "socket serialization, JSONL or PROTOBUF (default: PROTOBUF when both sides support it)")
 	fs.StringVar(&f.runtime, "runtime", cmp.Or(e.getenv("FERRY_RUNTIME"), "docker"), "docker or local (env FERRY_RUNTIME)")
 	fs.StringVar(&f.localRoot, "local-root", "", "host `dir` (or Docker volume) mounted at /local in the destination")
@@ -99,6 +102,9 @@ func parseSyncFlags(e *env, args []string) (*syncFlags, error) {
 	case "auto", protocol.ModeStdio, protocol.ModeSocket, protocol.ModeBridged:
 	default:
 		return nil, usageError("--mode %q: want auto, stdio, socket or bridged", f.mode)
+	}
+	if _, err := runner.ParseBridge(f.bridge); err != nil {
+		return nil, usageError("--bridge: %v", err)
 	}
 	switch {
 	case f.format != "" && !strings.EqualFold(f.format, protocol.FormatJSONL) && !strings.EqualFold(f.format, protocol.FormatProtobuf):
@@ -173,6 +179,15 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		secrets = append(secrets, secret.Values(spec.ConnectionSpecification, c.config)...)
 	}
 	red := secret.NewRedactor(secrets)
+	// Refuse a config its spec rejects before read and write start.
+	for i, c := range []struct {
+		flag   string
+		config []byte
+	}{{"--source-config", srcConfig}, {"--destination-config", dstConfig}} {
+		if err := validateConnectorConfig(specs[i], c.config, red); err != nil {
+			return &exitError{code: exitUsage, msg: fmt.Sprintf("%s does not match the connector's spec: %v", c.flag, err)}
+		}
+	}
 
 	catalog, err := loadCatalog(ctx, rt, f, srcConfig)
 	if err != nil {
@@ -206,6 +221,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		Mode:         mode,
 		Mapping:      runner.NamespaceMapping{Definition: protocol.NamespaceDefinition(f.namespace), Format: f.nsFormat, Prefix: f.prefix},
 		LocalRoot:    f.localRoot,
+		RelayImage:   f.relayImage,
 		NetworkMode:  f.network,
 		Timeouts:     f.timeouts,
 		MaxLineBytes: f.maxLine,
@@ -256,7 +272,7 @@ const exitPartial = 4
 // the options allow.
 func chooseSyncMode(ctx context.Context, rt runner.Runtime, f *syncFlags) (runner.Mode, error) {
 	req := runner.ModeRequest{ForceStdio: f.mode == protocol.ModeStdio, SocketCount: f.sockets, Format: f.format,
-		PreferBridged: f.mode == protocol.ModeBridged, NoBridge: runner.BridgeUnavailable(rt)}
+		PreferBridged: f.mode == protocol.ModeBridged}
 	if insp, ok := rt.(runner.ImageInspector); ok && !req.ForceStdio {
 		for _, side := range []struct {
 			image string
@@ -275,9 +291,35 @@ func chooseSyncMode(ctx context.Context, rt runner.Runtime, f *syncFlags) (runne
 	if err != nil {
 		return m, &exitError{code: exitFailed, msg: "data channel: " + err.Error()}
 	}
+	if m, err = chooseBridge(ctx, rt, f, req, m); err != nil {
+		return m, err
+	}
 	if (f.mode == protocol.ModeSocket || f.mode == protocol.ModeBridged) && m.Mode != f.mode {
 		return m, &exitError{code: exitFailed, msg: "--mode " + f.mode + ": " + m.Reason}
 	}
+	return m, nil
+}
+
+// chooseBridge decides, in bridged mode, how Ferry reaches the source's
+// sockets (--bridge; auto probes). When auto finds no way, the sync runs in
+// stdio mode, unless --mode bridged asked for bridged mode.
+func chooseBridge(ctx context.Context, rt runner.Runtime, f *syncFlags, req runner.ModeRequest, m runner.Mode) (runner.Mode, error) {
+	if m.Mode != protocol.ModeBridged {
+		return m, nil
+	}
+	plan, err := runner.ResolveBridge(ctx, rt, runner.BridgeRequest{Want: f.bridge, SourceImage: f.source, RelayImage: f.relayImage})
+	if err != nil {
+		return m, &exitError{code: exitFailed, msg: "--bridge " + f.bridge + ": " + err.Error()}
+	}
+	if plan.Unavailable != "" {
+		req.NoBridge, req.PreferBridged = plan.Unavailable, false
+		if m, err = runner.ChooseMode(req); err != nil {
+			return m, &exitError{code: exitFailed, msg: "data channel: " + err.Error()}
+		}
+		return m, nil
+	}
+	m.Bridge = plan.Bridge
+	m.Reason += "; " + plan.Reason
 	return m, nil
 }
 

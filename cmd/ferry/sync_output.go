@@ -67,6 +67,9 @@ func printSummary(w io.Writer, res *runner.Result, f *syncFlags, logPath string)
 	if res.Sockets > 0 {
 		channel += fmt.Sprintf(", %d sockets", res.Sockets)
 	}
+	if res.Bridge != "" {
+		channel += ", bridge " + res.Bridge
+	}
 	status := string(res.Status)
 	if res.Status == runner.StatusSucceeded && len(res.Warnings) > 0 {
 		status += " with warnings (partial success)"
@@ -83,7 +86,7 @@ func printSummary(w io.Writer, res *runner.Result, f *syncFlags, logPath string)
 	}
 	tw.Flush()
 	for _, fl := range res.Failures {
-		fmt.Fprintf(w, "failure (%s, %s): %s\n", fl.Origin, fl.Type, fl.ExternalMessage)
+		fmt.Fprintf(w, "failure (%s, %s): %s\n", fl.Origin, fl.Type, failureText(fl.ExternalMessage, fl.InternalMessage, fl.LastErrorLogs))
 	}
 	for _, wn := range res.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", wn)

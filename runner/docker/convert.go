@@ -74,6 +74,13 @@ func containerConfig(spec runner.ConnectorSpec, img imageConfig, instance string
 		Mounts:      mounts(spec),
 		Resources:   resources(spec.Resources, defaults),
 	}
+	if spec.Role == runner.RoleRelay {
+		// The relay connects to sockets the source created as its own
+		// user, often with mode 0755 (its umask): connecting needs write
+		// permission, so the relay, whatever user the source runs as,
+		// keeps the one capability that overrides file permissions.
+		host.CapAdd = []string{"DAC_OVERRIDE"}
+	}
 	return cfg, host, nil
 }
 

@@ -49,6 +49,7 @@ type engine interface {
 	ImageInspect(ctx context.Context, image string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
 	ContainerCreate(ctx context.Context, config *container.Config, host *container.HostConfig, net *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error)
 	CopyToContainer(ctx context.Context, id, path string, content io.Reader, opts container.CopyToContainerOptions) error
+	ContainerStatPath(ctx context.Context, id, path string) (container.PathStat, error)
 	ContainerAttach(ctx context.Context, id string, opts container.AttachOptions) (types.HijackedResponse, error)
 	ContainerWait(ctx context.Context, id string, cond container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
 	ContainerStart(ctx context.Context, id string, opts container.StartOptions) error
@@ -70,11 +71,13 @@ type Runtime struct {
 	instance string
 	defaults runner.Resources
 	log      *slog.Logger
+	probe    probeCache // SharesDirs' answer
 }
 
 var (
 	_ runner.Runtime        = (*Runtime)(nil)
 	_ runner.ImageInspector = (*Runtime)(nil)
+	_ runner.DirProber      = (*Runtime)(nil)
 )
 
 // Options configure a Runtime.

@@ -21,6 +21,10 @@ import (
 // the module root.
 const TestconnPkg = "./runner/runnertest/testconn"
 
+// RelayPkg is bridged mode's relay, built as the image ferry/relay (with
+// BuildImage(t, "relay", RelayPkg)), as `make images` does.
+const RelayPkg = "./cmd/ferry-relay"
+
 // builds remembers what this test process has built, so each image or
 // binary is built once however many tests ask for it.
 var builds sync.Map // key -> *build

@@ -1,0 +1,42 @@
+// Command ferry-relay is the relay of bridged mode (package
+// runner/relay): Ferry starts it in a container that mounts the attempt's
+// socket volume, with the socket paths as arguments, and reads the
+// sockets' bytes, framed, on its standard output. It exits 0 when every
+// socket ended cleanly.
+package main
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/ferrysync/ferry/runner/relay"
+)
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
+		fmt.Fprintln(os.Stderr, "usage: ferry-relay SOCKET_PATH...")
+		os.Exit(2)
+	}
+	// Unbuffered on purpose: each frame is one write, so a frame Ferry
+	// waits for (connected, end) is never stuck in a buffer.
+	r := &relay.Relay{Paths: os.Args[1:], Out: os.Stdout}
+	fmt.Fprintf(os.Stderr, "ferry-relay: carrying %d sockets\n", len(r.Paths))
+	if err := r.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "ferry-relay: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "ferry-relay: every socket ended (%s)\n", cpuUsed())
+}
+
+// cpuUsed reports the relay's CPU time, which says what relaying costs
+// (the container is gone by the time anyone could ask the engine).
+func cpuUsed() string {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return "cpu time unknown"
+	}
+	return fmt.Sprintf("cpu %.2fs user, %.2fs system", tv(ru.Utime), tv(ru.Stime))
+}
+
+func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
