@@ -28,6 +28,8 @@ type containerCPU struct {
 	stop   chan struct{}
 	done   chan struct{}
 
+	classifying sync.WaitGroup
+
 	mu    sync.Mutex
 	usage map[string]float64 // container id -> CPU seconds last seen
 	ours  map[string]bool    // container id -> runs one of our images
@@ -61,6 +63,7 @@ func (w *containerCPU) loop() {
 			w.usage[id] = secs
 			w.mu.Unlock()
 			if !seen {
+				w.classifying.Add(1)
 				go w.classify(id)
 			}
 		}
@@ -74,6 +77,7 @@ func (w *containerCPU) loop() {
 
 // classify asks the engine which image a new container runs.
 func (w *containerCPU) classify(id string) {
+	defer w.classifying.Done()
 	out, err := exec.Command("docker", "inspect", "-f", "{{.Config.Image}}", id).Output()
 	ours := err == nil && strings.HasSuffix(strings.TrimSpace(string(out)), ":"+w.tag) &&
 		strings.HasPrefix(strings.TrimSpace(string(out)), "ferry/")
@@ -86,7 +90,7 @@ func (w *containerCPU) classify(id string) {
 func (w *containerCPU) total() (secs float64, n int) {
 	close(w.stop)
 	<-w.done
-	time.Sleep(200 * time.Millisecond) // let the last classify calls answer
+	w.classifying.Wait()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for id, s := range w.usage {
