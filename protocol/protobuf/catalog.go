@@ -104,13 +104,13 @@ func (c *Catalog) appendMessage(dst, line []byte, framed bool) ([]byte, ConvertS
 				}
 				s.Pos = start
 			}
-			if err := s.SkipValue(0); err != nil {
+			if err := s.Skip(0); err != nil {
 				return err
 			}
 			record = jsonscan.Span{Start: start, End: s.Pos}
 			return nil
 		}
-		return s.SkipValue(0)
+		return s.Skip(0)
 	})
 	if err != nil {
 		return dst, e.stats, fmt.Errorf("%w: %v", protocol.ErrNotMessage, err)
