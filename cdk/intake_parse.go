@@ -55,7 +55,7 @@ func (p *msgParser) line(b *InputBatch, line []byte) error {
 		off := len(b.arena)
 		b.arena = append(b.arena, line...)
 		b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: env.PartitionID,
-			Record: Record{Stream: env.Descriptor(), Line: b.arena[off:len(b.arena):len(b.arena)]}})
+			Record: Record{Stream: env.Descriptor(), Line: b.arena[off:len(b.arena):len(b.arena)], spans: env.Spans}})
 	case protocol.TypeState:
 		m, err := protocol.Decode(line)
 		if err != nil {
