@@ -147,7 +147,7 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 			Record: Record{Stream: p.lastDesc, Proto: b.arena[off:len(b.arena):len(b.arena)], schema: schema}})
 		return nil
 	}
-	out, err := p.cat.AppendMessageJSON(b.arena, msg)
+	out, spans, err := p.cat.AppendMessageJSONSpans(b.arena, msg)
 	if err != nil {
 		if errors.Is(err, protobuf.ErrUnknownStream) {
 			return SystemError("%s: record for stream %s, which is not in the configured catalog", p.where(), p.lastDesc)
@@ -156,7 +156,7 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 	}
 	b.arena = out
 	b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: p.internPID(pid),
-		Record: Record{Stream: p.lastDesc, Line: b.arena[off:len(b.arena):len(b.arena)]}})
+		Record: Record{Stream: p.lastDesc, Line: b.arena[off:len(b.arena):len(b.arena)], spans: spans}})
 	return nil
 }
 
