@@ -79,7 +79,8 @@ func checkSpans(t *testing.T, line []byte, sp RecordSpans) {
 // cannot pass with a fast scan that always gives up.
 func TestScanEnvelopeFastTakesRecords(t *testing.T) {
 	for _, l := range append([][]byte{[]byte(envelopeSeeds[0]), []byte(envelopeSeeds[1])}, fakerLines...) {
-		env, ok := scanEnvelopeFast(l, nil)
+		var env Envelope
+		ok := scanEnvelopeFast(l, nil, &env)
 		if !ok || env.Type != TypeRecord || env.Stream == "" || !env.Spans.Valid {
 			t.Errorf("scanEnvelopeFast(%s) = %+v, %v; want a record with valid spans", l, env, ok)
 		}

@@ -210,7 +210,8 @@ func (e *Envelope) Descriptor() StreamDescriptor {
 // It reads the line once, and allocates only the stream and namespace
 // strings (and the type of an unknown message).
 func ScanEnvelope(line []byte) (Envelope, error) {
-	if env, ok := scanEnvelopeFast(line, nil); ok {
+	var env Envelope
+	if scanEnvelopeFast(line, nil, &env) {
 		return env, nil
 	}
 	return scanEnvelope(line, nil)
@@ -221,7 +222,8 @@ func ScanEnvelope(line []byte) (Envelope, error) {
 // (the previous envelope), it reuses prev's string instead of allocating
 // another.
 func ScanEnvelopeAfter(line []byte, prev *Envelope) (Envelope, error) {
-	if env, ok := scanEnvelopeFast(line, prev); ok {
+	var env Envelope
+	if scanEnvelopeFast(line, prev, &env) {
 		return env, nil
 	}
 	return scanEnvelope(line, prev)

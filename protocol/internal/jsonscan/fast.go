@@ -179,6 +179,16 @@ func SkipFast(b []byte, i int) (end int, ok bool) {
 				return j, false
 			}
 			i = j
+		case c-'1' < 9: // a plain integer, the common number
+			i++
+			for i < len(b) && b[i]-'0' < 10 {
+				i++
+			}
+			if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
+				if i, ok = numberEnd(b, i-1); !ok { // from its last digit, a valid number start
+					return i, false
+				}
+			}
 		case c == '{' || c == '[':
 			if level == fastLevels {
 				return i, false
@@ -214,16 +224,6 @@ func SkipFast(b []byte, i int) (end int, ok bool) {
 				return i, false
 			}
 			i += 4
-		case c-'1' < 9: // a plain integer, the common number
-			i++
-			for i < len(b) && b[i]-'0' < 10 {
-				i++
-			}
-			if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
-				if i, ok = numberEnd(b, i-1); !ok { // from its last digit, a valid number start
-					return i, false
-				}
-			}
 		default:
 			if i, ok = numberEnd(b, i); !ok {
 				return i, false
