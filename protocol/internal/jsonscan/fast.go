@@ -22,14 +22,15 @@ const (
 	highs = 0x8080808080808080
 )
 
-// stopMask has the high bit set in each byte of x that is a quote, a
-// backslash or a control byte (< 0x20). Only the lowest set bit is exact
-// (a borrow can mark bytes above a real match), which is all the callers
-// use.
+// stopMask has the high bit set in each byte of x that may end a plain
+// run in a string: a byte below '#' (a control byte, a quote, or a space
+// or '!', which the callers step over) or a backslash. Only the lowest
+// set bit is exact (a borrow can mark bytes above a real match), which is
+// all the callers use. Folding the quote into one comparison with the
+// control bytes saves a third of the work per word.
 func stopMask(x uint64) uint64 {
-	q := x ^ (lows * '"')
 	e := x ^ (lows * '\\')
-	return (((q - lows) &^ q) | ((e - lows) &^ e) | ((x - lows*0x20) &^ x)) & highs
+	return (((x - lows*'#') &^ x) | ((e - lows) &^ e)) & highs
 }
 
 // PlainString returns the offset just past the closing quote of a string
@@ -40,6 +41,10 @@ func PlainString(b []byte, i int) (end int, ok bool) {
 	for i+8 <= len(b) {
 		if m := stopMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			i += bits.TrailingZeros64(m) >> 3
+			if b[i]-' ' < 2 { // a space or '!'
+				i++
+				continue
+			}
 			return i + 1, b[i] == '"'
 		}
 		i += 8
@@ -136,6 +141,10 @@ func SkipFast(b []byte, i int) (end int, ok bool) {
 					}
 					if m := stopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
 						j += bits.TrailingZeros64(m) >> 3
+						if b[j]-' ' < 2 { // a space or '!'
+							j++
+							continue
+						}
 						ok = b[j] == '"'
 						j++
 						break
@@ -169,6 +178,10 @@ func SkipFast(b []byte, i int) (end int, ok bool) {
 				}
 				if m := stopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
 					j += bits.TrailingZeros64(m) >> 3
+					if b[j]-' ' < 2 { // a space or '!'
+						j++
+						continue
+					}
 					ok = b[j] == '"'
 					j++
 					break

@@ -14,6 +14,7 @@ var fastSeeds = []string{
 	`[1,2,]`, `[,1]`, `{"a":tru}`, `{"a":nul}`, `{"a":fals}`, `0`, `-0`, `01`, `-`, `1.`, `1.5e`, `1e+`,
 	`1E-7`, `-0.0e0`, `12345678901234567890`, `{"a":-}`, `{"a":.5}`, `{"a":+1}`, `{"k\"":1}`, `{"é":"ü"}`,
 	"\"\xff\xfe\"", `{"a":{"b":{"c":[[[{}]]]}}}`, `{"a":"b"}x`, `"unterminated`, `{"a":"2020-12-01T11:22:33+00:00"}`,
+	`"a b!c"`, `"!!!!!!!!!!!!"`, `"        \""`, "\"  ! \t\"", `{"k k":"v !"}`,
 	strings.Repeat("[", 64) + strings.Repeat("]", 64), strings.Repeat("[", 65) + strings.Repeat("]", 65),
 	strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70), string(purchaseData),
 }
