@@ -24,6 +24,7 @@ const (
 // reading; the tail it can miss is at most one interval per container.
 type containerCPU struct {
 	tag    string
+	images map[string]bool // the IDs of ferry/*:tag: Ferry creates containers from image IDs
 	before map[string]bool
 	stop   chan struct{}
 	done   chan struct{}
@@ -36,8 +37,12 @@ type containerCPU struct {
 }
 
 func watchContainers(tag string) *containerCPU {
-	w := &containerCPU{tag: tag, before: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{}),
-		usage: map[string]float64{}, ours: map[string]bool{}}
+	w := &containerCPU{tag: tag, images: map[string]bool{}, before: map[string]bool{}, stop: make(chan struct{}),
+		done: make(chan struct{}), usage: map[string]float64{}, ours: map[string]bool{}}
+	out, _ := exec.Command("docker", "image", "ls", "--no-trunc", "--format", "{{.ID}}", "--filter", "reference=ferry/*:"+tag).Output()
+	for _, id := range strings.Fields(string(out)) {
+		w.images[id] = true
+	}
 	for _, id := range listGroups() {
 		w.before[id] = true
 	}
@@ -75,12 +80,14 @@ func (w *containerCPU) loop() {
 	}
 }
 
-// classify asks the engine which image a new container runs.
+// classify asks the engine which image a new container runs: one of
+// ours by ID (as Ferry creates them) or by name (docker run).
 func (w *containerCPU) classify(id string) {
 	defer w.classifying.Done()
-	out, err := exec.Command("docker", "inspect", "-f", "{{.Config.Image}}", id).Output()
-	ours := err == nil && strings.HasSuffix(strings.TrimSpace(string(out)), ":"+w.tag) &&
-		strings.HasPrefix(strings.TrimSpace(string(out)), "ferry/")
+	out, err := exec.Command("docker", "inspect", "-f", "{{.Image}} {{.Config.Image}}", id).Output()
+	f := strings.Fields(string(out))
+	ours := err == nil && len(f) == 2 && (w.images[f[0]] ||
+		strings.HasPrefix(f[1], "ferry/") && strings.HasSuffix(f[1], ":"+w.tag))
 	w.mu.Lock()
 	w.ours[id] = ours
 	w.mu.Unlock()
