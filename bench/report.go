@@ -38,6 +38,16 @@ func (b *bench) find(rt, name string) *path {
 	return nil
 }
 
+// findFor is find among the paths of one workload.
+func (b *bench) findFor(rt, name string, w *workload) *path {
+	for _, p := range b.paths {
+		if p.runtime == rt && p.name == name && p.w == w {
+			return p
+		}
+	}
+	return nil
+}
+
 func (b *bench) report(raw float64) {
 	fmt.Printf("%-7s %-46s %9s %6s %7s %10s %8s %16s %10s %9s\n", "runtime", "path", "records", "B/rec", "wall s",
 		"records/s", "MB/s", "CPU-s/1M (max)", "own/1M", "peak RSS")
@@ -69,8 +79,8 @@ func (b *bench) overheadLines() {
 		if p.runtime != "local" || !strings.HasPrefix(p.name, "plain pipe") {
 			continue
 		}
-		f := b.find("local", strings.Replace(strings.Replace(p.name, "plain pipe", "ferry stdio", 1), " | ", " -> ", 1))
-		if f == nil || f.w != p.w {
+		f := b.findFor("local", strings.Replace(strings.Replace(p.name, "plain pipe", "ferry stdio", 1), " | ", " -> ", 1), p.w)
+		if f == nil {
 			continue
 		}
 		extra := (f.best().cpu - p.best().cpu) / float64(p.w.records) * 1e6
