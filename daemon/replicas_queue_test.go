@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferrysync/ferry/store"
 )
@@ -15,6 +16,8 @@ func TestReplicasShareTheQueue(t *testing.T) {
 	r := newReplicaSet(t)
 	ctx := context.Background()
 	conns := r.connections(30, scenario{Source: map[string]any{"records": 5, "state_every": 1}})
+	// Four workers each: twelve syncs at a time keep the test short.
+	r.env = []string{"FERRY_WORKERS=4"}
 	for _, id := range []string{"replica-1", "replica-2", "replica-3"} {
 		r.start(id)
 	}
@@ -39,6 +42,7 @@ func TestReplicasShareTheQueue(t *testing.T) {
 		t.Fatalf("trigger: %v", err)
 	}
 
+	started := time.Now()
 	maxRunning := 0
 	r.eventually("all 30 jobs end", func() bool {
 		done := 0
@@ -57,6 +61,7 @@ func TestReplicasShareTheQueue(t *testing.T) {
 		}
 		return done == len(jobs)
 	})
+	t.Logf("30 jobs ran in %v", time.Since(started).Round(time.Millisecond))
 	r.stopAll()
 
 	if maxRunning > 1 {

@@ -38,6 +38,7 @@ type replicaSet struct {
 	dirs    map[string]string
 	procs   map[string]*exec.Cmd
 	outs    map[string]*lockedBuffer
+	env     []string // more FERRY_* settings for the replicas
 }
 
 func newReplicaSet(t *testing.T) *replicaSet {
@@ -107,6 +108,7 @@ func (r *replicaSet) start(id string) {
 		"FERRY_REPLICA_ID="+id, "FERRY_LEASE="+testLease.String(), "FERRY_HEARTBEAT="+testHeartbeat.String(),
 		"FERRY_SCHEDULER_TICK=200ms", "FERRY_RETRY_BACKOFF_BASE=100ms", "FERRY_RETRY_BACKOFF_MAX=200ms",
 		"FERRY_LOG_LEVEL=debug")
+	cmd.Env = append(cmd.Env, r.env...)
 	cmd.Stdout, cmd.Stderr = r.outs[id], r.outs[id]
 	if err := cmd.Start(); err != nil {
 		r.t.Fatalf("start replica %s: %v", id, err)
