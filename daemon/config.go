@@ -3,11 +3,13 @@ package daemon
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/store"
 )
 
 // Config is the daemon's configuration. DefaultConfig alone gives a working
@@ -26,16 +28,40 @@ type Config struct {
 	Webhooks  WebhookConfig
 	Web       WebConfig
 	Shutdown  ShutdownConfig
+	Replica   ReplicaConfig
 }
 
-// StoreConfig locates the SQLite database. The key that encrypts secrets
-// at rest is always <DataDir>/secret.key, generated at first start, so the
-// data dir alone is a complete backup.
+// StoreConfig locates the database: SQLite in the data dir by default, or
+// a PostgreSQL database that several replicas share. The key that encrypts
+// secrets at rest is <DataDir>/secret.key, generated at first start (so
+// the data dir alone is a complete backup of a SQLite install), or the
+// file SecretKeyFile names, which replicas sharing PostgreSQL must all use.
 type StoreConfig struct {
 	// Path is the database file; empty means <DataDir>/ferry.db.
 	Path string
 	// BusyTimeout is how long a writer waits for SQLite's write lock.
 	BusyTimeout time.Duration
+	// DatabaseURL (postgres://...) selects PostgreSQL. It may hold a
+	// password: it is never logged, only its redacted form.
+	DatabaseURL string
+	// DatabaseURLFile holds the URL instead, so the password stays out of
+	// the process list and the environment.
+	DatabaseURLFile string
+	// SecretKeyFile is the secrets key; empty means <DataDir>/secret.key.
+	SecretKeyFile string
+}
+
+// ReplicaConfig is this process's identity among the replicas sharing a
+// database, and its leases.
+type ReplicaConfig struct {
+	// ID names the replica on its attempts and its containers' labels;
+	// empty uses the instance ID kept in the data dir.
+	ID string
+	// Lease is how long a claimed attempt (and the scheduler's leadership)
+	// stays this replica's without a heartbeat.
+	Lease time.Duration
+	// Heartbeat is how often leases are renewed; well under Lease.
+	Heartbeat time.Duration
 }
 
 // Runtime kinds.
@@ -165,6 +191,7 @@ func DefaultConfig() Config {
 		Webhooks: WebhookConfig{Timeout: 10 * time.Second, MaxAttempts: 5, Backoff: time.Second},
 		Web:      WebConfig{Listen: "127.0.0.1:8000", AccessTokenTTL: 15 * time.Minute},
 		Shutdown: ShutdownConfig{Grace: 30 * time.Second, CancelWait: 45 * time.Second},
+		Replica:  ReplicaConfig{Lease: 30 * time.Second, Heartbeat: 10 * time.Second},
 	}
 }
 
@@ -194,6 +221,8 @@ func (c *Config) Validate() error {
 		{"Webhooks.Backoff", c.Webhooks.Backoff},
 		{"Shutdown.Grace", c.Shutdown.Grace},
 		{"Shutdown.CancelWait", c.Shutdown.CancelWait},
+		{"Replica.Lease", c.Replica.Lease},
+		{"Replica.Heartbeat", c.Replica.Heartbeat},
 	}
 	switch {
 	case strings.TrimSpace(c.DataDir) == "":
@@ -233,8 +262,48 @@ func (c *Config) Validate() error {
 	if err := c.Retry.Validate(); err != nil {
 		return err
 	}
+	return c.validateReplica(bad)
+}
+
+// validateReplica checks the database and replica settings. Messages
+// never quote the database URL: it may hold a password.
+func (c *Config) validateReplica(bad func(field, format string, args ...any) error) error {
+	switch {
+	case c.Store.DatabaseURL != "" && c.Store.DatabaseURLFile != "":
+		return bad("Store.DatabaseURL", "set either FERRY_DATABASE_URL or FERRY_DATABASE_URL_FILE, not both")
+	case c.Store.DatabaseURL != "" && !store.IsDatabaseURL(c.Store.DatabaseURL):
+		return bad("Store.DatabaseURL", "must start with postgres:// or postgresql:// (leave it empty for SQLite in the data dir)")
+	case c.Replica.ID != "" && !instanceIDRE.MatchString(c.Replica.ID):
+		return bad("Replica.ID", "is %q, want 8 to 64 lowercase letters, digits and dashes", c.Replica.ID)
+	case c.Replica.Heartbeat > 0 && c.Replica.Heartbeat*2 > c.Replica.Lease:
+		return bad("Replica.Heartbeat", "is %s, want at most half of Replica.Lease (%s), so one late heartbeat does not lose the lease",
+			c.Replica.Heartbeat, c.Replica.Lease)
+	}
 	return nil
 }
+
+// DatabaseTarget returns what the store opens: the PostgreSQL URL (read
+// from DatabaseURLFile when set), or the SQLite file path.
+func (c *Config) DatabaseTarget() (string, error) {
+	if c.Store.DatabaseURLFile != "" {
+		b, err := os.ReadFile(c.Store.DatabaseURLFile)
+		if err != nil {
+			return "", fmt.Errorf("database URL file: %w", err)
+		}
+		u := strings.TrimSpace(string(b))
+		if !store.IsDatabaseURL(u) {
+			return "", fmt.Errorf("database URL file %s: want a postgres:// or postgresql:// URL", c.Store.DatabaseURLFile)
+		}
+		return u, nil
+	}
+	if c.Store.DatabaseURL != "" {
+		return c.Store.DatabaseURL, nil
+	}
+	return c.StorePath(), nil
+}
+
+// Shared reports whether the database may be shared with other replicas.
+func (c *Config) Shared() bool { return c.Store.DatabaseURL != "" || c.Store.DatabaseURLFile != "" }
 
 // ParseLogLevel reads debug, info, warn or error.
 func ParseLogLevel(s string) (slog.Level, error) {

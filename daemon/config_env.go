@@ -99,6 +99,12 @@ var envVars = []envVar{
 	{"LISTEN", "Web.Listen", envString(func(c *Config) *string { return &c.Web.Listen })},
 	{"ACCESS_TOKEN_TTL", "Web.AccessTokenTTL", envDuration(func(c *Config) *time.Duration { return &c.Web.AccessTokenTTL })},
 	{"SHUTDOWN_GRACE", "Shutdown.Grace", envDuration(func(c *Config) *time.Duration { return &c.Shutdown.Grace })},
+	{"DATABASE_URL", "Store.DatabaseURL", envString(func(c *Config) *string { return &c.Store.DatabaseURL })},
+	{"DATABASE_URL_FILE", "Store.DatabaseURLFile", envString(func(c *Config) *string { return &c.Store.DatabaseURLFile })},
+	{"SECRET_KEY_FILE", "Store.SecretKeyFile", envString(func(c *Config) *string { return &c.Store.SecretKeyFile })},
+	{"REPLICA_ID", "Replica.ID", envString(func(c *Config) *string { return &c.Replica.ID })},
+	{"LEASE", "Replica.Lease", envDuration(func(c *Config) *time.Duration { return &c.Replica.Lease })},
+	{"HEARTBEAT", "Replica.Heartbeat", envDuration(func(c *Config) *time.Duration { return &c.Replica.Heartbeat })},
 	{"SHUTDOWN_CANCEL_WAIT", "Shutdown.CancelWait", envDuration(func(c *Config) *time.Duration { return &c.Shutdown.CancelWait })},
 }
 

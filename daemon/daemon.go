@@ -34,6 +34,9 @@ type Daemon struct {
 	lock *dataDirLock
 	// FirstStart is set when Open found an empty data dir.
 	firstStart bool
+	// leader is whether this replica held the scheduler's lease at its
+	// last tick (for logging changes; scheduler goroutine only).
+	leader bool
 
 	// wake asks the dispatcher to look for work now (a trigger, a free
 	// worker); capacity 1, so pokes coalesce.
@@ -78,6 +81,8 @@ type Options struct {
 	Bootstrap bool
 	// NoDemo leaves the demo connection out of the bootstrap.
 	NoDemo bool
+	// LeaseNow is the clock of leases and heartbeats; nil is time.Now.
+	LeaseNow func() time.Time
 }
 
 var (
@@ -124,12 +129,10 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := store.LoadOrCreateKey(cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("secrets key: %w", err)
+	if cfg.Replica.ID != "" {
+		id = cfg.Replica.ID
 	}
-	db, err := store.Open(ctx, cfg.StorePath(), store.WithKey(key), store.WithNow(now),
-		store.WithBusyTimeout(cfg.Store.BusyTimeout))
+	db, err := openDatabase(ctx, cfg, now, opts.LeaseNow, log)
 	if err != nil {
 		return nil, err
 	}
@@ -160,10 +163,24 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 		d.sweeper = s
 	}
 	d.log.Info("daemon opened", "instance", id, "data_dir", cfg.DataDir, "runtime", d.rt.Name(),
-		"workers", cfg.Workers.Count, "first_start", created)
+		"workers", cfg.Workers.Count, "first_start", created, "database", db.Backend(), "database_location", db.Path())
+	if err := d.registerReplica(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := d.recover(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if opts.Bootstrap {
+		here, err := d.bootstrapHere(ctx)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("first start: %w", err)
+		}
+		if !here {
+			opts.Bootstrap = false
+		}
 	}
 	if opts.Bootstrap {
 		if err := d.bootstrap(ctx, !opts.NoDemo); err != nil {
@@ -198,6 +215,12 @@ func (d *Daemon) Config() Config { return d.cfg }
 // start), and pending webhooks get a last chance. Run returns nil after a
 // clean shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
+	// The heartbeat outlives ctx: attempts finishing in the shutdown's
+	// grace keep their leases until they end.
+	beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+	beatDone := make(chan struct{})
+	go func() { defer close(beatDone); d.heartbeatLoop(beatCtx) }()
+	defer func() { stopBeat(); <-beatDone }()
 	var loops sync.WaitGroup
 	loops.Add(3)
 	go func() { defer loops.Done(); d.dispatchLoop(ctx) }()
@@ -240,6 +263,7 @@ func (d *Daemon) shutdown() {
 // Close releases the store. Call it after Run returned.
 func (d *Daemon) Close() error {
 	d.stopAttempts(errShutdown)
+	d.leaveReplicas()
 	err := d.db.Close()
 	d.lock.release()
 	return err
@@ -251,4 +275,43 @@ func (d *Daemon) poke() {
 	case d.wake <- struct{}{}:
 	default:
 	}
+}
+
+// openDatabase opens the database the config names with the secrets key, and
+// checks that the key is the one the database's secrets were sealed with.
+func openDatabase(ctx context.Context, cfg Config, now, leaseNow func() time.Time, log *slog.Logger) (*store.DB, error) {
+	var key *store.Key
+	var err error
+	if cfg.Store.SecretKeyFile != "" {
+		key, err = store.LoadKeyFile(cfg.Store.SecretKeyFile)
+	} else {
+		key, err = store.LoadOrCreateKey(cfg.DataDir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secrets key: %w", err)
+	}
+	target, err := cfg.DatabaseTarget()
+	if err != nil {
+		return nil, err
+	}
+	opts := []store.Option{store.WithKey(key), store.WithNow(now), store.WithBusyTimeout(cfg.Store.BusyTimeout),
+		store.WithLease(cfg.Replica.Lease)}
+	if leaseNow != nil {
+		opts = append(opts, store.WithLeaseClock(leaseNow))
+	}
+	db, err := store.Open(ctx, target, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.CheckKey(ctx); err != nil {
+		if !cfg.Shared() && errors.Is(err, store.ErrKeyMismatch) {
+			// One process, its own data dir: a replaced key file shows
+			// up as config errors on the affected connections, as before.
+			log.Warn("secrets key", "error", err)
+			return db, nil
+		}
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

@@ -33,7 +33,7 @@ func (d *Daemon) OpenWeb(opts WebOptions) (*web.Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	token, created, err := web.LoadOrCreateToken(d.cfg.DataDir)
+	token, created, err := d.loadAPIToken()
 	if err != nil {
 		return nil, fmt.Errorf("api token: %w", err)
 	}

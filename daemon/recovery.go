@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -22,16 +23,21 @@ type Sweeper interface {
 // restartMessage is the failure of an attempt an earlier process left.
 const restartMessage = "daemon restarted: the process running this attempt stopped before the attempt ended"
 
-// recover runs once at start, before any attempt (G6):
-//   - attempts left running by an earlier process of this instance are
-//     finished as failed ("daemon restarted"), and their jobs are retried
-//     under the retry policy, at once: the connector is not to blame, so no
-//     backoff. The state their destination acknowledged was committed as
-//     it arrived, so the retry resumes from it;
-//   - containers and volumes with this instance's labels are removed: no
+// recover runs once at start, before any attempt (G6). It is lease-based:
+// it never touches another replica's live work.
+//   - attempts left running by an earlier process of this replica (same
+//     id, another boot) are finished as failed ("daemon restarted") at
+//     once, without waiting for their lease: the id is this data dir's, so
+//     that process is gone. Their jobs are retried under the retry policy,
+//     at once: the connector is not to blame, so no backoff. The state
+//     their destination acknowledged was committed as it arrived, so the
+//     retry resumes from it;
+//   - attempts of other replicas are theirs while their lease is live;
+//     those whose lease expired are failed ("lease expired on replica X")
+//     by the heartbeat's reaper, here or on any replica;
+//   - containers and volumes with this replica's labels are removed: no
 //     attempt of this process runs yet, so every one of them is a
-//     leftover. Only attempts still marked running by another live owner
-//     (another instance on this database) are kept.
+//     leftover.
 func (d *Daemon) recover(ctx context.Context) error {
 	attempts, err := d.db.RunningAttempts(ctx)
 	if err != nil {
@@ -46,10 +52,14 @@ func (d *Daemon) recover(ctx context.Context) error {
 		if a.Owner.BootID == d.owner.BootID {
 			continue // ours, now: cannot happen before Run, kept for safety
 		}
-		if err := d.failLeftover(ctx, a); err != nil {
+		if err := d.failLeftover(ctx, a, restartMessage); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				continue // another replica's reaper was first
+			}
 			return fmt.Errorf("recovery: %w", err)
 		}
 	}
+	d.reapExpired(ctx)
 	if d.sweeper == nil {
 		return nil
 	}
@@ -69,11 +79,13 @@ func (d *Daemon) recover(ctx context.Context) error {
 	return nil
 }
 
-// failLeftover finishes one attempt an earlier process left running.
-func (d *Daemon) failLeftover(ctx context.Context, a *store.Attempt) error {
+// failLeftover finishes one attempt whose process is gone (an earlier
+// process of this replica, or a replica whose lease expired), taking it
+// over from its lease.
+func (d *Daemon) failLeftover(ctx context.Context, a *store.Attempt, message string) error {
 	now := d.now()
-	reasons := []store.FailureReason{platformFailure(protocol.FailureSystem, restartMessage, true, now.UnixMilli())}
-	res := store.AttemptResult{AttemptID: a.ID, Status: store.AttemptFailed, FailureReasons: reasons}
+	reasons := []store.FailureReason{platformFailure(protocol.FailureSystem, message, true, now.UnixMilli())}
+	res := store.AttemptResult{AttemptID: a.ID, Status: store.AttemptFailed, FailureReasons: reasons, Takeover: true}
 	var history []AttemptOutcome
 	if j, err := d.db.Job(ctx, a.JobID); err == nil {
 		for _, prev := range j.Attempts {
@@ -92,8 +104,9 @@ func (d *Daemon) failLeftover(ctx context.Context, a *store.Attempt) error {
 	if err != nil {
 		return fmt.Errorf("fail attempt %d of job %d: %w", a.Number, a.JobID, err)
 	}
-	d.log.Warn("recovery: failed an attempt left running by an earlier process", "job_id", a.JobID,
-		"attempt", a.Number, "old_pid", a.Owner.PID, "job_status", j.Status, "committed_state", a.CommittedState)
+	d.log.Warn("failed an attempt whose process is gone", "reason", message, "job_id", a.JobID,
+		"attempt", a.Number, "replica", a.Owner.InstanceID, "old_pid", a.Owner.PID, "job_status", j.Status,
+		"committed_state", a.CommittedState)
 	if j.Status.Terminal() {
 		d.hooks.jobEnded(j)
 	}

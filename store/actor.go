@@ -151,7 +151,7 @@ func (db *DB) Actors(ctx context.Context, f ActorFilter) ([]*Actor, int, error) 
 	var out []*Actor
 	var total int
 	err := db.view(ctx, "list "+string(f.Kind)+"s", func(tx *txn) error {
-		from := `FROM actors WHERE kind = ? AND (? = '' OR definition_id = ?)`
+		from := `FROM actors WHERE kind = ? AND (CAST(? AS TEXT) = '' OR definition_id = ?)`
 		args := []any{f.Kind, f.DefinitionID, f.DefinitionID}
 		from, args = inWorkspaces(from, args, f.WorkspaceIDs)
 		rows, err := tx.QueryContext(ctx, `SELECT `+actorColumns+`, COUNT(*) OVER () `+from+`

@@ -234,7 +234,7 @@ func (db *DB) CheckAccessToken(ctx context.Context, token string) (TokenStatus, 
 		return TokenUnknown, "", nil
 	}
 	var appID, expires string
-	err := db.db.QueryRowContext(ctx, `SELECT application_id, expires_at FROM access_tokens WHERE token_hash = ?`,
+	err := db.queryRowRaw(ctx, `SELECT application_id, expires_at FROM access_tokens WHERE token_hash = ?`,
 		tokenHash(token)).Scan(&appID, &expires)
 	switch {
 	case errNoRows(err):

@@ -154,7 +154,7 @@ func TestExpiredTokensPruned(t *testing.T) {
 	}
 	checkToken(t, db, old, TokenUnknown, "")
 	var n int
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM access_tokens`).Scan(&n); err != nil || n != 1 {
+	if err := db.queryRowRaw(ctx, `SELECT COUNT(*) FROM access_tokens`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("got %d token rows (%v), want 1", n, err)
 	}
 }

@@ -54,6 +54,11 @@ type Attempt struct {
 	LogPath        string
 	// CommittedState is set once any state was committed by this attempt.
 	CommittedState bool
+	// LeaseExpiresAt is when the lease of a running attempt ends unless
+	// its replica (Owner.InstanceID) renews it; nil before leases.
+	LeaseExpiresAt *time.Time
+	// leaseToken fences the attempt's writes (lease.go); never shown.
+	leaseToken string
 }
 
 // Stats are an attempt's cumulative counts. Emitted counts what the source
@@ -180,7 +185,7 @@ func jobAttempts(ctx context.Context, tx *txn, jobID int64) ([]*Attempt, error) 
 const attemptColumns = `id, job_id, connection_id, number, status, started_at, updated_at, ended_at,
 	owner_instance, owner_pid, owner_boot, mode, format, socket_count, records_emitted,
 	bytes_emitted, records_committed, bytes_committed, stream_stats, failure_reasons, log_path,
-	committed_state`
+	committed_state, lease_token, lease_expires_at`
 
 func queryAttempts(ctx context.Context, tx *txn, where string, args ...any) ([]*Attempt, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts `+where, args...)
@@ -212,8 +217,13 @@ func findAttempt(ctx context.Context, tx *txn, id int64) (*Attempt, error) {
 
 // findRunningAttempt returns the attempt, or ErrConflict when it has
 // ended: a process that lost its attempt (recovery marked it failed) must
-// not write to it any more.
+// not write to it any more. The attempt's lease fences the write too
+// (ErrLeaseLost, see lease.go).
 func findRunningAttempt(ctx context.Context, tx *txn, id int64) (*Attempt, error) {
+	return findFencedAttempt(ctx, tx, id, false)
+}
+
+func findFencedAttempt(ctx context.Context, tx *txn, id int64, takeover bool) (*Attempt, error) {
 	a, err := findAttempt(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -221,18 +231,21 @@ func findRunningAttempt(ctx context.Context, tx *txn, id int64) (*Attempt, error
 	if a.Status != AttemptRunning {
 		return nil, conflict("attempt %d of job %d is no longer running (%s)", a.Number, a.JobID, a.Status)
 	}
+	if err := tx.db.checkFence(a, takeover); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
 func scanAttempt(s scanner) (*Attempt, error) {
 	var a Attempt
-	var ended, mode, format, streams, failures, logPath sql.NullString
+	var ended, mode, format, streams, failures, logPath, token, leaseEnd sql.NullString
 	var sockets sql.NullInt64
 	var started, updated string
 	if err := s.Scan(&a.ID, &a.JobID, &a.ConnectionID, &a.Number, &a.Status, &started, &updated, &ended,
 		&a.Owner.InstanceID, &a.Owner.PID, &a.Owner.BootID, &mode, &format, &sockets,
 		&a.Stats.RecordsEmitted, &a.Stats.BytesEmitted, &a.Stats.RecordsCommitted, &a.Stats.BytesCommitted,
-		&streams, &failures, &logPath, &a.CommittedState); err != nil {
+		&streams, &failures, &logPath, &a.CommittedState, &token, &leaseEnd); err != nil {
 		return nil, err
 	}
 	a.Mode, a.Format, a.SocketCount, a.LogPath = mode.String, format.String, int(sockets.Int64), logPath.String
@@ -248,6 +261,7 @@ func scanAttempt(s scanner) (*Attempt, error) {
 	}
 	var ts timeScanner
 	a.StartedAt, a.UpdatedAt, a.EndedAt = ts.time(started), ts.time(updated), ts.nullTime(ended)
+	a.leaseToken, a.LeaseExpiresAt = token.String, ts.nullTime(leaseEnd)
 	return &a, ts.err
 }
 
@@ -264,7 +278,7 @@ func writeStats(ctx context.Context, tx *txn, attemptID int64, s Stats, committe
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE attempts SET records_emitted = ?, bytes_emitted = ?,
 		records_committed = ?, bytes_committed = ?, stream_stats = ?,
-		committed_state = committed_state OR ?, updated_at = ? WHERE id = ?`,
+		committed_state = CASE WHEN ? = 1 THEN 1 ELSE committed_state END, updated_at = ? WHERE id = ?`,
 		s.RecordsEmitted, s.BytesEmitted, s.RecordsCommitted, s.BytesCommitted, streams,
 		boolInt(committed), formatTime(tx.now), attemptID)
 	return err

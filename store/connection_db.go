@@ -131,8 +131,8 @@ func (db *DB) Connections(ctx context.Context, f ConnectionFilter) ([]*Connectio
 	var out []*Connection
 	var total int
 	err := db.view(ctx, "list connections", func(tx *txn) error {
-		from := `FROM connections WHERE (? = '' OR source_id = ?) AND (? = '' OR destination_id = ?)
-			AND (? = '' OR status = ?)`
+		from := `FROM connections WHERE (CAST(? AS TEXT) = '' OR source_id = ?) AND (CAST(? AS TEXT) = '' OR destination_id = ?)
+			AND (CAST(? AS TEXT) = '' OR status = ?)`
 		args := []any{f.SourceID, f.SourceID, f.DestinationID, f.DestinationID, f.Status, f.Status}
 		from, args = inWorkspaces(from, args, f.WorkspaceIDs)
 		rows, err := tx.QueryContext(ctx, `SELECT `+connectionColumns+`, COUNT(*) OVER () `+from+`

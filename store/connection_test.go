@@ -244,7 +244,7 @@ func TestDeleteConnectionKeepsJobs(t *testing.T) {
 	}
 	for table, want := range map[string]int{"jobs": 2, "attempts": 1, "states": 0, "state_history": 0, "stream_generations": 0} {
 		var n int
-		if err := f.db.db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil || n != want {
+		if err := f.db.queryRowRaw(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil || n != want {
 			t.Errorf("%s: %d rows left, %v; want %d", table, n, err, want)
 		}
 	}

@@ -212,7 +212,7 @@ func (db *DB) Definitions(ctx context.Context, f DefinitionFilter) ([]*Definitio
 	var out []*Definition
 	var total int
 	err := db.view(ctx, "list definitions", func(tx *txn) error {
-		const from = `FROM definitions WHERE (? = '' OR kind = ?) AND (? = '' OR name = ?)`
+		const from = `FROM definitions WHERE (CAST(? AS TEXT) = '' OR kind = ?) AND (CAST(? AS TEXT) = '' OR name = ?)`
 		args := []any{f.Kind, f.Kind, f.Name, f.Name}
 		rows, err := tx.QueryContext(ctx, `SELECT `+definitionColumns+`, COUNT(*) OVER () `+from+`
 			ORDER BY name LIMIT ? OFFSET ?`, append(args, limit, offset)...)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -17,8 +18,8 @@ var ErrNotFound = errors.New("not found")
 // running. Errors wrapping it carry a message meant for users.
 var ErrConflict = errors.New("conflict")
 
-// ErrStorageFull is returned (wrapped) when SQLite ran out of space
-// (SQLITE_FULL, or the disk is full). The transaction was rolled back: the
+// ErrStorageFull is returned (wrapped) when the database ran out of space
+// (SQLITE_FULL, PostgreSQL's disk_full, or the disk is full). The transaction was rolled back: the
 // data is as it was before the call.
 var ErrStorageFull = errors.New("storage full")
 
@@ -84,6 +85,17 @@ func wrapErr(action string, err error) error {
 			return conflict("%s: still referenced, or refers to a missing row", action)
 		case primary == sqlite3.SQLITE_FULL:
 			// SQLite's unix VFS reports ENOSPC as SQLITE_FULL too.
+			return fmt.Errorf("store: %s: %w: %w", action, ErrStorageFull, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return conflict("%s: already exists", action)
+		case "23503": // foreign_key_violation
+			return conflict("%s: still referenced, or refers to a missing row", action)
+		case "53100": // disk_full
 			return fmt.Errorf("store: %s: %w: %w", action, ErrStorageFull, err)
 		}
 	}

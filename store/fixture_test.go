@@ -12,7 +12,7 @@ import (
 )
 
 // readTestdata returns the content of testdata/name.
-func readTestdata(t *testing.T, name string) []byte {
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -33,7 +33,7 @@ type fixture struct {
 	conn   *Connection
 }
 
-func newFixture(t *testing.T, opts ...Option) *fixture {
+func newFixture(t testing.TB, opts ...Option) *fixture {
 	t.Helper()
 	db, clock := mustOpen(t, opts...)
 	f := &fixture{db: db, clock: clock}
@@ -47,7 +47,7 @@ func newFixture(t *testing.T, opts ...Option) *fixture {
 
 // newConnection creates another connection between the fixture's source
 // and destination, with the testdata catalog.
-func (f *fixture) newConnection(t *testing.T, mods ...func(*Connection)) *Connection {
+func (f *fixture) newConnection(t testing.TB, mods ...func(*Connection)) *Connection {
 	t.Helper()
 	c := &Connection{SourceID: f.src.ID, DestinationID: f.dst.ID, Catalog: testCatalog(t)}
 	for _, m := range mods {
@@ -59,7 +59,7 @@ func (f *fixture) newConnection(t *testing.T, mods ...func(*Connection)) *Connec
 	return c
 }
 
-func testCatalog(t *testing.T) *protocol.ConfiguredCatalog {
+func testCatalog(t testing.TB) *protocol.ConfiguredCatalog {
 	t.Helper()
 	var cat protocol.ConfiguredCatalog
 	if err := json.Unmarshal(readTestdata(t, "catalog.json"), &cat); err != nil {
@@ -68,7 +68,7 @@ func testCatalog(t *testing.T) *protocol.ConfiguredCatalog {
 	return &cat
 }
 
-func mustDefinition(t *testing.T, db *DB, kind ActorKind, name string) *Definition {
+func mustDefinition(t testing.TB, db *DB, kind ActorKind, name string) *Definition {
 	t.Helper()
 	d := &Definition{Name: name, Kind: kind, Image: "ferry/" + name + ":dev", Spec: readTestdata(t, "spec.json")}
 	if err := db.CreateDefinition(context.Background(), d); err != nil {
@@ -77,7 +77,7 @@ func mustDefinition(t *testing.T, db *DB, kind ActorKind, name string) *Definiti
 	return d
 }
 
-func mustActor(t *testing.T, db *DB, kind ActorKind, defID string, config json.RawMessage) *Actor {
+func mustActor(t testing.TB, db *DB, kind ActorKind, defID string, config json.RawMessage) *Actor {
 	t.Helper()
 	a := &Actor{Kind: kind, Name: string(kind) + " one", DefinitionID: defID, Config: config}
 	if err := db.CreateActor(context.Background(), a); err != nil {

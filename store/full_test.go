@@ -41,6 +41,7 @@ func bigState(t *testing.T, stream string, n int) *protocol.State {
 // commit that runs out of space mid-transaction returns ErrStorageFull and
 // leaves the previous state, stats and statuses exactly as they were.
 func TestFullDiskLeavesStateIntact(t *testing.T) {
+	sqliteOnly(t)
 	f := newFixture(t)
 	ctx := context.Background()
 	c := f.mustClaim(t)

@@ -70,7 +70,7 @@ func (db *DB) BumpGenerations(ctx context.Context, connID string, streams []prot
 			if _, err := tx.ExecContext(ctx, `INSERT INTO stream_generations
 				(connection_id, namespace, name, generation_id, updated_at) VALUES (?, ?, ?, 1, ?)
 				ON CONFLICT (connection_id, namespace, name)
-				DO UPDATE SET generation_id = generation_id + 1, updated_at = excluded.updated_at`,
+				DO UPDATE SET generation_id = stream_generations.generation_id + 1, updated_at = excluded.updated_at`,
 				connID, s.Namespace, s.Name, formatTime(tx.now)); err != nil {
 				return err
 			}

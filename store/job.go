@@ -164,13 +164,9 @@ func createJob(ctx context.Context, tx *txn, connID string, typ JobType, trigger
 	} else if !errNoRows(err) {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO jobs (connection_id, type, status, trigger,
+	id, err := insertID(ctx, tx, `INSERT INTO jobs (connection_id, type, status, trigger,
 		streams, created_at, updated_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
 		connID, typ, trigger, streamsJSON, formatTime(tx.now), formatTime(tx.now))
-	if err != nil {
-		return nil, err
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return nil, err
 	}
@@ -252,12 +248,21 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 	var total int
 	err := db.view(ctx, "list jobs", func(tx *txn) error {
 		from := `FROM jobs j
-			WHERE (? = '' OR j.connection_id = ?) AND (? = '' OR j.status = ?) AND (? = '' OR j.type = ?)
-			AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?)
-			AND (? IS NULL OR j.updated_at >= ?) AND (? IS NULL OR j.updated_at < ?)`
-		args := []any{f.ConnectionID, f.ConnectionID, f.Status, f.Status, f.Type, f.Type,
-			nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo),
+			WHERE (CAST(? AS TEXT) IS NULL OR j.created_at >= ?) AND (CAST(? AS TEXT) IS NULL OR j.created_at < ?)
+			AND (CAST(? AS TEXT) IS NULL OR j.updated_at >= ?) AND (CAST(? AS TEXT) IS NULL OR j.updated_at < ?)`
+		args := []any{nullTime(f.CreatedFrom), nullTime(f.CreatedFrom), nullTime(f.CreatedTo), nullTime(f.CreatedTo),
 			nullTime(f.UpdatedFrom), nullTime(f.UpdatedFrom), nullTime(f.UpdatedTo), nullTime(f.UpdatedTo)}
+		// Equality filters are added only when set: "(? = '' OR
+		// j.connection_id = ?)" kept SQLite from using the connection
+		// index, and every connection's row on the connections page
+		// scanned all jobs.
+		for _, eq := range []struct{ col, val string }{{"j.connection_id", f.ConnectionID},
+			{"j.status", string(f.Status)}, {"j.type", string(f.Type)}} {
+			if eq.val != "" {
+				from += ` AND ` + eq.col + ` = ?`
+				args = append(args, eq.val)
+			}
+		}
 		if len(f.WorkspaceIDs) > 0 {
 			from += ` AND j.connection_id IN (SELECT id FROM connections WHERE workspace_id IN (` +
 				placeholders(len(f.WorkspaceIDs)) + `))`
@@ -269,23 +274,27 @@ func (db *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, int, error) {
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+jobColumns+`, COUNT(*) OVER () `+from+`
-			ORDER BY `+order+` LIMIT ? OFFSET ?`, append(args, limit, offset)...)
+		// The page is chosen first and the per-job sums over attempts are
+		// computed for its rows only: with COUNT(*) OVER () on the outer
+		// query, SQLite computed them for every matching job, and a list
+		// of 10,000 jobs took a second. The count is its own query.
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) `+from, args...).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+tx.db.jobColumns()+` FROM (SELECT j.* `+from+`
+			ORDER BY `+order+` LIMIT ? OFFSET ?) j ORDER BY `+order, append(args, limit, offset)...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			j, err := scanJob(rows, &total)
+			j, err := scanJob(rows)
 			if err != nil {
 				return err
 			}
 			out = append(out, j)
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		return countPastEnd(ctx, tx, len(out), offset, &total, from, args...)
+		return rows.Err()
 	})
 	return out, total, err
 }
@@ -355,7 +364,7 @@ const jobColumns = `j.id, j.connection_id, j.type, j.streams, j.status, j.trigge
 		AND json_extract(f.value, '$.metadata.` + WarningMetadata + `') = 1)`
 
 func findJob(ctx context.Context, tx *txn, id int64) (*Job, error) {
-	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE j.id = ?`, id))
+	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+tx.db.jobColumns()+` FROM jobs j WHERE j.id = ?`, id))
 	if errNoRows(err) {
 		return nil, notFound("job", id)
 	}

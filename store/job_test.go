@@ -56,7 +56,7 @@ func TestUniqueIndexBackstop(t *testing.T) {
 	if _, err := f.db.CreateJob(ctx, f.conn.ID, JobSync, TriggerManual); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.db.db.ExecContext(ctx, `INSERT INTO jobs (connection_id, type, status, trigger, created_at,
+	_, err := f.db.execRaw(ctx, `INSERT INTO jobs (connection_id, type, status, trigger, created_at,
 		updated_at) VALUES (?, 'sync', 'incomplete', 'manual', 'x', 'x')`, f.conn.ID)
 	wantErr(t, wrapErr("insert", err), ErrConflict)
 }

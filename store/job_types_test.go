@@ -177,15 +177,17 @@ func TestFailedRefreshKeepsState(t *testing.T) {
 	}
 }
 
-// TestMigrateJobTypes upgrades a database at version 3 holding a job and
+// TestMigrateJobTypes upgrades a database at version 6 (the last before
+// the job types) holding a job and
 // its attempt: the attempt survives (no cascade from rebuilding jobs), the
 // new job types are accepted on every pooled connection, and the
 // database's integrity check passes.
 func TestMigrateJobTypes(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	clock := newTestClock()
-	old, err := Open(ctx, path, WithNow(clock.Now), WithKey(testKey(t)), withMigrations(migrationsUpTo(t, 3)))
+	old, err := Open(ctx, path, WithNow(clock.Now), WithKey(testKey(t)), withMigrations(migrationsUpTo(t, 6)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,13 +47,21 @@ func (db *DB) ClaimJob(ctx context.Context, owner Owner) (*Claim, error) {
 	}
 	var c *Claim
 	var src, dst *Actor
-	err := db.update(ctx, "claim job", func(tx *txn) error {
+	var token string
+	// PostgreSQL runs claims beside each other (updateShared): each locks
+	// the job it takes and skips those others hold, so replicas never wait
+	// on one another's claims.
+	lock := ""
+	if db.dialect == dialectPostgres {
+		lock = ` FOR UPDATE OF j SKIP LOCKED`
+	}
+	err := db.updateShared(ctx, "claim job", func(tx *txn) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT j.id FROM jobs j
 			WHERE (j.status = 'pending' OR (j.status = 'incomplete' AND (j.not_before IS NULL OR j.not_before <= ?)))
 			AND j.cancel_requested = 0
 			AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.connection_id = j.connection_id AND a.status = 'running')
-			ORDER BY j.id LIMIT 1`, formatTime(tx.now)).Scan(&id)
+			ORDER BY j.id LIMIT 1`+lock, formatTime(tx.now)).Scan(&id)
 		if errNoRows(err) {
 			return nil
 		}
@@ -63,6 +72,11 @@ func (db *DB) ClaimJob(ctx context.Context, owner Owner) (*Claim, error) {
 		if c.Attempt, err = startAttempt(ctx, tx, id, owner); err != nil {
 			return err
 		}
+		var expires time.Time
+		if token, expires, err = takeLease(ctx, tx, c.Attempt.ID); err != nil {
+			return err
+		}
+		c.Attempt.leaseToken, c.Attempt.LeaseExpiresAt = token, &expires
 		if c.Job, err = findJob(ctx, tx, id); err != nil {
 			return err
 		}
@@ -90,6 +104,7 @@ func (db *DB) ClaimJob(ctx context.Context, owner Owner) (*Claim, error) {
 	if err != nil || c == nil {
 		return nil, err
 	}
+	db.leases.hold(c.Attempt.ID, token)
 	// Decrypt after the commit: it needs no database, and a failure must
 	// not roll the claim back (see Claim.ConfigErr).
 	if c.SourceConfig, err = resolveConfig(db.key, src); err != nil {
@@ -119,16 +134,12 @@ func startAttempt(ctx context.Context, tx *txn, jobID int64, owner Owner) (*Atte
 		formatTime(tx.now), formatTime(tx.now), jobID); err != nil {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO attempts (job_id, connection_id, number, status,
+	id, err := insertID(ctx, tx, `INSERT INTO attempts (job_id, connection_id, number, status,
 		started_at, updated_at, owner_instance, owner_pid, owner_boot)
 		SELECT j.id, j.connection_id,
 			(SELECT COALESCE(MAX(number), 0) + 1 FROM attempts WHERE job_id = j.id),
 			'running', ?, ?, ?, ?, ? FROM jobs j WHERE j.id = ?`,
 		formatTime(tx.now), formatTime(tx.now), owner.InstanceID, owner.PID, owner.BootID, jobID)
-	if err != nil {
-		return nil, err
-	}
-	id, err := res.LastInsertId()
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +165,10 @@ type AttemptResult struct {
 	// RetryAt is when the next attempt of an incomplete job may start;
 	// nil means at once.
 	RetryAt *time.Time
+	// Takeover ends an attempt this DB does not hold, whose owner is known
+	// to be gone: its lease expired, or it was this replica's earlier
+	// process. Without it, only the lease holder may end the attempt.
+	Takeover bool
 }
 
 // FinishAttempt ends a running attempt in one transaction: it commits the
@@ -169,7 +184,7 @@ func (db *DB) FinishAttempt(ctx context.Context, r AttemptResult) (*Job, error) 
 	}
 	var j *Job
 	err := db.update(ctx, "finish attempt", func(tx *txn) error {
-		a, err := findRunningAttempt(ctx, tx, r.AttemptID)
+		a, err := findFencedAttempt(ctx, tx, r.AttemptID, r.Takeover)
 		if err != nil {
 			return err
 		}
@@ -223,6 +238,9 @@ func (db *DB) FinishAttempt(ctx context.Context, r AttemptResult) (*Job, error) 
 		j.Attempts, err = jobAttempts(ctx, tx, j.ID)
 		return err
 	})
+	if err == nil || errors.Is(err, ErrConflict) {
+		db.leases.drop(r.AttemptID) // ended, by us or by another replica
+	}
 	return j, err
 }
 

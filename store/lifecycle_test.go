@@ -143,7 +143,7 @@ func TestClaimSkipsBusyConnection(t *testing.T) {
 	c := f.mustClaim(t)
 	// Forge a second ready job on the same connection, as a bug or a
 	// manual edit could.
-	if _, err := f.db.db.ExecContext(ctx, `UPDATE jobs SET status = 'failed' WHERE id = ?`, c.Job.ID); err != nil {
+	if _, err := f.db.execRaw(ctx, `UPDATE jobs SET status = 'failed' WHERE id = ?`, c.Job.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.db.CreateJob(ctx, f.conn.ID, JobSync, TriggerManual); err != nil {
@@ -152,7 +152,7 @@ func TestClaimSkipsBusyConnection(t *testing.T) {
 	if c2, err := f.db.ClaimJob(ctx, testOwner); c2 != nil || err != nil {
 		t.Fatalf("claimed a job of a busy connection: %v, %v", c2, err)
 	}
-	_, err := f.db.db.ExecContext(ctx, `INSERT INTO attempts (job_id, connection_id, number, status,
+	_, err := f.db.execRaw(ctx, `INSERT INTO attempts (job_id, connection_id, number, status,
 		started_at, updated_at, owner_instance, owner_pid) VALUES (?, ?, 2, 'running', 'x', 'x', 'i', 1)`,
 		c.Job.ID, f.conn.ID)
 	wantErr(t, wrapErr("insert", err), ErrConflict)

@@ -11,11 +11,21 @@ import (
 	"strconv"
 )
 
-//go:embed migrations/*.sql
+// Migrations are written once per dialect: migrations/NNNN_name.sql for
+// SQLite (unchanged since they shipped: installs have applied them) and
+// migrations/postgres/NNNN_name.sql for PostgreSQL, with the same numbers
+// and names, so a database of either kind at version N has the same
+// tables and columns. TestMigrationsPaired holds the two lists together.
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
-func embeddedMigrations() fs.FS {
-	sub, err := fs.Sub(migrationFiles, "migrations")
+func embeddedMigrations(d dialect) fs.FS {
+	dir := "migrations"
+	if d == dialectPostgres {
+		dir = "migrations/postgres"
+	}
+	sub, err := fs.Sub(migrationFiles, dir)
 	if err != nil {
 		panic(err) // the embed pattern guarantees the directory
 	}
@@ -65,6 +75,15 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
+	if db.dialect == dialectPostgres {
+		// Replicas starting together: one migrates, the others wait here
+		// and then find nothing to do.
+		unlock, err := db.migrationLock(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		defer unlock()
+	}
 	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
@@ -83,14 +102,9 @@ func (db *DB) migrate(ctx context.Context) error {
 	if current == len(ms) {
 		return nil
 	}
-	var tables int
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema
-		WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'`).Scan(&tables); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	if tables > 0 {
-		if _, err := db.backup(ctx, current); err != nil {
-			return fmt.Errorf("store: migrate: %w", err)
+	if db.dialect == dialectSQLite {
+		if err := db.backupBeforeMigrate(ctx, current); err != nil {
+			return err
 		}
 	}
 	for _, m := range ms[current:] {
@@ -101,12 +115,46 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// backupBeforeMigrate takes a SQLite backup when the database holds
+// tables. PostgreSQL's backups are the operator's (pg_dump).
+func (db *DB) backupBeforeMigrate(ctx context.Context, current int) error {
+	var tables int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema
+		WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'`).Scan(&tables); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	if tables > 0 {
+		if _, err := db.backup(ctx, current); err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// migrationLock holds a session advisory lock on one pooled connection
+// until unlock; its key differs from the writer lock's, which each
+// migration's transaction takes on another connection.
+func (db *DB) migrationLock(ctx context.Context) (unlock func(), err error) {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext(current_schema()))`, lockClass+1); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, lockClass+1)
+		conn.Close()
+	}, nil
+}
+
 func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	body, err := fs.ReadFile(db.migrations, m.name)
 	if err != nil {
 		return err
 	}
-	tx, err := db.beginTx(ctx)
+	tx, err := db.beginTx(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -121,7 +169,10 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	if done > 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+	// The body goes to the driver as written (no placeholder rebinding:
+	// its comments may hold question marks); with no arguments both
+	// drivers run every statement in it.
+	if _, err := tx.Tx.ExecContext(ctx, string(body)); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at)
@@ -155,7 +206,7 @@ func (db *DB) backup(ctx context.Context, version int) (string, error) {
 // SchemaVersion returns the highest applied migration version.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
-	err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	err := db.queryRowRaw(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
 	if err != nil {
 		return 0, wrapErr("schema version", err)
 	}

@@ -14,13 +14,13 @@ import (
 // migrationsUpTo returns the embedded migrations with version <= n.
 func migrationsUpTo(t *testing.T, n int) fstest.MapFS {
 	t.Helper()
-	ms, err := listMigrations(embeddedMigrations())
+	ms, err := listMigrations(embeddedMigrations(testDialect()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := fstest.MapFS{}
 	for _, m := range ms[:n] {
-		b, err := fs.ReadFile(embeddedMigrations(), m.name)
+		b, err := fs.ReadFile(embeddedMigrations(testDialect()), m.name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,7 @@ func migrationsUpTo(t *testing.T, n int) fstest.MapFS {
 // recorded in schema_migrations, and no backup (there is nothing to save).
 func TestMigrateEmpty(t *testing.T) {
 	db, _ := mustOpen(t)
-	ms, err := listMigrations(embeddedMigrations())
+	ms, err := listMigrations(embeddedMigrations(testDialect()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +53,7 @@ func TestMigrateEmpty(t *testing.T) {
 // version 1 holding data is backed up, then brought to the latest version
 // with its data intact; reopening does not back up again.
 func TestMigrateOlderDatabase(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	clock := newTestClock()
@@ -135,6 +136,7 @@ func TestMigrateOlderDatabase(t *testing.T) {
 // table takes the new job types, and a connection's jobs outlive it on
 // every pooled connection, including one that read the old schema first.
 func TestMigrateWorkspacesKeepsHistory(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	old, err := Open(ctx, path, WithKey(testKey(t)), withMigrations(migrationsUpTo(t, 3)))
@@ -214,6 +216,7 @@ func TestMigrateWorkspacesKeepsHistory(t *testing.T) {
 // TestMigrateFailureRollsBack verifies that a failing migration leaves no
 // trace: neither its earlier statements nor its version row.
 func TestMigrateFailureRollsBack(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	fsys := migrationsUpTo(t, 1)
@@ -240,6 +243,7 @@ func TestMigrateFailureRollsBack(t *testing.T) {
 // TestMigrateNewerDatabase verifies that an older binary refuses a database
 // migrated by a newer one instead of running against an unknown schema.
 func TestMigrateNewerDatabase(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ferry.db")
 	db, err := Open(ctx, path)

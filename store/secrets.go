@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +43,14 @@ const envelopeKey = "_secret"
 // Key encrypts and decrypts secrets at rest. It is safe for concurrent use.
 type Key struct {
 	aead cipher.AEAD
+	// fingerprint names the key without revealing it: replicas compare it
+	// with the one stored in the database (CheckKey).
+	fingerprint string
 }
+
+// Fingerprint returns 16 hex digits of an HMAC of a fixed text under the
+// key: equal keys give equal fingerprints, and it tells nothing of the key.
+func (k *Key) Fingerprint() string { return k.fingerprint }
 
 // NewKey returns a Key for a 32-byte AES-256 key.
 func NewKey(raw []byte) (*Key, error) {
@@ -55,7 +65,20 @@ func NewKey(raw []byte) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: key: %w", err)
 	}
-	return &Key{aead: aead}, nil
+	mac := hmac.New(sha256.New, raw)
+	mac.Write([]byte("ferry secrets key fingerprint v1"))
+	return &Key{aead: aead, fingerprint: hex.EncodeToString(mac.Sum(nil)[:8])}, nil
+}
+
+// LoadKeyFile reads a key file written as LoadOrCreateKey writes one (32
+// bytes, base64), refusing one that others may read. Replicas sharing a
+// PostgreSQL database all read the same one (FERRY_SECRET_KEY_FILE).
+func LoadKeyFile(path string) (*Key, error) {
+	k, err := readKeyFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("store: key file %s does not exist", path)
+	}
+	return k, err
 }
 
 // LoadOrCreateKey reads the key file <dir>/secret.key, creating it with a

@@ -27,7 +27,7 @@ func TestSecretAtRestBehindEachConstruct(t *testing.T) {
 			}
 			a := mustActor(t, db, KindSource, d.ID, json.RawMessage(tc.Config))
 			var raw string
-			if err := db.db.QueryRowContext(ctx, `SELECT config FROM actors WHERE id = ?`, a.ID).Scan(&raw); err != nil {
+			if err := db.queryRowRaw(ctx, `SELECT config FROM actors WHERE id = ?`, a.ID).Scan(&raw); err != nil {
 				t.Fatal(err)
 			}
 			masked, err := MaskSecrets(d.Spec, json.RawMessage(tc.Config))

@@ -40,16 +40,22 @@ const DefaultBusyTimeout = 10 * time.Second
 // connection; older ones are pruned as new ones are written.
 const DefaultStateHistoryLimit = 1000
 
-// DB is Ferry's SQLite database. It is safe for concurrent use.
+// DB is Ferry's database, SQLite or PostgreSQL. It is safe for concurrent
+// use. One DB is one process's handle: with PostgreSQL, each replica has
+// its own, and the leases it holds are fenced through it (see lease.go).
 type DB struct {
-	db   *sql.DB
-	path string
+	db      *sql.DB
+	path    string
+	dialect dialect
 
 	// Now returns the current time. Every transaction stamps one time from
 	// it, so all rows a transaction writes agree. Tests replace it.
 	Now func() time.Time
 
 	key          *Key
+	leaseTTL     time.Duration
+	leaseNow     func() time.Time
+	leases       leaseBook
 	busyTimeout  time.Duration
 	historyLimit int
 	migrations   fs.FS
@@ -82,10 +88,18 @@ func WithStateHistoryLimit(n int) Option {
 // older database.
 func withMigrations(fsys fs.FS) Option { return func(db *DB) { db.migrations = fsys } }
 
-// Open opens (creating it if needed) the database file at path, checks
-// that it runs in WAL mode and applies pending migrations, taking a backup
-// copy first when the database already holds data.
+// Open opens the database and applies pending migrations. A postgres:// or
+// postgresql:// URL selects PostgreSQL (see postgres.go). Anything else is
+// a SQLite file path: the file is created if needed, must run in WAL mode,
+// and a backup copy is taken before migrating a database that holds data.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if IsDatabaseURL(path) {
+		db := newDB(dialectPostgres, opts)
+		if err := openPostgres(ctx, db, path); err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		// An in-memory database would need the pool capped at one
 		// connection (each connection opens its own empty database) and
@@ -95,16 +109,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, errors.New("store: open: the database path must not contain '?'")
 	}
-	db := &DB{
-		path:         path,
-		Now:          time.Now,
-		busyTimeout:  DefaultBusyTimeout,
-		historyLimit: DefaultStateHistoryLimit,
-		migrations:   embeddedMigrations(),
-	}
-	for _, opt := range opts {
-		opt(db)
-	}
+	db := newDB(dialectSQLite, opts)
+	db.path = path
 	if err := ownerOnly(path); err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
@@ -134,6 +140,24 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	return db, nil
 }
 
+func newDB(d dialect, opts []Option) *DB {
+	db := &DB{
+		dialect:      d,
+		Now:          time.Now,
+		busyTimeout:  DefaultBusyTimeout,
+		historyLimit: DefaultStateHistoryLimit,
+		leaseTTL:     DefaultLease,
+		leaseNow:     time.Now,
+	}
+	for _, opt := range opts {
+		opt(db)
+	}
+	if db.migrations == nil {
+		db.migrations = embeddedMigrations(db.dialect)
+	}
+	return db
+}
+
 // dsn builds the connection string. modernc runs every _pragma on each new
 // pooled connection; an Exec("PRAGMA ...") after open would reach only one.
 // synchronous=FULL because the commit that marks an attempt succeeded must
@@ -157,7 +181,8 @@ func (db *DB) Close() error {
 	return db.db.Close()
 }
 
-// Path returns the database file path.
+// Path returns the database file path, or for PostgreSQL the URL without
+// its password.
 func (db *DB) Path() string { return db.path }
 
 // txn is a transaction with the one time stamp its writes share.
@@ -167,19 +192,32 @@ type txn struct {
 	now time.Time
 }
 
-// beginTx starts an immediate (write) transaction.
-func (db *DB) beginTx(ctx context.Context) (*txn, error) {
+// beginTx starts an immediate (write) transaction. With PostgreSQL it
+// takes the writer lock, in shared mode for the queue's paths.
+func (db *DB) beginTx(ctx context.Context, shared bool) (*txn, error) {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &txn{Tx: tx, db: db, now: db.Now().UTC()}, nil
+	t := &txn{Tx: tx, db: db}
+	if err := t.lockWriter(ctx, shared); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	// The time is read once the lock is held, so a transaction that
+	// waited does not stamp a time older than its predecessor's.
+	t.now = db.Now().UTC()
+	return t, nil
 }
 
 // beginRead starts a deferred read-only transaction: a consistent snapshot
 // that does not take the write lock.
 func (db *DB) beginRead(ctx context.Context) (*txn, error) {
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.dialect == dialectPostgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.db.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
@@ -189,7 +227,17 @@ func (db *DB) beginRead(ctx context.Context) (*txn, error) {
 // update runs fn in a write transaction and commits it. The error is
 // wrapped with action unless it is one of the package's typed errors.
 func (db *DB) update(ctx context.Context, action string, fn func(tx *txn) error) error {
-	tx, err := db.beginTx(ctx)
+	return db.write(ctx, action, false, fn)
+}
+
+// updateShared is update for the queue's paths, which PostgreSQL runs
+// beside each other (see postgres.go).
+func (db *DB) updateShared(ctx context.Context, action string, fn func(tx *txn) error) error {
+	return db.write(ctx, action, true, fn)
+}
+
+func (db *DB) write(ctx context.Context, action string, shared bool, fn func(tx *txn) error) error {
+	tx, err := db.beginTx(ctx, shared)
 	if err != nil {
 		return wrapErr(action, err)
 	}

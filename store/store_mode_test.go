@@ -20,7 +20,7 @@ func TestOpenOwnerOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A write, so the WAL and its index exist while the database is open.
-		if _, err := db.db.ExecContext(t.Context(), "CREATE TABLE mode_probe (x)"); err != nil {
+		if _, err := db.execRaw(t.Context(), "CREATE TABLE mode_probe (x)"); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []string{path, path + "-wal", path + "-shm"} {

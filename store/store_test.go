@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 // testKey is a fixed key, so tests are reproducible.
-func testKey(t *testing.T) *Key {
+func testKey(t testing.TB) *Key {
 	t.Helper()
 	k, err := NewKey([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -42,12 +41,11 @@ func testKey(t *testing.T) *Key {
 
 // mustOpen opens a fresh database file under t.TempDir() with a test clock
 // and key, and closes it when the test ends.
-func mustOpen(t *testing.T, opts ...Option) (*DB, *testClock) {
+func mustOpen(t testing.TB, opts ...Option) (*DB, *testClock) {
 	t.Helper()
 	clock := newTestClock()
-	path := filepath.Join(t.TempDir(), "ferry.db")
 	opts = append([]Option{WithNow(clock.Now), WithKey(testKey(t))}, opts...)
-	db, err := Open(context.Background(), path, opts...)
+	db, err := Open(context.Background(), testTarget(t), opts...)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -62,6 +60,7 @@ func mustOpen(t *testing.T, opts ...Option) (*DB, *testClock) {
 // TestOpenPragmas verifies that every pooled connection gets the DSN
 // pragmas, not only the first one.
 func TestOpenPragmas(t *testing.T) {
+	sqliteOnly(t)
 	db, _ := mustOpen(t)
 	ctx := context.Background()
 	// Hold several connections at once so the pool must open new ones.

@@ -37,6 +37,7 @@ type attemptJSON struct {
 	AttemptNumber  int                 `json:"attemptNumber"`
 	ID             int64               `json:"id"`
 	Status         string              `json:"status"`
+	ReplicaID      string              `json:"replicaId"`
 	CreatedAt      string              `json:"createdAt"`
 	UpdatedAt      string              `json:"updatedAt"`
 	EndedAt        *string             `json:"endedAt,omitempty"`
@@ -94,7 +95,7 @@ func newJobJSON(j *store.Job, red *secret.Redactor) jobJSON {
 
 func newAttemptJSON(j *store.Job, a *store.Attempt, red *secret.Redactor) attemptJSON {
 	out := attemptJSON{
-		AttemptNumber: a.Number, ID: a.ID, Status: string(a.Status), CreatedAt: timeText(a.StartedAt),
+		AttemptNumber: a.Number, ID: a.ID, Status: string(a.Status), ReplicaID: a.Owner.InstanceID, CreatedAt: timeText(a.StartedAt),
 		UpdatedAt: timeText(a.UpdatedAt), EndedAt: optTime(a.EndedAt), Mode: a.Mode, Format: a.Format,
 		SocketCount: a.SocketCount, RecordsSynced: a.Stats.RecordsCommitted, BytesSynced: a.Stats.BytesCommitted,
 		RecordsEmitted: a.Stats.RecordsEmitted, BytesEmitted: a.Stats.BytesEmitted,

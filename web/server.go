@@ -197,6 +197,7 @@ func (s *Server) routes() {
 	s.stateRoutes(api)
 	s.jobRoutes(api)
 	s.logRoutes(api)
+	s.replicaRoutes(api) // GET /api/v1/replicas (api_replicas.go)
 	s.configAPIRoutes(api)
 	s.tokenRoutes() // applications and access tokens, both prefixes (api_tokens.go)
 

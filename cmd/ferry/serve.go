@@ -37,6 +37,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&cfg.Runtime.FailOnCountMismatch, "fail-on-count-mismatch", cfg.Runtime.FailOnCountMismatch, "fail an attempt whose source, Ferry and destination record counts disagree, instead of warning (env FERRY_FAIL_ON_COUNT_MISMATCH=true)")
 	fs.StringVar(&cfg.Web.Listen, "listen", cfg.Web.Listen, "address of the REST API (env FERRY_LISTEN)")
 	metricsPublic := fs.Bool("metrics-public", e.getenv("FERRY_METRICS_PUBLIC") == "true", "serve /metrics without the API token (env FERRY_METRICS_PUBLIC=true)")
+	// The URL's default is not shown in the help: it may hold a password.
+	dbURL := fs.String("database-url", "", "postgres://... to share a PostgreSQL database with other replicas; empty keeps SQLite in the data dir (env FERRY_DATABASE_URL; FERRY_DATABASE_URL_FILE keeps the password out of the process list)")
+	fs.StringVar(&cfg.Replica.ID, "replica-id", cfg.Replica.ID, "this replica's id on its attempts and containers; empty uses the data dir's instance ID (env FERRY_REPLICA_ID)")
 	noDemo := fs.Bool("no-demo", false, "on first start, register the reference connectors but create no demo connection")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "Usage: ferry serve [flags]\n\nRuns the daemon on a data directory. On first start it registers the reference\nconnectors and a demo connection (faker -> jsonl under DATA-DIR/local/demo) that\nsyncs at once and then every hour.\n\nFlags:")
@@ -54,6 +57,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected arguments %q", fs.Args())
+	}
+	if *dbURL != "" {
+		cfg.Store.DatabaseURL = *dbURL
 	}
 	if err := cfg.Validate(); err != nil {
 		return usageError("%v", err)

@@ -1,0 +1,47 @@
+package daemon
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/web"
+)
+
+// loadAPIToken returns the API token: the one in <data-dir>/token, or,
+// when replicas share a database, the install-wide one kept there
+// (sealed with the shared secrets key), so a token works on every
+// replica. The first replica's token wins; the others write it into
+// their token file. created is true when this call made the token.
+func (d *Daemon) loadAPIToken() (token string, created bool, err error) {
+	token, created, err = web.LoadOrCreateToken(d.cfg.DataDir)
+	if err != nil || !d.cfg.Shared() {
+		return token, created, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	shared, err := d.db.SharedSecret(ctx, "api_token", token)
+	if err != nil {
+		return "", false, err
+	}
+	if shared != token {
+		path := filepath.Join(d.cfg.DataDir, web.TokenFileName)
+		if err := runner.WriteFileAtomic(path, []byte(shared+"\n"), 0o600); err != nil {
+			return "", false, err
+		}
+		created = false
+	}
+	return shared, created, nil
+}
+
+// bootstrapHere reports whether this replica registers the reference
+// connectors (and the demo connection) at its first start: always on its
+// own database; on a shared one, only the replica that takes the
+// bootstrap lease, so replicas starting together do not race.
+func (d *Daemon) bootstrapHere(ctx context.Context) (bool, error) {
+	if !d.cfg.Shared() {
+		return true, nil
+	}
+	return d.db.AcquireLeadership(ctx, "bootstrap", d.instanceID, d.cfg.Replica.Lease)
+}
