@@ -38,9 +38,9 @@ func main() {
 
 // soakConfig is read from the environment.
 type soakConfig struct {
-	minutes, drain          time.Duration
-	connections, clients    int
-	bin, image, dataDir, ip string
+	minutes, drain       time.Duration
+	connections, clients int
+	bin, image, dataDir  string
 }
 
 func envInt(name string, def int) int {
