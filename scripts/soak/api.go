@@ -237,7 +237,7 @@ func account(api *client, conns []string, created map[string]time.Time, srv *ser
 			return nil, err
 		}
 		r.jobs += len(js)
-		covered := map[time.Time]bool{}
+		covered := map[int64]bool{} // minutes since the epoch: time.Time keys would compare locations too
 		var spans [][2]time.Time
 		for _, j := range js {
 			if !final(j.Status) {
@@ -247,7 +247,7 @@ func account(api *client, conns []string, created map[string]time.Time, srv *ser
 			if j.Trigger == "schedule" {
 				r.scheduled++
 				at, _ := time.Parse(time.RFC3339Nano, j.StartTime)
-				covered[at.Truncate(time.Minute)] = true
+				covered[at.Unix()/60] = true
 			}
 			for _, a := range j.Attempts {
 				s, _ := time.Parse(time.RFC3339Nano, a.CreatedAt)
@@ -260,12 +260,12 @@ func account(api *client, conns []string, created map[string]time.Time, srv *ser
 		}
 		for _, t := range srv.log.skips(c) {
 			r.skipped++
-			covered[t.Truncate(time.Minute)] = true
+			covered[t.Unix()/60] = true
 		}
 		var lost []string
 		for t := created[c].Truncate(time.Minute).Add(time.Minute); !t.After(settled); t = t.Add(time.Minute) {
 			r.ticks++
-			if !covered[t] {
+			if !covered[t.Unix()/60] {
 				lost = append(lost, t.Format("15:04"))
 			}
 		}
