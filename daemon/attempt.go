@@ -84,7 +84,7 @@ func (d *Daemon) replicate(run *activeRun, log *slog.Logger) attemptEnd {
 		return fail(pf.typ, pf.msg, pf.retryable)
 	}
 	if err := d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: p.mode.Mode,
-		Format: p.mode.Format, SocketCount: p.mode.Sockets, LogPath: logPath}); err != nil {
+		Format: p.mode.Format, SocketCount: p.mode.Sockets, Bridge: attemptBridge(p.mode), LogPath: logPath}); err != nil {
 		return fail(protocol.FailureSystem, "record the attempt's data channel and log path: "+err.Error(), true)
 	}
 	if p.prepare != nil {

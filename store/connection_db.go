@@ -86,8 +86,8 @@ func writeConnection(ctx context.Context, tx *txn, c *Connection, storedSecret s
 		return err
 	}
 	// Written apart from the columns above (a later migration's column).
-	if _, err := tx.ExecContext(ctx, `UPDATE connections SET destination_write_timeout_ms = ? WHERE id = ?`,
-		nullDuration(c.Timeouts.DestinationWrite), c.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE connections SET destination_write_timeout_ms = ?, bridge = ? WHERE id = ?`,
+		nullDuration(c.Timeouts.DestinationWrite), nullString(c.Bridge), c.ID); err != nil {
 		return err
 	}
 	if secret != nil {
