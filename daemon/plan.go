@@ -50,6 +50,9 @@ type planFailure struct {
 
 // plan builds the attempt of the claimed job.
 func (d *Daemon) plan(ctx context.Context, c *store.Claim) (*plan, *planFailure) {
+	if pf := checkConfigs(c, c.Job.Type.Clears()); pf != nil {
+		return nil, pf
+	}
 	if c.Job.Type.Clears() {
 		return d.clearPlan(ctx, c)
 	}
