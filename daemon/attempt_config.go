@@ -54,7 +54,7 @@ func (d *Daemon) runnerConfig(run *activeRun, srcImage, dstImage string, cat *pr
 			d.log.Info("connector config updated by the connector", "job_id", c.Job.ID, "role", role, "actor_id", id)
 			return d.db.UpdateActorConfig(context.WithoutCancel(run.ctx), kind, id, config)
 		},
-		OnProgress: func(p runner.Progress) { d.publishProgress(run, p) },
+		OnProgress: func(p runner.Progress) { d.publishProgress(run, p); d.recordSample(run, p) },
 	}
 	if len(conn.SelectedFields) > 0 {
 		cfg.SelectedFields = make(map[protocol.StreamDescriptor][]string, len(conn.SelectedFields))

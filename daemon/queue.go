@@ -24,6 +24,10 @@ type activeRun struct {
 	// snapshot is the job with its attempts as the attempt started, the
 	// base of live progress events. Set before the sync starts.
 	snapshot *store.Job
+	// sampled and sampledAt: whether and when (attempt time) the last
+	// throughput sample was stored; recordSample's own state.
+	sampled   bool
+	sampledAt time.Duration
 }
 
 // dispatchLoop claims work on every wake-up and every tick (for retries

@@ -96,6 +96,7 @@ func (d *Daemon) pruneLoop(ctx context.Context) {
 		if err != nil {
 			d.log.Warn("prune attempt logs", "error", err)
 		}
+		d.pruneDeletedJobs(ctx)
 		if res.RemovedFiles > 0 {
 			d.log.Info("pruned attempt logs", "removed_files", res.RemovedFiles, "removed_bytes", res.RemovedBytes)
 		}

@@ -112,7 +112,8 @@ func readEvents(body io.Reader) <-chan sseEvent {
 	return ch
 }
 
-// next returns the next event that is not a status event. Every awaited
+// next returns the next event that is not a status or progress event
+// (each status is followed by one progress). Every awaited
 // event comes, so the minute only guards against a hang.
 func next(t *testing.T, ch <-chan sseEvent) sseEvent {
 	t.Helper()
@@ -123,7 +124,7 @@ func next(t *testing.T, ch <-chan sseEvent) sseEvent {
 			if !ok {
 				t.Fatal("the stream ended early")
 			}
-			if ev.name != "status" {
+			if ev.name != "status" && ev.name != "progress" {
 				return ev
 			}
 		case <-timeout:

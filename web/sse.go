@@ -29,7 +29,10 @@ import (
 // nothing is written after that.
 //
 // Events: "log" (one line; id is the offset after it), "status" (the job
-// as GET /jobs/{id} shows it), and a last "end" with the attempt's status
+// as GET /jobs/{id} shows it), "progress" after each status (the latest
+// attempt's figures as the job page shows them, progressView: counts
+// formatted, the elapsed time by the server's clock, per-stream rows),
+// and a last "end" with the attempt's status
 // ("not_started" when the job ended before the awaited attempt began).
 // A comment line every keepaliveInterval keeps proxies from timing out.
 
@@ -144,6 +147,9 @@ func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, 
 			sent = j
 			b, _ := json.Marshal(newJobJSON(j, red))
 			if sse.event("status", "", string(b)) != nil {
+				return
+			}
+			if p, ok := progressEvent(j, red); ok && sse.event("progress", "", p) != nil {
 				return
 			}
 		}
@@ -262,4 +268,22 @@ func (t *tail) pump(sse *sseWriter, red *secret.Redactor, final bool) error {
 		return sse.event("log", strconv.FormatInt(t.offset, 10), red.Redact(line))
 	}
 	return nil
+}
+
+// progressEvent is the progress event's data for j: its latest attempt's
+// figures. Stream names come from the catalog, which holds no secrets,
+// but pass the redactor like every text of a job.
+func progressEvent(j *store.Job, red *secret.Redactor) (string, bool) {
+	if len(j.Attempts) == 0 {
+		return "", false
+	}
+	p := newProgressView(j, j.Attempts[len(j.Attempts)-1], time.Now())
+	for i := range p.Streams {
+		p.Streams[i].Stream = red.Redact(p.Streams[i].Stream)
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
 }

@@ -33,6 +33,22 @@ type connectionPage struct {
 	LegacyState string   `json:"legacyState"`
 	Jobs        []jobRow `json:"jobs"`
 	MoreJobs    bool     `json:"moreJobs"`
+	// Active is the connection's pending or running job: Sync now, Clear
+	// and Refresh wait for it and link to it.
+	Active *jobRow `json:"active"`
+	// Done says what was just saved ("created", "saved").
+	Done string `json:"done"`
+	// SelectedStreams names the streams a clear empties.
+	SelectedStreams string `json:"selectedStreams"`
+}
+
+// streamNames lists a connection's streams for the clear's confirmation.
+func streamNames(c *store.Connection) string {
+	var names []string
+	for _, cs := range c.Catalog.Streams {
+		names = append(names, cs.Stream.Descriptor().String())
+	}
+	return strings.Join(names, ", ")
 }
 
 // streamRow is one configured stream.
@@ -118,8 +134,18 @@ func handleConnectionPage(st Store, redactor redactorFunc, log *slog.Logger) htt
 			}
 		}
 		for _, j := range jobs {
-			page.Jobs = append(page.Jobs, newJobRow(j, names))
+			row := newJobRow(j, names)
+			page.Jobs = append(page.Jobs, row)
+			if row.Active && page.Active == nil {
+				page.Active = &row
+			}
 		}
+		if err := fillReasons(ctx, st, redactor, page.Jobs); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		page.Done = r.URL.Query().Get("done")
+		page.SelectedStreams = streamNames(c)
 		renderPage(w, r, log, "connection", view{Title: c.Name, Nav: "connections", Page: page})
 	}
 }

@@ -27,6 +27,8 @@ type confirmPage struct {
 	Users     []userLink `json:"users"`
 	UsersWhat string     `json:"usersWhat"`
 	Refused   bool       `json:"refused"` // a delete was tried and refused
+	// Note says what a delete keeps or takes along, when that needs saying.
+	Note string `json:"note"`
 }
 
 // userLink is a thing that uses the one being deleted.

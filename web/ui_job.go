@@ -23,6 +23,22 @@ type jobPage struct {
 	Follow    int    `json:"follow"`
 	FollowURL string `json:"followUrl"`
 	Live      bool   `json:"live"`
+	// ConnectionGone: the connection was deleted; its history stays.
+	ConnectionGone bool `json:"connectionGone"`
+	// Failure is the summary at the top of a job that did not succeed.
+	Failure *jobFailure `json:"failure"`
+	// Progress is the latest attempt's live figures, and Chart its
+	// throughput; both move with the SSE progress events.
+	Progress *progressView `json:"progress"`
+	Chart    chartView     `json:"chart"`
+}
+
+// jobFailure is the final reason of a job that failed, with how many of
+// its attempts failed before.
+type jobFailure struct {
+	Attempt        int          `json:"attempt"`
+	Reason         *failureView `json:"reason"`
+	FailedAttempts int          `json:"failedAttempts"`
 }
 
 // attemptView is one attempt: its data channel, counts and failures.
@@ -44,6 +60,8 @@ type attemptView struct {
 	Failures         []failureView    `json:"failures"`
 	Warnings         []string         `json:"warnings"`
 	LogURL           string           `json:"logUrl"`
+	// Open: shown unfolded (the latest attempt); older ones fold.
+	Open bool `json:"open"`
 }
 
 // streamStatsRow is one stream's counts in an attempt.
@@ -90,17 +108,26 @@ func handleJobPage(st Store, redactor redactorFunc, log *slog.Logger) http.Handl
 			writeError(w, r, log, err)
 			return
 		}
-		page := newJobPage(j, newNameCache(r.Context(), st), red)
+		samples, err := st.JobSamples(r.Context(), j.ID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		names := newNameCache(r.Context(), st)
+		page := newJobPage(j, names, red, samples, time.Now())
+		page.ConnectionGone = names.gone(j.ConnectionID)
 		v := view{Title: fmt.Sprintf("Job %d", j.ID), Nav: "jobs", Page: page}
 		renderPage(w, r, log, "job", v)
 	}
 }
 
-func newJobPage(j *store.Job, names *nameCache, red *secret.Redactor) jobPage {
+func newJobPage(j *store.Job, names *nameCache, red *secret.Redactor, samples map[int][]store.Sample, now time.Time) jobPage {
 	page := jobPage{Job: newJobRow(j, names), RetryAt: j.RetryAt, CancelRequested: j.CancelRequested,
 		Live: !j.Status.Terminal(), Attempts: []attemptView{}}
 	for _, a := range j.Attempts {
 		av := newAttemptView(j.ID, a, red)
+		// The running attempt is the live panel; its row here would be stale.
+		av.Open = a == j.Attempts[len(j.Attempts)-1] && a.Status != store.AttemptRunning
 		page.Attempts = append(page.Attempts, av)
 		// As the API does: a succeeded job's warnings are its last
 		// attempt's (G11).
@@ -118,7 +145,42 @@ func newJobPage(j *store.Job, names *nameCache, red *secret.Redactor) jobPage {
 	if page.Follow > 0 {
 		page.FollowURL = fmt.Sprintf("/jobs/%d/attempts/%d/log", j.ID, page.Follow)
 	}
+	page.Failure = failureOf(j, page.Attempts)
+	switch {
+	case n > 0:
+		last := j.Attempts[n-1]
+		p := newProgressView(j, last, now)
+		page.Progress = &p
+		page.Chart = newChart(samples[last.Number], last, now)
+	case page.Live:
+		// A queued job: the panel waits for attempt 1, whose events the
+		// log stream will carry (the script adopts its number).
+		p := newProgressView(j, &store.Attempt{Status: "pending", StartedAt: now}, now)
+		page.Progress = &p
+		page.Chart = newChart(nil, &store.Attempt{StartedAt: now}, now)
+	}
 	return page
+}
+
+// failureOf is the summary of a job that failed or is between attempts:
+// the last failed attempt's first reason, which is the one that decided.
+func failureOf(j *store.Job, attempts []attemptView) *jobFailure {
+	if j.Status == store.JobSucceeded || j.Status == store.JobRunning || j.Status == store.JobPending {
+		return nil
+	}
+	var out *jobFailure
+	for i := range attempts {
+		a := &attempts[i]
+		if len(a.Failures) == 0 {
+			continue
+		}
+		if out == nil {
+			out = &jobFailure{}
+		}
+		out.FailedAttempts++
+		out.Attempt, out.Reason = a.Number, &a.Failures[0]
+	}
+	return out
 }
 
 func newAttemptView(jobID int64, a *store.Attempt, red *secret.Redactor) attemptView {

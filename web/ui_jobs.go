@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -28,13 +30,17 @@ type jobRow struct {
 	Bytes    int64  `json:"bytes"`
 	Attempts int    `json:"attempts"`
 	Active   bool   `json:"active"`
+	// Reason is a failed job's final failure, for the lists.
+	Reason string `json:"reason"`
+	// ConnectionGone: the connection was deleted; the job stays.
+	ConnectionGone bool `json:"connectionGone"`
 }
 
 func newJobRow(j *store.Job, names *nameCache) jobRow {
 	out := jobRow{ID: j.ID, ConnectionID: j.ConnectionID, Connection: names.connection(j.ConnectionID),
 		Type: string(j.Type), Status: string(j.Status), Trigger: string(j.Trigger), Created: j.CreatedAt,
 		Started: j.StartedAt, Ended: j.EndedAt, Records: j.RecordsSynced, Bytes: j.BytesSynced,
-		Attempts: j.AttemptCount, Active: !j.Status.Terminal()}
+		Attempts: j.AttemptCount, Active: !j.Status.Terminal(), ConnectionGone: names.gone(j.ConnectionID)}
 	switch {
 	case j.StartedAt != nil && j.EndedAt != nil:
 		out.Duration = humanDuration(j.EndedAt.Sub(*j.StartedAt))
@@ -60,7 +66,7 @@ var statusOrder = []string{"pending", "running", "incomplete", "succeeded", "fai
 
 // handleJobsPage lists jobs, newest first, filtered by status and
 // connection.
-func handleJobsPage(st Store, log *slog.Logger) http.HandlerFunc {
+func handleJobsPage(st Store, redactor redactorFunc, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := pageOf(r)
 		if err != nil {
@@ -83,6 +89,10 @@ func handleJobsPage(st Store, log *slog.Logger) http.HandlerFunc {
 			Jobs: []jobRow{}, Pager: newPager(r, p, total)}
 		for _, j := range jobs {
 			page.Jobs = append(page.Jobs, newJobRow(j, names))
+		}
+		if err := fillReasons(r.Context(), st, redactor, page.Jobs); err != nil {
+			writeError(w, r, log, err)
+			return
 		}
 		renderPage(w, r, log, "jobs", view{Title: "Jobs", Nav: "jobs", Page: page})
 	}
@@ -112,10 +122,12 @@ type nameCache struct {
 	ctx   context.Context
 	st    Store
 	names map[string]string
+	// missing holds the keys whose lookup found nothing: deleted.
+	missing map[string]bool
 }
 
 func newNameCache(ctx context.Context, st Store) *nameCache {
-	return &nameCache{ctx: ctx, st: st, names: map[string]string{}}
+	return &nameCache{ctx: ctx, st: st, names: map[string]string{}, missing: map[string]bool{}}
 }
 
 func (c *nameCache) lookup(key, id string, fn func() (string, error)) string {
@@ -123,11 +135,20 @@ func (c *nameCache) lookup(key, id string, fn func() (string, error)) string {
 		return n
 	}
 	n, err := fn()
+	if errors.Is(err, store.ErrNotFound) {
+		c.missing[key] = true
+	}
 	if err != nil || n == "" {
 		n = id
 	}
 	c.names[key] = n
 	return n
+}
+
+// gone reports whether the connection was deleted (looked up first).
+func (c *nameCache) gone(connID string) bool {
+	c.connection(connID)
+	return c.missing["connection:"+connID]
 }
 
 func (c *nameCache) actor(kind store.ActorKind, id string) string {
@@ -158,4 +179,72 @@ func (c *nameCache) definition(id string) string {
 		}
 		return d.Name, nil
 	})
+}
+
+// fillReasons sets the reason of each failed job in rows: its last
+// attempt's first failure, masked with its connection's secrets. Lists
+// read jobs without attempts, so this reads the failed ones again; a page
+// holds at most uiPageSize of them.
+func fillReasons(ctx context.Context, st Store, redactor redactorFunc, rows []jobRow) error {
+	redactor = sharedRedactors(st, redactor)
+	reds := map[string]*secret.Redactor{}
+	for i := range rows {
+		if rows[i].Status != string(store.JobFailed) {
+			continue
+		}
+		j, err := st.Job(ctx, rows[i].ID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // pruned since the list was read
+		} else if err != nil {
+			return err
+		}
+		red, ok := reds[j.ConnectionID]
+		if !ok {
+			if red, err = redactor(ctx, j.ConnectionID); err != nil {
+				return err
+			}
+			reds[j.ConnectionID] = red
+		}
+		rows[i].Reason = red.Redact(lastReason(j))
+	}
+	return nil
+}
+
+// lastReason is the first failure of the job's last failed attempt.
+func lastReason(j *store.Job) string {
+	for i := len(j.Attempts) - 1; i >= 0; i-- {
+		for _, f := range j.Attempts[i].FailureReasons {
+			if isWarning(f) {
+				continue
+			}
+			if f.ExternalMessage != "" {
+				return f.ExternalMessage
+			}
+			return f.FailureOrigin + " failure"
+		}
+	}
+	return ""
+}
+
+// sharedRedactors wraps redactor so that connections between the same
+// source and destination share one redactor: it holds only those two
+// configs' secrets, and decrypting both for each row of a list was most
+// of the page's time. A deleted connection gets its own (empty) one.
+func sharedRedactors(st Store, redactor redactorFunc) redactorFunc {
+	byEnds := map[string]*secret.Redactor{}
+	return func(ctx context.Context, connID string) (*secret.Redactor, error) {
+		c, err := st.Connection(ctx, connID)
+		if err != nil {
+			return redactor(ctx, connID)
+		}
+		key := c.SourceID + "|" + c.DestinationID
+		if red, ok := byEnds[key]; ok {
+			return red, nil
+		}
+		red, err := redactor(ctx, connID)
+		if err == nil {
+			byEnds[key] = red
+		}
+		return red, err
+	}
 }

@@ -40,7 +40,7 @@ func TestUIPages(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/connections", []string{"src → dst", "Sync now", "Reset", `class="badge failed"`, `name="csrf" value="` + csrf + `"`}},
+		{"/connections", []string{"src → dst", "Sync now", "Clear", `class="badge failed"`, `name="csrf" value="` + csrf + `"`}},
 		{"/connections/" + f.conn, []string{"users", "products", "incremental", `{&#34;updated_at&#34;:&#34;2025-01-02&#34;}`, "Committed state: stream"}},
 		{"/jobs", []string{path(`href="/jobs/%d"`, j.JobID), `class="badge failed"`, "1,200"}},
 		{"/jobs?status=failed", []string{path(`href="/jobs/%d"`, j.JobID)}},

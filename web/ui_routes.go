@@ -35,12 +35,16 @@ func (s *Server) uiRoutes() {
 	route(http.MethodPost, "/login", handleLogin(s.sessions, log))
 	post("/logout", handleLogout())
 
-	get("/connections", handleConnectionsPage(st, log))
+	get("/connections", handleConnectionsPage(st, s.connectionRedactor, log))
+	s.connectionBuilderRoutes(get, post)
 	get("/connections/{connectionId}", handleConnectionPage(st, s.connectionRedactor, log))
-	post("/connections/{connectionId}/sync", handleTriggerForm(jobs, store.JobSync, log))
-	post("/connections/{connectionId}/reset", handleTriggerForm(jobs, store.JobReset, log))
+	post("/connections/{connectionId}/sync", handleTriggerForm(st, jobs, store.JobSync, log))
+	// Reset is Airbyte's older name of a clear; the old form still posts.
+	post("/connections/{connectionId}/reset", handleTriggerForm(st, jobs, store.JobClear, log))
+	post("/connections/{connectionId}/clear", handleTriggerForm(st, jobs, store.JobClear, log))
+	post("/connections/{connectionId}/refresh", handleTriggerForm(st, jobs, store.JobRefresh, log))
 
-	get("/jobs", handleJobsPage(st, log))
+	get("/jobs", handleJobsPage(st, s.connectionRedactor, log))
 	get("/jobs/{jobId}", handleJobPage(st, s.connectionRedactor, log))
 	post("/jobs/{jobId}/cancel", handleCancelForm(jobs, log))
 	// An attempt's log, whole as text or followed over SSE (Accept:

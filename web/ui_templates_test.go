@@ -33,6 +33,9 @@ var samplePages = map[string]func() any{
 	"actor_pick":     func() any { return &actorPage{} },
 	"actor_form":     func() any { return &actorFormPage{} },
 	"confirm":        func() any { return &confirmPage{} },
+	// The connection builder and the busy page (ui_connection_*.go).
+	"connection_form": func() any { return &connFormPage{} },
+	"busy":            func() any { return &busyPage{} },
 }
 
 // TestTemplatesRender renders every template with its sample data and

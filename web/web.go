@@ -50,6 +50,9 @@ type Store interface {
 
 	Job(ctx context.Context, id int64) (*store.Job, error)
 	Jobs(ctx context.Context, f store.JobFilter) ([]*store.Job, int, error)
+	// JobSamples are the throughput samples of a job's attempts, by
+	// attempt number, for the job page's chart.
+	JobSamples(ctx context.Context, jobID int64) (map[int][]store.Sample, error)
 
 	State(ctx context.Context, connID string) ([]*protocol.State, error)
 	ReplaceState(ctx context.Context, connID string, states []*protocol.State) error

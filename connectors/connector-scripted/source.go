@@ -140,6 +140,9 @@ func (s *stream) read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitte
 				return err
 			}
 		}
+		if err := s.pace(ctx, out); err != nil {
+			return err
+		}
 	}
 	if last >= total {
 		return s.checkpoint(out, d, last)
@@ -168,6 +171,19 @@ func (s *stream) prelude(ctx context.Context, out *cdk.Emitter) error {
 		}
 	}
 	return nil
+}
+
+// pace throttles the source: after every record of every stream it
+// flushes and sleeps pace_ms, so counts move in steps a test can watch.
+func (s *stream) pace(ctx context.Context, out *cdk.Emitter) error {
+	ms := s.c.cfg.Source.PaceMS
+	if ms <= 0 {
+		return nil
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	return sleep(ctx, time.Duration(ms)*time.Millisecond)
 }
 
 // cue runs the misbehaviour due after record i of the first stream.

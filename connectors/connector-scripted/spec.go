@@ -41,6 +41,7 @@ var spec = &protocol.Spec{
         "foreign_stream": {"type": "string", "description": "After the first record, emit one record of this stream, which is not in the catalog."},
         "sleep_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream, sleep sleep_ms."},
         "sleep_ms": {"type": "integer", "minimum": 0, "description": "See sleep_after_record."},
+        "pace_ms": {"type": "integer", "minimum": 0, "description": "Throttle: after every record of every stream, flush and sleep this long."},
         "hang_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream (and its state, if one is due), block until terminated."},
         "exit_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream, flush stdout and exit with exit_code."},
         "exit_code": {"type": "integer", "minimum": 0, "maximum": 255, "description": "Exit code after exit_after_record, or at the end when that is 0."},
@@ -97,6 +98,7 @@ type sourceCfg struct {
 	ForeignStream       string `json:"foreign_stream"`
 	SleepAfterRecord    int64  `json:"sleep_after_record"`
 	SleepMS             int64  `json:"sleep_ms"`
+	PaceMS              int64  `json:"pace_ms"`
 	HangAfterRecord     int64  `json:"hang_after_record"`
 	ExitAfterRecord     int64  `json:"exit_after_record"`
 	ExitCode            int    `json:"exit_code"`
