@@ -77,9 +77,26 @@ compose-test: build images
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./protocol/...
 
-## bench-sync: end-to-end throughput, Ferry against a plain join, one run
-bench-sync: build connectors images
-	scripts/bench-sync.sh
+## bench-sync: Ferry's data paths, the plain joins and the peer (Benthos,
+## built from the separate module in bench/) on the same records, runs
+## interleaved; CPU-seconds per 1M records first, wall time second. Not in
+## CI. BENCH_RECORDS sizes the main runs; BENCH_SCALE_RECORDS and
+## BENCH_SCALE_SIZES the scaling rows (e.g. 100000,1000000,5000000 and
+## 50,5000); BENCH_RUNTIMES=local skips Docker; BENCH_TAG is the image tag
+## the Docker paths use (built here).
+BENCH_RECORDS       ?= 1000000
+BENCH_REPS          ?= 2
+BENCH_RUNTIMES      ?= local,docker
+BENCH_SOCKETS       ?= 2,8
+BENCH_SCALE_RECORDS ?= 100000,1000000
+BENCH_SCALE_SIZES   ?= 50,5000
+BENCH_TAG           ?= dev
+bench-sync: build connectors
+	@if echo "$(BENCH_RUNTIMES)" | grep -q docker && docker info >/dev/null 2>&1; then \
+		TAG=$(BENCH_TAG) scripts/build-images.sh $(CONNECTORS) sockbench=./scripts/sockbench; fi
+	cd bench && CGO_ENABLED=0 $(GO) build -trimpath -o ../$(BIN)/bench .
+	$(BIN)/bench -root . -records $(BENCH_RECORDS) -reps $(BENCH_REPS) -runtimes $(BENCH_RUNTIMES) \
+		-sockets $(BENCH_SOCKETS) -scale-records "$(BENCH_SCALE_RECORDS)" -scale-sizes "$(BENCH_SCALE_SIZES)" -tag $(BENCH_TAG)
 
 ## run: build Ferry and the connectors (and their images when Docker
 ## answers), then ferry serve on $(DATA_DIR): the demo connection syncs at once

@@ -97,7 +97,7 @@ func (ws *writeSession) record(ctx context.Context, r *Record, part string) erro
 		s.batch = append(s.batch, Record{Stream: s.dest, Proto: s.arena[off:len(s.arena):len(s.arena)], schema: r.schema})
 	} else {
 		s.arena = append(s.arena, r.Line...)
-		s.batch = append(s.batch, Record{Stream: s.dest, Line: s.arena[off:len(s.arena):len(s.arena)]})
+		s.batch = append(s.batch, Record{Stream: s.dest, Line: s.arena[off:len(s.arena):len(s.arena)], spans: r.spans})
 	}
 	s.recvN++
 	s.recvB += int64(len(s.arena) - off)

@@ -55,7 +55,7 @@ func (p *msgParser) line(b *InputBatch, line []byte) error {
 		off := len(b.arena)
 		b.arena = append(b.arena, line...)
 		b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: env.PartitionID,
-			Record: Record{Stream: env.Descriptor(), Line: b.arena[off:len(b.arena):len(b.arena)]}})
+			Record: Record{Stream: env.Descriptor(), Line: b.arena[off:len(b.arena):len(b.arena)], spans: env.Spans}})
 	case protocol.TypeState:
 		m, err := protocol.Decode(line)
 		if err != nil {
@@ -147,7 +147,7 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 			Record: Record{Stream: p.lastDesc, Proto: b.arena[off:len(b.arena):len(b.arena)], schema: schema}})
 		return nil
 	}
-	out, err := p.cat.AppendMessageJSON(b.arena, msg)
+	out, spans, err := p.cat.AppendMessageJSONSpans(b.arena, msg)
 	if err != nil {
 		if errors.Is(err, protobuf.ErrUnknownStream) {
 			return SystemError("%s: record for stream %s, which is not in the configured catalog", p.where(), p.lastDesc)
@@ -156,7 +156,7 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 	}
 	b.arena = out
 	b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: p.internPID(pid),
-		Record: Record{Stream: p.lastDesc, Line: b.arena[off:len(b.arena):len(b.arena)]}})
+		Record: Record{Stream: p.lastDesc, Line: b.arena[off:len(b.arena):len(b.arena)], spans: spans}})
 	return nil
 }
 

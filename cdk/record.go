@@ -28,6 +28,9 @@ type Record struct {
 	Proto []byte
 
 	schema *protobuf.RecordSchema // places Proto's values
+	// spans locates data, emitted_at and meta in Line, as the intake's
+	// envelope scan found them, so Fields need not scan the line again.
+	spans protocol.RecordSpans
 }
 
 // ProtobufRecords is an optional Writer hook. A writer that reads records
@@ -51,8 +54,13 @@ type RecordFields struct {
 }
 
 // Fields extracts data, emitted_at and meta from the record's line (or,
-// for a protobuf record, from its JSON form, which it allocates).
+// for a protobuf record, from its JSON form, which it allocates). A line
+// the intake scanned comes with the members' places, so the record is
+// read once; other lines are searched.
 func (r *Record) Fields() (RecordFields, error) {
+	if r.spans.Valid && r.Line != nil {
+		return r.spanFields()
+	}
 	var f RecordFields
 	var rec []byte
 	if r.Line == nil && r.Proto != nil {
@@ -90,6 +98,17 @@ func (r *Record) Fields() (RecordFields, error) {
 
 // parseMillis reads an integer timestamp, tolerating a fraction.
 func parseMillis(b []byte) (int64, error) {
+	if len(b) > 0 && len(b) <= 18 { // a plain integer, as every source writes it
+		n := int64(0)
+		for _, c := range b {
+			if c-'0' > 9 {
+				goto general
+			}
+			n = n*10 + int64(c-'0')
+		}
+		return n, nil
+	}
+general:
 	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 		return n, nil
 	}
@@ -98,4 +117,25 @@ func parseMillis(b []byte) (int64, error) {
 		return 0, errors.New("record emitted_at is not a number")
 	}
 	return int64(f), nil
+}
+
+// spanFields is Fields from the spans of the intake's scan.
+func (r *Record) spanFields() (RecordFields, error) {
+	var f RecordFields
+	sp, line := &r.spans, r.Line
+	if sp.Data.End == 0 || line[sp.Data.Start] != '{' {
+		return f, errors.New("record without a data object")
+	}
+	f.Data = line[sp.Data.Start:sp.Data.End]
+	if sp.EmittedAt.End != 0 {
+		n, err := parseMillis(line[sp.EmittedAt.Start:sp.EmittedAt.End])
+		if err != nil {
+			return f, err
+		}
+		f.EmittedAt = n
+	}
+	if sp.Meta.End != 0 && line[sp.Meta.Start] == '{' {
+		f.Meta = line[sp.Meta.Start:sp.Meta.End]
+	}
+	return f, nil
 }

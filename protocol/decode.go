@@ -37,7 +37,7 @@ func decodeObject(b []byte, typeName string, member func(key, raw []byte) error)
 	err := s.Members(func(key []byte) error {
 		s.SkipSpace()
 		start := s.Pos
-		if err := s.SkipValue(1); err != nil {
+		if err := s.Skip(1); err != nil {
 			return err
 		}
 		return member(key, b[start:s.Pos])

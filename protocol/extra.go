@@ -67,7 +67,7 @@ func unmarshalWithExtra(data []byte, v any) (Extra, error) {
 	err := s.Members(func(key []byte) error {
 		s.SkipSpace()
 		start := s.Pos
-		if err := s.SkipValue(1); err != nil {
+		if err := s.Skip(1); err != nil {
 			return err
 		}
 		memberStart := prevEnd

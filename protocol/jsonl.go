@@ -192,6 +192,9 @@ type Envelope struct {
 	PartitionID string
 	// Raw is the original line. It aliases the reader's buffer.
 	Raw []byte
+	// Spans locates a RECORD's data, emitted_at and meta in Raw when
+	// Spans.Valid is set.
+	Spans RecordSpans
 }
 
 // Descriptor returns the record's stream descriptor.
@@ -207,6 +210,10 @@ func (e *Envelope) Descriptor() StreamDescriptor {
 // It reads the line once, and allocates only the stream and namespace
 // strings (and the type of an unknown message).
 func ScanEnvelope(line []byte) (Envelope, error) {
+	var env Envelope
+	if scanEnvelopeFast(line, nil, &env) {
+		return env, nil
+	}
 	return scanEnvelope(line, nil)
 }
 
@@ -215,9 +222,15 @@ func ScanEnvelope(line []byte) (Envelope, error) {
 // (the previous envelope), it reuses prev's string instead of allocating
 // another.
 func ScanEnvelopeAfter(line []byte, prev *Envelope) (Envelope, error) {
+	var env Envelope
+	if scanEnvelopeFast(line, prev, &env) {
+		return env, nil
+	}
 	return scanEnvelope(line, prev)
 }
 
+// scanEnvelope is the full scan: every line the fast scan does not vouch
+// for comes here, and it alone words the errors.
 func scanEnvelope(line []byte, prev *Envelope) (Envelope, error) {
 	env := Envelope{Raw: line}
 	s := jsonscan.Scanner{Buf: line}

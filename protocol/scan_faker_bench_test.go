@@ -40,3 +40,13 @@ func BenchmarkScanEnvelopePurchase(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScanEnvelopeFullPurchase is the full scan alone on the same
+// line, the cost of every line before the fast scan.
+func BenchmarkScanEnvelopeFullPurchase(b *testing.B) {
+	for b.Loop() {
+		if _, err := scanEnvelope(fakerLines[1], nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

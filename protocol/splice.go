@@ -16,7 +16,7 @@ func MemberSpan(line []byte, key string) (start, end int, ok bool) {
 	err := s.Members(func(k []byte) error {
 		s.SkipSpace()
 		at := s.Pos
-		if err := s.SkipValue(0); err != nil {
+		if err := s.Skip(0); err != nil {
 			return err
 		}
 		if !ok && string(k) == key {

@@ -31,6 +31,16 @@ type pump struct {
 	// unbooked counts forwarded records not yet booked; see book.
 	unbooked  map[*streamPlan]*counter
 	nUnbooked int
+	// last is the stream of the previous record, its plan and counter:
+	// records come in runs of one stream, and the scanner hands back the
+	// same strings for them, so most records skip both map look-ups.
+	last lastStream
+}
+
+type lastStream struct {
+	name, namespace string
+	plan            *streamPlan
+	count           *counter
 }
 
 // maxUnbooked bounds how many records the pump counts locally before it
@@ -125,18 +135,28 @@ func (p *pump) line(line []byte) error {
 
 func (p *pump) record(env *protocol.Envelope) error {
 	a := p.a
-	if env.Stream == "" {
-		a.log.Printf(protocol.LevelWarn, "ferry", "dropped a RECORD without a stream from the source")
-		return nil
-	}
-	d := env.Descriptor()
-	plan := a.catalog.find(d)
-	if plan == nil {
-		if a.cfg.DropUnknownStreams {
-			a.findings.note(fmt.Sprintf("dropped records of stream %s, which is not in the configured catalog", d))
+	plan, c := p.last.plan, p.last.count
+	if plan == nil || env.Stream != p.last.name || env.Namespace != p.last.namespace {
+		if env.Stream == "" {
+			a.log.Printf(protocol.LevelWarn, "ferry", "dropped a RECORD without a stream from the source")
 			return nil
 		}
-		return fatalf(protocol.OriginSource, "the source emitted a record for stream %s, which is not in the configured catalog", d)
+		d := env.Descriptor()
+		if plan = a.catalog.find(d); plan == nil {
+			if a.cfg.DropUnknownStreams {
+				a.findings.note(fmt.Sprintf("dropped records of stream %s, which is not in the configured catalog", d))
+				return nil
+			}
+			return fatalf(protocol.OriginSource, "the source emitted a record for stream %s, which is not in the configured catalog", d)
+		}
+		if c = p.unbooked[plan]; c == nil {
+			if p.unbooked == nil {
+				p.unbooked = make(map[*streamPlan]*counter)
+			}
+			c = &counter{}
+			p.unbooked[plan] = c
+		}
+		p.last = lastStream{name: env.Stream, namespace: env.Namespace, plan: plan, count: c}
 	}
 	out := env.Raw
 	if plan.dedupKeys != nil || plan.rewrite {
@@ -146,14 +166,6 @@ func (p *pump) record(env *protocol.Envelope) error {
 		}
 	}
 	a.live.progress.Add(1)
-	c := p.unbooked[plan]
-	if c == nil {
-		if p.unbooked == nil {
-			p.unbooked = make(map[*streamPlan]*counter)
-		}
-		c = &counter{}
-		p.unbooked[plan] = c
-	}
 	c.records++
 	c.bytes += int64(len(out))
 	if p.nUnbooked++; p.nUnbooked >= maxUnbooked {

@@ -104,13 +104,13 @@ func (c *Catalog) appendMessage(dst, line []byte, framed bool) ([]byte, ConvertS
 				}
 				s.Pos = start
 			}
-			if err := s.SkipValue(0); err != nil {
+			if err := s.Skip(0); err != nil {
 				return err
 			}
 			record = jsonscan.Span{Start: start, End: s.Pos}
 			return nil
 		}
-		return s.SkipValue(0)
+		return s.Skip(0)
 	})
 	if err != nil {
 		return dst, e.stats, fmt.Errorf("%w: %v", protocol.ErrNotMessage, err)
@@ -177,6 +177,16 @@ func classifyType(raw []byte, escaped bool) typeClass {
 // (without its length prefix) to one JSONL message line, without the
 // newline, appended to dst. A probe gives ErrProbe and appends nothing.
 func (c *Catalog) AppendMessageJSON(dst, msg []byte) ([]byte, error) {
+	out, _, err := c.AppendMessageJSONSpans(dst, msg)
+	return out, err
+}
+
+// AppendMessageJSONSpans is AppendMessageJSON that also says where the
+// record's data, emitted_at and meta sit in the line it appends (offsets
+// from the line's start), as the JSONL envelope scan does, so that a
+// destination reads a converted record without scanning it.
+func (c *Catalog) AppendMessageJSONSpans(dst, msg []byte) ([]byte, protocol.RecordSpans, error) {
+	var spans protocol.RecordSpans
 	d := decoderPool.Get().(*recordDecoder)
 	defer func() { d.reset(); decoderPool.Put(d) }()
 	d.reset()
@@ -185,7 +195,7 @@ func (c *Catalog) AppendMessageJSON(dst, msg []byte) ([]byte, error) {
 	for b := msg; len(b) > 0; {
 		f, n, err := nextField(b)
 		if err != nil {
-			return dst, err
+			return dst, spans, err
 		}
 		b = b[n:]
 		if f.typ != protowire.BytesType || f.num < 1 || f.num > 3 {
@@ -195,7 +205,7 @@ func (c *Catalog) AppendMessageJSON(dst, msg []byte) ([]byte, error) {
 			// The record is replaced: proto.Unmarshal still rejects it if
 			// it is malformed, so check it before it is dropped.
 			if err := d.validate(); err != nil {
-				return dst, err
+				return dst, spans, err
 			}
 		}
 		switch f.num {
@@ -204,16 +214,16 @@ func (c *Catalog) AppendMessageJSON(dst, msg []byte) ([]byte, error) {
 				d.reset() // a oneof switch drops the earlier member
 			}
 			if err := d.merge(f.b); err != nil {
-				return dst, err
+				return dst, spans, err
 			}
 		case 2:
 			if !utf8.Valid(f.b) {
-				return dst, errInvalidUTF8
+				return dst, spans, errInvalidUTF8
 			}
 			text = f.b
 		case 3:
 			if err := checkMessage(f.b); err != nil {
-				return dst, err
+				return dst, spans, err
 			}
 		}
 		member = f.num
@@ -223,24 +233,25 @@ func (c *Catalog) AppendMessageJSON(dst, msg []byte) ([]byte, error) {
 		s := c.byNamespace[string(d.namespace)][string(d.stream)]
 		if s == nil {
 			desc := protocol.StreamDescriptor{Name: string(d.stream), Namespace: string(d.namespace)}
-			return dst, fmt.Errorf("record of stream %s: %w", desc, ErrUnknownStream)
+			return dst, spans, fmt.Errorf("record of stream %s: %w", desc, ErrUnknownStream)
 		}
+		d.base = len(dst)
 		dst = append(dst, `{"type":"RECORD","record":`...)
 		out, err := d.appendJSON(dst, s)
 		if err != nil {
-			return dst[:len(dst)-len(`{"type":"RECORD","record":`)], err
+			return dst[:len(dst)-len(`{"type":"RECORD","record":`)], spans, err
 		}
-		return append(out, '}'), nil
+		return append(out, '}'), d.spans, nil
 	case 2:
 		out, err := appendRawJSON(dst, text)
 		if err != nil {
-			return dst, fmt.Errorf("airbyte_protocol_message: %w", err)
+			return dst, spans, fmt.Errorf("airbyte_protocol_message: %w", err)
 		}
-		return out, nil
+		return out, spans, nil
 	case 3:
-		return dst, ErrProbe
+		return dst, spans, ErrProbe
 	}
-	return dst, errors.New("empty protobuf message: no record, protocol message or probe")
+	return dst, spans, errors.New("empty protobuf message: no record, protocol message or probe")
 }
 
 // MessageToProto converts one JSONL message line to the generated type.

@@ -294,7 +294,7 @@ func sameString(scratch, q, s []byte) bool {
 // must fit on one JSONL line.
 func appendRawJSON(dst, raw []byte) ([]byte, error) {
 	s := jsonscan.Scanner{Buf: raw}
-	if err := s.SkipValue(0); err != nil {
+	if err := s.Skip(0); err != nil {
 		return dst, fmt.Errorf("json value: %v", err)
 	}
 	s.SkipSpace()

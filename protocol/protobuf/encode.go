@@ -185,7 +185,7 @@ func (e *recordEncoder) scanRecord(s *jsonscan.Scanner, c *Catalog) error {
 				data = jsonscan.Span{Start: start, End: s.Pos}
 				return err
 			}
-			if err := s.SkipValue(1); err != nil {
+			if err := s.Skip(1); err != nil {
 				return err
 			}
 			data = jsonscan.Span{Start: start, End: s.Pos}
@@ -193,7 +193,7 @@ func (e *recordEncoder) scanRecord(s *jsonscan.Scanner, c *Catalog) error {
 		case "namespace", "stream", "partition_id", "emitted_at":
 			return e.header(s, key)
 		}
-		if err := s.SkipValue(1); err != nil {
+		if err := s.Skip(1); err != nil {
 			return err
 		}
 		if string(key) == "meta" {
@@ -243,7 +243,7 @@ func (e *recordEncoder) scanRecord(s *jsonscan.Scanner, c *Catalog) error {
 // replaces an earlier one, as in encoding/json.
 func (e *recordEncoder) header(s *jsonscan.Scanner, key []byte) error {
 	start := s.Pos
-	if err := s.SkipValue(1); err != nil {
+	if err := s.Skip(1); err != nil {
 		return err
 	}
 	val := s.Buf[start:s.Pos]
@@ -338,7 +338,7 @@ func (e *recordEncoder) scanData(s *jsonscan.Scanner) error {
 		keyEnd := s.Pos
 		s.SkipSpace()
 		start := s.Pos
-		if err := s.SkipValue(2); err != nil {
+		if err := s.Skip(2); err != nil {
 			return err
 		}
 		keyStart := prev

@@ -177,7 +177,7 @@ func objectMembers(out []rawMember, obj []byte) ([]rawMember, error) {
 		key := rawKey(s.Buf[prev:s.Pos])
 		s.SkipSpace()
 		start := s.Pos
-		if err := s.SkipValue(1); err != nil {
+		if err := s.Skip(1); err != nil {
 			return err
 		}
 		out = append(out, rawMember{key: key, val: s.Buf[start:s.Pos]})

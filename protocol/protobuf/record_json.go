@@ -27,6 +27,11 @@ type recordDecoder struct {
 	// earlier one, as for any bytes field.
 	extra, order, recExtra []byte
 
+	// spans locates data, emitted_at and meta in the line appendJSON
+	// writes, relative to base, the offset where the line starts.
+	spans protocol.RecordSpans
+	base  int
+
 	// Scratch reused across records.
 	members, extras []rawMember
 	written         []bool
@@ -142,17 +147,26 @@ func (d *recordDecoder) appendJSON(dst []byte, s *RecordSchema) ([]byte, error) 
 	dst = append(dst, `"stream":`...)
 	dst = jsonscan.AppendString(dst, d.stream)
 	dst = append(dst, `,"data":`...)
+	start := len(dst)
 	dst, err := d.appendData(dst, s)
 	if err != nil {
 		return dst, err
 	}
+	d.spans.Data = protocol.Span{Start: start - d.base, End: len(dst) - d.base}
 	dst = append(dst, `,"emitted_at":`...)
+	start = len(dst)
 	dst = strconv.AppendUint(dst, d.emittedAt, 10)
+	d.spans.EmittedAt = protocol.Span{Start: start - d.base, End: len(dst) - d.base}
 	if typedMeta {
+		start = len(dst) + len(`,"meta":`)
 		if dst, err = d.appendMeta(dst); err != nil {
 			return dst, err
 		}
+		d.spans.Meta = protocol.Span{Start: start - d.base, End: len(dst) - d.base}
 	}
+	// A meta kept as text is written with the other members below, where
+	// its place is not noted.
+	d.spans.Valid = typedMeta == d.hasMeta
 	if len(d.partitionID) > 0 {
 		dst = append(dst, `,"partition_id":`...)
 		dst = jsonscan.AppendString(dst, d.partitionID)

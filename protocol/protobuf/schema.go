@@ -156,7 +156,7 @@ func objectEach(obj []byte, fn func(key, val []byte)) (bool, error) {
 	err := s.Members(func(key []byte) error {
 		s.SkipSpace()
 		start := s.Pos
-		if err := s.SkipValue(1); err != nil {
+		if err := s.Skip(1); err != nil {
 			return err
 		}
 		fn(key, s.Buf[start:s.Pos])

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+func run(o *options) error {
+	b := &bench{o: o, ferry: o.root + "/bin/ferry"}
+	if o.work != "" {
+		b.work = o.work
+	} else {
+		d, err := os.MkdirTemp("", "ferry-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		b.work = d
+	}
+	os.Chmod(b.work, 0o755) //nolint:errcheck // containers read the configs
+	faker, err := b.newWorkload("faker", "source-faker",
+		fmt.Sprintf(`{"count":%d,"seed":42,"records_per_slice":10000}`, o.records), "purchases", o.records)
+	if err != nil {
+		return err
+	}
+	docker := o.has("docker") && exec.Command("docker", "info").Run() == nil
+	if o.has("docker") && !docker {
+		fmt.Fprintln(os.Stderr, "bench: docker: no engine answers; the Docker paths are skipped")
+	}
+	if o.has("local") {
+		b.add(b.pipePath("plain pipe, faker | null", faker, "destination-null"))
+		b.add(b.ferryPath("local", "ferry stdio, faker -> null", faker, "destination-null", "--mode", "stdio"))
+		b.add(b.pipePath("plain pipe, faker | jsonl", faker, "destination-jsonl"))
+		b.add(b.ferryPath("local", "ferry stdio, faker -> jsonl", faker, "destination-jsonl", "--mode", "stdio"))
+	}
+	if o.peer {
+		fmt.Fprintln(os.Stderr, "bench: capturing the faker records for the peer")
+		capture, err := b.capture(faker)
+		if err != nil {
+			return fmt.Errorf("capture: %w", err)
+		}
+		b.add(b.benthosPath(faker, capture, false))
+		b.add(b.benthosPath(faker, capture, true))
+	}
+	if docker {
+		b.add(b.dockerPipePath(faker, "destination-null"))
+		b.add(b.ferryPath("docker", "ferry stdio, faker -> null", faker, "destination-null", "--mode", "stdio"))
+		for _, f := range []string{"JSONL", "PROTOBUF"} {
+			for _, n := range o.socketCounts {
+				b.add(b.ferryPath("docker", fmt.Sprintf("ferry socket %s x%d, faker -> null", f, n), faker, "destination-null",
+					"--mode", "socket", "--format", f, "--sockets", strconv.Itoa(n)))
+			}
+			n := o.socketCounts[len(o.socketCounts)-1]
+			b.add(b.ferryPath("docker", fmt.Sprintf("ferry socket %s x%d, faker -> jsonl", f, n), faker, "destination-jsonl",
+				"--mode", "socket", "--format", f, "--sockets", strconv.Itoa(n)))
+		}
+		b.add(b.ferryPath("docker", "ferry bridged JSONL x2, faker -> null", faker, "destination-null",
+			"--mode", "bridged", "--format", "JSONL", "--sockets", "2"))
+	}
+	if o.has("local") {
+		for _, size := range o.scaleSizes {
+			for _, n := range o.scaleRecords {
+				w, err := b.newWorkload(fmt.Sprintf("scripted-%d-%d", size, n), "connector-scripted",
+					fmt.Sprintf(`{"streams":["items"],"source":{"records":%d,"record_bytes":%d,"state_every":10000}}`, n, size), "items", n)
+				if err != nil {
+					return err
+				}
+				b.add(b.pipePath(fmt.Sprintf("plain pipe, scripted %d B | null", size), w, "destination-null"))
+				b.add(b.ferryPath("local", fmt.Sprintf("ferry stdio, scripted %d B -> null", size), w, "destination-null", "--mode", "stdio"))
+			}
+		}
+	}
+	for rep := 1; rep <= o.reps; rep++ {
+		for _, p := range b.paths {
+			fmt.Fprintf(os.Stderr, "bench: run %d/%d: %s %s (%d records)\n", rep, o.reps, p.runtime, p.name, p.w.records)
+			s, err := p.run()
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", p.runtime, p.name, err)
+			}
+			p.samples = append(p.samples, s)
+		}
+	}
+	var raw float64
+	if docker {
+		if raw, err = b.rawSocket(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: raw socket:", err)
+		}
+	}
+	b.report(raw)
+	return nil
+}
+
+func (b *bench) add(p *path) { b.paths = append(b.paths, p) }
+
+// rawSocket measures the machine's raw Unix-socket bandwidth between two
+// containers (sockbench, 1 MiB writes), in MB/s.
+func (b *bench) rawSocket() (float64, error) {
+	img := b.image("sockbench")
+	vol := fmt.Sprintf("ferry-bench-sockets-%d", os.Getpid())
+	if out, err := exec.Command("docker", "volume", "create", "--driver", "local", "-o", "type=tmpfs",
+		"-o", "device=tmpfs", "-o", "o=mode=1777", vol).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("volume: %v: %s", err, out)
+	}
+	defer exec.Command("docker", "volume", "rm", "-f", vol).Run() //nolint:errcheck // best effort
+	name := vol + "-serve"
+	if out, err := exec.Command("docker", "run", "-d", "--rm", "--log-driver", "none", "--name", name,
+		"-v", vol+":/s", img, "serve", "/s/raw.sock", "4000000000").CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("serve: %v: %s", err, out)
+	}
+	defer exec.Command("docker", "rm", "-f", name).Run() //nolint:errcheck // it exits by itself
+	out, err := exec.Command("docker", "run", "--rm", "--log-driver", "none", "-v", vol+":/s", img,
+		"read", "/s/raw.sock", "4000000000").Output()
+	if err != nil {
+		return 0, fmt.Errorf("read: %v", err)
+	}
+	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+}

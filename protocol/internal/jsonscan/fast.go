@@ -1,0 +1,318 @@
+package jsonscan
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// The fast path. Every byte of a record's data passes through the skipper,
+// so it is written for what connectors print: compact JSON, strings
+// without escapes, short numbers. It reads string bodies eight bytes at a
+// time (SWAR: one 64-bit load and a few ALU operations find the first
+// quote, backslash or control byte), keeps the kinds of open containers
+// in one register, and makes no calls. It accepts only input that is
+// valid JSON, and where it meets anything it was not written for (an
+// escape, nesting past 64 levels, a malformed value) it gives up rather
+// than decide: the caller then runs the full scanner from the same
+// offset, which gives the verdict and the error. So the two can never
+// disagree on what is valid (FuzzSkipFast checks that on every input).
+
+const (
+	lows  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// stopMask has the high bit set in each byte of x that may end a plain
+// run in a string: a byte below '#' (a control byte, a quote, or a space
+// or '!', which the callers step over) or a backslash. Only the lowest
+// set bit is exact (a borrow can mark bytes above a real match), which is
+// all the callers use. Folding the quote into one comparison with the
+// control bytes saves a third of the work per word.
+func stopMask(x uint64) uint64 {
+	e := x ^ (lows * '\\')
+	return (((x - lows*'#') &^ x) | ((e - lows) &^ e)) & highs
+}
+
+// PlainString returns the offset just past the closing quote of a string
+// whose body starts at i (just after its opening quote), or ok false when
+// the body holds an escape or a control byte, or does not end. It is
+// small enough to inline; the last few bytes of a buffer go to plainTail.
+func PlainString(b []byte, i int) (end int, ok bool) {
+	for i+8 <= len(b) {
+		if m := stopMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
+			if b[i]-' ' < 2 { // a space or '!'
+				i++
+				continue
+			}
+			return i + 1, b[i] == '"'
+		}
+		i += 8
+	}
+	return plainTail(b, i)
+}
+
+func plainTail(b []byte, i int) (int, bool) {
+	for ; i < len(b); i++ {
+		if stringStop[b[i]] {
+			return i + 1, b[i] == '"'
+		}
+	}
+	return i, false
+}
+
+// skipSpaceAt skips a run of JSON whitespace at b[i:].
+func skipSpaceAt(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// numberEnd returns the end of a JSON number starting at i, or ok false.
+func numberEnd(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return i, false
+	}
+	if b[i] == '0' {
+		i++
+	} else if '1' <= b[i] && b[i] <= '9' {
+		i++
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+	} else {
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		start := i
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+		if i == start {
+			return i, false
+		}
+	}
+	if i < len(b) && b[i]|0x20 == 'e' {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(b) && b[i]-'0' < 10 {
+			i++
+		}
+		if i == start {
+			return i, false
+		}
+	}
+	return i, true
+}
+
+// fastLevels is how deep the fast skipper nests; deeper values go to
+// the full scanner.
+const fastLevels = 64
+
+// SkipFast skips the JSON value at b[i:] (leading whitespace allowed) and
+// returns the offset just past it, or ok false when it cannot vouch for
+// the value, valid or not. String scans are written out inline: a call
+// per key and per value would cost as much as the scan of a short one.
+func SkipFast(b []byte, i int) (end int, ok bool) {
+	var stack uint64 // bit k set: level k+1 is an object
+	level := 0
+	key := false // an object key comes before the next value
+	for {
+		if key {
+			key = false
+			if i >= len(b) || b[i] != '"' {
+				if i, ok = keyEnd(b, i); !ok {
+					return i, false
+				}
+			} else {
+				j := i + 1
+				for {
+					if j+8 > len(b) {
+						j, ok = plainTail(b, j)
+						break
+					}
+					if m := stopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+						j += bits.TrailingZeros64(m) >> 3
+						if b[j]-' ' < 2 { // a space or '!'
+							j++
+							continue
+						}
+						ok = b[j] == '"'
+						j++
+						break
+					}
+					j += 8
+				}
+				if !ok {
+					return j, false
+				}
+				if j < len(b) && b[j] == ':' {
+					i = j + 1
+				} else if i, ok = colon(b, j); !ok {
+					return i, false
+				}
+			}
+		}
+		// A value is expected.
+		if i < len(b) && b[i] <= ' ' {
+			i = skipSpaceAt(b, i)
+		}
+		if i >= len(b) {
+			return i, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			j := i + 1
+			for {
+				if j+8 > len(b) {
+					j, ok = plainTail(b, j)
+					break
+				}
+				if m := stopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+					j += bits.TrailingZeros64(m) >> 3
+					if b[j]-' ' < 2 { // a space or '!'
+						j++
+						continue
+					}
+					ok = b[j] == '"'
+					j++
+					break
+				}
+				j += 8
+			}
+			if !ok {
+				return j, false
+			}
+			i = j
+		case c-'1' < 9: // a plain integer, the common number
+			i++
+			for i < len(b) && b[i]-'0' < 10 {
+				i++
+			}
+			if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
+				if i, ok = numberEnd(b, i-1); !ok { // from its last digit, a valid number start
+					return i, false
+				}
+			}
+		case c == '{' || c == '[':
+			if level == fastLevels {
+				return i, false
+			}
+			i++
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpaceAt(b, i)
+			}
+			if i < len(b) && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+				i++
+				break
+			}
+			level++
+			if c == '{' {
+				stack |= 1 << (level - 1)
+				key = true
+			} else {
+				stack &^= 1 << (level - 1)
+			}
+			continue
+		case c == 't':
+			if len(b)-i < 4 || string(b[i:i+4]) != "true" {
+				return i, false
+			}
+			i += 4
+		case c == 'f':
+			if len(b)-i < 5 || string(b[i:i+5]) != "false" {
+				return i, false
+			}
+			i += 5
+		case c == 'n':
+			if len(b)-i < 4 || string(b[i:i+4]) != "null" {
+				return i, false
+			}
+			i += 4
+		default:
+			if i, ok = numberEnd(b, i); !ok {
+				return i, false
+			}
+		}
+		// A value ended: close containers until one continues.
+		for {
+			if level == 0 {
+				return i, true
+			}
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpaceAt(b, i)
+			}
+			if i >= len(b) {
+				return i, false
+			}
+			obj := stack>>(level-1)&1 == 1
+			c := b[i]
+			if c == ',' {
+				i++
+				if i < len(b) && b[i] <= ' ' {
+					i = skipSpaceAt(b, i)
+				}
+				key = obj
+				break
+			}
+			if obj && c == '}' || !obj && c == ']' {
+				i++
+				level--
+				continue
+			}
+			return i, false
+		}
+	}
+}
+
+// colon skips whitespace and the ':' after a key at b[i:].
+func colon(b []byte, i int) (int, bool) {
+	i = skipSpaceAt(b, i)
+	if i < len(b) && b[i] == ':' {
+		return i + 1, true
+	}
+	return i, false
+}
+
+// keyEnd skips an object key and its ':' at b[i:] (whitespace allowed),
+// returning the offset after the ':'.
+func keyEnd(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] <= ' ' {
+		i = skipSpaceAt(b, i)
+	}
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	i, ok := PlainString(b, i+1)
+	if !ok {
+		return i, false
+	}
+	if i < len(b) && b[i] == ':' {
+		return i + 1, true
+	}
+	i = skipSpaceAt(b, i)
+	if i < len(b) && b[i] == ':' {
+		return i + 1, true
+	}
+	return i, false
+}
+
+// Skip is SkipValue by the fast path where it can vouch for the value and
+// by the full scanner where it cannot, with the full scanner's errors.
+func (s *Scanner) Skip(depth int) error {
+	if depth <= MaxDepth-fastLevels-1 {
+		if end, ok := SkipFast(s.Buf, s.Pos); ok {
+			s.Pos = end
+			return nil
+		}
+	}
+	return s.SkipValue(depth)
+}
