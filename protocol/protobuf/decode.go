@@ -2,6 +2,7 @@ package protobuf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,16 +48,27 @@ type field struct {
 func nextField(b []byte) (f field, n int, err error) {
 	// Nearly every field has a one-byte tag (numbers 1-15) and a one-byte
 	// varint or length: read those without the general decoding.
-	if len(b) >= 2 && b[0] >= 1<<3 && b[0] < 0x80 && b[1] < 0x80 {
+	if len(b) >= 2 && b[0] >= 1<<3 && b[0] < 0x80 {
 		f.num, f.typ = protowire.Number(b[0]>>3), protowire.Type(b[0]&7)
 		switch f.typ {
 		case protowire.VarintType:
-			f.v = uint64(b[1])
-			return f, 2, nil
+			if b[1] < 0x80 {
+				f.v = uint64(b[1])
+				return f, 2, nil
+			}
+			if v, m := protowire.ConsumeVarint(b[1:]); m > 0 {
+				f.v = v
+				return f, 1 + m, nil
+			}
 		case protowire.BytesType:
-			if end := 2 + int(b[1]); end <= len(b) {
+			if end := 2 + int(b[1]); b[1] < 0x80 && end <= len(b) {
 				f.b = b[2:end]
 				return f, end, nil
+			}
+		case protowire.Fixed64Type:
+			if len(b) >= 9 {
+				f.v = binary.LittleEndian.Uint64(b[1:])
+				return f, 9, nil
 			}
 		}
 	}
