@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -93,7 +94,12 @@ func run(o *options) error {
 	return nil
 }
 
-func (b *bench) add(p *path) { b.paths = append(b.paths, p) }
+func (b *bench) add(p *path) {
+	if b.o.only != "" && !slices.ContainsFunc(strings.Split(b.o.only, ","), func(s string) bool { return strings.Contains(p.name, s) }) {
+		return
+	}
+	b.paths = append(b.paths, p)
+}
 
 // rawSocket measures the machine's raw Unix-socket bandwidth between two
 // containers (sockbench, 1 MiB writes), in MB/s.
