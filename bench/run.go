@@ -97,7 +97,7 @@ func run(o *options) error {
 }
 
 func (b *bench) add(p *path) {
-	if b.o.only != "" && !slices.ContainsFunc(strings.Split(b.o.only, ","), func(s string) bool { return strings.Contains(p.name, s) }) {
+	if b.o.only != "" && !slices.ContainsFunc(strings.Split(b.o.only, "|"), func(s string) bool { return strings.Contains(p.name, s) }) {
 		return
 	}
 	b.paths = append(b.paths, p)
