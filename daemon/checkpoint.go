@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"sync"
 
 	"github.com/ferrysync/ferry/protocol"
@@ -30,6 +32,8 @@ type checkpointer struct {
 	// progress.
 	last  []byte
 	final *runner.Checkpoint
+	// log, when set, records commits refused for a lost lease.
+	log *slog.Logger
 }
 
 var _ runner.Checkpointer = (*checkpointer)(nil)
@@ -47,6 +51,11 @@ func (c *checkpointer) Commit(ctx context.Context, cp runner.Checkpoint) error {
 		return nil
 	}
 	if err := c.db.CommitCheckpoint(ctx, c.attemptID, cp.States, storeStats(cp.Stats)); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) && c.log != nil {
+			// A replica paused or cut off past its lease: another one
+			// has failed the attempt and may run its retry already.
+			c.log.Error("state commit refused: this replica no longer holds the attempt's lease", "error", err)
+		}
 		return err
 	}
 	if cp.States != nil {

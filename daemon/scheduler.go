@@ -46,6 +46,11 @@ func (d *Daemon) scheduleTick(ctx context.Context, now time.Time) {
 	}
 }
 
+// scheduleOne applies the plan for one due connection. The job and the
+// new next run time are written in one transaction that first compares
+// the stored next run time with the one planned from (store.
+// AdvanceSchedule), so a run fires once even when a leadership handover
+// lets two replicas plan the same tick.
 func (d *Daemon) scheduleOne(ctx context.Context, c *store.Connection, now time.Time) {
 	log := d.log.With("connection_id", c.ID)
 	sched, err := compileSchedule(c.Schedule)
@@ -57,28 +62,36 @@ func (d *Daemon) scheduleOne(ctx context.Context, c *store.Connection, now time.
 		return
 	}
 	p := sched.plan(c.NextRunAt, now, d.cfg.Scheduler.MissedAfter, false)
-	if p.Fire {
-		_, err := d.trigger(ctx, c.ID, store.JobSync, store.TriggerSchedule)
-		switch {
-		case errors.Is(err, store.ErrConflict):
-			// Runs never overlap: the connection is busy, so plan again
-			// knowing it.
-			p = sched.plan(c.NextRunAt, now, d.cfg.Scheduler.MissedAfter, true)
-		case err != nil:
-			log.Error("create scheduled job", "error", err)
-			return // the run stays due; the next tick tries again
+	if !p.Changed {
+		return
+	}
+	j, err := d.db.AdvanceSchedule(ctx, c.ID, c.NextRunAt, p.Next, p.Fire)
+	if p.Fire && errors.Is(err, store.ErrConflict) {
+		// Runs never overlap: the connection is busy (nothing was
+		// written), so plan again knowing it.
+		p = sched.plan(c.NextRunAt, now, d.cfg.Scheduler.MissedAfter, true)
+		if !p.Changed {
+			return
 		}
+		j, err = d.db.AdvanceSchedule(ctx, c.ID, c.NextRunAt, p.Next, false)
+	}
+	switch {
+	case errors.Is(err, store.ErrScheduleMoved):
+		log.Info("scheduled run already handled by another scheduler", "due", formatOptTime(c.NextRunAt))
+		return
+	case err != nil:
+		log.Error("advance schedule", "error", err)
+		return // the run stays due; the next tick tries again
+	}
+	if j != nil {
+		d.log.Info("job created", "job_id", j.ID, "connection_id", c.ID, "type", j.Type, "trigger", store.TriggerSchedule)
+		d.hub.publishStatus(j)
+		d.poke()
 	}
 	if p.Skipped {
 		log.Info("scheduled run skipped", "due", formatOptTime(c.NextRunAt), "policy", c.Schedule.MissedRuns)
 	}
-	if p.Changed {
-		if err := d.db.SetNextRunAt(ctx, c.ID, p.Next); err != nil {
-			log.Error("store next run", "error", err)
-			return
-		}
-		log.Debug("next run", "at", formatOptTime(p.Next))
-	}
+	log.Debug("next run", "at", formatOptTime(p.Next))
 }
 
 // pruneInterval is how often old attempt logs are removed.

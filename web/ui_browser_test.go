@@ -52,18 +52,18 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("connections page: want the connection, never run\n%s", html)
 	}
 
-	// Reset asks first; saying no sends nothing. A listener on window runs
+	// Clear asks first; saying no sends nothing. A listener on window runs
 	// after the page's own (on document) and counts the submits it let
 	// through. The click returns once the dialog is answered and the
 	// submit event is handled, so the count is final then.
 	b.accept.Store(false)
 	var submitted int
-	b.run(t, "click Reset and decline",
+	b.run(t, "click Clear and decline",
 		chromedp.Evaluate(`window.submits = 0; window.addEventListener("submit", (ev) => { if (!ev.defaultPrevented) window.submits++; });`, nil),
-		chromedp.Click(row+" button.reset", chromedp.ByQuery),
+		chromedp.Click(row+" button.clear", chromedp.ByQuery),
 		chromedp.Evaluate(`window.submits`, &submitted))
 	if _, n, _ := e.db.Jobs(t.Context(), jobFilter(f.conn)); b.dialogs.Load() != 1 || submitted != 0 || n != 0 {
-		t.Fatalf("declined reset: %d dialogs, %d forms sent and %d jobs, want 1 dialog and nothing sent", b.dialogs.Load(), submitted, n)
+		t.Fatalf("declined clear: %d dialogs, %d forms sent and %d jobs, want 1 dialog and nothing sent", b.dialogs.Load(), submitted, n)
 	}
 
 	b.run(t, "click Sync now", chromedp.Click(row+" button.sync", chromedp.ByQuery),
@@ -99,13 +99,13 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	// Reset, confirmed, runs a reset job.
+	// Clear, confirmed, runs a clear job.
 	b.accept.Store(true)
-	b.run(t, "click Reset and confirm", chromedp.Navigate(e.url+"/connections"),
-		chromedp.Click(row+" button.reset", chromedp.ByQuery), chromedp.WaitVisible("#job-status", chromedp.ByID))
+	b.run(t, "click Clear and confirm", chromedp.Navigate(e.url+"/connections"),
+		chromedp.Click(row+" button.clear", chromedp.ByQuery), chromedp.WaitVisible("#job-status", chromedp.ByID))
 	jobs, _, _ = e.db.Jobs(t.Context(), jobFilter(f.conn))
-	if len(jobs) != 2 || jobs[0].Type != store.JobReset {
-		t.Fatalf("confirmed reset: got jobs %v, want a new reset job", jobs)
+	if len(jobs) != 2 || jobs[0].Type != store.JobClear {
+		t.Fatalf("confirmed clear: got jobs %v, want a new clear job", jobs)
 	}
 	b.followJob(t, sim, "flushed every record")
 
