@@ -11,7 +11,8 @@ import (
 // TestDestinationExitRecordedOnce: a destination that dies while the
 // source still writes is one failure, not one from its exit and another
 // from the write that then fails. Several rounds, since which side sees
-// the fault first varies.
+// the fault first varies; when the whole input fit in the pipe, the one
+// failure says how many bytes the destination left unread.
 func TestDestinationExitRecordedOnce(t *testing.T) {
 	lines := make([]string, 0, 3000)
 	for i := range 3000 {
@@ -30,7 +31,9 @@ func TestDestinationExitRecordedOnce(t *testing.T) {
 		}
 		n := 0
 		for _, f := range res.Failures {
-			if strings.Contains(f.ExternalMessage, "end of its input") || strings.Contains(f.ExternalMessage, "stopped reading") {
+			// Which message depends on whether the pump had closed the
+			// input (everything sat in the pipe) when the destination died.
+			if strings.Contains(f.ExternalMessage, "its input") {
 				n++
 			}
 		}
