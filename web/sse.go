@@ -198,16 +198,16 @@ func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, 
 
 // tail reads a growing log file from an offset and emits whole lines.
 type tail struct {
-	path    string
-	f       *os.File
+	path string
+	f    *os.File
 	// When the log file is not on this replica (another replica ran the
 	// attempt), the log is read from the database's chunks, at the same
 	// byte offsets.
 	db        *dbLogReader
 	attemptID int64
-	offset  int64 // of the first byte not yet emitted
-	partial []byte
-	buf     []byte
+	offset    int64 // of the first byte not yet emitted
+	partial   []byte
+	buf       []byte
 }
 
 func (t *tail) close() {
