@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferrysync/ferry/store"
 )
@@ -56,5 +57,43 @@ func TestFollowLogFromAnotherReplica(t *testing.T) {
 	want := logLine1 + "\n" + masked2 + "\n" + logLine3 + "\nthe last line\n"
 	if body != want {
 		t.Errorf("log API: got\n%q\nwant\n%q", body, want)
+	}
+}
+
+// TestStatusFromAnotherReplica: while an attempt runs on another replica,
+// whose events never reach this one's Subscribe, the stream still sends a
+// status event when the job changes in the store (here, a cancel request).
+func TestStatusFromAnotherReplica(t *testing.T) {
+	e := newEnv(t)
+	f := e.fixture()
+	var j jobJSON
+	e.do(t, "POST", "/api/v1/jobs", map[string]any{"connectionId": f.conn}, 201, &j)
+	c, logPath := e.startAttempt(t)
+	if err := os.Remove(logPath); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if err := e.db.AppendLog(context.Background(), c.Attempt.ID, 0, []byte(logLine1+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	_, events := e.follow(t, j.JobID)
+	if ev := next(t, events); ev.data != logLine1 {
+		t.Fatalf("got %+v, want the stored line", ev)
+	}
+	if _, err := e.db.CancelJob(context.Background(), j.JobID); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(time.Minute)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatal("the stream ended before a status event showed the cancel request")
+			}
+			if ev.name == "status" && strings.Contains(ev.data, `"cancelRequested":true`) {
+				return
+			}
+		case <-timeout:
+			t.Fatal("no status event with the cancel request within a minute")
+		}
 	}
 }

@@ -161,6 +161,14 @@ func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, 
 		if changed || time.Since(lastCheck) >= statusEvery {
 			lastCheck = time.Now()
 			job, a, _ := s.jobAttempt(ctx, jobID, n)
+			if job != nil && t.remote() && !sameJob(job, sent) {
+				// The attempt runs on another replica, whose events never
+				// reach Subscribe here: the store's job is the news.
+				mu.Lock()
+				latest = job
+				mu.Unlock()
+				sent = nil // sent below, on the next turn
+			}
 			switch {
 			case a != nil:
 				t.path, t.attemptID = a.LogPath, a.ID
@@ -195,6 +203,21 @@ func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, 
 		}
 	}
 }
+
+// sameJob reports whether b shows what a shows, for the fields a status
+// event carries: status, attempts and their figures.
+func sameJob(a, b *store.Job) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	ja, _ := json.Marshal(newJobJSON(a, nil))
+	jb, _ := json.Marshal(newJobJSON(b, nil))
+	return bytes.Equal(ja, jb)
+}
+
+// remote reports whether the log is read from the database: the attempt
+// runs (or ran) on another replica.
+func (t *tail) remote() bool { return t.f == nil && t.db != nil && t.attemptID != 0 }
 
 // tail reads a growing log file from an offset and emits whole lines.
 type tail struct {
