@@ -30,6 +30,7 @@ type options struct {
 	scaleRecords []int
 	scaleSizes   []int
 	work         string
+	only         string
 }
 
 func main() {
@@ -64,6 +65,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&sockets, "sockets", "2,8", "socket counts of the Docker socket paths")
 	fs.StringVar(&scaleRecords, "scale-records", "100000,1000000", "record counts of the scaling rows (empty: none)")
 	fs.StringVar(&scaleSizes, "scale-sizes", "50,5000", "approximate record sizes in bytes of the scaling rows")
+	fs.StringVar(&o.only, "only", "", "run only the paths whose name contains one of these |-separated strings (names hold commas)")
 	fs.StringVar(&o.work, "work", "", "work directory (default: a temporary one, removed at the end)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -26,7 +27,9 @@ func run(o *options) error {
 	if err != nil {
 		return err
 	}
-	docker := o.has("docker") && exec.Command("docker", "info").Run() == nil
+	// docker version asks the engine only for its version; docker info also
+	// counts containers and images, and stalls on a busy engine.
+	docker := o.has("docker") && exec.Command("docker", "version").Run() == nil
 	if o.has("docker") && !docker {
 		fmt.Fprintln(os.Stderr, "bench: docker: no engine answers; the Docker paths are skipped")
 	}
@@ -93,7 +96,12 @@ func run(o *options) error {
 	return nil
 }
 
-func (b *bench) add(p *path) { b.paths = append(b.paths, p) }
+func (b *bench) add(p *path) {
+	if b.o.only != "" && !slices.ContainsFunc(strings.Split(b.o.only, "|"), func(s string) bool { return strings.Contains(p.name, s) }) {
+		return
+	}
+	b.paths = append(b.paths, p)
+}
 
 // rawSocket measures the machine's raw Unix-socket bandwidth between two
 // containers (sockbench, 1 MiB writes), in MB/s.

@@ -70,12 +70,24 @@ func (d *Daemon) replicate(run *activeRun, log *slog.Logger) attemptEnd {
 	if err != nil {
 		return fail(protocol.FailureSystem, err.Error(), true)
 	}
-	capped := runner.NewCappedWriter(logFile, d.cfg.Logging.AttemptLogMaxBytes)
+	var sink io.Writer = logFile
+	var shared *dbLog
+	if d.cfg.Shared() {
+		// Replicas share the store: the log goes there too, in chunks, so
+		// a browser on any replica can follow it (log_chunks.go).
+		shared = newDBLog(d.db, c.Attempt.ID, log)
+		sink = io.MultiWriter(logFile, shared)
+	}
+	capped := runner.NewCappedWriter(sink, d.cfg.Logging.AttemptLogMaxBytes)
 	defer func() {
 		// The tail is written at close; failing to write it loses only log
-		// lines, never the attempt's outcome.
+		// lines, never the attempt's outcome. The chunks are flushed before
+		// the attempt's end is recorded, as the file is closed.
 		if err := capped.Close(); err != nil {
 			log.Warn("write attempt log tail", "error", err)
+		}
+		if shared != nil {
+			shared.Close()
 		}
 		logFile.Close()
 	}()
@@ -84,7 +96,7 @@ func (d *Daemon) replicate(run *activeRun, log *slog.Logger) attemptEnd {
 		return fail(pf.typ, pf.msg, pf.retryable)
 	}
 	if err := d.db.SetAttemptRun(ctx, c.Attempt.ID, store.AttemptRun{Mode: p.mode.Mode,
-		Format: p.mode.Format, SocketCount: p.mode.Sockets, LogPath: logPath}); err != nil {
+		Format: p.mode.Format, SocketCount: p.mode.Sockets, Bridge: attemptBridge(p.mode), LogPath: logPath}); err != nil {
 		return fail(protocol.FailureSystem, "record the attempt's data channel and log path: "+err.Error(), true)
 	}
 	if p.prepare != nil {

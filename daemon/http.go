@@ -44,8 +44,12 @@ func (d *Daemon) OpenWeb(opts WebOptions) (*web.Server, error) {
 	} else {
 		log.Info("API token", "file", tokenFile)
 	}
+	sessionKey, err := d.loadSessionKey()
+	if err != nil {
+		return nil, fmt.Errorf("ui session key: %w", err)
+	}
 	srv, err := web.New(web.Config{
-		Addr: d.cfg.Web.Listen, Token: token, MetricsPublic: opts.MetricsPublic,
+		Addr: d.cfg.Web.Listen, Token: token, SessionKey: sessionKey, MetricsPublic: opts.MetricsPublic,
 		Store: d.db, Jobs: d, Connectors: webConnectors{d.Connectors()}, Logger: log,
 		AllowHostNetwork: d.cfg.Runtime.AllowHostNetwork,
 	})

@@ -50,11 +50,20 @@ type planFailure struct {
 
 // plan builds the attempt of the claimed job.
 func (d *Daemon) plan(ctx context.Context, c *store.Claim) (*plan, *planFailure) {
+	if pf := checkConfigs(c, c.Job.Type.Clears()); pf != nil {
+		return nil, pf
+	}
 	if c.Job.Type.Clears() {
 		return d.clearPlan(ctx, c)
 	}
 	mode, err := d.chooseDataChannel(ctx, c)
-	if err != nil {
+	var engine *runner.BridgeEngineError
+	switch {
+	case errors.As(err, &engine):
+		// The engine failed while the probe asked it how to reach the
+		// sockets: the runtime's fault, which a retry may mend.
+		return nil, &planFailure{protocol.FailureSystem, "data channel: " + err.Error(), true}
+	case err != nil:
 		// An empty serialization intersection is a configuration error,
 		// never a silent fallback (docs/design.md, mode selection).
 		return nil, &planFailure{protocol.FailureConfig, "data channel: " + err.Error(), false}

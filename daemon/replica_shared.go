@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"path/filepath"
 	"time"
 
@@ -33,6 +35,26 @@ func (d *Daemon) loadAPIToken() (token string, created bool, err error) {
 		created = false
 	}
 	return shared, created, nil
+}
+
+// loadSessionKey returns the key that signs the UI's login cookies: nil
+// on a database of its own (web derives the key from the token), and on a
+// shared one the install-wide key kept in the database (sealed with the
+// shared secrets key), so a login made on one replica works on every
+// replica. The first replica's random key wins.
+func (d *Daemon) loadSessionKey() ([]byte, error) {
+	if !d.cfg.Shared() {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fresh := make([]byte, 32)
+	_, _ = rand.Read(fresh) // crypto/rand.Read never fails (Go 1.24+)
+	shared, err := d.db.SharedSecret(ctx, "ui_session_key", base64.RawStdEncoding.EncodeToString(fresh))
+	if err != nil {
+		return nil, err
+	}
+	return base64.RawStdEncoding.DecodeString(shared)
 }
 
 // bootstrapHere reports whether this replica registers the reference

@@ -58,8 +58,9 @@ func dockerRuntime(ctx context.Context, cfg Config, instanceID string, log *slog
 }
 
 // chooseDataChannel picks the attempt's data channel (chooseMode) and, in
-// bridged mode, how Ferry reaches the source's sockets: the configured
-// bridge, auto by default, decided by the runtime's probe
+// bridged mode, how Ferry reaches the source's sockets: the connection's
+// bridge setting, else the daemon's, auto by default, decided by the
+// runtime's probe
 // (runner.ResolveBridge). When auto finds neither a shared directory nor
 // the relay's image, the only-source-speaks-SOCKET case runs in stdio mode,
 // and the reason says what to build.
@@ -72,7 +73,11 @@ func (d *Daemon) chooseDataChannel(ctx context.Context, c *store.Claim) (runner.
 	if err != nil {
 		return mode, err
 	}
-	plan, err := runner.ResolveBridge(ctx, d.rt, runner.BridgeRequest{Want: d.cfg.Runtime.Bridge,
+	want := d.cfg.Runtime.Bridge
+	if c.Connection.Bridge != "" {
+		want = c.Connection.Bridge
+	}
+	plan, err := runner.ResolveBridge(ctx, d.rt, runner.BridgeRequest{Want: want,
 		SourceImage: src, RelayImage: d.cfg.Runtime.RelayImage})
 	if err != nil {
 		return mode, fmt.Errorf("bridged mode: %w", err)
@@ -83,4 +88,16 @@ func (d *Daemon) chooseDataChannel(ctx context.Context, c *store.Claim) (runner.
 	mode.Bridge = plan.Bridge
 	mode.Reason += "; " + plan.Reason
 	return mode, nil
+}
+
+// attemptBridge is the path the attempt records: in bridged mode the one
+// chosen (direct when none was named, as the runner then goes), else none.
+func attemptBridge(m runner.Mode) string {
+	switch {
+	case m.Mode != protocol.ModeBridged:
+		return ""
+	case m.Bridge == "":
+		return store.BridgeDirect
+	}
+	return m.Bridge
 }

@@ -53,6 +53,25 @@ func (e *ConnectorError) Error() string {
 	return fmt.Sprintf("%s %s failed: %s", e.Image, e.Command, e.Message)
 }
 
+// errorLogLines is how many of a failed command's error log lines its
+// error offers (LastErrorLogs).
+const errorLogLines = 5
+
+// InternalMessage is the internal_message of the command's first ERROR
+// trace, if any: the cause a generic message hides. Not masked.
+func (e *ConnectorError) InternalMessage() string {
+	if len(e.Output.Errors) == 0 {
+		return ""
+	}
+	return e.Output.Errors[0].InternalMessage
+}
+
+// LastErrorLogs are the command's last ERROR and FATAL log lines
+// (ErrorLogTail). Not masked.
+func (e *ConnectorError) LastErrorLogs() []string {
+	return ErrorLogTail(e.Output.Logs, errorLogLines)
+}
+
 // judgeCommand decides whether a finished command run failed. Like Airbyte's
 // connector sidecar, an answer with exit code 0 wins, even next to an ERROR
 // trace; without an answer, or with a non-zero exit, the run failed.

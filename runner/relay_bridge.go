@@ -99,7 +99,7 @@ func ResolveBridge(ctx context.Context, rt Runtime, req BridgeRequest) (BridgePl
 	}
 	shared, why, err := prober.SharesDirs(ctx, req.SourceImage)
 	if err != nil {
-		return BridgePlan{}, fmt.Errorf("probe whether the source's container can share a directory with Ferry: %w", err)
+		return BridgePlan{}, engineError(fmt.Errorf("probe whether the source's container can share a directory with Ferry: %w", err))
 	}
 	switch {
 	case shared && want == BridgeDirect:
@@ -110,6 +110,10 @@ func ResolveBridge(ctx context.Context, rt Runtime, req BridgeRequest) (BridgePl
 		return BridgePlan{}, fmt.Errorf("the direct bridge cannot work here: %s; use the relay (--bridge relay or auto)", why)
 	}
 	if err := relayPresent(ctx, rt, relayImage); err != nil {
+		var ee *BridgeEngineError
+		if errors.As(err, &ee) {
+			return BridgePlan{}, err
+		}
 		return BridgePlan{Unavailable: fmt.Sprintf("Ferry cannot reach the source's sockets (%s), and %v", why, err)}, nil
 	}
 	return BridgePlan{Bridge: BridgeRelay, Reason: "Ferry cannot reach a directory the source shares (" + why + "): the relay carries the sockets"}, nil
@@ -126,7 +130,26 @@ func relayPresent(ctx context.Context, rt Runtime, image string) error {
 		if errors.As(err, &nf) {
 			return fmt.Errorf("the relay's image is missing: %w", err)
 		}
-		return fmt.Errorf("inspect the relay's image: %w", err)
+		return engineError(fmt.Errorf("inspect the relay's image: %w", err))
 	}
 	return nil
+}
+
+// BridgeEngineError is the engine failing while Ferry decides how to
+// reach the source's sockets (the probe, the relay image's inspection):
+// a fault of Ferry's runtime, not of the configuration, so a later attempt
+// may pass. A missing image is not one: that needs a build.
+type BridgeEngineError struct{ Err error }
+
+func (e *BridgeEngineError) Error() string { return e.Err.Error() }
+func (e *BridgeEngineError) Unwrap() error { return e.Err }
+
+// engineError wraps err as a BridgeEngineError unless it is a missing
+// image.
+func engineError(err error) error {
+	var nf *ImageNotFoundError
+	if errors.As(err, &nf) {
+		return err
+	}
+	return &BridgeEngineError{Err: err}
 }

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -12,14 +14,22 @@ type proberRuntime struct {
 	FakeRuntime
 	shared       bool
 	relayMissing bool
+	// probeErr and inspectErr are the engine failing.
+	probeErr, inspectErr error
 }
 
 func (p *proberRuntime) SharesDirs(context.Context, string) (bool, string, error) {
+	if p.probeErr != nil {
+		return false, "", p.probeErr
+	}
 	return p.shared, "the engine has no directory /tmp/x", nil
 }
 
 func (p *proberRuntime) InspectImage(_ context.Context, image string) (ImageInfo, error) {
-	if p.relayMissing {
+	switch {
+	case p.inspectErr != nil:
+		return ImageInfo{}, p.inspectErr
+	case p.relayMissing:
 		return ImageInfo{}, &ImageNotFoundError{Image: image}
 	}
 	return ImageInfo{ID: "sha256:relay"}, nil
@@ -55,6 +65,36 @@ func TestResolveBridge(t *testing.T) {
 			}
 			if err != nil || plan.Bridge != tc.bridge || !strings.Contains(plan.Unavailable, tc.unavail) || (tc.unavail == "") != (plan.Unavailable == "") {
 				t.Fatalf("got %+v, %v; want bridge %q, unavailable %q", plan, err, tc.bridge, tc.unavail)
+			}
+		})
+	}
+}
+
+// TestResolveBridgeEngineErrors: the engine failing during the probe or
+// the relay image's inspection is a BridgeEngineError (retryable), with
+// auto too (never a fallback to stdio); a missing source image is not.
+func TestResolveBridgeEngineErrors(t *testing.T) {
+	down := errors.New("Cannot connect to the Docker daemon")
+	for _, tc := range []struct {
+		name   string
+		rt     *proberRuntime
+		want   string
+		engine bool
+	}{
+		{"probe fails", &proberRuntime{probeErr: down}, BridgeAuto, true},
+		{"probe fails, direct forced", &proberRuntime{probeErr: down}, BridgeDirect, true},
+		{"source image missing", &proberRuntime{probeErr: fmt.Errorf("probe: %w", &ImageNotFoundError{Image: "src"})}, BridgeAuto, false},
+		{"relay inspection fails, relay forced", &proberRuntime{inspectErr: down}, BridgeRelay, true},
+		{"relay inspection fails, auto", &proberRuntime{inspectErr: down}, BridgeAuto, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan, err := ResolveBridge(context.Background(), tc.rt, BridgeRequest{Want: tc.want, SourceImage: "src"})
+			if err == nil {
+				t.Fatalf("got %+v, want an error", plan)
+			}
+			var ee *BridgeEngineError
+			if errors.As(err, &ee) != tc.engine {
+				t.Errorf("error %v: engine error %v, want %v", err, !tc.engine, tc.engine)
 			}
 		})
 	}

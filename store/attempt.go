@@ -48,7 +48,10 @@ type Attempt struct {
 	Mode        string
 	Format      string
 	SocketCount int
-	Stats       Stats
+	// Bridge is how a bridged attempt reached the source's sockets
+	// (BridgeDirect or BridgeRelay); empty when it was not bridged.
+	Bridge string
+	Stats  Stats
 	// FailureReasons are Airbyte FailureReasons, in order.
 	FailureReasons []FailureReason
 	LogPath        string
@@ -126,7 +129,10 @@ type AttemptRun struct {
 	Mode        string // stdio, socket or bridged
 	Format      string // JSONL or PROTOBUF
 	SocketCount int
-	LogPath     string
+	// Bridge is the path of a bridged attempt, BridgeDirect or
+	// BridgeRelay; empty otherwise.
+	Bridge  string
+	LogPath string
 }
 
 // SetAttemptRun records the chosen mode, format, socket count and log path
@@ -144,13 +150,19 @@ func (db *DB) SetAttemptRun(ctx context.Context, attemptID int64, r AttemptRun) 
 	if r.SocketCount < 0 {
 		return invalid("socketCount", "must not be negative")
 	}
+	switch {
+	case r.Mode == protocol.ModeBridged && r.Bridge != BridgeDirect && r.Bridge != BridgeRelay:
+		return invalid("bridge", "must be direct or relay in bridged mode")
+	case r.Mode != protocol.ModeBridged && r.Bridge != "":
+		return invalid("bridge", "is set only in bridged mode")
+	}
 	return db.update(ctx, "set attempt run", func(tx *txn) error {
 		if _, err := findRunningAttempt(ctx, tx, attemptID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE attempts SET mode = ?, format = ?, socket_count = ?,
-			log_path = ?, updated_at = ? WHERE id = ?`,
-			r.Mode, r.Format, r.SocketCount, nullString(r.LogPath), formatTime(tx.now), attemptID)
+			bridge = ?, log_path = ?, updated_at = ? WHERE id = ?`,
+			r.Mode, r.Format, r.SocketCount, nullString(r.Bridge), nullString(r.LogPath), formatTime(tx.now), attemptID)
 		return err
 	})
 }
@@ -185,7 +197,7 @@ func jobAttempts(ctx context.Context, tx *txn, jobID int64) ([]*Attempt, error) 
 const attemptColumns = `id, job_id, connection_id, number, status, started_at, updated_at, ended_at,
 	owner_instance, owner_pid, owner_boot, mode, format, socket_count, records_emitted,
 	bytes_emitted, records_committed, bytes_committed, stream_stats, failure_reasons, log_path,
-	committed_state, lease_token, lease_expires_at`
+	committed_state, lease_token, lease_expires_at, bridge`
 
 func queryAttempts(ctx context.Context, tx *txn, where string, args ...any) ([]*Attempt, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts `+where, args...)
@@ -239,16 +251,17 @@ func findFencedAttempt(ctx context.Context, tx *txn, id int64, takeover bool) (*
 
 func scanAttempt(s scanner) (*Attempt, error) {
 	var a Attempt
-	var ended, mode, format, streams, failures, logPath, token, leaseEnd sql.NullString
+	var ended, mode, format, streams, failures, logPath, token, leaseEnd, bridge sql.NullString
 	var sockets sql.NullInt64
 	var started, updated string
 	if err := s.Scan(&a.ID, &a.JobID, &a.ConnectionID, &a.Number, &a.Status, &started, &updated, &ended,
 		&a.Owner.InstanceID, &a.Owner.PID, &a.Owner.BootID, &mode, &format, &sockets,
 		&a.Stats.RecordsEmitted, &a.Stats.BytesEmitted, &a.Stats.RecordsCommitted, &a.Stats.BytesCommitted,
-		&streams, &failures, &logPath, &a.CommittedState, &token, &leaseEnd); err != nil {
+		&streams, &failures, &logPath, &a.CommittedState, &token, &leaseEnd, &bridge); err != nil {
 		return nil, err
 	}
 	a.Mode, a.Format, a.SocketCount, a.LogPath = mode.String, format.String, int(sockets.Int64), logPath.String
+	a.Bridge = bridge.String
 	if streams.Valid {
 		if err := json.Unmarshal([]byte(streams.String), &a.Stats.Streams); err != nil {
 			return nil, fmt.Errorf("decode stored stream stats of attempt %d: %w", a.ID, err)

@@ -50,7 +50,11 @@ type Connection struct {
 	// NetworkMode is the connectors' Docker network mode; empty is the
 	// engine's default.
 	NetworkMode string
-	WebhookURL  string
+	// Bridge is how bridged mode reaches the source's sockets: BridgeAuto
+	// (a probe decides), BridgeDirect or BridgeRelay; empty is the
+	// daemon's default.
+	Bridge     string
+	WebhookURL string
 	// NonBreakingChanges, DataResidency and Tags are settings of Airbyte's
 	// API that Ferry keeps and returns but does not act on: it does not
 	// detect schema changes, and has one data plane. Empty takes the
@@ -103,6 +107,14 @@ type Timeouts struct {
 	// destination's input blocks this long: it stopped reading.
 	DestinationWrite *time.Duration
 }
+
+// The values of Connection.Bridge and Attempt.Bridge (runner.BridgeAuto,
+// ...; the store imports nothing of the runner).
+const (
+	BridgeAuto   = "auto"
+	BridgeDirect = "direct"
+	BridgeRelay  = "relay"
+)
 
 var networkModeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`)
 
@@ -184,6 +196,11 @@ func (c *Connection) Validate() error {
 	if c.SocketCount != nil && (*c.SocketCount < 1 || *c.SocketCount > 64) {
 		return invalid("socketCount", "must be between 1 and 64")
 	}
+	switch c.Bridge {
+	case "", BridgeAuto, BridgeDirect, BridgeRelay:
+	default:
+		return invalid("bridge", "must be auto, direct or relay")
+	}
 	if c.NetworkMode != "" && !networkModeRE.MatchString(c.NetworkMode) {
 		return invalid("networkMode", "must be a Docker network mode or name")
 	}
@@ -252,14 +269,14 @@ const connectionColumns = `id, name, source_id, destination_id, catalog, selecte
 	namespace_definition, namespace_format, prefix, status, no_progress_timeout_ms,
 	end_of_input_timeout_ms, max_attempt_duration_ms, force_stdio, socket_count, network_mode,
 	webhook_url, webhook_secret, next_run_at, created_at, updated_at, workspace_id,
-	non_breaking_changes, data_residency, tags, destination_write_timeout_ms`
+	non_breaking_changes, data_residency, tags, destination_write_timeout_ms, bridge`
 
 // scanConnection reads connectionColumns; the webhook secret comes back
 // masked.
 func scanConnection(s scanner, extra ...any) (*Connection, error) {
 	var c Connection
 	var catalog string
-	var selected, cronExpr, tz, nsFormat, network, hookURL, hookSecret, nextRun, ws, tags sql.NullString
+	var selected, cronExpr, tz, nsFormat, network, hookURL, hookSecret, nextRun, ws, tags, bridge sql.NullString
 	var interval, noProgress, endOfInput, maxAttempt, sockets, destWrite sql.NullInt64
 	var created, updated string
 	dest := []any{&c.ID, &c.Name, &c.SourceID, &c.DestinationID, &catalog, &selected,
@@ -267,7 +284,7 @@ func scanConnection(s scanner, extra ...any) (*Connection, error) {
 		&c.NamespaceDefinition, &nsFormat, &c.Prefix, &c.Status, &noProgress,
 		&endOfInput, &maxAttempt, &c.ForceStdio, &sockets, &network,
 		&hookURL, &hookSecret, &nextRun, &created, &updated, &ws,
-		&c.NonBreakingChanges, &c.DataResidency, &tags, &destWrite}
+		&c.NonBreakingChanges, &c.DataResidency, &tags, &destWrite, &bridge}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -289,6 +306,7 @@ func scanConnection(s scanner, extra ...any) (*Connection, error) {
 	c.Schedule.IntervalSeconds = interval.Int64
 	c.Schedule.Cron, c.Schedule.Timezone = cronExpr.String, tz.String
 	c.NamespaceFormat, c.NetworkMode, c.WebhookURL = nsFormat.String, network.String, hookURL.String
+	c.Bridge = bridge.String
 	c.Timeouts = Timeouts{ptrDuration(noProgress), ptrDuration(endOfInput), ptrDuration(maxAttempt), ptrDuration(destWrite)}
 	if sockets.Valid {
 		n := int(sockets.Int64)

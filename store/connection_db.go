@@ -90,6 +90,15 @@ func writeConnection(ctx context.Context, tx *txn, c *Connection, storedSecret s
 		nullDuration(c.Timeouts.DestinationWrite), c.ID); err != nil {
 		return err
 	}
+	// The bridge (migration 0010): a new connection without one keeps the
+	// column's NULL, so creating one needs no write, as on a database
+	// that predates the column (the upgrade tests create connections at
+	// older versions).
+	if !insert || c.Bridge != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE connections SET bridge = ? WHERE id = ?`, nullString(c.Bridge), c.ID); err != nil {
+			return err
+		}
+	}
 	if secret != nil {
 		c.WebhookSecret = Mask
 	}

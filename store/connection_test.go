@@ -41,6 +41,7 @@ func TestConnectionRoundTrip(t *testing.T) {
 		c.NamespaceDefinition, c.NamespaceFormat, c.Prefix = protocol.NamespaceCustomFormat, "${SOURCE_NAMESPACE}_raw", "ferry_"
 		c.Timeouts = Timeouts{&noProgress, &eoi, &maxDur, &destWrite}
 		c.ForceStdio, c.SocketCount, c.NetworkMode = true, &sockets, "none"
+		c.Bridge = BridgeRelay
 		c.WebhookURL, c.WebhookSecret = "https://hooks.example.com/ferry", "SECRET-webhook-aa11"
 	})
 	got, err := f.db.Connection(ctx, c.ID)
@@ -49,6 +50,9 @@ func TestConnectionRoundTrip(t *testing.T) {
 	}
 	if c.WebhookSecret != Mask || got.WebhookSecret != Mask {
 		t.Errorf("webhook secret not masked: %q / %q", c.WebhookSecret, got.WebhookSecret)
+	}
+	if got.Bridge != BridgeRelay {
+		t.Errorf("bridge = %q, want relay", got.Bridge)
 	}
 	if mustJSON(t, got) != mustJSON(t, c) {
 		t.Errorf("round trip:\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, c))
@@ -112,6 +116,7 @@ func TestConnectionValidation(t *testing.T) {
 		{"timeouts.noProgress", func(c *Connection) { c.Timeouts.NoProgress = &zero }},
 		{"socketCount", func(c *Connection) { c.SocketCount = &bad }},
 		{"networkMode", func(c *Connection) { c.NetworkMode = "host; rm -rf" }},
+		{"bridge", func(c *Connection) { c.Bridge = "carrier-pigeon" }},
 		{"webhookUrl", func(c *Connection) { c.WebhookURL = "ftp://x" }},
 	} {
 		c := &Connection{SourceID: f.src.ID, DestinationID: f.dst.ID, Catalog: testCatalog(t)}

@@ -62,6 +62,17 @@ func TestClaimJob(t *testing.T) {
 		t.Errorf("attempt run: %+v", got)
 	}
 	wantValidation(t, f.db.SetAttemptRun(ctx, a.ID, AttemptRun{Mode: "pigeon", Format: "JSONL"}), "mode")
+	// A bridged attempt records its path; the path belongs to bridged mode
+	// alone.
+	wantValidation(t, f.db.SetAttemptRun(ctx, a.ID, AttemptRun{Mode: protocol.ModeBridged, Format: protocol.FormatJSONL}), "bridge")
+	wantValidation(t, f.db.SetAttemptRun(ctx, a.ID, AttemptRun{Mode: protocol.ModeStdio, Format: protocol.FormatJSONL, Bridge: BridgeRelay}), "bridge")
+	if err := f.db.SetAttemptRun(ctx, a.ID, AttemptRun{Mode: protocol.ModeBridged, Format: protocol.FormatProtobuf,
+		SocketCount: 2, Bridge: BridgeRelay}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = f.db.Attempt(ctx, a.ID); got.Mode != protocol.ModeBridged || got.Bridge != BridgeRelay {
+		t.Errorf("bridged attempt run: mode %q, bridge %q", got.Mode, got.Bridge)
+	}
 }
 
 // TestRetryAndRecovery walks a job through a crash: recovery fails the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -176,6 +177,33 @@ func (s *Server) validateUpdate(r *http.Request, def *store.Definition, a *store
 type checkJSON struct {
 	Status  string `json:"status"`
 	Message string `json:"message,omitempty"`
+	// InternalMessage and LastErrorLogs are what a failed connector said
+	// beyond its message: its ERROR trace's internal_message and its last
+	// error log lines.
+	InternalMessage string   `json:"internalMessage,omitempty"`
+	LastErrorLogs   []string `json:"lastErrorLogs,omitempty"`
+}
+
+// connectorFailure is an error of a connector that ran and failed, with
+// what it said beyond its message (runner.ConnectorError); web takes it
+// through this interface, not the runner's type.
+type connectorFailure interface {
+	InternalMessage() string
+	LastErrorLogs() []string
+}
+
+// failedCheck is the verdict of a check that could not run or whose
+// connector failed, masked by red.
+func failedCheck(err error, red *secret.Redactor) checkJSON {
+	res := checkJSON{Status: "failed", Message: red.Redact(err.Error())}
+	var cf connectorFailure
+	if errors.As(err, &cf) {
+		res.InternalMessage = red.Redact(cf.InternalMessage())
+		for _, l := range cf.LastErrorLogs() {
+			res.LastErrorLogs = append(res.LastErrorLogs, red.Redact(l))
+		}
+	}
+	return res
 }
 
 // handleCheck runs the connector's check with the stored config. A
@@ -218,7 +246,7 @@ func (s *Server) checkConfig(ctx context.Context, def *store.Definition, config 
 	case err != nil && ctx.Err() != nil:
 		return checkJSON{}, ctx.Err()
 	case err != nil:
-		return checkJSON{Status: "failed", Message: red.Redact(err.Error())}, nil
+		return failedCheck(err, red), nil
 	case st.Status == protocol.StatusSucceeded:
 		return checkJSON{Status: "succeeded", Message: red.Redact(st.Message)}, nil
 	}

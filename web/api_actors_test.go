@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -214,8 +215,29 @@ func TestCheck(t *testing.T) {
 	if gotPassword != srcPassword {
 		t.Errorf("the connector got password %v, want the plaintext", gotPassword)
 	}
-	if want := (checkJSON{Status: "failed", Message: "password " + store.Mask + " rejected"}); res != want {
-		t.Errorf("got %+v, want %+v", res, want)
+	if diff := cmp.Diff(checkJSON{Status: "failed", Message: "password " + store.Mask + " rejected"}, res); diff != "" {
+		t.Errorf("check (-want +got):\n%s", diff)
+	}
+
+	// A connector that failed with a generic message: its internal message
+	// and its last error logs say why, masked.
+	e.conns.CheckFn = func(json.RawMessage) (*protocol.ConnectionStatus, error) {
+		return nil, &runner.ConnectorError{Image: "ferry/source-x:dev", Command: "check",
+			Message: "Something went wrong in the connector. See the logs for more details.", FailureType: protocol.FailureSystem,
+			Output: runner.Output{
+				Errors: []protocol.ErrorTrace{{Message: "Something went wrong", InternalMessage: "login as admin with " + srcPassword + " refused"}},
+				Logs: []protocol.Log{{Level: protocol.LevelInfo, Message: "starting"},
+					{Level: protocol.LevelError, Message: "HTTP 401 for password=" + srcPassword},
+					{Level: protocol.LevelFatal, Message: "giving up"}}}}
+	}
+	res = checkJSON{}
+	e.do(t, "POST", "/api/v1/sources/"+f.src+"/check", nil, 200, &res)
+	want := checkJSON{Status: "failed",
+		Message:         "ferry/source-x:dev check failed: Something went wrong in the connector. See the logs for more details.",
+		InternalMessage: "login as admin with " + store.Mask + " refused",
+		LastErrorLogs:   []string{"HTTP 401 for password=" + store.Mask, "giving up"}}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("check of a failed connector (-want +got):\n%s", diff)
 	}
 
 	e.conns.CheckFn = func(json.RawMessage) (*protocol.ConnectionStatus, error) {

@@ -30,7 +30,9 @@ type connectionRequest struct {
 	ForceStdio          *bool               `json:"forceStdio"`
 	SocketCount         *int                `json:"socketCount"`
 	NetworkMode         *string             `json:"networkMode"`
-	WebhookURL          *string             `json:"webhookUrl"`
+	// Bridge is auto, direct or relay; "" is the daemon's default.
+	Bridge     *string `json:"bridge"`
+	WebhookURL *string `json:"webhookUrl"`
 	// WebhookSecret sent back as the mask keeps the stored one.
 	WebhookSecret *string `json:"webhookSecret"`
 }

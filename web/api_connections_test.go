@@ -48,12 +48,12 @@ func TestConnectionCRUD(t *testing.T) {
 		"timeouts":   map[string]any{"noProgress": "10m", "destinationWrite": "4m30s"},
 		"prefix":     "raw_",
 		"status":     "inactive",
-		"forceStdio": true, "socketCount": 4, "networkMode": "none",
+		"forceStdio": true, "socketCount": 4, "networkMode": "none", "bridge": "relay",
 	}
 	var c connectionJSON
 	e.do(t, "POST", "/api/v1/connections", body, 201, &c)
 	ten, destWrite := "10m0s", "4m30s"
-	four := 4
+	four, relay := 4, "relay"
 	want := connectionJSON{
 		ConnectionID: c.ConnectionID, Name: "nightly", SourceID: f.src, DestinationID: f.dst, WorkspaceID: e.workspace(),
 		NonBreakingChanges: "ignore", DataResidency: "auto", Tags: []store.Tag{},
@@ -64,7 +64,7 @@ func TestConnectionCRUD(t *testing.T) {
 		Schedule:            scheduleJSON{ScheduleType: "cron", CronExpression: "0 3 * * *", Timezone: "Europe/Berlin", MissedRuns: "skip"},
 		NamespaceDefinition: "destination", Prefix: "raw_", Status: "inactive",
 		Timeouts:   timeoutsJSON{NoProgress: &ten, DestinationWrite: &destWrite},
-		ForceStdio: true, SocketCount: &four, NetworkMode: "none",
+		ForceStdio: true, SocketCount: &four, NetworkMode: "none", Bridge: &relay,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
@@ -85,7 +85,7 @@ func TestConnectionCRUD(t *testing.T) {
 
 	// PUT: what is not sent takes its default, streams included.
 	e.do(t, "PUT", "/api/v1/connections/"+c.ConnectionID, map[string]any{"name": "plain"}, 200, &c)
-	if c.Name != "plain" || c.Prefix != "" || c.Schedule.ScheduleType != "manual" || len(c.Configurations.Streams) != 2 || c.ForceStdio {
+	if c.Name != "plain" || c.Prefix != "" || c.Schedule.ScheduleType != "manual" || len(c.Configurations.Streams) != 2 || c.ForceStdio || c.Bridge != nil {
 		t.Errorf("after PUT got %+v, want defaults and every stream", c)
 	}
 	e.fail(t, "PATCH", "/api/v1/connections/"+c.ConnectionID, map[string]any{"sourceId": f.dst}, 400)
@@ -125,6 +125,7 @@ func TestConnectionBadInput(t *testing.T) {
 		{"bad timeout", map[string]any{"sourceId": f.src, "destinationId": f.dst,
 			"timeouts": map[string]any{"endOfInput": "soon"}}, "timeouts.endOfInput"},
 		{"bad status", map[string]any{"sourceId": f.src, "destinationId": f.dst, "status": "paused"}, "status"},
+		{"bad bridge", map[string]any{"sourceId": f.src, "destinationId": f.dst, "bridge": "pigeon"}, "bridge"},
 		{"bad webhook", map[string]any{"sourceId": f.src, "destinationId": f.dst, "webhookUrl": "ftp://x"}, "webhookUrl"},
 		{"bad schema change behaviour", map[string]any{"sourceId": f.src, "destinationId": f.dst,
 			"nonBreakingSchemaUpdatesBehavior": "sometimes"}, "nonBreakingSchemaUpdatesBehavior"},

@@ -97,7 +97,12 @@ func TestJobDetail(t *testing.T) {
 		FailureReasons: []store.FailureReason{{FailureOrigin: protocol.OriginDestination, FailureType: protocol.FailureTransient,
 			ExternalMessage: "connection reset", InternalMessage: "auth with " + dstToken + " failed", Retryable: &no, Timestamp: 1700000000000}},
 		JobStatus: store.JobIncomplete})
-	c, _ = e.startAttempt(t)
+	c, logPath := e.startAttempt(t)
+	// The second attempt ran bridged, through the relay.
+	if err := e.db.SetAttemptRun(context.Background(), c.Attempt.ID, store.AttemptRun{Mode: protocol.ModeBridged,
+		Format: protocol.FormatJSONL, Bridge: store.BridgeRelay, LogPath: logPath}); err != nil {
+		t.Fatal(err)
+	}
 	stats2 := store.Stats{RecordsEmitted: 7, BytesEmitted: 700, RecordsCommitted: 7, BytesCommitted: 700,
 		Streams: []store.StreamStats{{Stream: users, RecordsEmitted: 7, BytesEmitted: 700, RecordsCommitted: 7, BytesCommitted: 700, Status: "COMPLETE"}}}
 	e.finishAttempt(t, store.AttemptResult{AttemptID: c.Attempt.ID, Status: store.AttemptSucceeded, Stats: &stats2,
@@ -117,7 +122,7 @@ func TestJobDetail(t *testing.T) {
 		t.Fatalf("got %d attempts, want 2", len(got.Attempts))
 	}
 	a1, a2 := got.Attempts[0], got.Attempts[1]
-	if a1.AttemptNumber != 1 || a1.Status != "failed" || a1.Mode != "stdio" || a1.Format != "JSONL" ||
+	if a1.AttemptNumber != 1 || a1.Status != "failed" || a1.Mode != "stdio" || a1.Format != "JSONL" || a1.Bridge != "" ||
 		a1.RecordsSynced != 5 || a1.RecordsEmitted != 10 || a1.Logs != path("/api/v1/jobs/%d/attempts/1/logs", j.JobID) {
 		t.Errorf("attempt 1: got %+v", a1)
 	}
@@ -129,6 +134,9 @@ func TestJobDetail(t *testing.T) {
 	}
 	if msg := a1.FailureSummary.Failures[0].InternalMessage; msg != "auth with "+store.Mask+" failed" {
 		t.Errorf("got internal message %q, want the token masked", msg)
+	}
+	if a2.Mode != "bridged" || a2.Bridge != "relay" {
+		t.Errorf("attempt 2: mode %q, bridge %q; want bridged through the relay", a2.Mode, a2.Bridge)
 	}
 	if a2.Status != "succeeded" || a2.FailureSummary != nil || len(a2.Warnings) != 1 || a2.StreamStats[0].Status != "COMPLETE" {
 		t.Errorf("attempt 2: got %+v, want succeeded with a warning and no failures", a2)

@@ -82,16 +82,26 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, &requestError{status: http.StatusNotFound, msg: msg})
 		return
 	}
-	f, err := os.Open(a.LogPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		writeError(w, r, s.log, &requestError{status: http.StatusNotFound,
-			msg: fmt.Sprintf("the log of attempt %d of job %d was removed (log retention)", n, id)})
-		return
-	} else if err != nil {
+	var f io.Reader
+	file, err := os.Open(a.LogPath)
+	switch {
+	case err == nil:
+		defer file.Close()
+		f = file
+	case errors.Is(err, fs.ErrNotExist):
+		// Not on this replica: read the chunks the replica that ran the
+		// attempt stored, if any.
+		db := &dbLogReader{ctx: ctx, store: s.cfg.Store, attemptID: a.ID}
+		if b, err := s.cfg.Store.ReadLog(ctx, a.ID, 0, 1); err != nil || len(b) == 0 {
+			writeError(w, r, s.log, &requestError{status: http.StatusNotFound,
+				msg: fmt.Sprintf("the log of attempt %d of job %d was removed (log retention)", n, id)})
+			return
+		}
+		f = io.NewSectionReader(db, 0, 1<<62)
+	default:
 		writeError(w, r, s.log, err)
 		return
 	}
-	defer f.Close()
 	if r.URL.Query().Get("format") == "json" || accepts(r, "application/json") {
 		writeLogEvents(w, f, red)
 		return

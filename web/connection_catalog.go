@@ -79,6 +79,9 @@ func (req *connectionRequest) apply(c *store.Connection) error {
 	if req.NetworkMode != nil {
 		c.NetworkMode = *req.NetworkMode
 	}
+	if req.Bridge != nil {
+		c.Bridge = *req.Bridge
+	}
 	if req.WebhookURL != nil {
 		c.WebhookURL = *req.WebhookURL
 	}

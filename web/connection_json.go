@@ -33,11 +33,14 @@ type connectionJSON struct {
 	ForceStdio          bool               `json:"forceStdio"`
 	SocketCount         *int               `json:"socketCount"`
 	NetworkMode         string             `json:"networkMode,omitempty"`
-	WebhookURL          string             `json:"webhookUrl,omitempty"`
-	WebhookSecret       string             `json:"webhookSecret,omitempty"`
-	NextRunAt           *string            `json:"nextRunAt"`
-	CreatedAt           int64              `json:"createdAt"`
-	UpdatedAt           int64              `json:"updatedAt"`
+	// Bridge is how bridged mode reaches the source's sockets (auto,
+	// direct or relay); null is the daemon's default.
+	Bridge        *string `json:"bridge"`
+	WebhookURL    string  `json:"webhookUrl,omitempty"`
+	WebhookSecret string  `json:"webhookSecret,omitempty"`
+	NextRunAt     *string `json:"nextRunAt"`
+	CreatedAt     int64   `json:"createdAt"`
+	UpdatedAt     int64   `json:"updatedAt"`
 }
 
 type configurationsJSON struct {
@@ -98,6 +101,7 @@ func newConnectionJSON(r *http.Request, c *store.Connection) connectionJSON {
 		Timeouts: timeoutsJSON{durationText(c.Timeouts.NoProgress), durationText(c.Timeouts.EndOfInput),
 			durationText(c.Timeouts.MaxAttemptDuration), durationText(c.Timeouts.DestinationWrite)},
 		ForceStdio: c.ForceStdio, SocketCount: c.SocketCount, NetworkMode: c.NetworkMode,
+		Bridge:     nullIfEmpty(c.Bridge),
 		WebhookURL: c.WebhookURL, WebhookSecret: maskIfSet(c.WebhookSecret),
 		CreatedAt: c.CreatedAt.Unix(), UpdatedAt: c.UpdatedAt.Unix(),
 		Configurations: configurationsJSON{Streams: []streamConfigJSON{}},
@@ -202,4 +206,12 @@ func maskIfSet(secret string) string {
 		return ""
 	}
 	return store.Mask
+}
+
+// nullIfEmpty is s, or nil (JSON null) when s is empty.
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

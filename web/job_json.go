@@ -34,16 +34,19 @@ type jobJSON struct {
 // attemptJSON is one attempt: its data channel, counts (committed ones
 // are what the destination acknowledged), per-stream stats and failures.
 type attemptJSON struct {
-	AttemptNumber  int                 `json:"attemptNumber"`
-	ID             int64               `json:"id"`
-	Status         string              `json:"status"`
-	ReplicaID      string              `json:"replicaId"`
-	CreatedAt      string              `json:"createdAt"`
-	UpdatedAt      string              `json:"updatedAt"`
-	EndedAt        *string             `json:"endedAt,omitempty"`
-	Mode           string              `json:"mode,omitempty"`
-	Format         string              `json:"format,omitempty"`
-	SocketCount    int                 `json:"socketCount,omitempty"`
+	AttemptNumber int     `json:"attemptNumber"`
+	ID            int64   `json:"id"`
+	Status        string  `json:"status"`
+	ReplicaID     string  `json:"replicaId"`
+	CreatedAt     string  `json:"createdAt"`
+	UpdatedAt     string  `json:"updatedAt"`
+	EndedAt       *string `json:"endedAt,omitempty"`
+	Mode          string  `json:"mode,omitempty"`
+	Format        string  `json:"format,omitempty"`
+	SocketCount   int     `json:"socketCount,omitempty"`
+	// Bridge is how a bridged attempt reached the source's sockets:
+	// direct or relay.
+	Bridge         string              `json:"bridge,omitempty"`
 	RecordsSynced  int64               `json:"recordsSynced"`
 	BytesSynced    int64               `json:"bytesSynced"`
 	RecordsEmitted int64               `json:"recordsEmitted"`
@@ -97,7 +100,7 @@ func newAttemptJSON(j *store.Job, a *store.Attempt, red *secret.Redactor) attemp
 	out := attemptJSON{
 		AttemptNumber: a.Number, ID: a.ID, Status: string(a.Status), ReplicaID: a.Owner.InstanceID, CreatedAt: timeText(a.StartedAt),
 		UpdatedAt: timeText(a.UpdatedAt), EndedAt: optTime(a.EndedAt), Mode: a.Mode, Format: a.Format,
-		SocketCount: a.SocketCount, RecordsSynced: a.Stats.RecordsCommitted, BytesSynced: a.Stats.BytesCommitted,
+		SocketCount: a.SocketCount, Bridge: a.Bridge, RecordsSynced: a.Stats.RecordsCommitted, BytesSynced: a.Stats.BytesCommitted,
 		RecordsEmitted: a.Stats.RecordsEmitted, BytesEmitted: a.Stats.BytesEmitted,
 		CommittedState: a.CommittedState, StreamStats: nonNil(a.Stats.Streams),
 		Logs: fmt.Sprintf("/api/v1/jobs/%d/attempts/%d/logs", j.ID, a.Number),

@@ -27,6 +27,11 @@ type Config struct {
 	// Token is the bearer token every request but /healthz must carry.
 	// It is required: there are no default credentials.
 	Token string
+	// SessionKey signs the UI's login cookies and CSRF tokens. Empty
+	// derives it from Token, which suits one replica; replicas that share
+	// a database pass the key kept there (the daemon does), so a login
+	// made on one replica works on every replica.
+	SessionKey []byte
 	// MetricsPublic serves /metrics without the token, for a Prometheus
 	// that cannot send one.
 	MetricsPublic bool
@@ -100,7 +105,7 @@ func New(cfg Config) (*Server, error) {
 		router:   mux.NewRouter(),
 		streams:  newStreamCache(),
 		metrics:  newMetrics(cfg.Store),
-		sessions: newSessions(cfg.Token),
+		sessions: newSessions(cfg.Token, cfg.SessionKey),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.routes()

@@ -129,7 +129,7 @@ func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, 
 	}()
 	defer func() { cancel(); <-subDone }()
 
-	t := &tail{offset: offset}
+	t := &tail{offset: offset, db: &dbLogReader{ctx: ctx, store: s.cfg.Store}}
 	defer t.close()
 	poll := time.NewTicker(s.cfg.LogPollInterval)
 	defer poll.Stop()
@@ -161,9 +161,17 @@ func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, 
 		if changed || time.Since(lastCheck) >= statusEvery {
 			lastCheck = time.Now()
 			job, a, _ := s.jobAttempt(ctx, jobID, n)
+			if job != nil && t.remote() && !sameJob(job, sent) {
+				// The attempt runs on another replica, whose events never
+				// reach Subscribe here: the store's job is the news.
+				mu.Lock()
+				latest = job
+				mu.Unlock()
+				sent = nil // sent below, on the next turn
+			}
 			switch {
 			case a != nil:
-				t.path = a.LogPath
+				t.path, t.attemptID = a.LogPath, a.ID
 				ended, status = a.Status != store.AttemptRunning, string(a.Status)
 			case job != nil && job.Status.Terminal():
 				// The job ended before the awaited attempt started.
@@ -196,13 +204,33 @@ func (s *Server) followLog(w http.ResponseWriter, r *http.Request, jobID int64, 
 	}
 }
 
+// sameJob reports whether b shows what a shows, for the fields a status
+// event carries: status, attempts and their figures.
+func sameJob(a, b *store.Job) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	ja, _ := json.Marshal(newJobJSON(a, nil))
+	jb, _ := json.Marshal(newJobJSON(b, nil))
+	return bytes.Equal(ja, jb)
+}
+
+// remote reports whether the log is read from the database: the attempt
+// runs (or ran) on another replica.
+func (t *tail) remote() bool { return t.f == nil && t.db != nil && t.attemptID != 0 }
+
 // tail reads a growing log file from an offset and emits whole lines.
 type tail struct {
-	path    string
-	f       *os.File
-	offset  int64 // of the first byte not yet emitted
-	partial []byte
-	buf     []byte
+	path string
+	f    *os.File
+	// When the log file is not on this replica (another replica ran the
+	// attempt), the log is read from the database's chunks, at the same
+	// byte offsets.
+	db        *dbLogReader
+	attemptID int64
+	offset    int64 // of the first byte not yet emitted
+	partial   []byte
+	buf       []byte
 }
 
 func (t *tail) close() {
@@ -214,17 +242,22 @@ func (t *tail) close() {
 // pump emits every complete line written since the last call; with final
 // it also emits a last line without a newline.
 func (t *tail) pump(sse *sseWriter, red *secret.Redactor, final bool) error {
-	if t.f == nil {
-		if t.path == "" {
-			return nil
-		}
+	var src io.ReaderAt
+	if t.f == nil && t.path != "" {
 		f, err := os.Open(t.path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // not created yet, or removed by retention
-		} else if err != nil {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("open log: %w", err)
 		}
-		t.f = f
+		t.f = f // nil when not created yet, removed, or on another replica
+	}
+	switch {
+	case t.f != nil:
+		src = t.f
+	case t.db != nil && t.attemptID != 0:
+		t.db.attemptID = t.attemptID
+		src = t.db
+	default:
+		return nil
 	}
 	if t.buf == nil {
 		t.buf = make([]byte, 64<<10)
@@ -233,7 +266,7 @@ func (t *tail) pump(sse *sseWriter, red *secret.Redactor, final bool) error {
 	// holds the ones after it that were read but end no line yet.
 	readAt := t.offset + int64(len(t.partial))
 	for {
-		k, err := t.f.ReadAt(t.buf, readAt)
+		k, err := src.ReadAt(t.buf, readAt)
 		readAt += int64(k)
 		t.partial = append(t.partial, t.buf[:k]...)
 		start := 0
@@ -286,4 +319,25 @@ func progressEvent(j *store.Job, red *secret.Redactor) (string, bool) {
 		return "", false
 	}
 	return string(b), true
+}
+
+// dbLogReader reads an attempt's log from the database's chunks, for an
+// attempt another replica ran; ReadAt has the file's semantics (io.EOF
+// when fewer bytes than asked are stored yet).
+type dbLogReader struct {
+	ctx       context.Context
+	store     Store
+	attemptID int64
+}
+
+func (r *dbLogReader) ReadAt(p []byte, off int64) (int, error) {
+	b, err := r.store.ReadLog(r.ctx, r.attemptID, off, len(p))
+	if err != nil {
+		return 0, fmt.Errorf("read log from the database: %w", err)
+	}
+	n := copy(p, b)
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }

@@ -33,9 +33,18 @@ type actorPage struct {
 
 // checkView is a check's verdict as a page shows it.
 type checkView struct {
-	Status  string    `json:"status"`
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+	// Internal and Logs are the failed connector's internal_message and
+	// last error log lines, masked: the cause a generic message hides.
+	Internal string    `json:"internal"`
+	Logs     []string  `json:"logs"`
+	At       time.Time `json:"at"`
+}
+
+// newCheckView is the page's view of a check's verdict.
+func newCheckView(res checkJSON, at time.Time) checkView {
+	return checkView{Status: res.Status, Message: res.Message, Internal: res.InternalMessage, Logs: res.LastErrorLogs, At: at}
 }
 
 // checkCache remembers the last check of each source and destination
@@ -54,7 +63,7 @@ func newCheckCache(now func() time.Time) *checkCache {
 func (c *checkCache) put(id string, res checkJSON) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m[id] = checkView{Status: res.Status, Message: res.Message, At: c.now()}
+	c.m[id] = newCheckView(res, c.now())
 }
 
 func (c *checkCache) get(id string) *checkView {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -198,7 +199,8 @@ func (h *actorForms) submit(w http.ResponseWriter, r *http.Request, sub submissi
 			writeError(w, r, h.s.log, err)
 			return
 		}
-		sub.page.Check = &checkView{Status: res.Status, Message: res.Message}
+		v := newCheckView(res, time.Time{})
+		sub.page.Check = &v
 		h.show(w, r, sub, http.StatusOK)
 		return
 	}

@@ -18,7 +18,8 @@ import (
 //
 // The cookie is not the token. It is "<expiry>.<nonce>.<mac>", where mac
 // is an HMAC-SHA256 over expiry and nonce, keyed by a key derived from
-// the token. So:
+// the token (or, when replicas share a database, by a random key kept
+// there, sealed like a secret: Config.SessionKey). So:
 //   - a leaked cookie (a browser profile, a proxy log) does not give away
 //     the token, which works with the bearer header forever, while the
 //     cookie stops working when it expires (sessionTTL);
@@ -53,14 +54,22 @@ const (
 // lifetime, rate limits; api_tokens.go), since every credential check,
 // the login form's included, reaches it.
 type sessions struct {
-	key      []byte // HMAC key, derived from the token
+	key      []byte // HMAC key, derived from the token or the shared key
 	tokenMAC []byte // MAC of the token, for comparing a login attempt
 	now      func() time.Time
 	auth     *authState
 }
 
-func newSessions(token string) *sessions {
-	s := &sessions{key: mac([]byte(token), "ferry ui session key v1"), now: time.Now, auth: newAuthState()}
+// newSessions derives the HMAC key from shared when it is set (the key
+// every replica reads from the database) and from the token otherwise.
+// Either way it is bound to the token too, so replacing the token still
+// ends every session.
+func newSessions(token string, shared []byte) *sessions {
+	base := []byte(token)
+	if len(shared) > 0 {
+		base = append(mac(shared, "ferry ui shared session key"), token...)
+	}
+	s := &sessions{key: mac(base, "ferry ui session key v1"), now: time.Now, auth: newAuthState()}
 	s.tokenMAC = mac(s.key, "token\x00"+token)
 	return s
 }

@@ -126,7 +126,7 @@ func TestUICSRF(t *testing.T) {
 // (replacing the token ends every session).
 func TestSessions(t *testing.T) {
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	ss := newSessions(testToken)
+	ss := newSessions(testToken, nil)
 	ss.now = func() time.Time { return now }
 	value, expires := ss.issue()
 	if !expires.Equal(now.Add(sessionTTL)) {
@@ -143,7 +143,7 @@ func TestSessions(t *testing.T) {
 		"no mac":        exp + "." + strings.Split(rest, ".")[0],
 		"empty":         "",
 		"token":         testToken,
-		"another token": func() string { v, _ := newSessions("another-token-0123456789").issue(); return v }(),
+		"another token": func() string { v, _ := newSessions("another-token-0123456789", nil).issue(); return v }(),
 	} {
 		if _, ok := ss.verify(v); ok {
 			t.Errorf("%s: a forged cookie was accepted", name)
@@ -180,5 +180,45 @@ func TestLoginNextStaysLocal(t *testing.T) {
 			!strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") {
 			t.Errorf("login, next %q: got %d to %q, want 303 to a local path", next, resp.StatusCode, loc)
 		}
+	}
+}
+
+// TestSessionSharedAcrossReplicas runs two servers on one store, as two
+// replicas on one database do: each asks the store for the session key
+// (offering a different one), and a login made on the first server is
+// accepted by the second, its CSRF token included. A server with another
+// key refuses the cookie.
+func TestSessionSharedAcrossReplicas(t *testing.T) {
+	e := newEnv(t)
+	key := func(offer string) []byte {
+		v, err := e.db.SharedSecret(t.Context(), "ui_session_key", offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []byte(v)
+	}
+	open := func(sessionKey []byte) *testEnv {
+		srv, err := New(Config{Addr: "127.0.0.1:0", Token: testToken, SessionKey: sessionKey,
+			Store: e.db, Jobs: e.jobs, Connectors: e.conns})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Open(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		return &testEnv{t: t, dir: e.dir, db: e.db, jobs: e.jobs, conns: e.conns, log: e.log, srv: srv, url: srv.URL()}
+	}
+	a, b := open(key("replica-a-key")), open(key("replica-b-key"))
+	cookie, csrf := a.login(t)
+	if resp, _ := b.page(t, "GET", "/connections", cookie, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the other replica: GET /connections with the first one's cookie got %d, want 200", resp.StatusCode)
+	}
+	if resp, _ := b.page(t, "POST", "/logout", cookie, url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the other replica: logout with the first one's CSRF token got %d, want 303", resp.StatusCode)
+	}
+	other := open([]byte("not-the-shared-key"))
+	if resp, _ := other.page(t, "GET", "/connections", cookie, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a server with another session key: got %d, want 303 to the login page", resp.StatusCode)
 	}
 }

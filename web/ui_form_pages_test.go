@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
 )
 
 // TestSpecFormWidgets renders the new-source form of the widget spec and
@@ -272,5 +275,46 @@ func TestSpecFormTest(t *testing.T) {
 	page = e.get(t, strings.TrimSuffix(resp.Header.Get("Location"), "?done=created"))
 	if !strings.Contains(page, "Check failed.") || !strings.Contains(page, "refused by the server") {
 		t.Errorf("the saved source's page does not say its check failed\n%s", page)
+	}
+}
+
+// TestSpecFormTestShowsCause runs Test with a connector that fails with a
+// generic message: the page shows its internal message and its last error
+// log lines, the secret they quote masked, and so does the saved source's
+// page.
+func TestSpecFormTestShowsCause(t *testing.T) {
+	e := newWidgetEnv(t)
+	e.conns.CheckFn = func(config json.RawMessage) (*protocol.ConnectionStatus, error) {
+		var c struct {
+			APIToken string `json:"api_token"`
+		}
+		_ = json.Unmarshal(config, &c)
+		return nil, &runner.ConnectorError{Image: "ferry/source-widgets:dev", Command: "check",
+			Message: "Something went wrong in the connector. See the logs for more details.",
+			Output: runner.Output{
+				Errors: []protocol.ErrorTrace{{Message: "Something went wrong", InternalMessage: "login with " + c.APIToken + " answered 401"}},
+				Logs:   []protocol.Log{{Level: protocol.LevelError, Message: "GET /widgets token=" + c.APIToken + " status 401"}}}}
+	}
+	form := validWidgetForm(e)
+	form.Set("api_token", "crash-token-5678")
+	form.Set("_action", "test")
+	resp, page := e.post(t, "/sources", form)
+	for _, want := range []string{"Check failed.", "Cause: login with ********** answered 401",
+		"last error logs", "GET /widgets token=********** status 401"} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) {
+			t.Errorf("Test: got %d, want %q on the page", resp.StatusCode, want)
+		}
+	}
+	if strings.Contains(page, "crash-token-5678") {
+		t.Errorf("Test: the page shows the token\n%s", page)
+	}
+	form.Set("_action", "save")
+	resp, _ = e.post(t, "/sources", form)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save with a failing check: got %d, want 303", resp.StatusCode)
+	}
+	page = e.get(t, strings.TrimSuffix(resp.Header.Get("Location"), "?done=created"))
+	if !strings.Contains(page, "Cause: login with ********** answered 401") || strings.Contains(page, "crash-token-5678") {
+		t.Errorf("the saved source's page lacks the masked cause\n%s", page)
 	}
 }

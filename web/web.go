@@ -54,6 +54,10 @@ type Store interface {
 	// attempt number, for the job page's chart.
 	JobSamples(ctx context.Context, jobID int64) (map[int][]store.Sample, error)
 
+	// ReadLog returns up to max bytes of an attempt's log stored in the
+	// database (by the replica that ran it) from byte offset pos.
+	ReadLog(ctx context.Context, attemptID, pos int64, max int) ([]byte, error)
+
 	State(ctx context.Context, connID string) ([]*protocol.State, error)
 	ReplaceState(ctx context.Context, connID string, states []*protocol.State) error
 	ClearState(ctx context.Context, connID string, streams []protocol.StreamDescriptor) error

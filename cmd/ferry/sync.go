@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrysync/ferry/configcheck"
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/secret"
@@ -186,7 +187,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		flag   string
 		config []byte
 	}{{"--source-config", srcConfig}, {"--destination-config", dstConfig}} {
-		if err := validateConnectorConfig(specs[i], c.config, red); err != nil {
+		if err := configcheck.Check(specs[i], c.config, red); err != nil {
 			return &exitError{code: exitUsage, msg: fmt.Sprintf("%s does not match the connector's spec: %v", c.flag, err)}
 		}
 	}

@@ -2,6 +2,7 @@ package protobuf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,37 @@ type field struct {
 // nextField parses the field at the start of b and returns it and the
 // bytes it used. Groups and unknown wire types are consumed whole.
 func nextField(b []byte) (f field, n int, err error) {
+	// Nearly every field has a one-byte tag (numbers 1-15) and a one-byte
+	// varint or length: read those without the general decoding.
+	if len(b) >= 2 && b[0] >= 1<<3 && b[0] < 0x80 {
+		f.num, f.typ = protowire.Number(b[0]>>3), protowire.Type(b[0]&7)
+		switch f.typ {
+		case protowire.VarintType:
+			if b[1] < 0x80 {
+				f.v = uint64(b[1])
+				return f, 2, nil
+			}
+			if v, m := protowire.ConsumeVarint(b[1:]); m > 0 {
+				f.v = v
+				return f, 1 + m, nil
+			}
+		case protowire.BytesType:
+			if end := 2 + int(b[1]); b[1] < 0x80 && end <= len(b) {
+				f.b = b[2:end]
+				return f, end, nil
+			}
+		case protowire.Fixed64Type:
+			if len(b) >= 9 {
+				f.v = binary.LittleEndian.Uint64(b[1:])
+				return f, 9, nil
+			}
+		}
+	}
+	return nextFieldSlow(b)
+}
+
+// nextFieldSlow is nextField for any field.
+func nextFieldSlow(b []byte) (f field, n int, err error) {
 	num, typ, n := protowire.ConsumeTag(b)
 	if n < 0 {
 		return f, 0, wireError(n)
@@ -173,6 +205,23 @@ func valueWireType(num protowire.Number, typ protowire.Type) bool {
 // mergeTemporal parses an OffsetTime, OffsetDateTime or LocalDateTime body
 // into v, whose c says which.
 func (v *pvalue) mergeTemporal(b []byte) error {
+	t := temporal{i: v.i, u: v.u, nano: v.nano, off: v.off}
+	err := t.merge(v.c, b)
+	v.i, v.u, v.nano, v.off = t.i, t.u, t.nano, t.off
+	return err
+}
+
+// temporal holds the fields of a temporal sub-message, named as pvalue's.
+type temporal struct {
+	i    int64
+	u    uint64
+	nano uint32
+	off  int32
+}
+
+// merge parses the body of temporal member c into t; fields it lacks keep
+// their value, as proto merges.
+func (t *temporal) merge(c uint8, b []byte) error {
 	for len(b) > 0 {
 		f, n, err := nextField(b)
 		if err != nil {
@@ -182,29 +231,29 @@ func (v *pvalue) mergeTemporal(b []byte) error {
 		if f.typ != protowire.VarintType {
 			continue
 		}
-		switch v.c {
+		switch c {
 		case fieldTimeTZ: // OffsetTime{uint64 nanos_of_day = 1; sint32 offset_seconds = 2}
 			switch f.num {
 			case 1:
-				v.u = f.v
+				t.u = f.v
 			case 2:
-				v.off = int32(protowire.DecodeZigZag(f.v & math.MaxUint32))
+				t.off = int32(protowire.DecodeZigZag(f.v & math.MaxUint32))
 			}
 		case fieldTimestampTZ: // OffsetDateTime{sint64 epoch_second = 1; uint32 nano = 2; sint32 offset_seconds = 3}
 			switch f.num {
 			case 1:
-				v.i = protowire.DecodeZigZag(f.v)
+				t.i = protowire.DecodeZigZag(f.v)
 			case 2:
-				v.nano = uint32(f.v)
+				t.nano = uint32(f.v)
 			case 3:
-				v.off = int32(protowire.DecodeZigZag(f.v & math.MaxUint32))
+				t.off = int32(protowire.DecodeZigZag(f.v & math.MaxUint32))
 			}
 		case fieldTimestamp: // LocalDateTime{sint64 date_days_since_epoch = 1; uint64 nanos_of_day = 2}
 			switch f.num {
 			case 1:
-				v.i = protowire.DecodeZigZag(f.v)
+				t.i = protowire.DecodeZigZag(f.v)
 			case 2:
-				v.u = f.v
+				t.u = f.v
 			}
 		}
 	}

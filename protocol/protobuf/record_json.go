@@ -266,18 +266,19 @@ func (w *dataWriter) member(k int) error {
 	if k < len(w.d.values) {
 		raw = w.d.values[k]
 	}
-	v, err := decodeValue(raw) // a missing value is null
+	// The key goes first; a value the record does not have takes it back.
+	mark, first := len(w.dst), w.first
+	w.sep()
+	w.dst = append(w.dst, w.s.keys[k]...)
+	dst, present, err := appendValue(w.dst, raw) // a missing value is null
 	if err != nil {
 		return fmt.Errorf("value of %q: %w", w.s.names[k], err)
 	}
-	if v.c == 0 {
-		return nil // absent from the record
+	if !present {
+		w.dst, w.first = w.dst[:mark], first
+		return nil
 	}
-	w.sep()
-	w.dst = append(w.dst, w.s.keys[k]...)
-	if w.dst, err = appendValueJSON(w.dst, &v); err != nil {
-		return fmt.Errorf("value of %q: %w", w.s.names[k], err)
-	}
+	w.dst = dst
 	return nil
 }
 

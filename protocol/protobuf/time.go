@@ -272,6 +272,14 @@ func appendDate(dst []byte, days int64) ([]byte, error) {
 
 // appendPadded writes v in decimal with at least width digits.
 func appendPadded(dst []byte, v uint64, width int) []byte {
+	// Fast paths for the fields of dates and times.
+	switch {
+	case width == 2 && v < 100:
+		return append(dst, byte('0'+v/10), byte('0'+v%10))
+	case width == 4 && v < 10000:
+		hi, lo := v/100, v%100
+		return append(dst, byte('0'+hi/10), byte('0'+hi%10), byte('0'+lo/10), byte('0'+lo%10))
+	}
 	var buf [20]byte
 	i := len(buf)
 	for v > 0 || len(buf)-i < width {

@@ -1,4 +1,8 @@
-package main
+// Package configcheck checks a connector's config against the
+// connectionSpecification of its spec, as Airbyte's platform does before it
+// runs a connector: `ferry sync` and the daemon refuse a config its spec
+// rejects before read and write start.
+package configcheck
 
 import (
 	"bytes"
@@ -28,13 +32,14 @@ func (refuseLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("external $ref %s is not allowed in a connector spec", url)
 }
 
-// validateConnectorConfig checks a config against its connector's
-// connectionSpecification before the sync starts, as Airbyte's platform
-// does: a wrong config refused here never reaches read or write, where a
-// connector might fail half-way or, worse, write with defaults. The error
-// names the first wrong field (configuration.credentials.password) and is
-// masked by red, since a schema error may quote the rejected value.
-func validateConnectorConfig(connSpec json.RawMessage, config []byte, red *secret.Redactor) error {
+// Check checks a config against its connector's connectionSpecification
+// before the sync starts: a wrong config refused here never reaches read
+// or write, where a connector might fail half-way or, worse, write with
+// defaults. The error names the first wrong field
+// (configuration.credentials.password) and is masked by red, since a
+// schema error may quote the rejected value. An empty connSpec checks
+// nothing.
+func Check(connSpec json.RawMessage, config []byte, red *secret.Redactor) error {
 	if len(bytes.TrimSpace(connSpec)) == 0 {
 		return nil // a connector without a spec: nothing to check against
 	}
@@ -114,4 +119,20 @@ func configPath(tokens []string) string {
 		b.WriteString("." + t)
 	}
 	return b.String()
+}
+
+// CheckSpec is Check against a whole ConnectorSpecification document (as
+// a definition caches it): its connectionSpecification member. A nil
+// spec checks nothing.
+func CheckSpec(spec json.RawMessage, config []byte, red *secret.Redactor) error {
+	if len(bytes.TrimSpace(spec)) == 0 {
+		return nil
+	}
+	var s struct {
+		ConnectionSpecification json.RawMessage `json:"connectionSpecification"`
+	}
+	if err := json.Unmarshal(spec, &s); err != nil {
+		return errors.New("its cached spec is not valid JSON")
+	}
+	return Check(s.ConnectionSpecification, config, red)
 }
