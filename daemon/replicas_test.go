@@ -107,6 +107,7 @@ func (r *replicaSet) start(id string) {
 	cmd.Env = append(os.Environ(), "FERRY_DATABASE_URL="+r.url, "FERRY_SECRET_KEY_FILE="+r.keyFile,
 		"FERRY_REPLICA_ID="+id, "FERRY_LEASE="+testLease.String(), "FERRY_HEARTBEAT="+testHeartbeat.String(),
 		"FERRY_SCHEDULER_TICK=200ms", "FERRY_RETRY_BACKOFF_BASE=100ms", "FERRY_RETRY_BACKOFF_MAX=200ms",
+		"FERRY_RETRY_MIN_BACKOFF=100ms",
 		"FERRY_LOG_LEVEL=debug")
 	cmd.Env = append(cmd.Env, r.env...)
 	cmd.Stdout, cmd.Stderr = r.outs[id], r.outs[id]
