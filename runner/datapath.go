@@ -99,6 +99,7 @@ func newDataPath(s *syncRun, m Mode) (dataPath, error) {
 		// The source counts per partition; the destination counts what
 		// Ferry delivered per stream, so Ferry's count is the one to send.
 		s.ledger.useTracker(cfg.State, true)
+		s.ledger.partitioned = true
 		switch m.Bridge {
 		case "", BridgeDirect:
 			m.Bridge = BridgeDirect

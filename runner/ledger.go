@@ -35,7 +35,12 @@ type ledger struct {
 	// incRecords counts the forwarded records of incremental streams.
 	incRecords   int64
 	committedAny bool
-	ignoredAcks  int // acknowledgements older than the committed state
+	// partitioned: the source writes its streams in partitions over several
+	// sockets (bridged mode), each state a low-water mark of its stream's
+	// partitions, so a state repeats whenever a later partition finished
+	// first: no breach to warn about.
+	partitioned bool
+	ignoredAcks int // acknowledgements older than the committed state
 	// The acknowledgements not yet committed.
 	batchN       int
 	batchSince   time.Time
@@ -103,7 +108,9 @@ func (l *ledger) forwardState(line []byte, m *protocol.Message) ([]byte, error) 
 	out, err := l.tracker.sourceState(line, m, l.mapper, l.warn)
 	if err == nil {
 		l.stats.sourceState(m.State)
-		l.noteIdenticalState(m.State)
+		if !l.partitioned {
+			l.noteIdenticalState(m.State)
+		}
 	}
 	return out, err
 }
