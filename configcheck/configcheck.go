@@ -66,7 +66,7 @@ func Check(connSpec json.RawMessage, config []byte, red *secret.Redactor) error 
 		return err
 	}
 	leaf, _ := deepestCause(ve)
-	field, msg := describeCause(leaf)
+	field, msg := Describe(leaf)
 	return fmt.Errorf("%s %s", field, red.Redact(msg))
 }
 
@@ -92,8 +92,9 @@ func deepestCause(e *jsonschema.ValidationError) (*jsonschema.ValidationError, i
 
 var schemaText = message.NewPrinter(language.English)
 
-// describeCause names a leaf error's field and what is wrong with it.
-func describeCause(e *jsonschema.ValidationError) (field, msg string) {
+// Describe names a leaf schema violation's config field, as the API
+// names fields (configuration.hosts[0].port), and says what is wrong.
+func Describe(e *jsonschema.ValidationError) (field, msg string) {
 	path := e.InstanceLocation
 	switch k := e.ErrorKind.(type) {
 	case *kind.Required:

@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 
+	"github.com/ferrysync/ferry/configcheck"
 	"github.com/ferrysync/ferry/secret"
 	"github.com/ferrysync/ferry/store"
 )
@@ -21,8 +18,6 @@ import (
 // never fetched: the loader below refuses every URL, so a spec cannot make
 // Ferry read a file or call out with a $ref.
 const specURL = "https://ferry.invalid/connection-specification.json"
-
-var printer = message.NewPrinter(language.English)
 
 // noLoader refuses external $refs.
 type noLoader struct{}
@@ -104,31 +99,6 @@ func deepest(e *jsonschema.ValidationError) (*jsonschema.ValidationError, int) {
 	return best, bestDepth
 }
 
-// describe names a leaf error's field and says what is wrong with it.
-func describe(e *jsonschema.ValidationError) (field, msg string) {
-	path := e.InstanceLocation
-	switch k := e.ErrorKind.(type) {
-	case *kind.Required:
-		return fieldPath(append(path[:len(path):len(path)], k.Missing[0])), "is required"
-	case *kind.AdditionalProperties:
-		return fieldPath(append(path[:len(path):len(path)], k.Properties[0])), "is not a property of this connector's configuration"
-	case *kind.FalseSchema:
-		return fieldPath(path), "is not allowed"
-	}
-	return fieldPath(path), e.ErrorKind.LocalizedString(printer)
-}
-
-// fieldPath writes a config location the way the API names fields:
-// configuration.credentials.password, configuration.hosts[0].
-func fieldPath(tokens []string) string {
-	var b strings.Builder
-	b.WriteString("configuration")
-	for _, t := range tokens {
-		if _, err := strconv.Atoi(t); err == nil {
-			b.WriteString("[" + t + "]")
-			continue
-		}
-		b.WriteString("." + t)
-	}
-	return b.String()
-}
+// describe names a leaf error's field and says what is wrong with it, as
+// ferry sync and the daemon's check before an attempt do.
+func describe(e *jsonschema.ValidationError) (field, msg string) { return configcheck.Describe(e) }
