@@ -194,6 +194,28 @@ func jobAttempts(ctx context.Context, tx *txn, jobID int64) ([]*Attempt, error) 
 	return queryAttempts(ctx, tx, `WHERE job_id = ? ORDER BY number`, jobID)
 }
 
+// JobAttempts returns the attempts of the given jobs, in order of number,
+// by job id: one query for a list page that shows each failed job's
+// reason.
+func (db *DB) JobAttempts(ctx context.Context, jobIDs []int64) (map[int64][]*Attempt, error) {
+	out := make(map[int64][]*Attempt, len(jobIDs))
+	if len(jobIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(jobIDs))
+	for i, id := range jobIDs {
+		args[i] = id
+	}
+	err := db.view(ctx, "list attempts of jobs", func(tx *txn) error {
+		as, err := queryAttempts(ctx, tx, `WHERE job_id IN (`+placeholders(len(args))+`) ORDER BY job_id, number`, args...)
+		for _, a := range as {
+			out[a.JobID] = append(out[a.JobID], a)
+		}
+		return err
+	})
+	return out, err
+}
+
 const attemptColumns = `id, job_id, connection_id, number, status, started_at, updated_at, ended_at,
 	owner_instance, owner_pid, owner_boot, mode, format, socket_count, records_emitted,
 	bytes_emitted, records_committed, bytes_committed, stream_stats, failure_reasons, log_path,

@@ -128,3 +128,60 @@ func TestListJobs(t *testing.T) {
 		t.Errorf("running: %d, want 0", total)
 	}
 }
+
+// TestLastJobsAndJobAttempts verifies the list pages' batch reads: the
+// newest job of each connection named (none for a connection without
+// jobs or not named), and each job's attempts in order.
+func TestLastJobsAndJobAttempts(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	other, idle := f.newConnection(t), f.newConnection(t)
+	newest := map[string]int64{}
+	for i := 0; i < 4; i++ {
+		conn := f.conn.ID
+		if i%2 == 1 {
+			conn = other.ID
+		}
+		j, err := f.db.CreateJob(ctx, conn, JobSync, TriggerSchedule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newest[conn] = j.ID
+		if _, err := f.db.CancelJob(ctx, j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, err := f.db.LastJobs(ctx, []string{f.conn.ID, other.ID, idle.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last) != 2 || last[f.conn.ID].ID != newest[f.conn.ID] || last[other.ID].ID != newest[other.ID] {
+		t.Fatalf("last jobs: %v, want ids %v", last, newest)
+	}
+	if last[f.conn.ID].ConnectionID != f.conn.ID || last[f.conn.ID].Status != JobCancelled {
+		t.Errorf("last job of %s: %+v", f.conn.ID, last[f.conn.ID])
+	}
+	if none, err := f.db.LastJobs(ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("no ids: %v, %v", none, err)
+	}
+
+	// Two attempts on one job, none on another.
+	c := f.mustClaim(t)
+	if _, err := f.db.FinishAttempt(ctx, AttemptResult{AttemptID: c.Attempt.ID, Status: AttemptFailed,
+		JobStatus: JobIncomplete}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	c2, err := f.db.ClaimJob(ctx, testOwner)
+	if err != nil || c2 == nil || c2.Job.ID != c.Job.ID {
+		t.Fatalf("second claim: %+v, %v; want job %d", c2, err, c.Job.ID)
+	}
+	got, err := f.db.JobAttempts(ctx, []int64{c.Job.ID, newest[other.ID]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := got[c.Job.ID]
+	if len(got) != 1 || len(as) != 2 || as[0].Number != 1 || as[1].Number != 2 || as[0].JobID != c.Job.ID {
+		t.Fatalf("attempts: %v", got)
+	}
+}

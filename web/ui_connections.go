@@ -52,16 +52,21 @@ func handleConnectionsPage(st Store, redactor redactorFunc, log *slog.Logger) ht
 			return
 		}
 		names := newNameCache(r.Context(), st)
+		ids := make([]string, len(conns))
+		for i, c := range conns {
+			ids[i] = c.ID
+			names.knowConnection(c)
+		}
+		last, err := st.LastJobs(r.Context(), ids)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
 		page := connectionsPage{Connections: []connectionRow{}, Pager: newPager(r, p, total), Done: r.URL.Query().Get("done")}
 		for _, c := range conns {
 			row := newConnectionRow(c, names)
-			last, _, err := st.Jobs(r.Context(), store.JobFilter{ConnectionID: c.ID, Page: store.Page{Limit: 1}})
-			if err != nil {
-				writeError(w, r, log, err)
-				return
-			}
-			if len(last) > 0 {
-				jr := newJobRow(last[0], names)
+			if j := last[c.ID]; j != nil {
+				jr := newJobRow(j, names)
 				row.LastJob = &jr
 			}
 			page.Connections = append(page.Connections, row)

@@ -171,6 +171,16 @@ func (c *nameCache) connection(id string) string {
 	})
 }
 
+// knowConnection records the name of a connection the caller has already
+// read, so rows that name it need no query.
+func (c *nameCache) knowConnection(conn *store.Connection) {
+	n := conn.Name
+	if n == "" {
+		n = conn.ID
+	}
+	c.names["connection:"+conn.ID] = n
+}
+
 func (c *nameCache) definition(id string) string {
 	return c.lookup("definition:"+id, id, func() (string, error) {
 		d, err := c.st.Definition(c.ctx, id)
@@ -186,34 +196,38 @@ func (c *nameCache) definition(id string) string {
 // read jobs without attempts, so this reads the failed ones again; a page
 // holds at most uiPageSize of them.
 func fillReasons(ctx context.Context, st Store, redactor redactorFunc, rows []jobRow) error {
-	redactor = sharedRedactors(st, redactor)
-	reds := map[string]*secret.Redactor{}
+	var failed []int64
 	for i := range rows {
-		if rows[i].Status != string(store.JobFailed) {
-			continue
+		if rows[i].Status == string(store.JobFailed) {
+			failed = append(failed, rows[i].ID)
 		}
-		j, err := st.Job(ctx, rows[i].ID)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // pruned since the list was read
-		} else if err != nil {
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	attempts, err := st.JobAttempts(ctx, failed)
+	if err != nil {
+		return err
+	}
+	redactor = sharedRedactors(st, redactor)
+	for i := range rows {
+		as, ok := attempts[rows[i].ID]
+		if rows[i].Status != string(store.JobFailed) || !ok {
+			continue // not failed, or pruned since the list was read
+		}
+		red, err := redactor(ctx, rows[i].ConnectionID)
+		if err != nil {
 			return err
 		}
-		red, ok := reds[j.ConnectionID]
-		if !ok {
-			if red, err = redactor(ctx, j.ConnectionID); err != nil {
-				return err
-			}
-			reds[j.ConnectionID] = red
-		}
-		rows[i].Reason = red.Redact(lastReason(j))
+		rows[i].Reason = red.Redact(lastReason(as))
 	}
 	return nil
 }
 
 // lastReason is the first failure of the job's last failed attempt.
-func lastReason(j *store.Job) string {
-	for i := len(j.Attempts) - 1; i >= 0; i-- {
-		for _, f := range j.Attempts[i].FailureReasons {
+func lastReason(attempts []*store.Attempt) string {
+	for i := len(attempts) - 1; i >= 0; i-- {
+		for _, f := range attempts[i].FailureReasons {
 			if isWarning(f) {
 				continue
 			}
@@ -232,19 +246,24 @@ func lastReason(j *store.Job) string {
 // of the page's time. A deleted connection gets its own (empty) one.
 func sharedRedactors(st Store, redactor redactorFunc) redactorFunc {
 	byEnds := map[string]*secret.Redactor{}
+	byConn := map[string]*secret.Redactor{}
 	return func(ctx context.Context, connID string) (*secret.Redactor, error) {
+		if red, ok := byConn[connID]; ok {
+			return red, nil
+		}
 		c, err := st.Connection(ctx, connID)
 		if err != nil {
 			return redactor(ctx, connID)
 		}
 		key := c.SourceID + "|" + c.DestinationID
-		if red, ok := byEnds[key]; ok {
-			return red, nil
-		}
-		red, err := redactor(ctx, connID)
-		if err == nil {
+		red, ok := byEnds[key]
+		if !ok {
+			if red, err = redactor(ctx, connID); err != nil {
+				return nil, err
+			}
 			byEnds[key] = red
 		}
-		return red, err
+		byConn[connID] = red
+		return red, nil
 	}
 }

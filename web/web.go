@@ -50,6 +50,10 @@ type Store interface {
 
 	Job(ctx context.Context, id int64) (*store.Job, error)
 	Jobs(ctx context.Context, f store.JobFilter) ([]*store.Job, int, error)
+	// LastJobs is the newest job of each connection named, by id.
+	LastJobs(ctx context.Context, connectionIDs []string) (map[string]*store.Job, error)
+	// JobAttempts are the attempts of each job named, by job id.
+	JobAttempts(ctx context.Context, jobIDs []int64) (map[int64][]*store.Attempt, error)
 	// JobSamples are the throughput samples of a job's attempts, by
 	// attempt number, for the job page's chart.
 	JobSamples(ctx context.Context, jobID int64) (map[int][]store.Sample, error)
