@@ -296,6 +296,7 @@ func openDatabase(ctx context.Context, cfg Config, now, leaseNow func() time.Tim
 	}
 	opts := []store.Option{store.WithKey(key), store.WithNow(now), store.WithBusyTimeout(cfg.Store.BusyTimeout),
 		store.WithLease(cfg.Replica.Lease)}
+	opts = append(opts, failpointStoreOptions()...)
 	if leaseNow != nil {
 		opts = append(opts, store.WithLeaseClock(leaseNow))
 	}

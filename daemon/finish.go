@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ferrysync/ferry/failpoint"
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
@@ -18,6 +19,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 	if d.probes.beforeFinish != nil {
 		d.probes.beforeFinish()
 	}
+	failpoint.Hit(failpoint.BeforeFinish)
 	c := run.claim
 	// Store writes from here on must land even when the attempt was
 	// cancelled or the daemon is shutting down.

@@ -78,6 +78,9 @@ func (r *Runtime) run(ctx context.Context, id string, spec runner.ConnectorSpec,
 	wctx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWait()
 	exited := r.wait(wctx, id)
+	if r.beforeStart != nil {
+		r.beforeStart(spec)
+	}
 	if err := r.c.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return status, wrapErr("start "+spec.Image, err)
 	}
