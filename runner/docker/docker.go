@@ -168,6 +168,7 @@ func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageConfig, er
 		img.Entrypoint = resp.Config.Entrypoint
 		img.Env = resp.Config.Env
 		img.Labels = resp.Config.Labels
+		img.User = resp.Config.User
 	}
 	return img, nil
 }
