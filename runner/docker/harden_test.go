@@ -121,4 +121,3 @@ func TestStrictFileCopies(t *testing.T) {
 		t.Error("a strict file at / was accepted; it has no directory to be a volume")
 	}
 }
-
