@@ -60,6 +60,9 @@ type Daemon struct {
 
 	// probes are test hooks; all nil in production.
 	probes probes
+	// localUser is the uid:gid that can write the local root, which
+	// strict destinations run as (LocalRootUser); "" when unknown.
+	localUser string
 }
 
 // Options are the parts of a Daemon that tests and cmd/ferry inject.
@@ -157,6 +160,9 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 			db.Close()
 			return nil, err
 		}
+	}
+	if d.rt.Name() == RuntimeDocker {
+		d.localUser = LocalRootUser(cfg.LocalRoot(), d.log)
 	}
 	d.sweeper = opts.Sweeper
 	if s, ok := d.rt.(Sweeper); ok && d.sweeper == nil {
