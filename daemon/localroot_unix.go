@@ -4,28 +4,29 @@ package daemon
 
 import (
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"syscall"
-)
 
-// strictUID and strictGID are runner.StrictUser.
-const strictUID, strictGID = 65532, 65532
+	"github.com/ferrysync/ferry/runner"
+)
 
 // LocalRootUser returns the uid:gid that can write the local root dir,
 // for strict destinations to run as (runner.ConnectorSpec.LocalUser):
 //   - its owner, when that is not root: Ferry runs as that user and made
-//     the directory (0700), so connectors write files Ferry's user owns;
-//   - when root owns it and Ferry runs as root (docker compose, or a root
-//     daemon), Ferry gives it, and everything in it that root owns, to
-//     runner.StrictUser once: the files compatible (root) destinations
-//     wrote before stay writable by strict ones. Root can still read and
-//     write everything, so nothing else changes.
+//     the directory, so strict connectors write files Ferry's user owns;
+//   - runner.StrictUser when root owns it (docker compose, or a daemon
+//     run as root). Connectors run without capabilities, so a
+//     connector's root is not the owner's root: Ferry opens the top
+//     directory to every user (0777), which strict (uid 65532) and
+//     compatible (often uid 0) destinations then share. What each writes
+//     below it belongs to its own uid: a destination switched from one
+//     level to the other cannot rewrite the other's files (docs/design.md,
+//     "Connector containers"). The local root sits in the data dir, which
+//     is 0700, so no other user of the host reaches it.
 //
-// It returns "" when neither applies (root owns it and Ferry is not root):
-// strict destinations then cannot write /local, and say so when they try.
+// It returns "" when root owns it and Ferry, not root, cannot open it:
+// strict destinations then fail to write /local, and say so.
 func LocalRootUser(dir string, log *slog.Logger) string {
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -39,40 +40,12 @@ func LocalRootUser(dir string, log *slog.Logger) string {
 	if st.Uid != 0 {
 		return fmt.Sprintf("%d:%d", st.Uid, st.Gid)
 	}
-	if os.Geteuid() != 0 {
-		log.Warn("local root: root owns it and Ferry does not run as root; strict destinations cannot write it", "dir", dir)
-		return ""
+	if fi.Mode().Perm() != 0o777 {
+		if err := os.Chmod(dir, 0o777); err != nil {
+			log.Warn("local root: root owns it and Ferry cannot open it to strict destinations; they cannot write /local", "dir", dir, "error", err)
+			return ""
+		}
+		log.Info("local root: opened to strict destinations (mode 0777)", "dir", dir)
 	}
-	n, err := giveRootOwned(dir)
-	if err != nil {
-		log.Warn("local root: could not give it to the strict connectors' user", "dir", dir, "error", err)
-		return ""
-	}
-	log.Info("local root: given to the strict connectors' user", "dir", dir, "user", fmt.Sprintf("%d:%d", strictUID, strictGID), "entries", n)
-	return fmt.Sprintf("%d:%d", strictUID, strictGID)
-}
-
-// giveRootOwned changes the owner of dir and of every entry below it that
-// root owns to strictUID:strictGID. It never follows a symlink (Lchown,
-// and WalkDir does not descend into them), so a link in the local root
-// cannot hand out a file outside it.
-func giveRootOwned(dir string) (int, error) {
-	n := 0
-	err := filepath.WalkDir(dir, func(path string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := de.Info()
-		if err != nil {
-			return err
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
-			if err := os.Lchown(path, strictUID, strictGID); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	return n, err
+	return runner.StrictUser
 }

@@ -1,6 +1,11 @@
 package runner
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+
+	"github.com/ferrysync/ferry/protocol"
+)
 
 // Hardening is how locked down a connector's container runs. Every
 // connector runs without capabilities, with no-new-privileges and with
@@ -54,4 +59,39 @@ func (h Hardening) Resolve(labels map[string]string) Hardening {
 		return HardeningStrict
 	}
 	return HardeningCompatible
+}
+
+// matchSocketHardening makes the two connectors of a socket-mode attempt
+// run as one user. The destination connects to sockets the source
+// creates, which needs write permission on the socket file, and the
+// source's umask (usually 022) gives that to its own user only;
+// connectors run without capabilities, so not even a root destination
+// gets past it. Strict connectors of an attempt share one user (the local
+// root's, see ConnectorSpec.LocalUser), so when the two levels differ,
+// both run compatible, and the log says why.
+func (s *syncRun) matchSocketHardening(ctx context.Context, src, dst *ConnectorSpec) {
+	if !s.path.speaksSockets(RoleSource) || !s.path.speaksSockets(RoleDestination) {
+		return
+	}
+	insp, ok := s.rt.(ImageInspector)
+	if !ok {
+		return
+	}
+	resolve := func(sp *ConnectorSpec) (Hardening, bool) {
+		if sp.Hardening != HardeningAuto {
+			return sp.Hardening, true
+		}
+		info, err := insp.InspectImage(ctx, sp.Image)
+		if err != nil {
+			return "", false // Run reports the missing image
+		}
+		return sp.Hardening.Resolve(info.Labels), true
+	}
+	a, okA := resolve(src)
+	b, okB := resolve(dst)
+	if !okA || !okB || a == b {
+		return
+	}
+	src.Hardening, dst.Hardening = HardeningCompatible, HardeningCompatible
+	s.log.Printf(protocol.LevelInfo, "ferry", "socket mode: the source's hardening is %s and the destination's %s; both run compatible, so that the destination can reach the source's sockets", a, b)
 }

@@ -110,7 +110,8 @@ type ConnectorSpec struct {
 	// the local runtime ignores it).
 	Hardening Hardening
 	// LocalUser is the uid:gid that can write LocalRoot. A strict
-	// destination with a LocalRoot runs as it; empty means StrictUser.
+	// connector with a LocalRoot or a SocketVolume runs as it; empty
+	// means StrictUser.
 	LocalUser string
 }
 

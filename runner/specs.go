@@ -182,6 +182,7 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 		NetworkMode:  cfg.NetworkMode,
 		StopTimeout:  s.timeouts.StopGrace,
 		SocketVolume: s.socketVol,
+		LocalUser:    cfg.LocalUser,
 		Hardening:    cfg.Source.Hardening,
 	}, nil
 }

@@ -24,8 +24,10 @@ const strictTmpfs = "/tmp"
 // root filesystem but can into a volume of a created container.
 func harden(spec runner.ConnectorSpec, img imageConfig, cfg *container.Config, host *container.HostConfig) error {
 	switch {
-	case spec.LocalRoot != "":
-		// The destination must write /local, whose owner Ferry knows.
+	case spec.LocalRoot != "" || spec.SocketVolume != "":
+		// The destination must write /local, whose owner Ferry knows; in
+		// socket mode both connectors run as that user, since connecting
+		// to a socket needs write permission on it.
 		cfg.User = spec.LocalUser
 		if cfg.User == "" {
 			cfg.User = runner.StrictUser
