@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner/runnertest"
 	"github.com/ferrysync/ferry/store"
 )
@@ -15,7 +17,9 @@ import (
 // real Docker with the definitions' default hardening: the images' label
 // makes both strict, so the destination writes /local as the local root's
 // user, not as root. A definition set to compatible through the store (as
-// the definitions API does) runs as the image says, root here.
+// the definitions API does) runs as the image says, root here; in socket
+// mode its strict source then runs compatible too, so that it can reach
+// the source's sockets.
 func TestDockerStrictReferenceConnectors(t *testing.T) {
 	c := runnertest.RequireDocker(t)
 	for _, name := range []string{"source-faker", "destination-jsonl", "connector-scripted"} {
@@ -57,6 +61,13 @@ func TestDockerStrictReferenceConnectors(t *testing.T) {
 	second := runJob(t, d, demo.ID, store.JobSync)
 	if second.Status != store.JobSucceeded {
 		t.Fatalf("demo sync with a compatible destination: %s %+v, want succeeded", second.Status, second.Attempts[0].FailureReasons)
+	}
+	// The demo runs in socket mode, where the strict source and the
+	// compatible destination must share a user: both ran compatible.
+	if mode := second.Attempts[0].Mode; mode != protocol.ModeSocket {
+		t.Errorf("demo attempt ran in %s mode, want socket (both reference connectors speak it)", mode)
+	} else if !strings.Contains(attemptLog(t, d, second, 1), "both run compatible") {
+		t.Errorf("socket-mode attempt with a strict source and a compatible destination: its log does not say both ran compatible")
 	}
 	if uid := ownerOf(t, out); uid != 0 {
 		t.Errorf("%s written by uid %d under compatible, want 0 (the image's root user)", out, uid)
