@@ -153,8 +153,12 @@ func TestKillNineAtFailpoints(t *testing.T) {
 	cfg := dockerConfig(t)
 	ctx := context.Background()
 
+	// The source flushes after each record (pace_ms), so that the
+	// destination's acknowledgements arrive apart and mid-sync commits
+	// happen one by one: a burst could be committed in one go, and the
+	// second commit that kill 2 waits for would never come.
 	source := func(records int) scenario {
-		return scenario{Source: map[string]any{"records": records, "state_every": 2, "log_input_state": true}}
+		return scenario{Source: map[string]any{"records": records, "state_every": 2, "pace_ms": 10, "log_input_state": true}}
 	}
 	d := openDaemon(t, cfg, Options{})
 	sweepAtCleanup(t, d)
