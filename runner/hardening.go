@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ferrysync/ferry/protocol"
 )
@@ -39,15 +38,6 @@ const LabelHardening = "io.ferry.hardening"
 // names no non-root user and it has no /local to write: a number no
 // system account uses (the "nonroot" user of distroless images).
 const StrictUser = "65532:65532"
-
-// ParseHardening checks a level given by a user or a label.
-func ParseHardening(s string) (Hardening, error) {
-	switch h := Hardening(s); h {
-	case HardeningAuto, HardeningStrict, HardeningCompatible:
-		return h, nil
-	}
-	return "", fmt.Errorf("hardening %q: want strict, compatible or empty (the image's label decides)", s)
-}
 
 // Resolve returns the level a connector runs at: h itself unless it is
 // auto, else what the image's labels ask for, else compatible.
