@@ -97,6 +97,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		log.Error("record the attempt's end", "error", err)
 		return
 	}
+	failpoint.Hit(failpoint.AfterFinish)
 	log.Info("attempt ended", "attempt_status", res.Status, "job_status", j.Status,
 		"retry_at", formatOptTime(j.RetryAt), "records_committed", j.RecordsSynced, "reasons", summary(res.FailureReasons), "warnings", len(JobWarnings(j)))
 	d.hub.publishStatus(j)

@@ -145,7 +145,8 @@ type killStep struct {
 // sweepLimit, the attempt is failed ("daemon restarted"), and the next
 // attempt's source receives the state committed when the process died;
 // a poller finds no two attempts running at once; finally the job
-// succeeds with every record at the destination.
+// succeeds with every record at the destination, and a sixth kill just
+// after its success was recorded leaves it succeeded, with no retry.
 func TestKillNineAtFailpoints(t *testing.T) {
 	c := runnertest.RequireDocker(t)
 	runnertest.BuildImage(t, "connector-scripted", scriptedPkg)
@@ -219,21 +220,43 @@ func TestKillNineAtFailpoints(t *testing.T) {
 		t.Logf("kill %d (%s): attempt %d killed with state %s committed", i+1, step.what, n, committed[n])
 	}
 
-	// The last restart: no failpoint; the job ends.
+	// The last attempt succeeds, and a sixth kill lands just after its
+	// end was recorded: the job is succeeded in the store already, so
+	// the next start has nothing to recover and starts no attempt.
 	out := &lockedBuffer{}
 	restarted := time.Now()
-	srv := startServeAt(t, bin, cfg.DataDir, "", out)
+	srv := startServeAt(t, bin, cfg.DataDir, failpoint.AfterFinish, out)
 	checkRecovered(t, c, db, d.InstanceID(), j.ID, len(steps), restarted, out)
-	var final *store.Job
-	eventually(t, "the job ends", out, func() bool {
-		final, err = db.Job(ctx, j.ID)
-		return err == nil && final.Status.Terminal()
+	eventually(t, "pause at "+failpoint.AfterFinish, out, func() bool {
+		return strings.Contains(out.String(), failpoint.Marker+failpoint.AfterFinish)
 	})
+	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Wait()
+	all.Write([]byte(out.String()))
+	final, err := db.Job(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final.Status != store.JobSucceeded {
+		t.Fatalf("killed after the final commit: job %s, want succeeded; ferry serve said:\n%s", final.Status, all.String())
+	}
+	out = &lockedBuffer{}
+	srv = startServeAt(t, bin, cfg.DataDir, "", out)
+	eventually(t, "the restart serves", out, func() bool { return strings.Contains(out.String(), `msg=serving`) })
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	_ = srv.Wait()
 	watch.end()
+	again, err := db.Job(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Status != store.JobSucceeded || again.AttemptCount != final.AttemptCount {
+		t.Errorf("after a restart: job %s with %d attempts, want it succeeded with %d, untouched", again.Status, again.AttemptCount, final.AttemptCount)
+	}
 
 	if final.Status != store.JobSucceeded || final.AttemptCount != len(steps)+1 {
 		t.Fatalf("job %s after %d attempts, want succeeded after %d; ferry serve said:\n%s%s", final.Status, final.AttemptCount, len(steps)+1, all.String(), out)

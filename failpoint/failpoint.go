@@ -44,4 +44,7 @@ const (
 	// FinalCommit is hit inside the transaction that records a succeeded
 	// attempt, its final state and its job's status, before COMMIT.
 	FinalCommit = "final-commit"
+	// AfterFinish is hit once the attempt's end is recorded (that
+	// transaction committed), before subscribers and webhooks hear of it.
+	AfterFinish = "after-finish"
 )
