@@ -41,7 +41,13 @@ var ReferenceConnectors = []ReferenceConnector{
 }
 
 // ReferenceImage is the image of a reference connector.
-func ReferenceImage(binary string) string { return "ferry/" + binary + ":dev" }
+func ReferenceImage(binary string) string { return "ferry/" + binary + ":" + referenceTag }
+
+// referenceTag is the reference images' tag, the one `make images` builds.
+// Tests set it to $FERRY_TEST_IMAGE_TAG (imagetag_test.go), the tag their
+// runnertest.BuildImage builds, so that checkouts sharing one engine each
+// run their own connectors.
+var referenceTag = "dev"
 
 // Demo connection settings.
 const (

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/ferrysync/ferry/failpoint"
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/store"
@@ -60,6 +61,7 @@ func (c *checkpointer) Commit(ctx context.Context, cp runner.Checkpoint) error {
 	}
 	if cp.States != nil {
 		c.last = encodeStates(cp.States)
+		failpoint.Hit(failpoint.CheckpointCommitted)
 	}
 	return nil
 }

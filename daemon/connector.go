@@ -126,6 +126,7 @@ func (d *Daemon) commandSpec(def *store.Definition, command string) (runner.Conn
 		Image:     image,
 		Role:      runner.RoleConnector,
 		Resources: runtimeResources(def.Resources),
+		Hardening: runner.Hardening(def.Hardening),
 		Labels: map[string]string{
 			runner.LabelInstance: d.instanceID,
 			runner.LabelJob:      "0",

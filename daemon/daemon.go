@@ -60,6 +60,9 @@ type Daemon struct {
 
 	// probes are test hooks; all nil in production.
 	probes probes
+	// localUser is the uid:gid that can write the local root, which
+	// strict destinations run as (LocalRootUser); "" when unknown.
+	localUser string
 }
 
 // Options are the parts of a Daemon that tests and cmd/ferry inject.
@@ -157,6 +160,9 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 			db.Close()
 			return nil, err
 		}
+	}
+	if d.rt.Name() == RuntimeDocker {
+		d.localUser = LocalRootUser(cfg.LocalRoot(), d.log)
 	}
 	d.sweeper = opts.Sweeper
 	if s, ok := d.rt.(Sweeper); ok && d.sweeper == nil {
@@ -296,6 +302,7 @@ func openDatabase(ctx context.Context, cfg Config, now, leaseNow func() time.Tim
 	}
 	opts := []store.Option{store.WithKey(key), store.WithNow(now), store.WithBusyTimeout(cfg.Store.BusyTimeout),
 		store.WithLease(cfg.Replica.Lease)}
+	opts = append(opts, failpointStoreOptions()...)
 	if leaseNow != nil {
 		opts = append(opts, store.WithLeaseClock(leaseNow))
 	}

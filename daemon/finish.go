@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ferrysync/ferry/failpoint"
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/store"
 )
@@ -18,6 +19,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 	if d.probes.beforeFinish != nil {
 		d.probes.beforeFinish()
 	}
+	failpoint.Hit(failpoint.BeforeFinish)
 	c := run.claim
 	// Store writes from here on must land even when the attempt was
 	// cancelled or the daemon is shutting down.
@@ -95,6 +97,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		log.Error("record the attempt's end", "error", err)
 		return
 	}
+	failpoint.Hit(failpoint.AfterFinish)
 	log.Info("attempt ended", "attempt_status", res.Status, "job_status", j.Status,
 		"retry_at", formatOptTime(j.RetryAt), "records_committed", j.RecordsSynced, "reasons", summary(res.FailureReasons), "warnings", len(JobWarnings(j)))
 	d.hub.publishStatus(j)

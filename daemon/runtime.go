@@ -43,7 +43,7 @@ func dockerRuntime(ctx context.Context, cfg Config, instanceID string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	rt, err := docker.New(c, docker.Options{InstanceID: instanceID, Logger: log})
+	rt, err := docker.New(c, docker.Options{InstanceID: instanceID, Logger: log, BeforeStart: failpointBeforeStart()})
 	if err != nil {
 		c.Close()
 		return nil, err

@@ -25,6 +25,8 @@ type Connector struct {
 	Resources Resources
 	// Env adds environment variables.
 	Env map[string]string
+	// Hardening is the container's hardening level (ConnectorSpec.Hardening).
+	Hardening Hardening
 }
 
 // Timeouts are the liveness limits of an attempt (G8). Zero values take the
@@ -109,6 +111,8 @@ type Config struct {
 
 	// LocalRoot is mounted at /local in the destination.
 	LocalRoot string
+	// LocalUser is the uid:gid that can write LocalRoot (ConnectorSpec.LocalUser).
+	LocalUser string
 	// NetworkMode is the Docker network mode of both containers.
 	NetworkMode string
 

@@ -106,6 +106,13 @@ type ConnectorSpec struct {
 	// StopTimeout is the grace between SIGTERM and SIGKILL when the run is
 	// cancelled. Zero means DefaultStopTimeout.
 	StopTimeout time.Duration
+	// Hardening is how locked down the container runs (docker runtime;
+	// the local runtime ignores it).
+	Hardening Hardening
+	// LocalUser is the uid:gid that can write LocalRoot. A strict
+	// connector with a LocalRoot or a SocketVolume runs as it; empty
+	// means StrictUser.
+	LocalUser string
 }
 
 // DefaultStopTimeout is the SIGTERM grace period (docs/protocol.md 7.1).

@@ -182,6 +182,8 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 		NetworkMode:  cfg.NetworkMode,
 		StopTimeout:  s.timeouts.StopGrace,
 		SocketVolume: s.socketVol,
+		LocalUser:    cfg.LocalUser,
+		Hardening:    cfg.Source.Hardening,
 	}, nil
 }
 
@@ -208,7 +210,9 @@ func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 		Resources:    cfg.Destination.Resources,
 		NetworkMode:  cfg.NetworkMode,
 		LocalRoot:    cfg.LocalRoot,
+		LocalUser:    cfg.LocalUser,
 		StopTimeout:  s.timeouts.StopGrace,
+		Hardening:    cfg.Destination.Hardening,
 	}, nil
 }
 

@@ -164,6 +164,7 @@ func (s *syncRun) run(parent context.Context, res *Result) {
 		s.finish(parent, res, false)
 		return
 	}
+	s.matchSocketHardening(parent, &srcSpec, &dstSpec)
 	s.runConnectors(parent, res, srcSpec, dstSpec)
 }
 

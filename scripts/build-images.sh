@@ -8,7 +8,8 @@
 # A bare name builds ./connectors/<name>. The image label
 # io.ferry.ipc-options comes from <package>/ipc-options.json when present
 # (Airbyte's connectorIPCOptions JSON); without it the image is a legacy
-# STDIO-only connector. TAG overrides the ":dev" tag.
+# STDIO-only connector. Every connector image gets io.ferry.hardening=strict
+# (runner.LabelHardening). TAG overrides the ":dev" tag.
 #
 # "relay" (scripts/build-images.sh relay) builds bridged mode's relay,
 # ./cmd/ferry-relay, into ferry/relay:<tag>: not a connector, but the same
@@ -28,6 +29,11 @@ for arg in "$@"; do
   mkdir -p "$ctx/airbyte"
   CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ctx/connector" "$pkg"
   labels=(--label "io.ferry.connector=$name")
+  # Ferry's connectors are static binaries that write only to /tmp, /local
+  # and their sockets: they run hardened (non-root, read-only root
+  # filesystem) unless their definition says otherwise. The relay keeps
+  # its own settings.
+  [ "$name" = relay ] || labels+=(--label "io.ferry.hardening=strict")
   if [ -f "$pkg/ipc-options.json" ]; then
     labels+=(--label "io.ferry.ipc-options=$(tr -d '\n' < "$pkg/ipc-options.json")")
   fi

@@ -54,9 +54,20 @@ type Definition struct {
 	Spec        json.RawMessage
 	SpecImageID string
 	Resources   Resources
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Hardening is how locked down its containers run: HardeningStrict,
+	// HardeningCompatible, or "" to follow the image's io.ferry.hardening
+	// label (runner.Hardening).
+	Hardening string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
+
+// Hardening levels of a definition (runner.Hardening; "" follows the
+// image's label).
+const (
+	HardeningStrict     = "strict"
+	HardeningCompatible = "compatible"
+)
 
 var shortNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}$`)
 
@@ -128,6 +139,11 @@ func (d *Definition) Validate() error {
 			return err
 		}
 	}
+	switch d.Hardening {
+	case "", HardeningStrict, HardeningCompatible:
+	default:
+		return invalid("hardening", "must be strict, compatible or empty (the image's io.ferry.hardening label decides)")
+	}
 	if d.Resources.MemoryBytes < 0 {
 		return invalid("resources.memoryBytes", "must not be negative")
 	}
@@ -184,6 +200,14 @@ func createDefinition(ctx context.Context, tx *txn, d *Definition) error {
 		formatTime(d.CreatedAt), formatTime(d.UpdatedAt), nullString(d.ShortName))
 	if err != nil {
 		return err
+	}
+	// The hardening (migration 0012) is written apart, and only when set,
+	// so a definition can be created on a database that predates the
+	// column (the upgrade tests do).
+	if d.Hardening != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE definitions SET hardening = ? WHERE id = ?`, d.Hardening, d.ID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -263,10 +287,10 @@ func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
 		d.CreatedAt, d.UpdatedAt = old.CreatedAt, tx.now
 		if _, err := tx.ExecContext(ctx, `UPDATE definitions SET name = ?, image = ?,
 			binary_path = ?, ipc_options = ?, spec = ?, spec_image_id = ?, memory_bytes = ?,
-			cpus = ?, updated_at = ?, short_name = ? WHERE id = ?`,
+			cpus = ?, updated_at = ?, short_name = ?, hardening = ? WHERE id = ?`,
 			d.Name, d.Image, nullString(d.BinaryPath), ipc, rawOrNil(d.Spec),
 			nullString(d.SpecImageID), d.Resources.MemoryBytes, d.Resources.CPUs,
-			formatTime(d.UpdatedAt), nullString(d.ShortName), d.ID); err != nil {
+			formatTime(d.UpdatedAt), nullString(d.ShortName), d.Hardening, d.ID); err != nil {
 			return err
 		}
 		if !bytes.Equal(old.Spec, d.Spec) {
@@ -340,7 +364,7 @@ func (db *DB) DefinitionByShortName(ctx context.Context, kind ActorKind, name st
 }
 
 const definitionColumns = `id, name, kind, image, binary_path, ipc_options, spec, spec_image_id,
-	memory_bytes, cpus, created_at, updated_at, short_name`
+	memory_bytes, cpus, created_at, updated_at, short_name, hardening`
 
 func findDefinition(ctx context.Context, tx *txn, id string) (*Definition, error) {
 	row := tx.QueryRowContext(ctx, `SELECT `+definitionColumns+` FROM definitions WHERE id = ?`, id)
@@ -359,7 +383,7 @@ func scanDefinition(s scanner, extra ...any) (*Definition, error) {
 	var bin, ipc, spec, specImage, short sql.NullString
 	var created, updated string
 	dest := []any{&d.ID, &d.Name, &d.Kind, &d.Image, &bin, &ipc, &spec, &specImage,
-		&d.Resources.MemoryBytes, &d.Resources.CPUs, &created, &updated, &short}
+		&d.Resources.MemoryBytes, &d.Resources.CPUs, &created, &updated, &short, &d.Hardening}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}

@@ -194,8 +194,16 @@ func TestMigrateJobTypes(t *testing.T) {
 	f := &fixture{db: old, clock: clock}
 	f.srcDef = mustDefinition(t, old, KindSource, "source-old")
 	f.dstDef = mustDefinition(t, old, KindDestination, "dest-old")
-	f.src = mustActor(t, old, KindSource, f.srcDef.ID, readTestdata(t, "config.json"))
-	f.dst = mustActor(t, old, KindDestination, f.dstDef.ID, []byte(`{}`))
+	// Actors as version 6 writes them: this binary reads definitions with
+	// columns later migrations add.
+	f.src, f.dst = &Actor{ID: "a-src"}, &Actor{ID: "a-dst"}
+	for _, a := range []struct{ id, kind, def string }{{"a-src", "source", f.srcDef.ID}, {"a-dst", "destination", f.dstDef.ID}} {
+		if _, err := old.db.ExecContext(ctx, `INSERT INTO actors (id, kind, name, definition_id, config, created_at, updated_at, workspace_id)
+			VALUES (?, ?, ?, ?, '{}', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', (SELECT id FROM workspaces WHERE is_default = 1))`,
+			a.id, a.kind, a.kind+" one", a.def); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.conn = f.newConnection(t)
 	// This binary's CreateJob writes the new column: write the job and its
 	// attempt as version 3 would.

@@ -235,8 +235,13 @@ func (db *DB) FinishAttempt(ctx context.Context, r AttemptResult) (*Job, error) 
 		if j, err = findJob(ctx, tx, j.ID); err != nil {
 			return err
 		}
-		j.Attempts, err = jobAttempts(ctx, tx, j.ID)
-		return err
+		if j.Attempts, err = jobAttempts(ctx, tx, j.ID); err != nil {
+			return err
+		}
+		if r.Status == AttemptSucceeded && db.finalCommitHook != nil {
+			db.finalCommitHook()
+		}
+		return nil
 	})
 	if err == nil || errors.Is(err, ErrConflict) {
 		db.leases.drop(r.AttemptID) // ended, by us or by another replica

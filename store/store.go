@@ -59,6 +59,9 @@ type DB struct {
 	busyTimeout  time.Duration
 	historyLimit int
 	migrations   fs.FS
+
+	// finalCommitHook: see WithFinalCommitHook; nil outside crash tests.
+	finalCommitHook func()
 }
 
 // Option configures Open.
@@ -70,6 +73,12 @@ func WithNow(now func() time.Time) Option { return func(db *DB) { db.Now = now }
 // WithKey sets the key that encrypts secrets at rest. Without it, methods
 // that must encrypt or decrypt a secret return an error.
 func WithKey(k *Key) Option { return func(db *DB) { db.key = k } }
+
+// WithFinalCommitHook sets a function FinishAttempt calls inside the
+// transaction that records a succeeded attempt, after its last write and
+// before COMMIT. Crash tests pause there (package failpoint) to kill the
+// process in the middle of the final commit.
+func WithFinalCommitHook(f func()) Option { return func(db *DB) { db.finalCommitHook = f } }
 
 // WithBusyTimeout sets how long a writer waits for the write lock.
 func WithBusyTimeout(d time.Duration) Option { return func(db *DB) { db.busyTimeout = d } }

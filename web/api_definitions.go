@@ -25,8 +25,12 @@ type definitionJSON struct {
 	Resources    resourcesJSON        `json:"resources"`
 	SpecCached   bool                 `json:"specCached"`
 	SpecImageID  string               `json:"specImageId,omitempty"`
-	CreatedAt    int64                `json:"createdAt"`
-	UpdatedAt    int64                `json:"updatedAt"`
+	// Hardening is how locked down the connector's containers run:
+	// strict, compatible, or auto (the image's io.ferry.hardening label
+	// decides: strict on Ferry's own connectors, compatible otherwise).
+	Hardening string `json:"hardening"`
+	CreatedAt int64  `json:"createdAt"`
+	UpdatedAt int64  `json:"updatedAt"`
 	// SpecError says why the spec could not be read when the definition
 	// was created or its image changed; GET .../spec?refresh=true retries.
 	SpecError string `json:"specError,omitempty"`
@@ -48,6 +52,7 @@ type definitionRequest struct {
 	BinaryPath   *string              `json:"binaryPath"`
 	IPCOptions   *protocol.IPCOptions `json:"ipcOptions"`
 	Resources    *resourcesJSON       `json:"resources"`
+	Hardening    *string              `json:"hardening"`
 	// Spec sets the ConnectorSpecification instead of running the
 	// connector's spec command.
 	Spec json.RawMessage `json:"spec"`
@@ -57,9 +62,20 @@ func newDefinitionJSON(d *store.Definition) definitionJSON {
 	return definitionJSON{
 		DefinitionID: d.ID, Name: d.Name, ShortName: d.ShortName, Kind: d.Kind, Image: d.Image, BinaryPath: d.BinaryPath,
 		IPCOptions: d.IPCOptions, Resources: resourcesJSON{d.Resources.MemoryBytes, d.Resources.CPUs},
-		SpecCached: d.Spec != nil, SpecImageID: d.SpecImageID,
+		SpecCached: d.Spec != nil, SpecImageID: d.SpecImageID, Hardening: hardeningName(d.Hardening),
 		CreatedAt: d.CreatedAt.Unix(), UpdatedAt: d.UpdatedAt.Unix(),
 	}
+}
+
+// hardeningAuto is the API's and the pages' name for a definition that
+// follows its image's io.ferry.hardening label (stored as "").
+const hardeningAuto = "auto"
+
+func hardeningName(h string) string {
+	if h == "" {
+		return hardeningAuto
+	}
+	return h
 }
 
 // publicDefinitionJSON is a definition as Airbyte's DefinitionResponse
@@ -227,6 +243,13 @@ func (req *definitionRequest) apply(d *store.Definition) {
 	}
 	if req.Resources != nil {
 		d.Resources = store.Resources{MemoryBytes: req.Resources.MemoryBytes, CPUs: req.Resources.CPUs}
+	}
+	if req.Hardening != nil {
+		// The store refuses anything but strict, compatible or "".
+		d.Hardening = *req.Hardening
+		if d.Hardening == hardeningAuto {
+			d.Hardening = ""
+		}
 	}
 	if req.Spec != nil && string(req.Spec) != "null" {
 		d.Spec, d.SpecImageID = req.Spec, ""

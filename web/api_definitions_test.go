@@ -25,7 +25,7 @@ func TestDefinitionsCRUD(t *testing.T) {
 	e.do(t, "POST", "/api/v1/definitions", map[string]any{"name": "faker", "kind": "source",
 		"image": "ferry/source-faker:dev", "resources": map[string]any{"memoryBytes": 1 << 28, "cpus": 0.5}}, 201, &d)
 	want := definitionJSON{DefinitionID: d.DefinitionID, Name: "faker", Kind: "source", Image: "ferry/source-faker:dev",
-		IPCOptions: ipc, Resources: resourcesJSON{1 << 28, 0.5}, SpecCached: true, SpecImageID: "sha256:ferry/source-faker:dev",
+		IPCOptions: ipc, Resources: resourcesJSON{1 << 28, 0.5}, SpecCached: true, SpecImageID: "sha256:ferry/source-faker:dev", Hardening: "auto",
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Fatalf("created definition (-want +got):\n%s", diff)

@@ -72,16 +72,18 @@ func indentJSON(raw json.RawMessage) string {
 
 // definitionRow is a connector definition as the list shows it.
 type definitionRow struct {
-	ID         string    `json:"id"`
-	Name       string    `json:"name"`
-	ShortName  string    `json:"shortName"`
-	Kind       string    `json:"kind"`
-	Image      string    `json:"image"`
-	BinaryPath string    `json:"binaryPath"`
-	DataChan   string    `json:"dataChannel"`
-	SpecCached bool      `json:"specCached"`
-	Resources  string    `json:"resources"`
-	Created    time.Time `json:"created"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	ShortName  string `json:"shortName"`
+	Kind       string `json:"kind"`
+	Image      string `json:"image"`
+	BinaryPath string `json:"binaryPath"`
+	DataChan   string `json:"dataChannel"`
+	SpecCached bool   `json:"specCached"`
+	Resources  string `json:"resources"`
+	// Hardening says how locked down its containers run (hardeningText).
+	Hardening string    `json:"hardening"`
+	Created   time.Time `json:"created"`
 }
 
 // definitionsPage is the definitions template's data.

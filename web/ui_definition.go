@@ -177,7 +177,18 @@ func safeURL(u string) string {
 func newDefinitionRow(d *store.Definition) definitionRow {
 	return definitionRow{ID: d.ID, Name: d.Name, ShortName: d.ShortName, Kind: string(d.Kind), Image: d.Image, BinaryPath: d.BinaryPath,
 		DataChan: dataChannelText(d.IPCOptions), SpecCached: d.Spec != nil, Resources: resourcesText(d.Resources),
-		Created: d.CreatedAt}
+		Hardening: hardeningText(d.Hardening), Created: d.CreatedAt}
+}
+
+// hardeningText describes a definition's hardening level for its page.
+func hardeningText(h string) string {
+	switch h {
+	case store.HardeningStrict:
+		return "strict: non-root user, read-only root filesystem"
+	case store.HardeningCompatible:
+		return "compatible: as the image says (often root), writable root filesystem"
+	}
+	return "auto: the image's io.ferry.hardening label decides (strict on Ferry's connectors, compatible otherwise)"
 }
 
 // kindOf returns the actor kind's paths and names.

@@ -81,6 +81,7 @@ func runConnector(ctx context.Context, e *env, args []string) error {
 	base := runner.ConnectorSpec{
 		Name: "ferry-cli-" + command, Image: image, Role: runner.RoleConnector,
 		LocalRoot: *localRoot, NetworkMode: *network, StopTimeout: 5 * time.Second,
+		LocalUser: localUser(*localRoot, *rtName, e),
 	}
 	p := printer{w: e.stdout, json: *asJSON, image: image, red: secret.NewRedactor(nil)}
 	if config != nil {

@@ -10,12 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/ferrysync/ferry/configcheck"
+	"github.com/ferrysync/ferry/daemon"
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/secret"
@@ -224,6 +226,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		Mode:                mode,
 		Mapping:             runner.NamespaceMapping{Definition: protocol.NamespaceDefinition(f.namespace), Format: f.nsFormat, Prefix: f.prefix},
 		LocalRoot:           f.localRoot,
+		LocalUser:           localUser(f.localRoot, f.runtime, e),
 		RelayImage:          f.relayImage,
 		NetworkMode:         f.network,
 		Timeouts:            f.timeouts,
@@ -428,6 +431,16 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// localUser is the uid:gid strict destinations run as to write a
+// --local-root host directory on Docker (daemon.LocalRootUser); "" for a
+// volume or the local runtime.
+func localUser(root, runtime string, e *env) string {
+	if root == "" || runtime == "local" || !filepath.IsAbs(root) {
+		return ""
+	}
+	return daemon.LocalRootUser(root, slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 }
 
 // prepareLocalRoot makes a --local-root that names a host directory

@@ -100,6 +100,11 @@ func (s *stream) read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitte
 	if err != nil {
 		return err
 	}
+	if cfg.LogInputState {
+		if err := s.logInputState(req, out); err != nil {
+			return err
+		}
+	}
 	if !req.Incremental && !cfg.ResumeInFullRefresh {
 		last = 0
 	}
@@ -154,6 +159,16 @@ func (s *stream) read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitte
 		return s.checkpoint(out, d, last)
 	}
 	return nil
+}
+
+// logInputState logs the state the stream starts from, as the source
+// received it.
+func (s *stream) logInputState(req *cdk.ReadRequest, out *cdk.Emitter) error {
+	state := "none"
+	if len(req.State) > 0 && string(req.State) != "null" {
+		state = string(req.State)
+	}
+	return out.WriteRaw(rawLine(protocol.NewLog(protocol.LevelInfo, "input state of "+s.name+": "+state)))
 }
 
 // prelude runs the misbehaviour due before the first record.

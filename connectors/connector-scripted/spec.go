@@ -52,6 +52,7 @@ var spec = &protocol.Spec{
         "sleep_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream, sleep sleep_ms."},
         "sleep_ms": {"type": "integer", "minimum": 0, "description": "See sleep_after_record."},
         "pace_ms": {"type": "integer", "minimum": 0, "description": "Throttle: after every record of every stream, flush and sleep this long."},
+        "log_input_state": {"type": "boolean", "description": "Log the state each stream starts from (input state of <stream>: <state JSON or none>), so a test can tell where a retry resumed."},
         "hang_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream (and its state, if one is due), block until terminated."},
         "exit_after_record": {"type": "integer", "minimum": 0, "description": "After this record of the first stream, flush stdout and exit with exit_code."},
         "exit_code": {"type": "integer", "minimum": 0, "maximum": 255, "description": "Exit code after exit_after_record, or at the end when that is 0."},
@@ -118,6 +119,7 @@ type sourceCfg struct {
 	ExitCode            int    `json:"exit_code"`
 	ErrorMessage        string `json:"error_message"`
 	ConfigErrorAfter    int64  `json:"config_error_after_record"`
+	LogInputState       bool   `json:"log_input_state"`
 }
 
 type destination struct {

@@ -22,6 +22,8 @@ type imageConfig struct {
 	Entrypoint []string
 	Env        []string
 	Labels     map[string]string
+	// User is the image's USER ("" means root).
+	User string
 }
 
 // entrypointEnv is the variable Airbyte images set equal to their
@@ -73,6 +75,11 @@ func containerConfig(spec runner.ConnectorSpec, img imageConfig, instance string
 		NetworkMode: container.NetworkMode(spec.NetworkMode),
 		Mounts:      mounts(spec),
 		Resources:   resources(spec.Resources, defaults),
+	}
+	if spec.Hardening.Resolve(img.Labels) == runner.HardeningStrict {
+		if err := harden(spec, img, cfg, host); err != nil {
+			return nil, nil, err
+		}
 	}
 	if spec.Role == runner.RoleRelay {
 		// The relay connects to sockets the source created as its own
@@ -174,17 +181,23 @@ func resources(r, defaults runner.Resources) container.Resources {
 }
 
 // filesTar packs files, keyed by absolute container path, into a tar to
-// extract at "/". Every parent directory gets its own entry, so /source or
-// /dest exist even in a FROM scratch image. Directories are 0755 and files
-// 0644: the runtime copies them with the container user as owner, and the
-// container is the only place they are readable from.
-func filesTar(files map[string][]byte, mtime time.Time) ([]byte, error) {
+// extract at base ("/", or a strict container's file directory, where
+// every file must be). Every parent directory below base gets its own
+// entry, so /source or /dest exist even in a FROM scratch image.
+// Directories are 0755 and files 0644: the runtime copies them with the
+// container user as owner (or, strict, leaves them root's but readable),
+// and the container is the only place they are readable from.
+func filesTar(files map[string][]byte, base string, mtime time.Time) ([]byte, error) {
+	prefix := strings.TrimSuffix(base, "/") + "/"
 	dirs := map[string]bool{}
 	for p := range files {
 		if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
 			return nil, fmt.Errorf("container path %q: want a clean absolute path", p)
 		}
-		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+		if !strings.HasPrefix(p, prefix) {
+			return nil, fmt.Errorf("container path %q is not under %s", p, base)
+		}
+		for d := path.Dir(p); d+"/" != prefix && d != "/"; d = path.Dir(d) {
 			dirs[d] = true
 		}
 	}
@@ -194,13 +207,13 @@ func filesTar(files map[string][]byte, mtime time.Time) ([]byte, error) {
 		if _, ok := files[d]; ok {
 			return nil, fmt.Errorf("container path %q is both a file and a directory", d)
 		}
-		hdr := &tar.Header{Typeflag: tar.TypeDir, Name: d[1:] + "/", Mode: 0o755, ModTime: mtime}
+		hdr := &tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(d, prefix) + "/", Mode: 0o755, ModTime: mtime}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, err
 		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: p[1:], Mode: 0o644, Size: int64(len(files[p])), ModTime: mtime}
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(p, prefix), Mode: 0o644, Size: int64(len(files[p])), ModTime: mtime}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, err
 		}

@@ -121,7 +121,7 @@ func TestFilesTar(t *testing.T) {
 		"/source/connectorConfig.json": []byte(`{"a":1}`),
 		"/source/catalog.json":         []byte(`{}`),
 		"/dest/a/b/state.json":         nil,
-	}, mtime)
+	}, "/", mtime)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestFilesTarRejects(t *testing.T) {
 		{"/": nil},
 		{"/source": nil, "/source/config.json": nil},
 	} {
-		if _, err := filesTar(files, time.Time{}); err == nil {
+		if _, err := filesTar(files, "/", time.Time{}); err == nil {
 			t.Errorf("filesTar(%v): got no error, want one", files)
 		}
 	}

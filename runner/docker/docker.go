@@ -72,6 +72,8 @@ type Runtime struct {
 	defaults runner.Resources
 	log      *slog.Logger
 	probe    probeCache // SharesDirs' answer
+
+	beforeStart func(runner.ConnectorSpec)
 }
 
 var (
@@ -91,6 +93,10 @@ type Options struct {
 	Defaults runner.Resources
 	// Logger receives cleanup problems; nil discards them.
 	Logger *slog.Logger
+	// BeforeStart, when set, runs after a container was created and its
+	// files copied in, just before it starts. Crash tests pause there
+	// (package failpoint); nil outside them.
+	BeforeStart func(runner.ConnectorSpec)
 }
 
 // New returns a Runtime on c, usually a *client.Client from NewClient.
@@ -109,7 +115,8 @@ func New(c engine, opts Options) (*Runtime, error) {
 	if defaults.PidsLimit == 0 {
 		defaults.PidsLimit = runner.DefaultResources.PidsLimit
 	}
-	return &Runtime{c: c, instance: opts.InstanceID, defaults: defaults, log: log.With("component", "runtime.docker")}, nil
+	return &Runtime{c: c, instance: opts.InstanceID, defaults: defaults, log: log.With("component", "runtime.docker"),
+		beforeStart: opts.BeforeStart}, nil
 }
 
 // NewClient returns a client for the engine named by the DOCKER_HOST family
@@ -161,6 +168,7 @@ func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageConfig, er
 		img.Entrypoint = resp.Config.Entrypoint
 		img.Env = resp.Config.Env
 		img.Labels = resp.Config.Labels
+		img.User = resp.Config.User
 	}
 	return img, nil
 }

@@ -114,6 +114,9 @@ func TestLocalRootBind(t *testing.T) {
 	spec := runner.ConnectorSpec{
 		Name: "ferry-test-local", Image: image, LocalRoot: dir,
 		Args: []string{"write", "/local/out.jsonl", "hello"},
+		// As the image runs (root): TestStrictContainer covers strict's
+		// user, who needs a local root it can write.
+		Hardening: runner.HardeningCompatible,
 	}
 	if status, err := rt.Run(t.Context(), spec, runner.Stdio{Out: io.Discard, Err: io.Discard}); err != nil || status.Code != 0 {
 		t.Fatalf("Run: got %+v, %v, want exit code 0", status, err)

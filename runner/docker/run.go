@@ -9,6 +9,8 @@ import (
 	"fmt"
 	cerrdefs "github.com/containerd/errdefs"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -33,11 +35,9 @@ func (r *Runtime) Run(ctx context.Context, spec runner.ConnectorSpec, stdio runn
 	if err != nil {
 		return runner.ExitStatus{}, err
 	}
-	var tarball []byte
-	if len(spec.Files) > 0 {
-		if tarball, err = filesTar(spec.Files, time.Now()); err != nil {
-			return runner.ExitStatus{}, err
-		}
+	copies, err := fileCopies(spec, spec.Hardening.Resolve(img.Labels) == runner.HardeningStrict)
+	if err != nil {
+		return runner.ExitStatus{}, err
 	}
 	// `docker create`, on a detached context: were ctx cancelled during the
 	// call, the engine could still create the container after we stopped
@@ -49,18 +49,17 @@ func (r *Runtime) Run(ctx context.Context, spec runner.ConnectorSpec, stdio runn
 		return runner.ExitStatus{}, wrapErr("create container for "+spec.Image, err)
 	}
 	defer r.remove(ctx, created.ID)
-	status, err := r.run(ctx, created.ID, spec, tarball, stdio)
+	status, err := r.run(ctx, created.ID, spec, copies, stdio)
 	return status, checkCancel(ctx, err)
 }
 
 // run does everything between create and remove.
-func (r *Runtime) run(ctx context.Context, id string, spec runner.ConnectorSpec, tarball []byte, stdio runner.Stdio) (runner.ExitStatus, error) {
+func (r *Runtime) run(ctx context.Context, id string, spec runner.ConnectorSpec, copies []fileCopy, stdio runner.Stdio) (runner.ExitStatus, error) {
 	var status runner.ExitStatus
-	if tarball != nil {
-		// `docker cp`. CopyUIDGID gives the files to the container's user,
-		// so a connector that does not run as root can read them.
-		opts := container.CopyToContainerOptions{CopyUIDGID: true}
-		if err := r.c.CopyToContainer(ctx, id, "/", bytes.NewReader(tarball), opts); err != nil {
+	for _, fc := range copies {
+		// `docker cp`.
+		opts := container.CopyToContainerOptions{CopyUIDGID: fc.chown}
+		if err := r.c.CopyToContainer(ctx, id, fc.dir, bytes.NewReader(fc.tarball), opts); err != nil {
 			return status, wrapErr("copy files into the container", err)
 		}
 	}
@@ -78,6 +77,9 @@ func (r *Runtime) run(ctx context.Context, id string, spec runner.ConnectorSpec,
 	wctx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWait()
 	exited := r.wait(wctx, id)
+	if r.beforeStart != nil {
+		r.beforeStart(spec)
+	}
 	if err := r.c.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return status, wrapErr("start "+spec.Image, err)
 	}
@@ -128,6 +130,45 @@ func (r *Runtime) run(ctx context.Context, id string, spec runner.ConnectorSpec,
 		return status, fmt.Errorf("copy connector output: %w", outErr)
 	}
 	return status, nil
+}
+
+// fileCopy is one `docker cp` of a spec's files: a tar to extract at dir.
+type fileCopy struct {
+	dir     string
+	tarball []byte
+	// chown gives the files to the container's user (CopyUIDGID), so a
+	// connector whose image runs as another user can read them. Strict
+	// containers skip it: the engine resolves the user in the image's
+	// passwd file, where StrictUser has no entry, and the files are
+	// world-readable in a volume no one else mounts anyway.
+	chown bool
+}
+
+// fileCopies packs the spec's files: one tar at "/", or for a strict
+// container one per directory, each extracted into that directory's
+// volume (harden), since the root filesystem is read-only.
+func fileCopies(spec runner.ConnectorSpec, strict bool) ([]fileCopy, error) {
+	if len(spec.Files) == 0 {
+		return nil, nil
+	}
+	now := time.Now()
+	if !strict {
+		tarball, err := filesTar(spec.Files, "/", now)
+		if err != nil {
+			return nil, err
+		}
+		return []fileCopy{{dir: "/", tarball: tarball, chown: true}}, nil
+	}
+	byDir := filesByDir(spec.Files)
+	out := make([]fileCopy, 0, len(byDir))
+	for _, dir := range slices.Sorted(maps.Keys(byDir)) {
+		tarball, err := filesTar(byDir[dir], dir, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fileCopy{dir: dir, tarball: tarball})
+	}
+	return out, nil
 }
 
 // oomRecheckDelay is how long a SIGKILLed, memory-limited container gets

@@ -52,7 +52,15 @@ func buildOnce(key string, f func() (string, error)) (string, error) {
 // checkout built last, not its own.
 func BuildBinary(t testing.TB, name, pkg string) string {
 	t.Helper()
-	path, err := buildOnce("bin:"+name+"="+pkg, func() (string, error) {
+	return BuildBinaryTags(t, name, pkg, "")
+}
+
+// BuildBinaryTags is BuildBinary with build tags (comma-separated, as go
+// build -tags takes them), e.g. "ferry_failpoints" for the crash tests.
+// Give a tagged build its own name: binaries are cached by name.
+func BuildBinaryTags(t testing.TB, name, pkg, tags string) string {
+	t.Helper()
+	path, err := buildOnce("bin:"+name+"="+pkg+"+"+tags, func() (string, error) {
 		root, err := ModuleRoot()
 		if err != nil {
 			return "", err
@@ -68,7 +76,7 @@ func BuildBinary(t testing.TB, name, pkg string) string {
 		}
 		final := filepath.Join(dir, name)
 		tmp := fmt.Sprintf("%s.tmp%d", final, os.Getpid())
-		cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, pkg)
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", tmp, pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
