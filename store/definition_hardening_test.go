@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 )
 
@@ -30,5 +31,36 @@ func TestDefinitionHardening(t *testing.T) {
 	var ve *ValidationError
 	if err := db.UpdateDefinition(ctx, d); !errors.As(err, &ve) || ve.Field != "hardening" {
 		t.Errorf("hardening paranoid: %v, want a validation error on hardening", err)
+	}
+}
+
+// TestMigrateHardeningKeepsExistingCompatible: definitions made before
+// migration 0012 run as they did (compatible) after the upgrade; new ones
+// follow their image's label.
+func TestMigrateHardeningKeepsExistingCompatible(t *testing.T) {
+	sqliteOnly(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	clock := newTestClock()
+	old, err := Open(ctx, path, WithNow(clock.Now), WithKey(testKey(t)), withMigrations(migrationsUpTo(t, 11)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := mustDefinition(t, old, KindDestination, "dest-before")
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(ctx, path, WithNow(clock.Now), WithKey(testKey(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.Definition(ctx, before.ID)
+	if err != nil || got.Hardening != "compatible" {
+		t.Fatalf("definition from before the upgrade: hardening %q (%v), want compatible", got.Hardening, err)
+	}
+	after := mustDefinition(t, db, KindDestination, "dest-after")
+	if got, err := db.Definition(ctx, after.ID); err != nil || got.Hardening != "" {
+		t.Fatalf("new definition: hardening %q (%v), want empty (the image's label decides)", got.Hardening, err)
 	}
 }
