@@ -145,7 +145,7 @@ func Run(args []string, keepStdin bool, stdin, stdout, stderr *os.File) int {
 		fmt.Fprintf(stderr, "ferry-shim: %v\n", err)
 		return ExitNoStart
 	}
-	if err := placeFiles(os.Getenv(FilesEnv)); err != nil {
+	if err := placeFiles(FilesDir, os.Getenv(FilesEnv)); err != nil {
 		fmt.Fprintf(stderr, "ferry-shim: %v\n", err)
 		return ExitNoEntrypoint
 	}
@@ -187,9 +187,9 @@ func Run(args []string, keepStdin bool, stdin, stdout, stderr *os.File) int {
 	return exitCode(cmd.ProcessState, err)
 }
 
-// placeFiles copies each file named in manifest (FilesEnv) from FilesDir
-// to its path, readable by its owner only: configs hold secrets.
-func placeFiles(manifest string) error {
+// placeFiles copies each file named in manifest (FilesEnv) from dir to
+// its path, readable by its owner only: configs hold secrets.
+func placeFiles(dir, manifest string) error {
 	if manifest == "" {
 		return nil
 	}
@@ -201,7 +201,7 @@ func placeFiles(manifest string) error {
 		if !filepath.IsAbs(dst) || strings.Contains(key, "/") {
 			return fmt.Errorf("%s: bad entry %q -> %q", FilesEnv, key, dst)
 		}
-		b, err := os.ReadFile(filepath.Join(FilesDir, key))
+		b, err := os.ReadFile(filepath.Join(dir, key))
 		if err != nil {
 			return fmt.Errorf("read file %s: %v", key, err)
 		}
