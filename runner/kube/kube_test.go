@@ -1,0 +1,139 @@
+package kube
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/runner/runnertest"
+)
+
+// Test environment, set by make kube-test (scripts/kube-test.sh).
+const (
+	// envKubeconfig names the test cluster's kubeconfig.
+	envKubeconfig = "FERRY_KUBECONFIG"
+	// envRequire, set to 1, fails the tests instead of skipping them when
+	// there is no cluster.
+	envRequire = "FERRY_REQUIRE_KUBE"
+	// envImport is a command that copies Docker images into the
+	// cluster's image store (its arguments follow), e.g.
+	// "bin/kube/kubecluster -state /tmp/ferry-kube import".
+	envImport = "FERRY_KUBE_IMPORT"
+	// envNamespace is the namespace the tests use (default "default").
+	envNamespace = "FERRY_KUBE_NAMESPACE"
+)
+
+// cluster is the test cluster with the images the tests need in it.
+type cluster struct {
+	rt     *Runtime
+	images map[string]string // name -> reference
+}
+
+// requireCluster returns a runtime on the test cluster, or skips (fails
+// under FERRY_REQUIRE_KUBE=1) without one. It builds the named images with
+// Docker (runnertest.BuildImage) and imports them into the cluster, with
+// Ferry's relay image as the helper.
+func requireCluster(t *testing.T, images map[string]string) *cluster {
+	t.Helper()
+	path := os.Getenv(envKubeconfig)
+	if path == "" {
+		msg := "no Kubernetes cluster: set " + envKubeconfig + " (make kube-test starts one and sets it); " +
+			envRequire + "=1 fails instead of skipping"
+		if os.Getenv(envRequire) == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	runnertest.RequireDocker(t)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := map[string]string{"relay": runnertest.BuildImage(t, "relay", runnertest.RelayPkg)}
+	for name, pkg := range images {
+		refs[name] = runnertest.BuildImage(t, name, pkg)
+	}
+	importImages(t, refs)
+	ns := os.Getenv(envNamespace)
+	if ns == "" {
+		ns = "default"
+	}
+	rt, err := New(cfg, Options{Namespace: ns, HelperImage: refs["relay"], PullPolicy: corev1.PullNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return &cluster{rt: rt, images: refs}
+}
+
+// imported remembers what this test process imported already.
+var imported = map[string]bool{}
+
+func importImages(t *testing.T, refs map[string]string) {
+	t.Helper()
+	var todo []string
+	for _, ref := range refs {
+		if !imported[ref] {
+			todo = append(todo, ref)
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	argv := strings.Fields(os.Getenv(envImport))
+	if len(argv) == 0 {
+		t.Fatalf("%s is not set: the tests cannot put their images into the cluster", envImport)
+	}
+	cmd := exec.Command(argv[0], append(argv[1:], todo...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import %v: %v\n%s", todo, err, out)
+	}
+	for _, ref := range todo {
+		imported[ref] = true
+	}
+}
+
+// leftovers lists the pods and Secrets still carrying a marker label.
+func (c *cluster) leftovers(t *testing.T, marker string) []string {
+	t.Helper()
+	return c.labelled(t, runnertest.MarkerLabel+"="+marker)
+}
+
+// labelled lists the pods and Secrets that selector matches.
+func (c *cluster) labelled(t *testing.T, selector string) []string {
+	t.Helper()
+	ctx := context.WithoutCancel(t.Context())
+	sel := metav1.ListOptions{LabelSelector: selector}
+	var out []string
+	pods, err := c.rt.client.CoreV1().Pods(c.rt.opts.Namespace).List(ctx, sel)
+	if err != nil {
+		t.Fatalf("list pods: %v", err)
+	}
+	for _, p := range pods.Items {
+		out = append(out, "pod "+p.Name)
+	}
+	secrets, err := c.rt.client.CoreV1().Secrets(c.rt.opts.Namespace).List(ctx, sel)
+	if err != nil {
+		t.Fatalf("list secrets: %v", err)
+	}
+	for _, s := range secrets.Items {
+		out = append(out, "secret "+s.Name)
+	}
+	return out
+}
+
+// TestRuntimeAcceptance holds the Kubernetes runtime to the contract every
+// runtime keeps (runner/runnertest), each run a one-container pod.
+func TestRuntimeAcceptance(t *testing.T) {
+	c := requireCluster(t, map[string]string{"testconn": runnertest.TestconnPkg})
+	images := runnertest.TestImages{Testconn: c.images["testconn"], Missing: "ferry/no-such-image:never"}
+	runnertest.RuntimeAcceptance(t, func(*testing.T) runner.Runtime { return c.rt }, images, c.leftovers)
+}
