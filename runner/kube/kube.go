@@ -143,3 +143,13 @@ func detached(ctx context.Context, d time.Duration) (context.Context, context.Ca
 
 // cancelled wraps runner.ErrCancelled with the context's reason.
 func cancelled(cause error) error { return fmt.Errorf("%w: %v", runner.ErrCancelled, cause) }
+
+// NoBridgeReason implements runner.NoBridge: a source's sockets are in
+// its pod's emptyDir, which neither Ferry nor a relay pod can reach, so a
+// source that speaks only SOCKET into a STDIO destination runs in stdio
+// mode.
+func (r *Runtime) NoBridgeReason() string {
+	return "on Kubernetes the source's sockets are in its pod's own emptyDir, which Ferry cannot reach"
+}
+
+var _ runner.NoBridge = (*Runtime)(nil)
