@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -108,6 +110,19 @@ func LoadConfig(path string) (*rest.Config, error) {
 		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// Namespace is where the runtime's pods run.
+func (r *Runtime) Namespace() string { return r.opts.Namespace }
+
+// InClusterNamespace is the namespace of the pod Ferry runs in, read from
+// its service account, or "default" outside a cluster.
+func InClusterNamespace() string {
+	b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+	if ns := strings.TrimSpace(string(b)); err == nil && ns != "" {
+		return ns
+	}
+	return "default"
 }
 
 // Name implements runner.Runtime.
