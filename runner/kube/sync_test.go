@@ -7,7 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
@@ -114,4 +118,78 @@ func countLines(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// startedSync runs a long faker -> jsonl sync in stdio mode under
+// instance and calls onRecords once, from the progress callback, when the
+// first records have moved.
+func (c *cluster) startedSync(ctx context.Context, t *testing.T, instance string, onRecords func()) (*runner.Result, error) {
+	t.Helper()
+	root := t.TempDir()
+	os.Chmod(root, 0o777) //nolint:errcheck // the destination may not run as root
+	var once sync.Once
+	return runner.Sync(ctx, c.rt, runner.Config{
+		InstanceID: instance, JobID: 2, Attempt: 1, Mode: runner.Mode{Mode: protocol.ModeStdio},
+		Source: runner.Connector{Image: c.images["source-faker"],
+			Config: json.RawMessage(`{"count":50000000,"seed":7}`)},
+		Destination: runner.Connector{Image: c.images["destination-jsonl"],
+			Config: json.RawMessage(`{"destination_path":"/local/out"}`)},
+		Catalog:          fakerCatalog(),
+		Checkpointer:     runner.CheckpointFunc(func(context.Context, runner.Checkpoint) error { return nil }),
+		LocalRoot:        root,
+		Log:              logWriter{t},
+		ProgressInterval: 100 * time.Millisecond,
+		OnProgress: func(p runner.Progress) {
+			if p.Stats.RecordsEmitted > 0 {
+				once.Do(onRecords)
+			}
+		},
+	})
+}
+
+// TestCancelRemovesPod: cancelling a sync mid-stream ends it as cancelled
+// and leaves no pod or Secret behind.
+func TestCancelRemovesPod(t *testing.T) {
+	c := requireCluster(t, map[string]string{
+		"source-faker": "./connectors/source-faker", "destination-jsonl": "./connectors/destination-jsonl"})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	res, err := c.startedSync(ctx, t, "kube-cancel", cancel)
+	if err == nil || res.Status != runner.StatusCancelled {
+		t.Fatalf("sync: status %s, %v; want cancelled", res.Status, err)
+	}
+	if left := c.labelled(t, "io.ferry.instance=kube-cancel"); len(left) > 0 {
+		t.Errorf("left behind after cancel: %v", left)
+	}
+}
+
+// TestDeletedPodFailsAttempt: a pod deleted mid-sync (kubectl delete pod)
+// fails the attempt with a reason that says so, and nothing is left.
+func TestDeletedPodFailsAttempt(t *testing.T) {
+	c := requireCluster(t, map[string]string{
+		"source-faker": "./connectors/source-faker", "destination-jsonl": "./connectors/destination-jsonl"})
+	pods := c.rt.client.CoreV1().Pods(c.rt.opts.Namespace)
+	res, err := c.startedSync(t.Context(), t, "kube-deleted", func() {
+		list, err := pods.List(t.Context(), metav1.ListOptions{LabelSelector: "io.ferry.instance=kube-deleted"})
+		if err != nil || len(list.Items) != 1 {
+			t.Errorf("find the sync's pod: %v, %d pods", err, len(list.Items))
+			return
+		}
+		if err := pods.Delete(t.Context(), list.Items[0].Name, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete pod: %v", err)
+		}
+	})
+	if err == nil || res.Status != runner.StatusFailed {
+		t.Fatalf("sync: status %s, %v; want failed", res.Status, err)
+	}
+	var reasons []string
+	for _, f := range res.Failures {
+		reasons = append(reasons, f.ExternalMessage)
+	}
+	if !strings.Contains(strings.Join(reasons, "\n"), "was lost: it was deleted") {
+		t.Errorf("failures %q: none says the pod was deleted", reasons)
+	}
+	if left := c.labelled(t, "io.ferry.instance=kube-deleted"); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
 }

@@ -139,10 +139,10 @@ func (p *podRun) waitTerminated(ctx context.Context, m podMember) (runner.ExitSt
 	var lostErr error
 	err := p.watchPod(context.WithoutCancel(ctx), func(pod *corev1.Pod) (bool, error) {
 		if pod == nil {
-			return true, fmt.Errorf("kubernetes: pod %s was deleted while %s ran", p.name, m.container)
+			return true, &PodLostError{Pod: p.name, Reason: deletedReason}
 		}
 		if pod.DeletionTimestamp != nil && !p.deletedByFerry() && lostErr == nil {
-			lostErr = podLost(pod, "it was deleted (kubectl delete pod, or the node is draining)")
+			lostErr = podLost(pod, deletedReason)
 		}
 		if pod.Status.Phase == corev1.PodFailed && pod.Status.Reason != "" && lostErr == nil {
 			lostErr = podLost(pod, "")
@@ -161,6 +161,9 @@ func (p *podRun) waitTerminated(ctx context.Context, m podMember) (runner.ExitSt
 	}
 	return status, err
 }
+
+// deletedReason is why a pod that someone else deleted was lost.
+const deletedReason = "it was deleted (kubectl delete pod, or the node is draining)"
 
 // podLost describes a pod that failed for a reason of Kubernetes' own.
 func podLost(pod *corev1.Pod, what string) error {
