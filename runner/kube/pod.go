@@ -88,15 +88,29 @@ func labels(in map[string]string) map[string]string {
 // ManagedByLabel marks everything the runtime creates.
 const ManagedByLabel = "app.kubernetes.io/managed-by"
 
-// podFiles are the members' files as one Secret: a key per file, and per
-// container the keys it gets and where the shim puts them.
+// Secret sizes: the API refuses a Secret over 1 MiB, and catalogs can be
+// larger, so files are cut into parts and the parts spread over as many
+// Secrets as they need.
+const (
+	partSize     = 512 << 10
+	secretBudget = 900 << 10
+)
+
+// podFiles are the members' files as Secrets: each file cut into parts,
+// each part a key of one Secret, and per container where the shim puts
+// the concatenation of which parts.
 type podFiles struct {
-	data     map[string][]byte
-	manifest map[string]map[string]string // container -> key -> path
+	secrets []map[string][]byte
+	// keys[container][i] are the container's keys in secret i.
+	keys map[string]map[int][]string
+	// manifest[container] maps a file's path to its parts, as paths
+	// relative to shim.FilesDir ("<secret index>/<key>").
+	manifest map[string]map[string][]string
 }
 
 func collectFiles(members []member) podFiles {
-	pf := podFiles{data: map[string][]byte{}, manifest: map[string]map[string]string{}}
+	pf := podFiles{keys: map[string]map[int][]string{}, manifest: map[string]map[string][]string{}}
+	size := 0
 	for _, m := range members {
 		paths := make([]string, 0, len(m.spec.Files))
 		for p := range m.spec.Files {
@@ -104,20 +118,39 @@ func collectFiles(members []member) podFiles {
 		}
 		sort.Strings(paths)
 		for i, p := range paths {
-			key := fmt.Sprintf("%s-%d", m.container, i)
-			pf.data[key] = m.spec.Files[p]
-			if pf.manifest[m.container] == nil {
-				pf.manifest[m.container] = map[string]string{}
+			body := m.spec.Files[p]
+			parts := []string{}
+			for j := 0; j == 0 || len(body) > 0; j++ {
+				part := body[:min(len(body), partSize)]
+				body = body[len(part):]
+				if len(pf.secrets) == 0 || size+len(part) > secretBudget {
+					pf.secrets = append(pf.secrets, map[string][]byte{})
+					size = 0
+				}
+				n := len(pf.secrets) - 1
+				key := fmt.Sprintf("%s-%d-%d", m.container, i, j)
+				pf.secrets[n][key] = part
+				size += len(part)
+				if pf.keys[m.container] == nil {
+					pf.keys[m.container] = map[int][]string{}
+				}
+				pf.keys[m.container][n] = append(pf.keys[m.container][n], key)
+				parts = append(parts, fmt.Sprintf("%d/%s", n, key))
 			}
-			pf.manifest[m.container][key] = path.Clean(p)
+			if pf.manifest[m.container] == nil {
+				pf.manifest[m.container] = map[string][]string{}
+			}
+			pf.manifest[m.container][path.Clean(p)] = parts
 		}
 	}
 	return pf
 }
 
-// buildPod returns the pod of members. secretName is the Secret holding
-// their files ("" when none has any).
-func (r *Runtime) buildPod(name, secretName string, members []member, pf podFiles) *corev1.Pod {
+// secretName is the name of the pod's i-th Secret.
+func secretName(pod string, i int) string { return fmt.Sprintf("%s-%d", pod, i) }
+
+// buildPod returns the pod of members, whose files are in pf's Secrets.
+func (r *Runtime) buildPod(name string, members []member, pf podFiles) *corev1.Pod {
 	no := false
 	grace := int64(0)
 	lbl := map[string]string{}
@@ -149,16 +182,20 @@ func (r *Runtime) buildPod(name, secretName string, members []member, pf podFile
 		},
 	}
 	for _, m := range members {
-		// Each container sees only its own files: one volume per container
-		// projecting its keys of the pod's Secret.
-		if keys := pf.manifest[m.container]; secretName != "" && len(keys) > 0 {
-			items := make([]corev1.KeyToPath, 0, len(keys))
-			for k := range keys {
+		// Each container sees only its own files: per Secret, a volume
+		// projecting that container's keys.
+		idx := make([]int, 0, len(pf.keys[m.container]))
+		for i := range pf.keys[m.container] {
+			idx = append(idx, i)
+		}
+		sort.Ints(idx)
+		for _, i := range idx {
+			items := make([]corev1.KeyToPath, 0, len(pf.keys[m.container][i]))
+			for _, k := range pf.keys[m.container][i] {
 				items = append(items, corev1.KeyToPath{Key: k, Path: k})
 			}
-			sort.Slice(items, func(i, j int) bool { return items[i].Key < items[j].Key })
-			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "files-" + m.container, VolumeSource: corev1.VolumeSource{
-				Secret: &corev1.SecretVolumeSource{SecretName: secretName, Items: items}}})
+			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: fmt.Sprintf("files-%s-%d", m.container, i),
+				VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secretName(name, i), Items: items}}})
 		}
 		if m.spec.SocketVolume != "" && !hasVolume(pod, "sockets") {
 			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: "sockets", VolumeSource: corev1.VolumeSource{
@@ -170,7 +207,7 @@ func (r *Runtime) buildPod(name, secretName string, members []member, pf podFile
 		if m.spec.NetworkMode == "host" {
 			pod.Spec.HostNetwork = true
 		}
-		pod.Spec.Containers = append(pod.Spec.Containers, r.container(m, secretName != "", pf))
+		pod.Spec.Containers = append(pod.Spec.Containers, r.container(m, pf))
 	}
 	return pod
 }
@@ -199,7 +236,7 @@ func localVolume(root string) corev1.Volume {
 
 // container is one connector's container: the shim runs first and starts
 // the connector once Ferry's attach stands.
-func (r *Runtime) container(m member, withFiles bool, pf podFiles) corev1.Container {
+func (r *Runtime) container(m member, pf podFiles) corev1.Container {
 	cmd := []string{shimPath, "shim"}
 	if m.spec.OpenStdin {
 		cmd = append(cmd, "--stdin")
@@ -222,10 +259,18 @@ func (r *Runtime) container(m member, withFiles bool, pf podFiles) corev1.Contai
 	for _, k := range keys {
 		c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: m.spec.Env[k]})
 	}
-	if files := pf.manifest[m.container]; withFiles && len(files) > 0 {
-		b, _ := json.Marshal(files) //nolint:errchkjson // a map of strings
+	if files := pf.manifest[m.container]; len(files) > 0 {
+		b, _ := json.Marshal(files) //nolint:errchkjson // maps of strings
 		c.Env = append(c.Env, corev1.EnvVar{Name: shim.FilesEnv, Value: string(b)})
-		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "files-" + m.container, MountPath: shim.FilesDir, ReadOnly: true})
+		idx := make([]int, 0, len(pf.keys[m.container]))
+		for i := range pf.keys[m.container] {
+			idx = append(idx, i)
+		}
+		sort.Ints(idx)
+		for _, i := range idx {
+			c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: fmt.Sprintf("files-%s-%d", m.container, i),
+				MountPath: fmt.Sprintf("%s/%d", shim.FilesDir, i), ReadOnly: true})
+		}
 	}
 	if m.spec.SocketVolume != "" {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "sockets", MountPath: runner.SocketDir})

@@ -89,7 +89,7 @@ func (r *Runtime) runPod(ctx context.Context, pms []podMember) {
 type podRun struct {
 	r      *Runtime
 	name   string
-	secret string // "" when the pod has no files
+	secrets []string // the Secrets holding the pod's files
 	// deleting is set once Ferry deletes the pod, so a deletion seen
 	// before it is someone else's.
 	mu       sync.Mutex
@@ -104,17 +104,17 @@ func (p *podRun) create(ctx context.Context, members []member) error {
 	defer cancel()
 	pf := collectFiles(members)
 	lbl := labels(members[0].spec.Labels)
-	if len(pf.data) > 0 {
+	for i, data := range pf.secrets {
 		sec := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: p.name, Namespace: p.r.opts.Namespace, Labels: lbl},
-			Data:       pf.data, Type: corev1.SecretTypeOpaque,
+			ObjectMeta: metav1.ObjectMeta{Name: secretName(p.name, i), Namespace: p.r.opts.Namespace, Labels: lbl},
+			Data:       data, Type: corev1.SecretTypeOpaque,
 		}
 		if _, err := p.r.client.CoreV1().Secrets(p.r.opts.Namespace).Create(cctx, sec, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("kubernetes: create the pod's secret: %w", err)
 		}
-		p.secret = p.name
+		p.secrets = append(p.secrets, sec.Name)
 	}
-	pod := p.r.buildPod(p.name, p.secret, members, pf)
+	pod := p.r.buildPod(p.name, members, pf)
 	if _, err := p.r.client.CoreV1().Pods(p.r.opts.Namespace).Create(cctx, pod, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("kubernetes: create pod %s: %w", p.name, err)
 	}
@@ -200,9 +200,9 @@ func (p *podRun) cleanup(ctx context.Context) {
 	} else if err := p.waitGone(cctx); err != nil {
 		p.r.log.Warn("pod not gone", "pod", p.name, "error", err)
 	}
-	if p.secret != "" {
-		if err := p.r.client.CoreV1().Secrets(p.r.opts.Namespace).Delete(cctx, p.secret, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			p.r.log.Warn("could not delete secret", "secret", p.secret, "error", err)
+	for _, name := range p.secrets {
+		if err := p.r.client.CoreV1().Secrets(p.r.opts.Namespace).Delete(cctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			p.r.log.Warn("could not delete secret", "secret", name, "error", err)
 		}
 	}
 }

@@ -46,10 +46,12 @@ const StartLine = "ferry-start\n"
 // a JSON array of strings; it overrides AIRBYTE_ENTRYPOINT.
 const EntrypointEnv = "FERRY_ENTRYPOINT"
 
-// FilesEnv holds the container's files as a JSON object from a key in
-// FilesDir to the absolute path the connector expects it at. The pod
-// mounts the files from a Secret; the shim copies them into place, so
-// they sit in the container's own writable filesystem as on Docker.
+// FilesEnv holds the container's files as a JSON object from the absolute
+// path the connector expects a file at to the parts it is made of, paths
+// relative to FilesDir. The pod mounts the parts from Secrets (a Secret
+// holds at most 1 MiB, so a large catalog spans several); the shim joins
+// them into place, so the files sit in the container's own writable
+// filesystem as on Docker.
 const FilesEnv = "FERRY_FILES"
 
 // FilesDir is where the container's files are mounted.
@@ -187,28 +189,35 @@ func Run(args []string, keepStdin bool, stdin, stdout, stderr *os.File) int {
 	return exitCode(cmd.ProcessState, err)
 }
 
-// placeFiles copies each file named in manifest (FilesEnv) from dir to
-// its path, readable by its owner only: configs hold secrets.
+// placeFiles writes each file named in manifest (FilesEnv) from its parts
+// in dir, readable by its owner only: configs hold secrets.
 func placeFiles(dir, manifest string) error {
 	if manifest == "" {
 		return nil
 	}
-	var files map[string]string
+	var files map[string][]string
 	if err := json.Unmarshal([]byte(manifest), &files); err != nil {
 		return fmt.Errorf("%s: %v", FilesEnv, err)
 	}
-	for key, dst := range files {
-		if !filepath.IsAbs(dst) || strings.Contains(key, "/") {
-			return fmt.Errorf("%s: bad entry %q -> %q", FilesEnv, key, dst)
+	for dst, parts := range files {
+		if !filepath.IsAbs(dst) || len(parts) == 0 {
+			return fmt.Errorf("%s: bad entry %q -> %q", FilesEnv, dst, parts)
 		}
-		b, err := os.ReadFile(filepath.Join(dir, key))
-		if err != nil {
-			return fmt.Errorf("read file %s: %v", key, err)
+		var body []byte
+		for _, part := range parts {
+			if !filepath.IsLocal(part) {
+				return fmt.Errorf("%s: part %q of %s is outside the files directory", FilesEnv, part, dst)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, part))
+			if err != nil {
+				return fmt.Errorf("read part %s of %s: %v", part, dst, err)
+			}
+			body = append(body, b...)
 		}
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return fmt.Errorf("place %s: %v", dst, err)
 		}
-		if err := os.WriteFile(dst, b, 0o600); err != nil {
+		if err := os.WriteFile(dst, body, 0o600); err != nil {
 			return fmt.Errorf("place %s: %v", dst, err)
 		}
 	}

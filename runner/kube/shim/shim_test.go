@@ -122,15 +122,19 @@ func TestShimForwardsTerm(t *testing.T) {
 	}
 }
 
-// TestPlaceFiles: files land at their paths with the owner's permission
-// only; a manifest that names a path outside a plain key is refused.
+// TestPlaceFiles: files are joined from their parts at their paths, with
+// the owner's permission only; a manifest naming a part outside the files
+// directory, a relative destination or a missing part is refused.
 func TestPlaceFiles(t *testing.T) {
 	src, dst := t.TempDir(), t.TempDir()
-	if err := os.WriteFile(filepath.Join(src, "source-0"), []byte(`{"api_key":"s3cret"}`), 0o644); err != nil {
-		t.Fatal(err)
+	for name, body := range map[string]string{"0/source-0-0": `{"api_key":`, "1/source-0-1": `"s3cret"}`} {
+		os.MkdirAll(filepath.Join(src, filepath.Dir(name)), 0o755)
+		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	target := filepath.Join(dst, "source", "config.json")
-	if err := placeFiles(src, `{"source-0":"`+target+`"}`); err != nil {
+	if err := placeFiles(src, `{"`+target+`":["0/source-0-0","1/source-0-1"]}`); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(target)
@@ -138,7 +142,8 @@ func TestPlaceFiles(t *testing.T) {
 	if err != nil || string(b) != `{"api_key":"s3cret"}` || st.Mode().Perm() != 0o600 {
 		t.Errorf("placed file: %q, %v, mode %v", b, err, st.Mode())
 	}
-	for _, bad := range []string{`{"../x":"/tmp/x"}`, `{"source-0":"relative/path"}`, `not json`, `{"missing":"/tmp/ferry-shim-missing"}`} {
+	for _, bad := range []string{`{"/tmp/x":["../x"]}`, `{"relative/path":["0/source-0-0"]}`, `not json`,
+		`{"/tmp/ferry-shim-missing":["0/missing"]}`, `{"/tmp/x":[]}`} {
 		if err := placeFiles(src, bad); err == nil {
 			t.Errorf("manifest %s accepted", bad)
 		}
