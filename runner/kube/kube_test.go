@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -64,7 +65,8 @@ func requireCluster(t *testing.T, images map[string]string) *cluster {
 	if ns == "" {
 		ns = "default"
 	}
-	rt, err := New(cfg, Options{Namespace: ns, HelperImage: refs["relay"], PullPolicy: corev1.PullNever})
+	rt, err := New(cfg, Options{Namespace: ns, HelperImage: refs["relay"], PullPolicy: corev1.PullNever,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}

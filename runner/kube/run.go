@@ -67,19 +67,33 @@ func (r *Runtime) runPod(ctx context.Context, pms []podMember) {
 	}
 	name := podName(strings.TrimSuffix(pms[0].spec.Name, "-source"))
 	p := &podRun{r: r, name: name}
-	defer p.cleanup(ctx)
 	if err := p.create(ctx, members); err != nil {
+		p.cleanup(ctx)
 		for _, m := range pms {
 			m.exited(runner.ExitStatus{}, err)
 		}
 		return
 	}
-	var wg sync.WaitGroup
+	// The member that ends last removes the pod before it reports, so
+	// that once both have reported (Sync returns) nothing is left.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		left = len(pms)
+	)
 	for _, m := range pms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m.exited(p.runMember(ctx, m))
+			status, err := p.runMember(ctx, m)
+			mu.Lock()
+			left--
+			last := left == 0
+			mu.Unlock()
+			if last {
+				p.cleanup(ctx)
+			}
+			m.exited(status, err)
 		}()
 	}
 	wg.Wait()
@@ -87,8 +101,8 @@ func (r *Runtime) runPod(ctx context.Context, pms []podMember) {
 
 // podRun is one pod's life.
 type podRun struct {
-	r      *Runtime
-	name   string
+	r       *Runtime
+	name    string
 	secrets []string // the Secrets holding the pod's files
 	// deleting is set once Ferry deletes the pod, so a deletion seen
 	// before it is someone else's.

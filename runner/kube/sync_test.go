@@ -91,8 +91,8 @@ func TestSyncAsPod(t *testing.T) {
 				}
 				total += n
 			}
-			if total != 2100 {
-				t.Errorf("%d records in all, want 2100 (2000 users and purchases, 100 products)", total)
+			if total != 4100 {
+				t.Errorf("%d records in all, want 4100 (2000 users, 2000 purchases, 100 products)", total)
 			}
 			if left := c.labelled(t, "io.ferry.instance=kube-test"); len(left) > 0 {
 				t.Errorf("left behind: %v", left)
