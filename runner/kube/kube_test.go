@@ -4,30 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/runner/kube/kubetest"
 	"github.com/ferrysync/ferry/runner/runnertest"
-)
-
-// Test environment, set by make kube-test (scripts/kube-test.sh).
-const (
-	// envKubeconfig names the test cluster's kubeconfig.
-	envKubeconfig = "FERRY_KUBECONFIG"
-	// envRequire, set to 1, fails the tests instead of skipping them when
-	// there is no cluster.
-	envRequire = "FERRY_REQUIRE_KUBE"
-	// envImport is a command that copies Docker images into the
-	// cluster's image store (its arguments follow), e.g.
-	// "bin/kube/kubecluster -state /tmp/ferry-kube import".
-	envImport = "FERRY_KUBE_IMPORT"
-	// envNamespace is the namespace the tests use (default "default").
-	envNamespace = "FERRY_KUBE_NAMESPACE"
 )
 
 // cluster is the test cluster with the images the tests need in it.
@@ -42,15 +26,7 @@ type cluster struct {
 // Ferry's relay image as the helper.
 func requireCluster(t *testing.T, images map[string]string) *cluster {
 	t.Helper()
-	path := os.Getenv(envKubeconfig)
-	if path == "" {
-		msg := "no Kubernetes cluster: set " + envKubeconfig + " (make kube-test starts one and sets it); " +
-			envRequire + "=1 fails instead of skipping"
-		if os.Getenv(envRequire) == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	path := kubetest.Require(t)
 	runnertest.RequireDocker(t)
 	cfg, err := LoadConfig(path)
 	if err != nil {
@@ -60,12 +36,10 @@ func requireCluster(t *testing.T, images map[string]string) *cluster {
 	for name, pkg := range images {
 		refs[name] = runnertest.BuildImage(t, name, pkg)
 	}
-	importImages(t, refs)
-	ns := os.Getenv(envNamespace)
-	if ns == "" {
-		ns = "default"
+	for _, ref := range refs {
+		kubetest.Import(t, ref)
 	}
-	rt, err := New(cfg, Options{Namespace: ns, HelperImage: refs["relay"], PullPolicy: corev1.PullNever,
+	rt, err := New(cfg, Options{Namespace: kubetest.Namespace(), HelperImage: refs["relay"], PullPolicy: corev1.PullNever,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
@@ -74,33 +48,6 @@ func requireCluster(t *testing.T, images map[string]string) *cluster {
 		t.Fatal(err)
 	}
 	return &cluster{rt: rt, images: refs}
-}
-
-// imported remembers what this test process imported already.
-var imported = map[string]bool{}
-
-func importImages(t *testing.T, refs map[string]string) {
-	t.Helper()
-	var todo []string
-	for _, ref := range refs {
-		if !imported[ref] {
-			todo = append(todo, ref)
-		}
-	}
-	if len(todo) == 0 {
-		return
-	}
-	argv := strings.Fields(os.Getenv(envImport))
-	if len(argv) == 0 {
-		t.Fatalf("%s is not set: the tests cannot put their images into the cluster", envImport)
-	}
-	cmd := exec.Command(argv[0], append(argv[1:], todo...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("import %v: %v\n%s", todo, err, out)
-	}
-	for _, ref := range todo {
-		imported[ref] = true
-	}
 }
 
 // leftovers lists the pods and Secrets still carrying a marker label.
