@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"testing"
@@ -85,4 +86,24 @@ func TestRuntimeAcceptance(t *testing.T) {
 	c := requireCluster(t, map[string]string{"testconn": runnertest.TestconnPkg})
 	images := runnertest.TestImages{Testconn: c.images["testconn"], Missing: "ferry/no-such-image:never"}
 	runnertest.RuntimeAcceptance(t, func(*testing.T) runner.Runtime { return c.rt }, images, c.leftovers)
+}
+
+// TestOOMKilled: a connector over its memory limit is reported as
+// OOM-killed, from the container's Kubernetes reason.
+func TestOOMKilled(t *testing.T) {
+	c := requireCluster(t, map[string]string{"testconn": runnertest.TestconnPkg})
+	spec := runner.ConnectorSpec{
+		Name: "ferry-test-oom", Image: c.images["testconn"], Args: []string{"alloc", "512", "out", "survived"},
+		Resources: runner.Resources{MemoryBytes: 32 << 20}, Labels: map[string]string{runner.LabelInstance: "kube-oom"},
+	}
+	status, err := c.rt.Run(t.Context(), spec, runner.Stdio{Out: io.Discard, Err: io.Discard})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if want := (runner.ExitStatus{Code: 137, OOMKilled: true}); status != want {
+		t.Errorf("status: got %+v, want %+v", status, want)
+	}
+	if left := c.labelled(t, runner.LabelInstance+"=kube-oom"); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
 }
