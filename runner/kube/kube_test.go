@@ -25,7 +25,7 @@ type cluster struct {
 // under FERRY_REQUIRE_KUBE=1) without one. It builds the named images with
 // Docker (runnertest.BuildImage) and imports them into the cluster, with
 // Ferry's relay image as the helper.
-func requireCluster(t *testing.T, images map[string]string) *cluster {
+func requireCluster(t testing.TB, images map[string]string) *cluster {
 	t.Helper()
 	path := kubetest.Require(t)
 	runnertest.RequireDocker(t)
