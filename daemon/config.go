@@ -69,7 +69,23 @@ const (
 	RuntimeAuto   = "auto"
 	RuntimeDocker = "docker"
 	RuntimeLocal  = "local"
+	// RuntimeKubernetes runs each attempt as a pod (runner/kube); the
+	// daemon then uses no Docker engine at all.
+	RuntimeKubernetes = "kubernetes"
 )
+
+// KubernetesConfig configures the Kubernetes runtime.
+type KubernetesConfig struct {
+	// Kubeconfig is a kubeconfig file; empty uses the in-cluster config
+	// (the service account of Ferry's pod).
+	Kubeconfig string
+	// Namespace holds the connector pods and their Secrets; empty is the
+	// namespace Ferry's pod runs in, else "default".
+	Namespace string
+	// PullPolicy of connector images: IfNotPresent (default), Always or
+	// Never.
+	PullPolicy string
+}
 
 // RuntimeConfig chooses how connectors run.
 type RuntimeConfig struct {
@@ -103,6 +119,8 @@ type RuntimeConfig struct {
 	// FailOnCountMismatch fails an attempt whose source, Ferry and
 	// destination record counts disagree (G12) instead of warning.
 	FailOnCountMismatch bool
+	// Kubernetes configures the kubernetes runtime.
+	Kubernetes KubernetesConfig
 }
 
 // WorkersConfig bounds concurrency.
@@ -227,8 +245,10 @@ func (c *Config) Validate() error {
 	switch {
 	case strings.TrimSpace(c.DataDir) == "":
 		return bad("DataDir", "is required")
-	case c.Runtime.Kind != RuntimeAuto && c.Runtime.Kind != RuntimeDocker && c.Runtime.Kind != RuntimeLocal:
-		return bad("Runtime.Kind", "is %q, want auto, docker or local", c.Runtime.Kind)
+	case c.Runtime.Kind != RuntimeAuto && c.Runtime.Kind != RuntimeDocker && c.Runtime.Kind != RuntimeLocal && c.Runtime.Kind != RuntimeKubernetes:
+		return bad("Runtime.Kind", "is %q, want auto, docker, local or kubernetes", c.Runtime.Kind)
+	case !validPullPolicy(c.Runtime.Kubernetes.PullPolicy):
+		return bad("Runtime.Kubernetes.PullPolicy", "is %q, want IfNotPresent, Always or Never", c.Runtime.Kubernetes.PullPolicy)
 	case c.Runtime.Kind == RuntimeLocal && c.Runtime.ConnectorsDir == "":
 		return bad("Runtime.ConnectorsDir", "is required by the local runtime")
 	case c.Runtime.Bridge != "" && c.Runtime.Bridge != runner.BridgeAuto && c.Runtime.Bridge != runner.BridgeDirect && c.Runtime.Bridge != runner.BridgeRelay:
@@ -330,3 +350,11 @@ func (c *Config) LocalRoot() string { return filepath.Join(c.DataDir, "local") }
 
 // InstanceFile holds the instance ID.
 func (c *Config) InstanceFile() string { return filepath.Join(c.DataDir, "instance-id") }
+
+func validPullPolicy(p string) bool {
+	switch p {
+	case "", "IfNotPresent", "Always", "Never":
+		return true
+	}
+	return false
+}

@@ -39,6 +39,7 @@ type replicaSet struct {
 	procs   map[string]*exec.Cmd
 	outs    map[string]*lockedBuffer
 	env     []string // more FERRY_* settings for the replicas
+	runtime string   // the replicas' --runtime; empty is docker
 }
 
 func newReplicaSet(t *testing.T) *replicaSet {
@@ -102,7 +103,11 @@ func (r *replicaSet) start(id string) {
 		r.dirs[id] = r.t.TempDir()
 		r.outs[id] = &lockedBuffer{}
 	}
-	cmd := exec.Command(r.bin, "serve", "--data-dir", r.dirs[id], "--runtime", "docker", "--no-demo",
+	rt := r.runtime
+	if rt == "" {
+		rt = RuntimeDocker
+	}
+	cmd := exec.Command(r.bin, "serve", "--data-dir", r.dirs[id], "--runtime", rt, "--no-demo",
 		"--shutdown-grace", "5s", "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "FERRY_DATABASE_URL="+r.url, "FERRY_SECRET_KEY_FILE="+r.keyFile,
 		"FERRY_REPLICA_ID="+id, "FERRY_LEASE="+testLease.String(), "FERRY_HEARTBEAT="+testHeartbeat.String(),

@@ -2,13 +2,16 @@ package daemon
 
 import (
 	"context"
+
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"log/slog"
 	"os"
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/runner/docker"
+	"github.com/ferrysync/ferry/runner/kube"
 	"github.com/ferrysync/ferry/runner/local"
 	"github.com/ferrysync/ferry/store"
 )
@@ -19,6 +22,15 @@ import (
 // it chose and why, since the two run different connector builds (images
 // against bin/connectors).
 func ChooseRuntime(ctx context.Context, cfg Config, instanceID string, log *slog.Logger) (runner.Runtime, error) {
+	if cfg.Runtime.Kind == RuntimeKubernetes {
+		rt, err := kubeRuntime(ctx, cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("runtime kubernetes: %w", err)
+		}
+		log.Info("using the Kubernetes runtime: each attempt runs as a pod", "runtime", RuntimeKubernetes,
+			"namespace", rt.Namespace())
+		return rt, nil
+	}
 	if cfg.Runtime.Kind != RuntimeLocal {
 		rt, err := dockerRuntime(ctx, cfg, instanceID, log)
 		if err == nil {
@@ -100,4 +112,33 @@ func attemptBridge(m runner.Mode) string {
 		return store.BridgeDirect
 	}
 	return m.Bridge
+}
+
+// kubeRuntime connects to the cluster of cfg and checks that the
+// namespace's pods can be listed.
+func kubeRuntime(ctx context.Context, cfg Config, log *slog.Logger) (*kube.Runtime, error) {
+	kc := cfg.Runtime.Kubernetes
+	rest, err := kube.LoadConfig(kc.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	ns := kc.Namespace
+	if ns == "" {
+		ns = kube.InClusterNamespace()
+	}
+	helper := cfg.Runtime.RelayImage
+	if helper == "" {
+		helper = runner.DefaultRelayImage
+	}
+	rt, err := kube.New(rest, kube.Options{Namespace: ns, HelperImage: helper,
+		PullPolicy: corev1.PullPolicy(kc.PullPolicy), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.Runtime.PingTimeout)
+	defer cancel()
+	if err := rt.Ping(pctx); err != nil {
+		return nil, err
+	}
+	return rt, nil
 }

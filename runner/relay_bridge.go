@@ -48,6 +48,14 @@ type DirProber interface {
 	SharesDirs(ctx context.Context, image string) (bool, string, error)
 }
 
+// NoBridge is implemented by runtimes on which Ferry can reach a source's
+// sockets neither directly nor through the relay: on Kubernetes the
+// sockets live in the pod's own emptyDir. Bridged mode then runs in stdio
+// mode, for the reason given.
+type NoBridge interface {
+	NoBridgeReason() string
+}
+
 // BridgeRequest is what ResolveBridge decides from.
 type BridgeRequest struct {
 	// Want is the setting: BridgeAuto (or ""), BridgeDirect or BridgeRelay.
@@ -82,6 +90,13 @@ func ResolveBridge(ctx context.Context, rt Runtime, req BridgeRequest) (BridgePl
 	relayImage := req.RelayImage
 	if relayImage == "" {
 		relayImage = DefaultRelayImage
+	}
+	if nb, ok := rt.(NoBridge); ok {
+		why := nb.NoBridgeReason()
+		if want != BridgeAuto {
+			return BridgePlan{}, fmt.Errorf("bridged mode cannot run on the %s runtime: %s", rt.Name(), why)
+		}
+		return BridgePlan{Unavailable: why}, nil
 	}
 	prober, docker := rt.(DirProber)
 	if !docker {

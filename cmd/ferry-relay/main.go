@@ -10,10 +10,16 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/ferrysync/ferry/runner/kube/shim"
 	"github.com/ferrysync/ferry/runner/relay"
 )
 
 func main() {
+	if len(os.Args) >= 2 {
+		if code, ok := podCommand(os.Args[1], os.Args[2:]); ok {
+			os.Exit(code)
+		}
+	}
 	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" {
 		fmt.Fprintln(os.Stderr, "usage: ferry-relay SOCKET_PATH...")
 		os.Exit(2)
@@ -40,3 +46,41 @@ func cpuUsed() string {
 }
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+// podCommand runs the commands of a Kubernetes pod's connector containers;
+// ok is false for anything else (socket paths are absolute, so they never
+// collide with these names).
+func podCommand(name string, args []string) (code int, ok bool) {
+	switch name {
+	case "install":
+		if len(args) != 1 {
+			fmt.Fprintln(os.Stderr, "usage: ferry-relay install DIR")
+			return 2, true
+		}
+		if err := shim.Install(args[0], "ferry-relay"); err != nil {
+			fmt.Fprintf(os.Stderr, "ferry-relay install: %v\n", err)
+			return 1, true
+		}
+		return 0, true
+	case "shim":
+		keep := len(args) > 0 && args[0] == "--stdin"
+		if keep {
+			args = args[1:]
+		}
+		if len(args) > 0 && args[0] == "--" {
+			args = args[1:]
+		}
+		return shim.Run(args, keep, os.Stdin, os.Stdout, os.Stderr), true
+	case "signal":
+		if len(args) != 1 {
+			fmt.Fprintln(os.Stderr, "usage: ferry-relay signal TERM|KILL")
+			return 2, true
+		}
+		if err := shim.Signal(args[0]); err != nil {
+			fmt.Fprintf(os.Stderr, "ferry-relay signal: %v\n", err)
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
