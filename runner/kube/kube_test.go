@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"io"
+	"strings"
 	"log/slog"
 	"os"
 	"testing"
@@ -104,6 +105,32 @@ func TestOOMKilled(t *testing.T) {
 		t.Errorf("status: got %+v, want %+v", status, want)
 	}
 	if left := c.labelled(t, runner.LabelInstance+"=kube-oom"); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// TestStrictPod: a strict connector runs as a non-root user on a
+// read-only root filesystem, reads its files, and writes only to /tmp and
+// its own directories.
+func TestStrictPod(t *testing.T) {
+	c := requireCluster(t, map[string]string{"testconn": runnertest.TestconnPkg})
+	run := func(args ...string) (string, runner.ExitStatus, error) {
+		var out, errOut strings.Builder
+		spec := runner.ConnectorSpec{Name: "ferry-test-strict", Image: c.images["testconn"], Args: args, WorkDir: "/source",
+			Files:     map[string][]byte{"/source/config.json": []byte(`{"k":1}`)},
+			Hardening: runner.HardeningStrict, Labels: map[string]string{runner.LabelInstance: "kube-strict"}}
+		st, err := c.rt.Run(t.Context(), spec, runner.Stdio{Out: &out, Err: &errOut})
+		return out.String() + errOut.String(), st, err
+	}
+	out, st, err := run("cat", "/source/config.json", "write", "/tmp/x", "ok", "write", "/source/y", "ok", "env", "HOME")
+	if err != nil || st.Code != 0 || !strings.Contains(out, `{"k":1}`) || !strings.Contains(out, "HOME=/tmp") {
+		t.Fatalf("strict run: %+v, %v, output %q", st, err, out)
+	}
+	out, st, err = run("write", "/rootfs-file", "no")
+	if err != nil || st.Code == 0 || !strings.Contains(out, "read-only file system") {
+		t.Errorf("write to the root filesystem: %+v, %v, output %q; want a read-only failure", st, err, out)
+	}
+	if left := c.labelled(t, runner.LabelInstance+"=kube-strict"); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,6 +208,9 @@ func (r *Runtime) buildPod(name string, members []member, pf podFiles) *corev1.P
 		if m.spec.NetworkMode == "host" {
 			pod.Spec.HostNetwork = true
 		}
+		if m.spec.Hardening == runner.HardeningStrict {
+			strictVolumes(pod, m, pf)
+		}
 		pod.Spec.Containers = append(pod.Spec.Containers, r.container(m, pf))
 	}
 	return pod
@@ -275,6 +279,9 @@ func (r *Runtime) container(m member, pf podFiles) corev1.Container {
 	if m.spec.SocketVolume != "" {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "sockets", MountPath: runner.SocketDir})
 	}
+	if m.spec.Hardening == runner.HardeningStrict {
+		strict(&c, m, pf)
+	}
 	if m.spec.LocalRoot != "" {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "local", MountPath: runner.LocalDir})
 	}
@@ -316,4 +323,74 @@ func stopTimeout(spec runner.ConnectorSpec) time.Duration {
 		return spec.StopTimeout
 	}
 	return runner.DefaultStopTimeout
+}
+
+// strict locks a container down as runner.HardeningStrict asks: a
+// non-root user (the local root's writer when the connector has /local,
+// else runner.StrictUser), a read-only root filesystem, and writable
+// emptyDirs where a connector must write: /tmp (HOME points there), its
+// working directory and the directories its files go to. The volumes are
+// added to the pod by strictVolumes. Only an explicit strict applies: the
+// image's label, which "auto" follows on Docker, cannot be read here.
+func strict(c *corev1.Container, m member, pf podFiles) {
+	uid, gid := parseUser(runner.StrictUser)
+	if m.spec.LocalRoot != "" && m.spec.LocalUser != "" {
+		uid, gid = parseUser(m.spec.LocalUser)
+	}
+	yes := true
+	c.SecurityContext.RunAsUser, c.SecurityContext.RunAsGroup = &uid, &gid
+	c.SecurityContext.RunAsNonRoot = &yes
+	c.SecurityContext.ReadOnlyRootFilesystem = &yes
+	c.Env = append(c.Env, corev1.EnvVar{Name: "HOME", Value: "/tmp"})
+	for i, dir := range writableDirs(m, pf) {
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: fmt.Sprintf("w-%s-%d", m.container, i), MountPath: dir})
+	}
+}
+
+// writableDirs are the directories a strict container gets an emptyDir
+// at, in a stable order: /tmp, its working directory, its files' dirs.
+func writableDirs(m member, pf podFiles) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(d string) {
+		if d != "" && d != "/" && !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	add("/tmp")
+	add(path.Clean(m.spec.WorkDir))
+	paths := make([]string, 0, len(pf.manifest[m.container]))
+	for p := range pf.manifest[m.container] {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		add(path.Dir(p))
+	}
+	return out
+}
+
+// strictVolumes adds the emptyDirs of a strict member's writable dirs.
+func strictVolumes(pod *corev1.Pod, m member, pf podFiles) {
+	for i := range writableDirs(m, pf) {
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: fmt.Sprintf("w-%s-%d", m.container, i),
+			VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	}
+}
+
+// parseUser reads "uid:gid"; anything else is StrictUser's ids.
+func parseUser(s string) (uid, gid int64) {
+	uid, gid = 65532, 65532
+	u, g, ok := strings.Cut(s, ":")
+	if !ok {
+		return uid, gid
+	}
+	if n, err := strconv.ParseInt(u, 10, 64); err == nil && n > 0 {
+		uid = n
+	}
+	if n, err := strconv.ParseInt(g, 10, 64); err == nil && n > 0 {
+		gid = n
+	}
+	return uid, gid
 }
