@@ -44,9 +44,10 @@ func (p *podRun) exec(ctx context.Context, container string, args ...string) err
 	if err != nil {
 		return err
 	}
-	var out bytes.Buffer
-	if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &out}); err != nil {
-		return fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()))
+	// Two buffers: the streams are copied concurrently.
+	var out, errOut bytes.Buffer
+	if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut}); err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(out.String()+" "+errOut.String()))
 	}
 	return nil
 }
