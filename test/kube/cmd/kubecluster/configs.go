@@ -43,8 +43,9 @@ func (c *cluster) writeConfigs() error {
 // netns_mounts_under_state_dir puts the pods' network namespace mounts in
 // the state directory, where down unmounts them, rather than /run/netns.
 func (c *cluster) containerdConfig() string {
-	r := strings.NewReplacer("$STATE", c.path("containerd"), "$CNI", c.path("cni"),
-		"$PAUSE", pauseImage, "$CNIBIN", cniBinDir)
+	// $CNIBIN before $CNI: the replacer tries the old strings in order.
+	r := strings.NewReplacer("$STATE", c.path("containerd"), "$CNIBIN", cniBinDir,
+		"$CNI", c.path("cni"), "$PAUSE", pauseImage)
 	return r.Replace(`version = 2
 root = "$STATE/root"
 state = "$STATE/state"

@@ -4,13 +4,24 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
-// importPause imports the sandbox image, pauseImage, made by kubepause.
+// importPause imports the sandbox image, pauseImage, made by kubepause
+// (built beside kubecluster).
 func (c *cluster) importPause(ctx context.Context) error {
-	return c.importFrom(ctx, pauseImage, exec.CommandContext(ctx, c.binary("kubepause"), "archive", pauseImage))
+	return c.importFrom(ctx, pauseImage, exec.CommandContext(ctx, pausePath(), "archive", pauseImage))
+}
+
+func pausePath() string {
+	self, err := os.Executable()
+	if err != nil {
+		return "kubepause"
+	}
+	return filepath.Join(filepath.Dir(self), "kubepause")
 }
 
 // importImages copies local Docker images into the cluster's containerd,

@@ -31,7 +31,7 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("kubecluster", flag.ContinueOnError)
 	state := fs.String("state", defaultStateDir(), "state directory (certs, configs, data, logs, pid files)")
-	bin := fs.String("bin", os.Getenv("FERRY_KUBE_BIN"), "directory holding etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubepause")
+	bin := fs.String("bin", os.Getenv("FERRY_KUBE_BIN"), "directory holding etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubelet (kubepause is found beside kubecluster)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -73,11 +73,14 @@ func up(ctx context.Context, dir, bin string) error {
 
 func checkBinaries(bin string) error {
 	if bin == "" {
-		return errors.New("no binaries: pass -bin DIR or set FERRY_KUBE_BIN (make kube-bin builds them)")
+		return errors.New("no binaries: pass -bin DIR or set FERRY_KUBE_BIN (scripts/kube-bin.sh builds them)")
 	}
-	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubepause"} {
+	if _, err := os.Stat(pausePath()); err != nil {
+		return fmt.Errorf("no kubepause beside kubecluster: %w", err)
+	}
+	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"} {
 		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
-			return fmt.Errorf("missing %s in %s (make kube-bin builds it): %w", b, bin, err)
+			return fmt.Errorf("missing %s in %s (scripts/kube-bin.sh builds it): %w", b, bin, err)
 		}
 	}
 	for _, p := range []string{"/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/containerd-shim-runc-v2", cniBinDir + "/bridge"} {
