@@ -103,13 +103,14 @@ func runPod(t *testing.T, cs *kubernetes.Clientset, ns string, pod *corev1.Pod) 
 		t.Fatalf("create pod: %v", err)
 	}
 	t.Cleanup(func() { deletePod(t, cs, ns, created.Name) })
-	var last *corev1.Pod
+	last := created
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		last, err = cs.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
-		return last.Status.Phase == corev1.PodSucceeded || last.Status.Phase == corev1.PodFailed, nil
+		last = p
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed, nil
 	})
 	if err != nil {
 		status, _ := json.MarshalIndent(last.Status, "", "  ")

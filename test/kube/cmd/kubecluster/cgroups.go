@@ -28,16 +28,16 @@ func cgroupMounts() ([]string, error) {
 	return out, nil
 }
 
-// makeCgroupRoot creates cgroupRoot in every hierarchy: the kubelet
+// makeCgroupRoot creates c.cgroupRoot() in every hierarchy: the kubelet
 // refuses a cgroup root that does not exist. A new cpuset cgroup starts
 // with no CPUs and no memory nodes, so it gets its parent's.
-func makeCgroupRoot() error {
+func (c *cluster) makeCgroupRoot() error {
 	mounts, err := cgroupMounts()
 	if err != nil {
 		return err
 	}
 	for _, m := range mounts {
-		dir := filepath.Join(m, cgroupRoot)
+		dir := filepath.Join(m, c.cgroupRoot())
 		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("cgroup %s: %w", dir, err)
 		}
@@ -54,17 +54,17 @@ func makeCgroupRoot() error {
 	return nil
 }
 
-// removeCgroupRoot removes cgroupRoot and everything below it, deepest
+// removeCgroupRoot removes c.cgroupRoot() and everything below it, deepest
 // first (a cgroup directory is removed with rmdir, once empty of
 // processes and child cgroups).
-func removeCgroupRoot() error {
+func (c *cluster) removeCgroupRoot() error {
 	mounts, err := cgroupMounts()
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, m := range mounts {
-		root := filepath.Join(m, cgroupRoot)
+		root := filepath.Join(m, c.cgroupRoot())
 		var dirs []string
 		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && d.IsDir() {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -22,16 +24,10 @@ const (
 
 var startOrder = []string{compContainerd, compEtcd, compAPIServer, compController, compScheduler, compKubelet}
 
-// Fixed names of what the cluster creates outside its state directory.
+// Names of what the cluster creates outside its state directory.
 const (
-	// cgroupRoot holds the kubelet's kubepods hierarchy in every cgroup v1
-	// controller, so the cluster's pods are told apart from Docker's.
-	cgroupRoot = "ferry-kube"
-	// bridgeName is the pod network's bridge (the CNI bridge plugin).
-	bridgeName = "ferrykube0"
-	// podSubnet is the pod network; serviceSubnet the services' cluster IPs,
-	// which nothing routes (there is no kube-proxy).
-	podSubnet     = "10.217.0.0/24"
+	// serviceSubnet holds the services' cluster IPs, which nothing routes
+	// (there is no kube-proxy).
 	serviceSubnet = "10.218.0.0/24"
 	serviceIP     = "10.218.0.1"
 	// nodeName is the node's name and the host name the apiserver dials for
@@ -59,6 +55,30 @@ type ports struct {
 	Scheduler     int `json:"scheduler"`
 	Kubelet       int `json:"kubelet"`
 	KubeletHealth int `json:"kubeletHealth"`
+}
+
+// stateHash tells clusters in different state directories apart in the
+// names they use outside it, so two can run side by side and one's down
+// leaves the other alone.
+func (c *cluster) stateHash() [sha256.Size]byte { return sha256.Sum256([]byte(c.State)) }
+
+// cgroupRoot holds the kubelet's kubepods hierarchy in every cgroup v1
+// controller, so the cluster's pods are told apart from Docker's.
+func (c *cluster) cgroupRoot() string {
+	h := c.stateHash()
+	return "ferry-kube-" + hex.EncodeToString(h[:4])
+}
+
+// bridgeName is the pod network's bridge (the CNI bridge plugin); a
+// device name has at most 15 bytes.
+func (c *cluster) bridgeName() string {
+	h := c.stateHash()
+	return "fkube" + hex.EncodeToString(h[:4])
+}
+
+// podSubnet is the pod network, one /24 of 10.217.0.0/16.
+func (c *cluster) podSubnet() string {
+	return fmt.Sprintf("10.217.%d.0/24", c.stateHash()[4])
 }
 
 func (c *cluster) path(elem ...string) string {

@@ -87,7 +87,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 `)
 }
 
-// cniConfig is a bridge network on podSubnet with no masquerading: pods
+// cniConfig is a bridge network on c.podSubnet() with no masquerading: pods
 // reach each other and the host (the bridge's address is their gateway),
 // nothing beyond, and the plugin adds no iptables rules.
 func (c *cluster) cniConfig() string {
@@ -111,18 +111,18 @@ func (c *cluster) cniConfig() string {
     {"type": "loopback"}
   ]
 }
-`, bridgeName, c.path("cni", "ipam"), podSubnet, podSubnet)
+`, c.bridgeName(), c.path("cni", "ipam"), c.podSubnet(), c.podSubnet())
 }
 
 // kubeletConfig: cgroup v1 allowed (failCgroupV1), the cgroupfs driver
-// under cgroupRoot, no swap check, no static pods, TLS with the cluster CA,
+// under c.cgroupRoot(), no swap check, no static pods, TLS with the cluster CA,
 // eviction and image garbage collection kept out of the way (a build
 // machine's disk is often fuller than the defaults tolerate, and image GC
 // would delete the imported images, which cannot be pulled again).
 func (c *cluster) kubeletConfig() string {
 	r := strings.NewReplacer("$STATE", c.State, "$SOCK", c.socket(),
 		"$PORT", fmt.Sprint(c.Ports.Kubelet), "$HEALTH", fmt.Sprint(c.Ports.KubeletHealth),
-		"$CGROOT", "/"+cgroupRoot)
+		"$CGROOT", "/"+c.cgroupRoot())
 	return r.Replace(`apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 failCgroupV1: false

@@ -33,8 +33,8 @@ func down(dir string) error {
 	c.stopAll()
 	errs = append(errs, unmountUnder(c.State))
 	errs = append(errs, removeChains())
-	errs = append(errs, removeLinks())
-	errs = append(errs, removeCgroupRoot())
+	errs = append(errs, c.removeLinks())
+	errs = append(errs, c.removeCgroupRoot())
 	removePodLogLinks(c.State)
 	errs = append(errs, os.RemoveAll(c.State))
 	if err := errors.Join(errs...); err != nil {
@@ -201,14 +201,14 @@ func jumpsToOwn(f []string) bool {
 
 // removeLinks deletes the pod bridge and any veth still attached to it
 // (their pods' network namespaces normally take them along).
-func removeLinks() error {
+func (c *cluster) removeLinks() error {
 	links, err := listLinks()
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, l := range links {
-		if l.Master == bridgeName || l.Name == bridgeName {
+		if l.Master == c.bridgeName() || l.Name == c.bridgeName() {
 			if b, err := exec.Command("ip", "link", "delete", l.Name).CombinedOutput(); err != nil {
 				errs = append(errs, fmt.Errorf("ip link delete %s: %w: %s", l.Name, err, b))
 			}

@@ -51,6 +51,11 @@ func (c *cluster) args(comp string) (string, []string) {
 			"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", p.Controller),
 			"--cert-dir=" + c.path("controller-manager"),
 			"--service-account-private-key-file=" + pki("sa.key"), "--root-ca-file=" + pki("ca.crt"),
+			// Each controller acts as its own service account, with the
+			// roles the apiserver bootstraps for it; under the manager's
+			// own user most of them are refused (the node lifecycle
+			// controller could not lift the node's not-ready taint).
+			"--use-service-account-credentials=true",
 			"--leader-elect=false", "--profiling=false", "--v=1"}
 	case compScheduler:
 		return c.binary("kube-scheduler"), []string{
@@ -63,7 +68,7 @@ func (c *cluster) args(comp string) (string, []string) {
 			"--config=" + c.path("kubelet-config.yaml"),
 			"--kubeconfig=" + c.path("kubelet.kubeconfig"),
 			"--root-dir=" + c.path("kubelet"), "--cert-dir=" + c.path("kubelet", "pki"),
-			"--hostname-override=" + nodeName, "--node-ip=127.0.0.1", "--v=1"}
+			"--hostname-override=" + nodeName, "--v=1"}
 	}
 	panic("unknown component " + comp)
 }

@@ -189,10 +189,10 @@ func ownLeftovers(c *cluster) []string {
 			out = append(out, l)
 		}
 	}
-	if _, err := os.Stat("/sys/class/net/" + bridgeName); err == nil {
-		out = append(out, "network device "+bridgeName)
+	if _, err := os.Stat("/sys/class/net/" + c.bridgeName()); err == nil {
+		out = append(out, "network device "+c.bridgeName())
 	}
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupRoot)
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + c.cgroupRoot())
 	for _, d := range dirs {
 		out = append(out, "cgroup "+d)
 	}
@@ -231,7 +231,7 @@ func ownProcesses(c *cluster) []proc {
 		cmdline := string(bytes.ReplaceAll(bytes.TrimRight(raw, "\x00"), []byte{0}, []byte{' '}))
 		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 		cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-		if ownBinary(c, exe, cmdline) || strings.Contains(string(cg), ":/"+cgroupRoot+"/") {
+		if ownBinary(c, exe, cmdline) || strings.Contains(string(cg), ":/"+c.cgroupRoot()+"/") {
 			out = append(out, proc{pid, cmdline})
 		}
 	}

@@ -116,7 +116,7 @@ func (c *cluster) prepare() error {
 	if err := c.writeConfigs(); err != nil {
 		return err
 	}
-	return makeCgroupRoot()
+	return c.makeCgroupRoot()
 }
 
 // waitFor polls ready until it succeeds, the component exits, or upTimeout.
