@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=test/kube
 version="k8s-v1.37.2-etcd-v3.7.0-r1"
-cache="${FERRY_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ferry-kube}/$version"
+cache="${FERRY_KUBE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/ferry-kube}/$version"
 bin="$cache/bin"
 bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet)
 

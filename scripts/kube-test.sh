@@ -51,7 +51,7 @@ export FERRY_REQUIRE_KUBE=1
 export FERRY_KUBE_IMAGE_TAG="$tag"
 # The cluster's own smoke test (test/kube is a module of its own), then
 # the main module's Kubernetes packages when there are any.
-(cd test/kube && go test -race -count=1 ./...) || rc=1
+(cd test/kube && go test -race -count=1 -v ./...) || rc=1
 if [ -d runner/kube ]; then
   go test -race -count=1 ./runner/kube/... || rc=1
 fi

@@ -42,7 +42,7 @@ func down(dir string) error {
 	}
 	left := ownLeftovers(c)
 	if baseErr == nil {
-		more, err := compare(base)
+		more, err := compare(c, base)
 		if err != nil {
 			return err
 		}

@@ -139,15 +139,34 @@ func dockerOwned(kind, item, master string) bool {
 	return false
 }
 
-// compare lists what the host has now that base did not, less Docker's.
-func compare(base *snapshot) ([]string, error) {
+// otherCluster says whether a new mount or device belongs to another
+// kubecluster on the machine (another state directory, e.g. another
+// clone's make kube-test): its pods come and go as Docker's do.
+func otherCluster(c *cluster, kind, item, master string) bool {
+	switch kind {
+	case "mount":
+		for d := filepath.Dir(item); d != "/" && d != "."; d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "baseline.json")); err == nil {
+				return d != c.State
+			}
+		}
+	case "link":
+		other := func(n string) bool { return strings.HasPrefix(n, "fkube") && n != c.bridgeName() }
+		return other(item) || other(master)
+	}
+	return false
+}
+
+// compare lists what the host has now that base did not, less Docker's
+// and other clusters'.
+func compare(c *cluster, base *snapshot) ([]string, error) {
 	now, err := takeSnapshot()
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, m := range now.Mounts {
-		if !slices.Contains(base.Mounts, m) && !dockerOwned("mount", m, "") {
+		if !slices.Contains(base.Mounts, m) && !dockerOwned("mount", m, "") && !otherCluster(c, "mount", unescapeMount(m), "") {
 			out = append(out, "mount "+m)
 		}
 	}
@@ -161,7 +180,7 @@ func compare(base *snapshot) ([]string, error) {
 		return nil, err
 	}
 	for _, l := range links {
-		if !slices.Contains(base.Links, l.Name) && !dockerOwned("link", l.Name, l.Master) {
+		if !slices.Contains(base.Links, l.Name) && !dockerOwned("link", l.Name, l.Master) && !otherCluster(c, "link", l.Name, l.Master) {
 			out = append(out, "network device "+l.Name)
 		}
 	}
@@ -212,9 +231,8 @@ type proc struct {
 }
 
 // ownProcesses: every process but this one that runs one of the cluster's
-// binaries (from the bin directory, or containerd and its shims with the
-// state directory on their command line) or that runs in the kubelet's
-// cgroup root (the pods' containers). A shell whose command line merely
+// binaries (ownBinary) or that runs in the kubelet's cgroup root (the
+// pods' containers). A shell whose command line merely
 // mentions the state directory (make's recipe) is not one.
 func ownProcesses(c *cluster) []proc {
 	entries, _ := os.ReadDir("/proc")
@@ -238,14 +256,21 @@ func ownProcesses(c *cluster) []proc {
 	return out
 }
 
+// ownBinary: the process runs a cluster component (a binary from the bin
+// directory, containerd or its shim) with this cluster's state directory
+// on its command line. Both are needed: the bin directory is a cache that
+// other clusters (other state directories) run from too.
 func ownBinary(c *cluster, exe, cmdline string) bool {
+	if !strings.Contains(cmdline, c.State+"/") {
+		return false
+	}
 	if c.Bin != "" && strings.HasPrefix(exe, c.Bin+"/") {
 		return true
 	}
 	switch filepath.Base(exe) {
 	case "containerd", "containerd-shim-runc-v2", "etcd", "kube-apiserver",
 		"kube-controller-manager", "kube-scheduler", "kubelet":
-		return strings.Contains(cmdline, c.State+"/")
+		return true
 	}
 	return false
 }

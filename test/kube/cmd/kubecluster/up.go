@@ -64,6 +64,11 @@ func up(ctx context.Context, dir, bin string) error {
 			return err
 		}
 	}
+	// Pods are refused in a namespace until the controller manager has
+	// made its default service account: wait for default's.
+	if err := c.waitFor(ctx, compController, c.defaultServiceAccount); err != nil {
+		return err
+	}
 	if err := os.WriteFile(c.path("ready"), nil, 0o600); err != nil {
 		return err
 	}
@@ -205,6 +210,14 @@ func (c *cluster) nodeReady(ctx context.Context) error {
 		}
 	}
 	return errors.New("node has no Ready condition yet")
+}
+
+func (c *cluster) defaultServiceAccount(ctx context.Context) error {
+	hc, err := c.adminClient()
+	if err != nil {
+		return err
+	}
+	return getJSON(ctx, hc, c.apiURL()+"/api/v1/namespaces/default/serviceaccounts/default", nil)
 }
 
 // adminClient speaks TLS to the apiserver with the admin certificate.
