@@ -157,6 +157,21 @@ func otherCluster(c *cluster, kind, item, master string) bool {
 	return false
 }
 
+// clusterMountPlace says whether a mount point lies where a cluster's
+// components mount things: the state directory, and the default places
+// of network namespaces, the kubelet, containerd and cgroups. Other work
+// on the machine mounts elsewhere (a test's tmpfs in /tmp), and is no
+// leak of ours.
+func clusterMountPlace(c *cluster, m string) bool {
+	for _, p := range []string{c.State + "/", "/run/netns/", "/var/run/netns/", "/var/lib/kubelet/",
+		"/run/containerd/", "/var/lib/containerd/", "/sys/fs/cgroup/", "/var/log/pods/"} {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // compare lists what the host has now that base did not, less Docker's
 // and other clusters'.
 func compare(c *cluster, base *snapshot) ([]string, error) {
@@ -166,7 +181,8 @@ func compare(c *cluster, base *snapshot) ([]string, error) {
 	}
 	var out []string
 	for _, m := range now.Mounts {
-		if !slices.Contains(base.Mounts, m) && !dockerOwned("mount", m, "") && !otherCluster(c, "mount", unescapeMount(m), "") {
+		if !slices.Contains(base.Mounts, m) && clusterMountPlace(c, m) &&
+			!dockerOwned("mount", m, "") && !otherCluster(c, "mount", unescapeMount(m), "") {
 			out = append(out, "mount "+m)
 		}
 	}
