@@ -98,11 +98,16 @@ func runPod(t *testing.T, cs *kubernetes.Clientset, ns string, pod *corev1.Pod) 
 	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 	pod.Spec.AutomountServiceAccountToken = new(false)
 	pod.Spec.EnableServiceLinks = new(false)
+	start := time.Now()
 	created, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create pod: %v", err)
 	}
-	t.Cleanup(func() { deletePod(t, cs, ns, created.Name) })
+	t.Cleanup(func() {
+		start := time.Now()
+		deletePod(t, cs, ns, created.Name)
+		t.Logf("pod %s: deleted and gone in %.1fs", created.Name, time.Since(start).Seconds())
+	})
 	last := created
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		p, err := cs.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
@@ -116,6 +121,7 @@ func runPod(t *testing.T, cs *kubernetes.Clientset, ns string, pod *corev1.Pod) 
 		status, _ := json.MarshalIndent(last.Status, "", "  ")
 		t.Fatalf("pod %s did not finish: %v\n%s", created.Name, err, status)
 	}
+	t.Logf("pod %s: created to %s in %.1fs", created.Name, last.Status.Phase, time.Since(start).Seconds())
 	return last
 }
 
