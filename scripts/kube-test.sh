@@ -11,11 +11,13 @@
 #
 # FERRY_KUBE_STATE: the cluster's state directory (default /tmp/ferry-kube).
 # TAG: the image tag to import and test (default dev).
+# FERRY_KUBE_IMAGES: the ferry/<name> images to import (default: every one
+# `make images` builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state="${FERRY_KUBE_STATE:-/tmp/ferry-kube}"
 tag="${TAG:-dev}"
-images=(source-faker destination-jsonl)
+read -r -a images <<< "${FERRY_KUBE_IMAGES:-source-faker destination-jsonl destination-null connector-scripted relay}"
 t0=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - t0 ))s"; }
 
