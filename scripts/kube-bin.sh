@@ -8,8 +8,9 @@
 #   ${FERRY_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ferry-kube}/<version>/bin
 #
 # <version> names the releases and a build revision: change it with the
-# pins in test/kube/go.mod or the build flags below, so they build anew. The cold build takes about 15 minutes on 2 cores
-# and runs at nice 10; a warm one is a few stat calls. kubecluster and
+# pins in test/kube/go.mod or the build flags below, so they build anew.
+# The cold build costs 15-17 CPU-minutes (about 12 minutes on 2 idle
+# cores) and runs at nice 10; a warm one is a few stat calls. kubecluster and
 # kubepause, Ferry's own small programs, are built into bin/kube in the
 # clone every time (the Go build cache keeps that quick).
 #
@@ -31,7 +32,7 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 if ! complete; then
-  echo "kube-bin: building ${bins[*]} into $bin (cold: about 15 minutes on 2 cores)" >&2
+  echo "kube-bin: building ${bins[*]} into $bin (cold: 15-17 CPU-minutes)" >&2
   start=$(date +%s)
   tmp="$cache/bin.tmp.$$"
   rm -rf "$tmp"
