@@ -14,7 +14,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 # staticcheck 2025.1.1: the module proxy knows it only by its semver, v0.6.1
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
-.PHONY: all build connectors images test test-stress compose-test bench bench-sync run proto lint clean soak
+.PHONY: all build connectors images test test-stress compose-test kube-bin kube-test bench bench-sync run proto lint clean soak
 
 all: build connectors
 
@@ -72,6 +72,21 @@ test-stress:
 ## API (scripts/sync.sh), down. Needs a Docker engine and docker-compose.
 compose-test: build images
 	scripts/compose-test.sh
+
+## kube-bin: the test cluster's binaries (kube-apiserver,
+## kube-controller-manager, kube-scheduler, kubelet, etcd) built from
+## test/kube's pinned modules into a cache outside the clone
+## (FERRY_KUBE_CACHE, default ~/.cache/ferry-kube); cold about 15 minutes
+kube-bin:
+	scripts/kube-bin.sh
+
+## kube-test: a real single-node Kubernetes cluster (a second containerd,
+## etcd, apiserver, controller manager, scheduler, kubelet) started,
+## loaded with the connector images, tested (test/kube's smoke test,
+## runner/kube) and torn down, failing if anything is left behind. Needs
+## root, Docker's containerd and Debian's containernetworking-plugins.
+kube-test: images
+	scripts/kube-test.sh
 
 ## soak: scenario 12, not part of `make test`: ferry serve on Docker with
 ## 50 connections on a 1-minute cron for 10 minutes (SOAK_MINUTES) at the
