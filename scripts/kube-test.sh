@@ -54,6 +54,9 @@ export FERRY_KUBE_IMAGE_TAG="$tag"
 # The cluster's own smoke test (test/kube is a module of its own), then
 # the main module's Kubernetes packages when there are any.
 (cd test/kube && go test -race -count=1 -v ./...) || rc=1
-if [ -d runner/kube ]; then
-  go test -race -count=1 ./runner/kube/... || rc=1
-fi
+# The tests build the images they need with Docker (under
+# FERRY_TEST_IMAGE_TAG when set) and copy them in with this command.
+export FERRY_KUBE_IMPORT="$PWD/$kc -state $state import"
+go test -race -count=1 ./runner/kube/... || rc=1
+# Two ferry serve replicas on PostgreSQL with the Kubernetes runtime.
+go test -race -count=1 -run 'Kubernetes' ./daemon/ || rc=1
