@@ -56,6 +56,9 @@ func (c *checkpointer) Commit(ctx context.Context, cp runner.Checkpoint) error {
 			// has failed the attempt and may run its retry already.
 			c.log.Error("state commit refused: this replica no longer holds the attempt's lease", "error", err)
 		}
+		if errors.Is(err, store.ErrStorageFull) {
+			return runner.StorageFull(err)
+		}
 		return err
 	}
 	if cp.States != nil {
