@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -57,7 +58,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 			log.Info("no retry", "reason", dec.Reason)
 		}
 	}
-	j, err := d.db.FinishAttempt(ctx, res)
+	j, err := d.recordEnd(ctx, res)
 	if errors.Is(err, store.ErrStorageFull) && res.Status == store.AttemptSucceeded {
 		// The final commit did not land (a full disk): the attempt did not
 		// succeed (G4). Record it as failed, without the final state; the
@@ -65,10 +66,10 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		log.Error("final commit failed", "error", err)
 		res.Status, res.FinalStates = store.AttemptFailed, nil
 		res.FailureReasons = []store.FailureReason{{FailureOrigin: protocol.OriginPersistence,
-			FailureType: protocol.FailureSystem, ExternalMessage: "could not commit the final state and stats: " + err.Error(),
+			FailureType: protocol.FailureSystem, ExternalMessage: runner.ErrStorageFull.Error() + ": could not commit the final state and stats: " + err.Error(),
 			Timestamp: now.UnixMilli()}}
 		res.JobStatus, res.RetryAt = store.JobIncomplete, nil
-		j, err = d.db.FinishAttempt(ctx, res)
+		j, err = d.recordEnd(ctx, res)
 	}
 	// Any other failure to write (the database locked by another writer
 	// beyond the busy timeout, a disk briefly full or read-only) is tried
@@ -87,7 +88,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 			return
 		case <-time.After(wait):
 		}
-		j, err = d.db.FinishAttempt(ctx, res)
+		j, err = d.recordEnd(ctx, res)
 	}
 	if err != nil {
 		// ErrConflict: the attempt is no longer ours (a restart's recovery
@@ -95,12 +96,24 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		log.Error("record the attempt's end", "error", err)
 		return
 	}
+	d.reserve.ensure() // after a full disk, once there is room again
 	log.Info("attempt ended", "attempt_status", res.Status, "job_status", j.Status,
 		"retry_at", formatOptTime(j.RetryAt), "records_committed", j.RecordsSynced, "reasons", summary(res.FailureReasons), "warnings", len(JobWarnings(j)))
 	d.hub.publishStatus(j)
 	if j.Status.Terminal() {
 		d.hooks.jobEnded(j)
 	}
+}
+
+// recordEnd is store.FinishAttempt; on a full disk it frees the data
+// directory's reserve and tries once more, so the attempt's end is
+// recorded now rather than whenever someone frees space.
+func (d *Daemon) recordEnd(ctx context.Context, res store.AttemptResult) (*store.Job, error) {
+	j, err := d.db.FinishAttempt(ctx, res)
+	if errors.Is(err, store.ErrStorageFull) && d.reserve.release() {
+		j, err = d.db.FinishAttempt(ctx, res)
+	}
+	return j, err
 }
 
 // retryDecision applies the retry policy to the job's attempts so far,
