@@ -34,6 +34,8 @@ type checkpointer struct {
 	final *runner.Checkpoint
 	// log, when set, records commits refused for a lost lease.
 	log *slog.Logger
+	// inject is the failCommit test probe, nil outside tests.
+	inject func(cp runner.Checkpoint) error
 }
 
 var _ runner.Checkpointer = (*checkpointer)(nil)
@@ -46,6 +48,11 @@ func newCheckpointer(db *store.DB, attemptID int64, start []*protocol.State) *ch
 func (c *checkpointer) Commit(ctx context.Context, cp runner.Checkpoint) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.inject != nil {
+		if err := c.inject(cp); err != nil {
+			return err
+		}
+	}
 	if cp.Final {
 		c.final = &cp
 		return nil

@@ -183,4 +183,7 @@ type probes struct {
 	// finishRetry runs when recording the attempt's end failed and is
 	// about to be tried again.
 	finishRetry func(err error)
+	// failCommit, when it returns an error, fails a state commit of the
+	// attempt with it, before the store sees the commit.
+	failCommit func(cp runner.Checkpoint) error
 }

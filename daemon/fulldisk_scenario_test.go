@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/runner/runnertest"
 	"github.com/ferrysync/ferry/store"
 )
@@ -195,4 +196,123 @@ func checkHealth(t *testing.T, out *lockedBuffer) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz on a full disk: %s, want 200", resp.Status)
 	}
+}
+
+// TestInjectedCommitFailureNeverSucceeds is the other half of scenario 4:
+// every state commit of the job fails (injected, as a full disk would,
+// the final commit included). The job is never reported succeeded, at any
+// of its changes; each attempt fails with the commit as its first reason;
+// nothing is committed; and the store stays sound.
+func TestInjectedCommitFailureNeverSucceeds(t *testing.T) {
+	cfg := testConfig(t, scriptedDir(t))
+	cfg.Retry.MaxSuccessiveNoProgress, cfg.Retry.MaxTotalNoProgress = 2, 2
+	d := openDaemon(t, cfg, Options{})
+	injected := 0
+	d.probes.failCommit = func(cp runner.Checkpoint) error {
+		injected++
+		return runner.StorageFull(errors.New("injected: database or disk is full"))
+	}
+	conn := scriptedConnection(t, d, scenario{Source: map[string]any{"records": 10, "state_every": 2}}, scenario{})
+	serve(t, d)
+	ctx := context.Background()
+	j, err := d.Trigger(ctx, conn.ID, store.JobSync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var seen []store.JobStatus
+	if err := d.Subscribe(wctx, j.ID, func(j *store.Job) { seen = append(seen, j.Status) }, func(int, string) {}); err != nil {
+		t.Fatalf("the job did not end: %v (statuses %v)", err, seen)
+	}
+	for _, s := range seen {
+		if s == store.JobSucceeded {
+			t.Fatalf("the job was reported succeeded (statuses %v)", seen)
+		}
+	}
+	got, err := d.db.Job(ctx, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.JobFailed || got.AttemptCount != 2 || injected == 0 {
+		t.Fatalf("job %s after %d attempts (%d commits failed), want failed after 2", got.Status, got.AttemptCount, injected)
+	}
+	for _, a := range got.Attempts {
+		r := a.FailureReasons
+		if a.Status != store.AttemptFailed || len(r) == 0 || r[0].FailureOrigin != protocol.OriginPersistence ||
+			!strings.HasPrefix(r[0].ExternalMessage, "Ferry's data directory is full: ") {
+			t.Errorf("attempt %d: %s, %+v; want failed, the commit first", a.Number, a.Status, r)
+		}
+	}
+	if st := cursors(t, d, conn.ID); len(st) != 0 {
+		t.Errorf("committed state %v, want none", st)
+	}
+}
+
+// TestCancelOnAFullDisk cancels a running sync whose data dir is full:
+// the cancel is answered with the job, not refused with 507, and the
+// attempt stops. With the reserve in place the cancel and the attempt's
+// end are recorded at once; without one (used up already) the attempt
+// still stops, and its end is recorded as cancelled once space is freed.
+func TestCancelOnAFullDisk(t *testing.T) {
+	for _, reserve := range []bool{true, false} {
+		t.Run(fmt.Sprintf("reserve=%v", reserve), func(t *testing.T) { cancelOnAFullDisk(t, reserve) })
+	}
+}
+
+func cancelOnAFullDisk(t *testing.T, reserve bool) {
+	cfg := testConfig(t, scriptedDir(t))
+	cfg.DataDir = mountTmpfs(t, 32)
+	d := openDaemon(t, cfg, Options{})
+	stopped := make(chan struct{}, 1)
+	d.probes.finishRetry = func(error) {
+		select {
+		case stopped <- struct{}{}:
+		default:
+		}
+	}
+	conn := scriptedConnection(t, d,
+		scenario{Source: map[string]any{"records": 100, "state_every": 2, "hang_after_record": 4}}, scenario{})
+	serve(t, d)
+	ctx := context.Background()
+	j, err := d.Trigger(ctx, conn.ID, store.JobSync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", cfg.StorePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	waitCommitted(t, d, j.ID, 4)
+	if _, err := raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	if !reserve {
+		if err := os.Remove(filepath.Join(cfg.DataDir, reserveName)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	free := fillDisk(t, cfg.DataDir)
+	start := time.Now()
+	got, err := d.Cancel(ctx, j.ID)
+	if err != nil {
+		t.Fatalf("Cancel on a full disk: %v, want the job", err)
+	}
+	if !reserve {
+		if got.Status != store.JobRunning {
+			t.Errorf("Cancel returned the job %s, want it as stored: running", got.Status)
+		}
+		<-stopped // the attempt has ended, and its end waits for space
+		t.Logf("the attempt stopped %s after the cancel", time.Since(start).Round(time.Millisecond))
+		free()
+	}
+	got = waitJob(t, d, j.ID)
+	if got.Status != store.JobCancelled || got.Attempts[0].Status != store.AttemptCancelled {
+		t.Fatalf("job %s, attempt %s; want both cancelled", got.Status, got.Attempts[0].Status)
+	}
+	if took := time.Since(start); reserve && took > 15*time.Second {
+		t.Errorf("the cancel took %s, want seconds", took)
+	}
+	integrityCheck(t, raw)
 }
