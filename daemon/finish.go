@@ -66,7 +66,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		log.Error("final commit failed", "error", err)
 		res.Status, res.FinalStates = store.AttemptFailed, nil
 		res.FailureReasons = []store.FailureReason{{FailureOrigin: protocol.OriginPersistence,
-			FailureType: protocol.FailureSystem, ExternalMessage: runner.ErrStorageFull.Error() + ": could not commit the final state and stats: " + err.Error(),
+			FailureType: protocol.FailureSystem, ExternalMessage: runner.StorageFullMessage + ": could not commit the final state and stats: " + err.Error(),
 			Timestamp: now.UnixMilli()}}
 		res.JobStatus, res.RetryAt = store.JobIncomplete, nil
 		j, err = d.recordEnd(ctx, res)

@@ -27,7 +27,11 @@ type Checkpointer interface {
 
 // ErrStorageFull is wrapped by a Checkpointer's error when its storage
 // ran out of space (a full disk under Ferry's data directory).
-var ErrStorageFull = errors.New("Ferry's data directory is full")
+var ErrStorageFull = errors.New("storage full")
+
+// StorageFullMessage starts the failure of an attempt whose state could
+// not be committed for want of space, as users read it.
+const StorageFullMessage = "Ferry's data directory is full"
 
 // StorageFull marks err as a full disk (it then wraps ErrStorageFull)
 // without changing its text.

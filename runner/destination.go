@@ -248,7 +248,7 @@ func (a *attempt) commit() {
 func commitFailure(err error) Failure {
 	msg := err.Error()
 	if errors.Is(err, ErrStorageFull) {
-		msg = ErrStorageFull.Error() + ": " + msg
+		msg = StorageFullMessage + ": " + msg
 	}
 	return Failure{Origin: protocol.OriginPersistence, Type: protocol.FailureSystem, ExternalMessage: msg}
 }
