@@ -46,8 +46,12 @@ func mountTmpfs(t *testing.T, mib int) string {
 // fillDisk writes a file in dir until the filesystem is full and returns
 // a function that deletes it.
 func fillDisk(t *testing.T, dir string) (free func()) {
+	return fillDiskWith(t, filepath.Join(dir, "filler"))
+}
+
+// fillDiskWith is fillDisk with the filler file's path.
+func fillDiskWith(t *testing.T, path string) (free func()) {
 	t.Helper()
-	path := filepath.Join(dir, "filler")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +72,27 @@ func fillDisk(t *testing.T, dir string) (free func()) {
 		}
 	}
 }
+
+// truncateWAL empties the database's WAL, so that the next write needs
+// new space. A checkpoint that finds a reader busy reports it and does
+// not truncate: it is tried again until it does.
+func truncateWAL(t *testing.T, raw *sql.DB, dbPath string) {
+	t.Helper()
+	for range 500 {
+		var busy, logFrames, done int
+		if err := raw.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(dbPath + "-wal"); busy == 0 && (err != nil || fi.Size() == 0) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // a reader holds the WAL: poll
+	}
+	t.Fatal("the WAL could not be truncated: a reader held it for 5 s")
+}
+
+// joinFree returns a function that calls both.
+func joinFree(a, b func()) func() { return func() { a(); b() } }
 
 // integrityCheck runs PRAGMA integrity_check on an open connection.
 func integrityCheck(t *testing.T, raw *sql.DB) {
@@ -126,10 +151,7 @@ func TestFullDiskScenario(t *testing.T) {
 		var c struct{ Cursor int }
 		return err == nil && len(st) == 1 && json.Unmarshal(st[0].Stream.StreamState, &c) == nil && c.Cursor >= 10
 	})
-	// An empty WAL, so the next commit needs new space.
-	if _, err := raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		t.Fatal(err)
-	}
+	truncateWAL(t, raw, cfg.StorePath()) // so the next commit needs new space
 	free := fillDisk(t, dataDir)
 	filled := time.Now()
 
@@ -285,15 +307,16 @@ func cancelOnAFullDisk(t *testing.T, reserve bool) {
 	}
 	defer raw.Close()
 	waitCommitted(t, d, j.ID, 4)
-	if _, err := raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		t.Fatal(err)
-	}
+	truncateWAL(t, raw, cfg.StorePath())
+	free := fillDisk(t, cfg.DataDir)
 	if !reserve {
+		// Used up: deleted once the disk is full (before, the dispatcher
+		// would make it again), and its space filled too.
 		if err := os.Remove(filepath.Join(cfg.DataDir, reserveName)); err != nil {
 			t.Fatal(err)
 		}
+		free = joinFree(free, fillDiskWith(t, filepath.Join(cfg.DataDir, "filler2")))
 	}
-	free := fillDisk(t, cfg.DataDir)
 	start := time.Now()
 	got, err := d.Cancel(ctx, j.ID)
 	if err != nil {
@@ -303,7 +326,11 @@ func cancelOnAFullDisk(t *testing.T, reserve bool) {
 		if got.Status != store.JobRunning {
 			t.Errorf("Cancel returned the job %s, want it as stored: running", got.Status)
 		}
-		<-stopped // the attempt has ended, and its end waits for space
+		select {
+		case <-stopped: // the attempt has ended, and its end waits for space
+		case <-time.After(2 * time.Minute):
+			t.Fatal("the attempt's end was never retried: was the disk full for the store?")
+		}
 		t.Logf("the attempt stopped %s after the cancel", time.Since(start).Round(time.Millisecond))
 		free()
 	}
