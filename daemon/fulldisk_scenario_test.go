@@ -43,6 +43,22 @@ func mountTmpfs(t *testing.T, mib int) string {
 	return dir
 }
 
+// bindMount mounts dir on target (created if need be) until cleanup.
+func bindMount(t *testing.T, dir, target string) {
+	t.Helper()
+	if err := os.MkdirAll(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount(dir, target, "", syscall.MS_BIND, ""); err != nil {
+		t.Fatalf("bind mount %s on %s: %v", dir, target, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(target, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", target, err)
+		}
+	})
+}
+
 // fillDisk writes a file in dir until the filesystem is full and returns
 // a function that deletes it.
 func fillDisk(t *testing.T, dir string) (free func()) {
@@ -120,6 +136,9 @@ func TestFullDiskScenario(t *testing.T) {
 	bin := runnertest.BuildBinary(t, "ferry", "./cmd/ferry")
 	cfg := dockerConfig(t)
 	cfg.DataDir = dataDir
+	// The destination writes under the data dir's local root: keep it on
+	// another disk, so that only Ferry's own writes find no space.
+	bindMount(t, t.TempDir(), cfg.LocalRoot())
 	ctx := context.Background()
 
 	d := openDaemon(t, cfg, Options{})
@@ -285,6 +304,7 @@ func TestCancelOnAFullDisk(t *testing.T) {
 func cancelOnAFullDisk(t *testing.T, reserve bool) {
 	cfg := testConfig(t, scriptedDir(t))
 	cfg.DataDir = mountTmpfs(t, 32)
+	bindMount(t, t.TempDir(), cfg.LocalRoot()) // the destination's disk is not the one filled
 	d := openDaemon(t, cfg, Options{})
 	stopped := make(chan struct{}, 1)
 	d.probes.finishRetry = func(error) {
