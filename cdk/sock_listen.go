@@ -62,6 +62,13 @@ func listenSockets(ctx context.Context, paths []string, timeout time.Duration) (
 	deadline := time.Now().Add(timeout)
 	conns := make([]*net.UnixConn, len(paths))
 	errs := make([]error, len(paths))
+	// Every deadline is set before the watcher starts: set after, it
+	// could overwrite the watcher's "now" when the stop came first (a
+	// SIGTERM while the source was starting), and Accept would wait the
+	// whole timeout for a destination that was stopped too.
+	for _, ln := range lns {
+		ln.SetDeadline(deadline)
+	}
 	// A cancelled context (SIGTERM) interrupts every Accept by moving its
 	// deadline to now; the stop channel releases this watcher otherwise.
 	stop := make(chan struct{})
@@ -77,7 +84,6 @@ func listenSockets(ctx context.Context, paths []string, timeout time.Duration) (
 	})
 	var wg sync.WaitGroup
 	for i, ln := range lns {
-		ln.SetDeadline(deadline)
 		wg.Go(func() {
 			defer ln.Close()
 			c, err := ln.AcceptUnix()

@@ -109,6 +109,7 @@ func (d *Daemon) replicate(run *activeRun, log *slog.Logger) attemptEnd {
 	}
 	cp := newCheckpointer(d.db, c.Attempt.ID, c.State)
 	cp.log = d.log.With("job_id", c.Job.ID, "attempt", c.Attempt.Number)
+	cp.inject = d.probes.failCommit
 	cfg := d.runnerConfig(run, p.srcImage, p.dstImage, p.catalog, cp)
 	cfg.Mode = p.mode
 	cfg.Log = teeWriter{capped, &logSink{h: d.hub, jobID: c.Job.ID, attempt: c.Attempt.Number}}

@@ -35,6 +35,8 @@ type checkpointer struct {
 	final *runner.Checkpoint
 	// log, when set, records commits refused for a lost lease.
 	log *slog.Logger
+	// inject is the failCommit test probe, nil outside tests.
+	inject func(cp runner.Checkpoint) error
 }
 
 var _ runner.Checkpointer = (*checkpointer)(nil)
@@ -47,6 +49,11 @@ func newCheckpointer(db *store.DB, attemptID int64, start []*protocol.State) *ch
 func (c *checkpointer) Commit(ctx context.Context, cp runner.Checkpoint) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.inject != nil {
+		if err := c.inject(cp); err != nil {
+			return err
+		}
+	}
 	if cp.Final {
 		c.final = &cp
 		return nil
@@ -56,6 +63,9 @@ func (c *checkpointer) Commit(ctx context.Context, cp runner.Checkpoint) error {
 			// A replica paused or cut off past its lease: another one
 			// has failed the attempt and may run its retry already.
 			c.log.Error("state commit refused: this replica no longer holds the attempt's lease", "error", err)
+		}
+		if errors.Is(err, store.ErrStorageFull) {
+			return runner.StorageFull(err)
 		}
 		return err
 	}

@@ -80,11 +80,17 @@ func (d *Daemon) triggerStreams(ctx context.Context, connID string, typ store.Jo
 func (d *Daemon) Cancel(ctx context.Context, jobID int64) (*store.Job, error) {
 	d.mu.Lock()
 	j, err := d.db.CancelJob(ctx, jobID)
+	if errors.Is(err, store.ErrStorageFull) && d.reserve.release() {
+		j, err = d.db.CancelJob(ctx, jobID)
+	}
 	var run *activeRun
-	if err == nil {
+	if err == nil || errors.Is(err, store.ErrStorageFull) {
 		run = d.running[jobID]
 	}
 	d.mu.Unlock()
+	if err != nil && run != nil {
+		return d.cancelUnrecorded(ctx, run, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +116,21 @@ func (d *Daemon) Cancel(ctx context.Context, jobID int64) (*store.Job, error) {
 		// daemon on this database, which sees cancel_requested when its
 		// attempt ends.
 		d.log.Warn("cancel requested for a job running elsewhere", "job_id", jobID)
+	}
+	return j, nil
+}
+
+// cancelUnrecorded stops a running attempt whose cancel the store could
+// not record (a full disk): the user's wish holds all the same, and the
+// attempt's end records the job cancelled once the store takes writes
+// again. The job is returned as stored, still running.
+func (d *Daemon) cancelUnrecorded(ctx context.Context, run *activeRun, storeErr error) (*store.Job, error) {
+	d.log.Warn("cancel could not be recorded (the data directory is full); stopping the attempt anyway",
+		"job_id", run.claim.Job.ID, "error", storeErr)
+	run.cancel(errUserCancel)
+	j, err := d.db.Job(ctx, run.claim.Job.ID)
+	if err != nil {
+		return nil, storeErr
 	}
 	return j, nil
 }

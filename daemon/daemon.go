@@ -58,6 +58,10 @@ type Daemon struct {
 	attemptsCtx  context.Context
 	stopAttempts context.CancelCauseFunc
 
+	// reserve is the data directory's reserved space, freed when the
+	// store says the disk is full (reserve.go).
+	reserve *spaceReserve
+
 	// probes are test hooks; all nil in production.
 	probes probes
 	// localUser is the uid:gid that can write the local root, which
@@ -152,6 +156,11 @@ func Open(ctx context.Context, cfg Config, opts Options) (*Daemon, error) {
 		wake:       make(chan struct{}, 1),
 		slots:      make(chan struct{}, cfg.Workers.Count),
 		running:    map[int64]*activeRun{},
+	}
+	if !cfg.Shared() {
+		// A shared store's disk is the database server's, not this one.
+		d.reserve = newSpaceReserve(cfg.DataDir, log.With("component", "daemon"))
+		d.reserve.ensure()
 	}
 	d.attemptsCtx, d.stopAttempts = context.WithCancelCause(context.Background())
 	d.hooks = newWebhooks(cfg.Webhooks, db, opts.HTTPClient, log, now)

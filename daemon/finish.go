@@ -8,6 +8,7 @@ import (
 
 	"github.com/ferrysync/ferry/failpoint"
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/store"
 )
 
@@ -59,7 +60,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 			log.Info("no retry", "reason", dec.Reason)
 		}
 	}
-	j, err := d.db.FinishAttempt(ctx, res)
+	j, err := d.recordEnd(ctx, res)
 	if errors.Is(err, store.ErrStorageFull) && res.Status == store.AttemptSucceeded {
 		// The final commit did not land (a full disk): the attempt did not
 		// succeed (G4). Record it as failed, without the final state; the
@@ -67,10 +68,10 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		log.Error("final commit failed", "error", err)
 		res.Status, res.FinalStates = store.AttemptFailed, nil
 		res.FailureReasons = []store.FailureReason{{FailureOrigin: protocol.OriginPersistence,
-			FailureType: protocol.FailureSystem, ExternalMessage: "could not commit the final state and stats: " + err.Error(),
+			FailureType: protocol.FailureSystem, ExternalMessage: runner.StorageFullMessage + ": could not commit the final state and stats: " + err.Error(),
 			Timestamp: now.UnixMilli()}}
 		res.JobStatus, res.RetryAt = store.JobIncomplete, nil
-		j, err = d.db.FinishAttempt(ctx, res)
+		j, err = d.recordEnd(ctx, res)
 	}
 	// Any other failure to write (the database locked by another writer
 	// beyond the busy timeout, a disk briefly full or read-only) is tried
@@ -89,7 +90,7 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 			return
 		case <-time.After(wait):
 		}
-		j, err = d.db.FinishAttempt(ctx, res)
+		j, err = d.recordEnd(ctx, res)
 	}
 	if err != nil {
 		// ErrConflict: the attempt is no longer ours (a restart's recovery
@@ -98,12 +99,24 @@ func (d *Daemon) finish(run *activeRun, end attemptEnd, log *slog.Logger) {
 		return
 	}
 	failpoint.Hit(failpoint.AfterFinish)
+	d.reserve.ensure() // after a full disk, once there is room again
 	log.Info("attempt ended", "attempt_status", res.Status, "job_status", j.Status,
 		"retry_at", formatOptTime(j.RetryAt), "records_committed", j.RecordsSynced, "reasons", summary(res.FailureReasons), "warnings", len(JobWarnings(j)))
 	d.hub.publishStatus(j)
 	if j.Status.Terminal() {
 		d.hooks.jobEnded(j)
 	}
+}
+
+// recordEnd is store.FinishAttempt; on a full disk it frees the data
+// directory's reserve and tries once more, so the attempt's end is
+// recorded now rather than whenever someone frees space.
+func (d *Daemon) recordEnd(ctx context.Context, res store.AttemptResult) (*store.Job, error) {
+	j, err := d.db.FinishAttempt(ctx, res)
+	if errors.Is(err, store.ErrStorageFull) && d.reserve.release() {
+		j, err = d.db.FinishAttempt(ctx, res)
+	}
+	return j, err
 }
 
 // retryDecision applies the retry policy to the job's attempts so far,
@@ -173,4 +186,7 @@ type probes struct {
 	// finishRetry runs when recording the attempt's end failed and is
 	// about to be tried again.
 	finishRetry func(err error)
+	// failCommit, when it returns an error, fails a state commit of the
+	// attempt with it, before the store sees the commit.
+	failCommit func(cp runner.Checkpoint) error
 }

@@ -78,6 +78,11 @@ func (d *Daemon) claim(ctx context.Context) (*activeRun, error) {
 	if d.draining {
 		return nil, nil
 	}
+	if !d.reserve.ensure() {
+		// A full data directory: an attempt would fail at its first
+		// commit, or not be able to record its end. Jobs wait, ready.
+		return nil, nil
+	}
 	c, err := d.db.ClaimJob(ctx, d.owner)
 	if err != nil || c == nil {
 		return nil, err

@@ -36,12 +36,30 @@ func (e *LineTooLongError) Error() string {
 // Reader reads newline-delimited lines with a bounded size. Memory stays
 // O(limit) whatever the input: a longer line is skipped and reported as a
 // *LineTooLongError. Unlike bufio.Scanner it has no hidden 64 KiB ceiling.
+//
+// A line longer than the bufio buffer is assembled in buf, reused from
+// one long line to the next; the part that does not fit in buf waits in
+// fixed-size chunks, copied once into a buffer of the line's exact size.
+// So a long line costs about its size (twice, briefly, when it is longer
+// than every line before it), never the repeated copies of growing a
+// slice by append, which made a 50 MB record cost over 200 MiB.
 type Reader struct {
-	br   *bufio.Reader
-	max  int
-	buf  []byte
-	line int64
+	br     *bufio.Reader
+	max    int
+	buf    []byte   // the last long line's buffer, reused by the next
+	chunks [][]byte // the part of a long line past cap(buf)
+	short  int      // short lines read since the last long one
+	line   int64
 }
+
+// chunkSize is the size of the chunks a long line waits in: small enough
+// that a line's last chunk wastes little, large enough to be few.
+const chunkSize = 1 << 20
+
+// keepLongBuffer is how many short lines a long line's buffer is kept
+// for, waiting for the next long line, before it is released, so one huge
+// record does not pin its memory for the rest of the stream.
+const keepLongBuffer = 1024
 
 // NewReader returns a Reader with the given line limit; max <= 0 means
 // DefaultMaxLineBytes.
@@ -74,6 +92,7 @@ func (r *Reader) ReadLine() ([]byte, error) {
 	frag, err := r.br.ReadSlice('\n')
 	if err == nil {
 		r.line++
+		r.shortLine()
 		if len(frag)-1 > r.max {
 			return nil, &LineTooLongError{Limit: r.max, Size: int64(len(frag) - 1), Line: r.line, Prefix: prefix(frag)}
 		}
@@ -92,71 +111,146 @@ func (r *Reader) ReadLine() ([]byte, error) {
 		}
 		return nil, err
 	}
-	// A long line: assemble it, up to the limit.
 	r.line++
-	r.buf = append(r.buf[:0], frag...)
+	r.short = 0
+	return r.readLong(frag)
+}
+
+// shortLine counts a line that fit in the bufio buffer, and releases the
+// long-line buffer after keepLongBuffer of them. The line the caller still
+// holds stays valid: it references the old array.
+func (r *Reader) shortLine() {
+	if r.buf == nil {
+		return
+	}
+	if r.short++; r.short >= keepLongBuffer {
+		r.buf, r.short = nil, 0
+	}
+}
+
+// readLong assembles a line longer than the bufio buffer, frag being its
+// first part, up to the limit.
+func (r *Reader) readLong(frag []byte) ([]byte, error) {
+	r.buf = r.buf[:0]
+	n := 0
 	for {
-		frag, err = r.br.ReadSlice('\n')
-		n := len(r.buf) + len(frag)
+		n += len(frag)
 		content := n
-		if err == nil {
+		var err error
+		if frag[len(frag)-1] == '\n' {
 			content-- // the newline
 		}
 		if content > r.max {
-			switch err {
-			case bufio.ErrBufferFull:
-				return nil, r.skipLong(int64(n))
-			case nil, io.EOF:
-				return nil, r.tooLong(int64(content))
-			default:
-				return nil, err
-			}
+			first := r.firstBytes()
+			r.release()
+			return nil, r.skipLong(int64(n-len(frag)), frag, first)
 		}
-		r.buf = append(r.buf, frag...)
-		switch err {
-		case nil, io.EOF:
-			line := trimEOL(r.buf)
-			r.shrink()
-			return line, nil
-		case bufio.ErrBufferFull:
-			continue
-		default:
+		r.keep(frag)
+		if frag[len(frag)-1] == '\n' {
+			return trimEOL(r.assemble(n)), nil
+		}
+		frag, err = r.br.ReadSlice('\n')
+		switch {
+		case err == io.EOF && len(frag) == 0:
+			return trimEOL(r.assemble(n)), nil
+		case err == io.EOF:
+			n += len(frag)
+			if n > r.max {
+				first := r.firstBytes()
+				r.release()
+				return nil, r.tooLong(int64(n), first)
+			}
+			r.keep(frag)
+			return r.assemble(n), nil
+		case err != nil && err != bufio.ErrBufferFull:
+			r.release()
 			return nil, err
 		}
 	}
 }
 
+// keep stores a fragment of a long line: in buf while it has room, then
+// in chunks.
+func (r *Reader) keep(frag []byte) {
+	if len(r.chunks) == 0 {
+		k := min(len(frag), cap(r.buf)-len(r.buf))
+		r.buf = append(r.buf, frag[:k]...) // never grows: k fits
+		frag = frag[k:]
+	}
+	for len(frag) > 0 {
+		last := len(r.chunks) - 1
+		if last < 0 || len(r.chunks[last]) == cap(r.chunks[last]) {
+			r.chunks = append(r.chunks, make([]byte, 0, chunkSize))
+			last++
+		}
+		c := r.chunks[last]
+		k := min(len(frag), cap(c)-len(c))
+		r.chunks[last] = append(c, frag[:k]...)
+		frag = frag[k:]
+	}
+}
+
+// assemble returns the n bytes kept for the line as one slice: buf itself
+// when they fit, else a new buffer of exactly n bytes, which buf becomes.
+func (r *Reader) assemble(n int) []byte {
+	if len(r.chunks) == 0 {
+		return r.buf
+	}
+	line := make([]byte, 0, n)
+	line = append(line, r.buf...)
+	for i, c := range r.chunks {
+		line = append(line, c...)
+		r.chunks[i] = nil // let the chunk go as soon as it is copied
+	}
+	r.chunks = r.chunks[:0]
+	r.buf = line
+	return line
+}
+
+// firstBytes returns a copy of the first bytes of the long line being
+// assembled, for a *LineTooLongError.
+func (r *Reader) firstBytes() []byte {
+	if len(r.buf) > 0 {
+		return prefix(r.buf)
+	}
+	if len(r.chunks) > 0 {
+		return prefix(r.chunks[0])
+	}
+	return nil
+}
+
+// release drops what an abandoned long line holds.
+func (r *Reader) release() {
+	r.buf, r.chunks = nil, nil
+}
+
 // skipLong discards the rest of an over-long line and reports its size.
-func (r *Reader) skipLong(size int64) error {
+// size counts the bytes before frag; first is the line's first bytes, or
+// nil when frag starts the line.
+func (r *Reader) skipLong(size int64, frag, first []byte) error {
+	if first == nil {
+		first = prefix(frag)
+	}
 	for {
-		frag, err := r.br.ReadSlice('\n')
 		size += int64(len(frag))
+		if len(frag) > 0 && frag[len(frag)-1] == '\n' {
+			return r.tooLong(size-1, first)
+		}
+		var err error
+		frag, err = r.br.ReadSlice('\n')
 		switch err {
-		case bufio.ErrBufferFull:
+		case nil, bufio.ErrBufferFull:
 			continue
-		case nil:
-			return r.tooLong(size - 1)
 		case io.EOF:
-			return r.tooLong(size)
+			return r.tooLong(size+int64(len(frag)), first)
 		default:
 			return err
 		}
 	}
 }
 
-func (r *Reader) tooLong(size int64) error {
-	e := &LineTooLongError{Limit: r.max, Size: size, Line: r.line, Prefix: prefix(r.buf)}
-	r.buf = nil // release the big buffer
-	return e
-}
-
-// shrink drops a buffer that grew far past the common line size, so one huge
-// record does not pin its memory for the rest of the stream. The line just
-// returned stays valid: it still references the old array.
-func (r *Reader) shrink() {
-	if cap(r.buf) > 4<<20 {
-		r.buf = nil
-	}
+func (r *Reader) tooLong(size int64, first []byte) error {
+	return &LineTooLongError{Limit: r.max, Size: size, Line: r.line, Prefix: first}
 }
 
 func prefix(b []byte) []byte {

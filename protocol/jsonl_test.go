@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -361,5 +362,73 @@ func TestScanEnvelopeAfter(t *testing.T) {
 			got.Namespace != want.Namespace || got.PartitionID != want.PartitionID {
 			t.Errorf("%s: got %+v %v, want %+v %v", line, got, gerr, want, werr)
 		}
+	}
+}
+
+// TestReaderLongLineSizes reads lines around every boundary of the long
+// line path (the bufio buffer, the reused buffer, the chunks), in an order
+// where a long line is first shorter, then longer than the one before, and
+// checks each byte for byte.
+func TestReaderLongLineSizes(t *testing.T) {
+	sizes := []int{0, 1, readerBufferSize - 1, readerBufferSize, readerBufferSize + 1,
+		chunkSize + readerBufferSize/2, 3*chunkSize + 7, 100, 2 * chunkSize, chunkSize - 1, 3*chunkSize + 8, 5}
+	var input bytes.Buffer
+	var want []string
+	for i, n := range sizes {
+		line := bytes.Repeat([]byte{'a' + byte(i)}, n)
+		if n > 2 {
+			line[0], line[n-1] = '<', '>'
+		}
+		want = append(want, string(line))
+		input.Write(line)
+		input.WriteByte('\n')
+	}
+	got, errs := readAll(t, NewReader(iotest.HalfReader(&input), 0))
+	if len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d: got %d bytes, want %d", i+1, len(got[i]), len(want[i]))
+		}
+	}
+}
+
+// TestReaderLongLineMemory is the memory bound of docs/protocol.md 3: a
+// 50 MB line costs about its size in allocations (the chunks it waits in
+// plus one buffer of its exact size), where growing a slice by append cost
+// about five times it; a second line of that size reuses the buffer.
+func TestReaderLongLineMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates 100 MB")
+	}
+	const size = 50 << 20
+	line := bytes.Repeat([]byte{'x'}, size)
+	input := io.MultiReader(bytes.NewReader(line), strings.NewReader("\n"), bytes.NewReader(line), strings.NewReader("\nend\n"))
+	r := NewReader(input, 0)
+	allocated := func(f func()) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f()
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	read := func() {
+		got, err := r.ReadLine()
+		if err != nil || len(got) != size {
+			t.Fatalf("ReadLine: %d bytes, %v; want %d", len(got), err, size)
+		}
+	}
+	if a := allocated(read); a > 2*size+4<<20 {
+		t.Errorf("the first 50 MB line allocated %d MiB, want at most about twice its size (%d MiB)", a>>20, 2*size>>20)
+	}
+	if a := allocated(read); a > 1<<20 {
+		t.Errorf("the second 50 MB line allocated %d KiB, want its buffer reused", a>>10)
+	}
+	if got, err := r.ReadLine(); err != nil || string(got) != "end" {
+		t.Errorf("last line = %q, %v", got, err)
 	}
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,10 +19,27 @@ import (
 // entry per stream for STREAM, a single GLOBAL or LEGACY entry), already
 // cleaned of bookkeeping keys: a store may replace what it has with it. A
 // Commit error fails the attempt; the previous committed state must then
-// still be intact.
+// still be intact. A Checkpointer whose storage is out of space wraps
+// ErrStorageFull, so the attempt's failure can say so first.
 type Checkpointer interface {
 	Commit(ctx context.Context, cp Checkpoint) error
 }
+
+// ErrStorageFull is wrapped by a Checkpointer's error when its storage
+// ran out of space (a full disk under Ferry's data directory).
+var ErrStorageFull = errors.New("storage full")
+
+// StorageFullMessage starts the failure of an attempt whose state could
+// not be committed for want of space, as users read it.
+const StorageFullMessage = "Ferry's data directory is full"
+
+// StorageFull marks err as a full disk (it then wraps ErrStorageFull)
+// without changing its text.
+func StorageFull(err error) error { return storageFull{err} }
+
+type storageFull struct{ error }
+
+func (e storageFull) Unwrap() []error { return []error{e.error, ErrStorageFull} }
 
 // Checkpoint is one durable commit.
 type Checkpoint struct {

@@ -234,12 +234,23 @@ func (a *attempt) destinationLine(line []byte) {
 }
 
 // commit makes the acknowledged state durable; a failed commit (a full
-// disk) fails the attempt at once.
+// disk) fails the attempt at once. The failure is the attempt's stop
+// cause, listed first: what the connectors say as they are stopped
+// ("context canceled") is a consequence.
 func (a *attempt) commit() {
 	if err := a.ledger.commit(); err != nil {
-		a.findings.fail(Failure{Origin: protocol.OriginPersistence, Type: protocol.FailureSystem, ExternalMessage: err.Error()})
+		a.findings.stop(commitFailure(err))
 		a.cancelRun(errCommitFailed)
 	}
+}
+
+// commitFailure words a failed state commit; a full disk says so first.
+func commitFailure(err error) Failure {
+	msg := err.Error()
+	if errors.Is(err, ErrStorageFull) {
+		msg = StorageFullMessage + ": " + msg
+	}
+	return Failure{Origin: protocol.OriginPersistence, Type: protocol.FailureSystem, ExternalMessage: msg}
 }
 
 // destinationRecord handles a RECORD on the destination's stdout: never

@@ -41,6 +41,9 @@ type liveness struct {
 	seen      int64         // progress at the last read boundary
 	writeFrom time.Time     // start of the write in flight; zero when none
 	srcExited bool
+	// sockets: socket mode, where records go from connector to connector
+	// and no output from either cannot be pinned on one of them.
+	sockets bool
 }
 
 func newLiveness(c clock.Clock) *liveness { return &liveness{clock: c} }
@@ -75,6 +78,7 @@ func (l *liveness) readEnded() {
 func (l *liveness) waitAlways() {
 	l.mu.Lock()
 	l.waitSince = l.clock.Now()
+	l.sockets = true
 	l.mu.Unlock()
 }
 
@@ -123,8 +127,7 @@ func (l *liveness) check(now time.Time, t Timeouts) (*Failure, error) {
 			idle += now.Sub(l.waitSince)
 		}
 		if idle > d {
-			return &Failure{Origin: protocol.OriginSource, Type: protocol.FailureHeartbeatTimeout,
-				ExternalMessage: fmt.Sprintf("the source emitted no record or state for %s (no-progress timeout)", d)}, errNoProgress
+			return noProgressFailure(d, l.sockets), errNoProgress
 		}
 	}
 	if d := t.DestinationWrite; d > 0 && !l.writeFrom.IsZero() && now.Sub(l.writeFrom) > d {
@@ -132,6 +135,21 @@ func (l *liveness) check(now time.Time, t Timeouts) (*Failure, error) {
 			ExternalMessage: fmt.Sprintf("the destination did not read its input for %s (destination timeout)", d)}, errDestinationStuck
 	}
 	return nil, nil
+}
+
+// noProgressFailure words the no-progress timeout. In socket mode Ferry
+// sees neither the records nor the sockets' queues: a source with nothing
+// to send and a source blocked on a destination that stopped reading its
+// sockets look alike (no state, no log from either), so the failure names
+// both candidates instead of blaming the source.
+func noProgressFailure(d time.Duration, sockets bool) *Failure {
+	if sockets {
+		return &Failure{Origin: protocol.OriginReplication, Type: protocol.FailureHeartbeatTimeout,
+			ExternalMessage: fmt.Sprintf("neither connector reported progress for %s (no-progress timeout): in socket mode records go "+
+				"straight from the source to the destination, so either the source stopped sending or the destination stopped reading its sockets", d)}
+	}
+	return &Failure{Origin: protocol.OriginSource, Type: protocol.FailureHeartbeatTimeout,
+		ExternalMessage: fmt.Sprintf("the source emitted no record or state for %s (no-progress timeout)", d)}
 }
 
 // watch checks the limits every tick and reports progress until stop is

@@ -147,12 +147,39 @@ type CappedWriter struct {
 	closed  bool
 }
 
-// NewCappedWriter keeps up to max bytes: half head, half tail.
+// lineStart drops the partial line the tail starts with, when a line
+// starts after it, counting the bytes as omitted.
+func (c *CappedWriter) lineStart(first, second []byte) ([]byte, []byte) {
+	i := bytes.IndexByte(first, '\n')
+	switch {
+	case i >= 0 && i+1 < len(first):
+		c.omitted += int64(i + 1)
+		return first[i+1:], second
+	case i >= 0 && len(second) > 0:
+		c.omitted += int64(len(first))
+		return second, nil
+	case i < 0:
+		if j := bytes.IndexByte(second, '\n'); j >= 0 && j+1 < len(second) {
+			c.omitted += int64(len(first) + j + 1)
+			return second[j+1:], nil
+		}
+	}
+	return first, second
+}
+
+// cappedTailBytes bounds the tail a CappedWriter holds in memory: a
+// stderr flood fills it, and a 64 MiB tail (plus its copy at Close) made
+// a 1 GiB flood cost ferry sync about 300 MiB. A few MiB of the end of a
+// log is more than anyone reads to see how an attempt ended.
+const cappedTailBytes = 4 << 20
+
+// NewCappedWriter keeps up to max bytes: the head, and a tail of half of
+// max, at most cappedTailBytes.
 func NewCappedWriter(w io.Writer, max int64) *CappedWriter {
 	if max <= 0 {
 		max = 1 << 62
 	}
-	tailMax := int(min(max/2, 64<<20))
+	tailMax := int(min(max/2, cappedTailBytes))
 	return &CappedWriter{w: w, head: max - int64(tailMax), tailMax: tailMax}
 }
 
@@ -185,6 +212,10 @@ func (c *CappedWriter) Write(p []byte) (int, error) {
 	}
 	for len(p) > 0 && c.tailMax > 0 {
 		if !c.full {
+			if c.tail == nil {
+				// Once: growing it by append would cost it several times.
+				c.tail = make([]byte, 0, c.tailMax)
+			}
 			k := min(len(p), c.tailMax-len(c.tail))
 			c.tail = append(c.tail, p[:k]...)
 			p = p[k:]
@@ -211,20 +242,22 @@ func (c *CappedWriter) Close() error {
 		return nil
 	}
 	c.closed = true
-	tail := c.tail
+	// The ring in order is tail[start:] then tail[:start]: written as two
+	// parts, not copied into one.
+	first, second := c.tail, []byte(nil)
 	if c.full {
-		tail = append(append([]byte(nil), c.tail[c.start:]...), c.tail[:c.start]...)
+		first, second = c.tail[c.start:], c.tail[:c.start]
 	}
 	if c.omitted > 0 {
-		// Start the tail at a line boundary.
-		if i := bytes.IndexByte(tail, '\n'); i >= 0 && i+1 < len(tail) {
-			c.omitted += int64(i + 1)
-			tail = tail[i+1:]
-		}
+		first, second = c.lineStart(first, second)
 		if _, err := fmt.Fprintf(c.w, "... [%d bytes of log omitted: the log keeps its head and tail] ...\n", c.omitted); err != nil {
 			return err
 		}
 	}
-	_, err := c.w.Write(tail)
+	c.tail = nil
+	if _, err := c.w.Write(first); err != nil {
+		return err
+	}
+	_, err := c.w.Write(second)
 	return err
 }

@@ -448,8 +448,7 @@ func (s *syncRun) finish(parent context.Context, res *Result, srcOK bool) {
 	// The final commit runs even after a cancel: acknowledged state must not
 	// be lost (G3).
 	if err := s.ledger.commitFinal(c); err != nil {
-		s.findings.fail(Failure{Origin: protocol.OriginPersistence, Type: protocol.FailureSystem,
-			ExternalMessage: fmt.Sprintf("could not commit the final state and stats: %v", err)})
+		s.findings.fail(commitFailure(fmt.Errorf("could not commit the final state and stats: %w", err)))
 	}
 	s.findings.report(res, c.ignoredAcks)
 	res.Stats, res.CommittedState, res.CommittedAnyState = c.stats, redactStates(s.redact, c.states), c.committedAny

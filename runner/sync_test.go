@@ -475,3 +475,50 @@ func TestNoSourceExitFailureForASourceFerryStopped(t *testing.T) {
 		t.Fatalf("failures %+v: want the unknown stream", res.Failures)
 	}
 }
+
+// TestSyncStorageFullFailureComesFirst is issue 18's full disk: the state
+// commit fails for want of space, the attempt stops, and the destination,
+// stopped, reports "context canceled" in an ERROR trace. The failure
+// listed first must be the cause, worded for the user, not the
+// destination's complaint about being stopped.
+func TestSyncStorageFullFailureComesFirst(t *testing.T) {
+	cp := &memCheckpointer{fail: StorageFull(errors.New("store: commit checkpoint: storage full: database or disk is full"))}
+	src := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		io.WriteString(stdio.Out, recordLine("users", 1)+"\n"+streamStateLine("users", 1)+"\n")
+		<-ctx.Done() // the source has more to say, until it is stopped
+		return ExitStatus{Signalled: true}, ErrCancelled
+	}
+	dst := func(ctx context.Context, spec ConnectorSpec, stdio Stdio) (ExitStatus, error) {
+		lines := make(chan string)
+		go func() {
+			r := protocol.NewReader(stdio.In, 0)
+			for {
+				line, err := r.ReadLine()
+				if err != nil {
+					close(lines)
+					return
+				}
+				lines <- string(line)
+			}
+		}()
+		for {
+			select {
+			case line, ok := <-lines:
+				if ok && strings.Contains(line, `"STATE"`) {
+					io.WriteString(stdio.Out, line+"\n") // the acknowledgement
+				}
+			case <-ctx.Done():
+				io.WriteString(stdio.Out, `{"type":"TRACE","trace":{"type":"ERROR","emitted_at":1,"error":{"message":"context canceled","failure_type":"system_error"}}}`+"\n")
+				return ExitStatus{Code: 1}, nil
+			}
+		}
+	}
+	res, err := Sync(context.Background(), &FakeRuntime{Source: src, Destination: dst}, baseConfig(cp, nil, "users"))
+	if err == nil || res.Status != StatusFailed || len(res.Failures) == 0 {
+		t.Fatalf("got %v, %s, %+v; want a failed attempt", err, res.Status, res.Failures)
+	}
+	first := res.Failures[0]
+	if first.Origin != protocol.OriginPersistence || !strings.HasPrefix(first.ExternalMessage, "Ferry's data directory is full: ") {
+		t.Errorf("first failure %s %q, want persistence, \"Ferry's data directory is full: ...\"; all: %+v", first.Origin, first.ExternalMessage, res.Failures)
+	}
+}

@@ -110,15 +110,38 @@ func (r *Reader) ReadFrame() ([]byte, error) {
 		_, _ = r.br.Discard(n) // cannot fail: Peek has buffered n bytes
 		return b, nil
 	}
-	r.buf = r.buf[:0]
-	for len(r.buf) < n {
-		// Grow geometrically with what has arrived, not with the claim.
-		chunk := min(n-len(r.buf), max(len(r.buf), readerBufferSize))
-		start := len(r.buf)
-		r.buf = append(r.buf, make([]byte, chunk)...)
-		if _, err := io.ReadFull(r.br, r.buf[start:]); err != nil {
+	if cap(r.buf) >= n {
+		r.buf = r.buf[:n]
+		if _, err := io.ReadFull(r.br, r.buf); err != nil {
 			return nil, unexpectedEOF(err)
 		}
+		return r.buf, nil
+	}
+	return r.readLarge(n)
+}
+
+// frameChunk is the size of the chunks a large message waits in.
+const frameChunk = 1 << 20
+
+// readLarge reads a message larger than the buffer. Its bytes wait in
+// chunks allocated as they arrive, so a lying length prefix costs no more
+// than what was sent; once all have arrived they are copied into a buffer
+// of the message's exact size. That is twice the message in all, where
+// growing one buffer as bytes arrive cost every step's copy besides.
+func (r *Reader) readLarge(n int) ([]byte, error) {
+	chunks := make([][]byte, 0, n/frameChunk+1)
+	for got := 0; got < n; {
+		c := make([]byte, min(n-got, frameChunk))
+		if _, err := io.ReadFull(r.br, c); err != nil {
+			return nil, unexpectedEOF(err)
+		}
+		chunks = append(chunks, c)
+		got += len(c)
+	}
+	r.buf = make([]byte, 0, n)
+	for i, c := range chunks {
+		r.buf = append(r.buf, c...)
+		chunks[i] = nil // let the chunk go as soon as it is copied
 	}
 	return r.buf, nil
 }
