@@ -26,8 +26,9 @@ type pump struct {
 	a   *attempt
 	out output
 	dst *destinationInput // sourceData only
-	// prev is the last record's envelope, whose strings the scanner reuses.
-	prev protocol.Envelope
+	// scan reads the envelopes, reusing the last record's strings and
+	// header.
+	scan protocol.EnvelopeScanner
 	// unbooked counts forwarded records not yet booked; see book.
 	unbooked  map[*streamPlan]*counter
 	nUnbooked int
@@ -97,15 +98,10 @@ func (p *pump) line(line []byte) error {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return nil
 	}
-	env, err := protocol.ScanEnvelopeAfter(line, &p.prev)
+	env, err := p.scan.Scan(line)
 	if err != nil {
 		a.findings.nonProtocolLine(RoleSource, line)
 		return nil
-	}
-	if env.Type == protocol.TypeRecord {
-		// Reuse the stream name strings for the next record: no allocation
-		// per record on the hot path.
-		p.prev = protocol.Envelope{Type: env.Type, Stream: env.Stream, Namespace: env.Namespace, PartitionID: env.PartitionID}
 	}
 	if p.out == sourceBooks {
 		a.live.active() // socket mode: the source's output is its sign of life
