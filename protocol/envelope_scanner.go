@@ -63,6 +63,9 @@ func (s *EnvelopeScanner) resume(f *fastScan, env *Envelope) bool {
 // come from it (a later duplicate member may have replaced one). A
 // resumed line's header is the one kept already.
 func (s *EnvelopeScanner) remember(f *fastScan, env *Envelope, resumed bool) {
+	if resumed && f.sameStrings {
+		return // the same header and strings as the last record's
+	}
 	s.prev = Envelope{Type: env.Type, Stream: env.Stream, Namespace: env.Namespace, PartitionID: env.PartitionID}
 	at := f.dataAt
 	if at == 0 || f.records != 1 || f.stream.End > at || f.namespace.End > at || f.partition.End > at {

@@ -36,11 +36,18 @@ func (e *LineTooLongError) Error() string {
 // Reader reads newline-delimited lines with a bounded size. Memory stays
 // O(limit) whatever the input: a longer line is skipped and reported as a
 // *LineTooLongError. Unlike bufio.Scanner it has no hidden 64 KiB ceiling.
+// It keeps its own buffer (bufio.Reader's ReadSlice, with a hook) so that
+// a forwarder can write lines straight from it (SetBeforeFill).
 type Reader struct {
-	br   *bufio.Reader
+	rd   io.Reader
+	b    []byte // the buffer; b[r:w] is unread
+	r, w int
+	err  error // the read error to return once b[r:w] is used up
 	max  int
 	buf  []byte
 	line int64
+	// beforeFill runs before the buffer's bytes move or are overwritten.
+	beforeFill func()
 }
 
 // NewReader returns a Reader with the given line limit; max <= 0 means
@@ -56,13 +63,21 @@ func NewReader(r io.Reader, max int) *Reader {
 			size = 16
 		}
 	}
-	return &Reader{br: bufio.NewReaderSize(r, size), max: max}
+	return &Reader{rd: r, b: make([]byte, size), max: max}
 }
 
 // Buffered returns the number of bytes that can be read without blocking on
 // the underlying reader. A forwarder flushes its output when this is 0, so
 // data never waits in a buffer while the input is idle.
-func (r *Reader) Buffered() int { return r.br.Buffered() }
+func (r *Reader) Buffered() int { return r.w - r.r }
+
+// SetBeforeFill sets a function that runs before the reader moves or
+// overwrites bytes in its buffer, that is before it reads more. Until
+// then, the lines it returned (those that fitted the buffer) stay valid,
+// and consecutive ones lie next to each other, each followed by its
+// line end: a forwarder may hold on to them and write a run of them at
+// once, provided fn writes them out.
+func (r *Reader) SetBeforeFill(fn func()) { r.beforeFill = fn }
 
 // LineNumber returns the number of lines read so far.
 func (r *Reader) LineNumber() int64 { return r.line }
@@ -71,7 +86,7 @@ func (r *Reader) LineNumber() int64 { return r.line }
 // valid only until the next call. At the end of input it returns io.EOF; a
 // final line without a newline is returned first.
 func (r *Reader) ReadLine() ([]byte, error) {
-	frag, err := r.br.ReadSlice('\n')
+	frag, err := r.readSlice()
 	if err == nil {
 		r.line++
 		if len(frag)-1 > r.max {
@@ -96,7 +111,7 @@ func (r *Reader) ReadLine() ([]byte, error) {
 	r.line++
 	r.buf = append(r.buf[:0], frag...)
 	for {
-		frag, err = r.br.ReadSlice('\n')
+		frag, err = r.readSlice()
 		n := len(r.buf) + len(frag)
 		content := n
 		if err == nil {
@@ -126,10 +141,67 @@ func (r *Reader) ReadLine() ([]byte, error) {
 	}
 }
 
+// readSlice is bufio.Reader's ReadSlice('\n'): the bytes up to and
+// including the next newline, in the buffer; bufio.ErrBufferFull with the
+// whole buffer when no newline fits; the read error with what is left.
+func (r *Reader) readSlice() ([]byte, error) {
+	from := 0 // bytes of b[r:w] already searched
+	for {
+		if i := bytes.IndexByte(r.b[r.r+from:r.w], '\n'); i >= 0 {
+			line := r.b[r.r : r.r+from+i+1]
+			r.r += from + i + 1
+			return line, nil
+		}
+		if r.err != nil {
+			line := r.b[r.r:r.w]
+			r.r = r.w
+			err := r.err
+			r.err = nil
+			return line, err
+		}
+		if r.w-r.r >= len(r.b) {
+			line := r.b
+			r.r = r.w
+			return line, bufio.ErrBufferFull
+		}
+		from = r.w - r.r
+		r.fill()
+	}
+}
+
+// fill reads once into the buffer, moving the unread bytes to its start
+// first. Like bufio.Reader it retries empty reads a few times and then
+// fails with io.ErrNoProgress.
+func (r *Reader) fill() {
+	if r.beforeFill != nil {
+		r.beforeFill()
+	}
+	if r.r > 0 {
+		copy(r.b, r.b[r.r:r.w])
+		r.w -= r.r
+		r.r = 0
+	}
+	for range 100 {
+		n, err := r.rd.Read(r.b[r.w:])
+		if n < 0 {
+			panic("protocol: reader returned a negative count from Read")
+		}
+		r.w += n
+		if err != nil {
+			r.err = err
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	r.err = io.ErrNoProgress
+}
+
 // skipLong discards the rest of an over-long line and reports its size.
 func (r *Reader) skipLong(size int64) error {
 	for {
-		frag, err := r.br.ReadSlice('\n')
+		frag, err := r.readSlice()
 		size += int64(len(frag))
 		switch err {
 		case bufio.ErrBufferFull:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/ferrysync/ferry/protocol"
 )
@@ -53,6 +54,11 @@ const maxUnbooked = 4096
 // output, or the error that made it stop early (already recorded).
 func (p *pump) run(src io.Reader) error {
 	r := protocol.NewReader(src, p.a.maxLine)
+	if p.dst != nil {
+		// Records go out straight from the reader's buffer (forward):
+		// the run waiting there is written before the buffer changes.
+		r.SetBeforeFill(func() { p.dst.writeRun() }) //nolint:errcheck // kept in writeErr, returned by the next write
+	}
 	defer p.book()
 	for {
 		if r.Buffered() == 0 {
@@ -95,7 +101,9 @@ func (p *pump) fatal(err error) error {
 
 func (p *pump) line(line []byte) error {
 	a := p.a
-	if len(bytes.TrimSpace(line)) == 0 {
+	// A line whose first byte is printable ASCII is not blank; only the
+	// rest need the full test (bytes.TrimSpace knows Unicode's spaces).
+	if len(line) == 0 || (line[0] <= ' ' || line[0] >= utf8.RuneSelf) && len(bytes.TrimSpace(line)) == 0 {
 		return nil
 	}
 	env, err := p.scan.Scan(line)
@@ -155,7 +163,8 @@ func (p *pump) record(env *protocol.Envelope) error {
 		p.last = lastStream{name: env.Stream, namespace: env.Namespace, plan: plan, count: c}
 	}
 	out := env.Raw
-	if plan.dedupKeys != nil || plan.rewrite {
+	rewritten := plan.dedupKeys != nil || plan.rewrite
+	if rewritten {
 		var err error
 		if out, err = rewriteRecord(plan, env.Raw); err != nil {
 			return err
@@ -167,7 +176,10 @@ func (p *pump) record(env *protocol.Envelope) error {
 	if p.nUnbooked++; p.nUnbooked >= maxUnbooked {
 		p.book()
 	}
-	return p.dst.write(out)
+	if rewritten {
+		return p.dst.write(out)
+	}
+	return p.dst.forward(out)
 }
 
 // book moves the pump's local record counts into the ledger. It runs
