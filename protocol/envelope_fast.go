@@ -134,6 +134,10 @@ type fastScan struct {
 	// The bytes before dataAt are the line's header (EnvelopeScanner).
 	head   bool
 	dataAt int
+	// dataEnd is where that data value ends, once scanned.
+	dataEnd int
+	// tailSame is set when the line after the data is the last record's.
+	tailSame bool
 	// sameStrings is set when the three strings come from a header equal
 	// to the previous record's: prev's strings are theirs.
 	sameStrings bool
@@ -259,26 +263,18 @@ func (f *fastScan) recordValue(member, i int) (int, bool) {
 	b := f.b
 	start := i
 	var ok bool
-	var dst, span *Span
-	switch member {
-	case memberStream:
-		dst = &f.stream
-	case memberNamespace:
-		dst = &f.namespace
-	case memberPartition:
-		dst = &f.partition
-	case memberData:
-		span = &f.spans.Data
-	case memberEmittedAt:
-		span = &f.spans.EmittedAt
-	case memberMeta:
-		span = &f.spans.Meta
-	}
-	if dst != nil && i < len(b) && b[i] == '"' {
+	if member >= memberStream && member <= memberPartition && i < len(b) && b[i] == '"' {
 		if i, ok = jsonscan.PlainString(b, i+1); !ok {
 			return i, false
 		}
-		*dst = Span{start, i}
+		switch member {
+		case memberStream:
+			f.stream = Span{start, i}
+		case memberNamespace:
+			f.namespace = Span{start, i}
+		default:
+			f.partition = Span{start, i}
+		}
 		f.sameStrings = false
 	} else {
 		if f.head {
@@ -291,13 +287,32 @@ func (f *fastScan) recordValue(member, i int) (int, bool) {
 			return i, false
 		}
 	}
+	return f.recordAfter(member, start, i)
+}
+
+// recordAfter notes the span of a record member's value at b[start:end]
+// and reads what follows it, as recordValue returns it.
+func (f *fastScan) recordAfter(member, start, end int) (int, bool) {
+	var span *Span
+	switch member {
+	case memberData:
+		span = &f.spans.Data
+		if start == f.dataAt && f.dataAt > 0 {
+			f.dataEnd = end
+		}
+	case memberEmittedAt:
+		span = &f.spans.EmittedAt
+	case memberMeta:
+		span = &f.spans.Meta
+	}
 	if span != nil {
 		if span.End != 0 {
 			f.spans.Valid = false
 		}
-		*span = Span{start, i}
+		*span = Span{start, end}
 	}
-	i = skipSpace(b, i)
+	b := f.b
+	i := skipSpace(b, end)
 	if i < len(b) && b[i] == ',' {
 		return skipSpace(b, i+1), true
 	}

@@ -19,6 +19,9 @@ func FuzzEnvelopeScanner(f *testing.F) {
 	f.Add(stdioPurchase, []byte(`{"a":1}},"record":{"stream":"t","data":{}}}`), uint16(55))
 	f.Add(stdioPurchase, []byte(`{"a":1},"data":{}}}`), uint16(55))
 	f.Add(stdioPurchase, []byte(`{"a":1,}}}`), uint16(55))
+	f.Add(stdioPurchase, []byte(`{"a":2},"emitted_at":1796307412899,"meta":{}}} `), uint16(55))
+	f.Add(stdioPurchase, []byte(`{"a":2},"emitted_at":1796307412899},"type":"LOG"}`), uint16(55))
+	f.Add(stdioPurchase, []byte(`{"a":2},"emitted_at":1796307412899},"record":null}`), uint16(55))
 	f.Fuzz(func(t *testing.T, a, tail []byte, cut uint16) {
 		b := append(append([]byte(nil), a[:int(cut)%(len(a)+1)]...), tail...)
 		var s EnvelopeScanner
@@ -44,8 +47,8 @@ func FuzzEnvelopeScanner(f *testing.F) {
 }
 
 // TestEnvelopeScannerResumes checks that a run of records with one header
-// is scanned from the data on (so the fuzz test cannot pass with a
-// scanner that never resumes), and that a record of another stream with
+// is scanned from the data on, and their common tail is kept (so the fuzz
+// test cannot pass with a scanner that never resumes), and that a record of another stream with
 // the same header length is not taken for the last one's.
 func TestEnvelopeScannerResumes(t *testing.T) {
 	var s EnvelopeScanner
@@ -56,6 +59,9 @@ func TestEnvelopeScannerResumes(t *testing.T) {
 		}
 		if len(s.head) != len(`{"type":"RECORD","record":{"stream":"purchases","data":`) {
 			t.Fatalf("scan %d: header %q", i, s.head)
+		}
+		if string(s.tail) != `,"emitted_at":1796307412899}}` {
+			t.Fatalf("scan %d: tail %q", i, s.tail)
 		}
 	}
 	other := []byte(`{"type":"RECORD","record":{"stream":"purchasex","data":{"id":1},"emitted_at":1}}`)
