@@ -57,7 +57,12 @@ func (p *pump) run(src io.Reader) error {
 	if p.dst != nil {
 		// Records go out straight from the reader's buffer (forward):
 		// the run waiting there is written before the buffer changes.
-		r.SetBeforeFill(func() { p.dst.writeRun() }) //nolint:errcheck // kept in writeErr, returned by the next write
+		// Booking first publishes the records' progress (book), as
+		// liveness wants it at every read from the source.
+		r.SetBeforeFill(func() {
+			p.book()
+			p.dst.writeRun() //nolint:errcheck // kept in writeErr, returned by the next write
+		})
 	}
 	defer p.book()
 	for {
@@ -170,7 +175,6 @@ func (p *pump) record(env *protocol.Envelope) error {
 			return err
 		}
 	}
-	a.live.progress.Add(1)
 	c.records++
 	c.bytes += int64(len(out))
 	if p.nUnbooked++; p.nUnbooked >= maxUnbooked {
@@ -182,13 +186,16 @@ func (p *pump) record(env *protocol.Envelope) error {
 	return p.dst.forward(out)
 }
 
-// book moves the pump's local record counts into the ledger. It runs
-// before every state (whose count needs them), whenever the source is
-// idle, and at the end.
+// book moves the pump's local record counts into the ledger, and into
+// the progress liveness watches (one atomic add per record would cost
+// more than its scan). It runs before every state (whose count needs
+// them), before every read from the source, whenever the source is idle,
+// and at the end.
 func (p *pump) book() {
 	if p.nUnbooked == 0 {
 		return
 	}
+	p.a.live.progress.Add(int64(p.nUnbooked))
 	p.a.ledger.forwarded(p.unbooked)
 	p.nUnbooked = 0
 }
