@@ -35,17 +35,19 @@ func stopMask(x uint64) uint64 {
 
 // PlainString returns the offset just past the closing quote of a string
 // whose body starts at i (just after its opening quote), or ok false when
-// the body holds an escape or a control byte, or does not end. It is
-// small enough to inline; the last few bytes of a buffer go to plainTail.
+// the body holds an escape or a control byte, or does not end. Each word
+// is sliced once (b[i:i+8]), so its bytes are read without further bounds
+// checks; the last few bytes of a buffer go to plainTail.
 func PlainString(b []byte, i int) (end int, ok bool) {
 	for i+8 <= len(b) {
-		if m := stopMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			i += bits.TrailingZeros64(m) >> 3
-			if b[i]-' ' < 2 { // a space or '!'
-				i++
+		w := b[i : i+8]
+		if m := stopMask(binary.LittleEndian.Uint64(w)); m != 0 {
+			k := bits.TrailingZeros64(m) >> 3 & 7
+			i += k + 1
+			if w[k]-' ' < 2 { // a space or '!'
 				continue
 			}
-			return i + 1, b[i] == '"'
+			return i, w[k] == '"'
 		}
 		i += 8
 	}
@@ -246,14 +248,14 @@ func members(b []byte, i int) (int, int) {
 				j, ok = plainTail(b, j)
 				break
 			}
-			if m := stopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-				j += bits.TrailingZeros64(m) >> 3
-				if b[j]-' ' < 2 { // a space or '!'
-					j++
+			w := b[j : j+8] // one bounds check; w's own indexes need none
+			if m := stopMask(binary.LittleEndian.Uint64(w)); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3 & 7
+				j += k + 1
+				if w[k]-' ' < 2 { // a space or '!'
 					continue
 				}
-				ok = b[j] == '"'
-				j++
+				ok = w[k] == '"'
 				break
 			}
 			j += 8
@@ -277,14 +279,14 @@ func members(b []byte, i int) (int, int) {
 					j, ok = plainTail(b, j)
 					break
 				}
-				if m := stopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-					j += bits.TrailingZeros64(m) >> 3
-					if b[j]-' ' < 2 { // a space or '!'
-						j++
+				w := b[j : j+8]
+				if m := stopMask(binary.LittleEndian.Uint64(w)); m != 0 {
+					k := bits.TrailingZeros64(m) >> 3 & 7
+					j += k + 1
+					if w[k]-' ' < 2 { // a space or '!'
 						continue
 					}
-					ok = b[j] == '"'
-					j++
+					ok = w[k] == '"'
 					break
 				}
 				j += 8
@@ -344,7 +346,7 @@ func literalOrNumber(b []byte, i int) (int, bool) {
 // bytes above the first non-digit, so the lowest mark is exact.
 func digitsEnd(b []byte, i int) int {
 	for i+8 <= len(b) {
-		y := binary.LittleEndian.Uint64(b[i:]) ^ (lows * '0')
+		y := binary.LittleEndian.Uint64(b[i:i+8]) ^ (lows * '0')
 		if m := ((y + lows*0x76) | y) & highs; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
