@@ -63,6 +63,12 @@ func (b *bench) writeFile(name, content string) string {
 // newWorkload discovers the source's stream and writes its configured
 // catalog: that stream only, incremental append.
 func (b *bench) newWorkload(name, source, config, stream string, records int) (*workload, error) {
+	return b.newWorkloadOf(name, source, config, []string{stream}, records)
+}
+
+// newWorkloadOf is newWorkload with several streams; records counts all
+// of theirs.
+func (b *bench) newWorkloadOf(name, source, config string, streams []string, records int) (*workload, error) {
 	w := &workload{name: name, source: source, records: records}
 	w.config = b.writeFile(name+".config.json", config)
 	out, err := exec.Command(b.ferry, "connector", "discover", "--runtime", "local", "--json",
@@ -78,19 +84,26 @@ func (b *bench) newWorkload(name, source, config, stream string, records int) (*
 	if err := json.Unmarshal(out, &d); err != nil {
 		return nil, fmt.Errorf("discover %s: %w", source, err)
 	}
-	for _, s := range d.Catalog.Streams {
-		if s["name"] != stream {
-			continue
+	var configured []any
+	for _, want := range streams {
+		found := false
+		for _, s := range d.Catalog.Streams {
+			if s["name"] != want {
+				continue
+			}
+			cs := map[string]any{"stream": s, "sync_mode": "incremental", "destination_sync_mode": "append"}
+			if c, ok := s["default_cursor_field"]; ok {
+				cs["cursor_field"] = c
+			}
+			configured, found = append(configured, cs), true
 		}
-		cs := map[string]any{"stream": s, "sync_mode": "incremental", "destination_sync_mode": "append"}
-		if c, ok := s["default_cursor_field"]; ok {
-			cs["cursor_field"] = c
+		if !found {
+			return nil, fmt.Errorf("%s discovers no stream %q", source, want)
 		}
-		cat, _ := json.Marshal(map[string]any{"streams": []any{cs}})
-		w.catalog = b.writeFile(name+".catalog.json", string(cat))
-		return w, nil
 	}
-	return nil, fmt.Errorf("%s discovers no stream %q", source, stream)
+	cat, _ := json.Marshal(map[string]any{"streams": configured})
+	w.catalog = b.writeFile(name+".catalog.json", string(cat))
+	return w, nil
 }
 
 // destConfig returns a destination's config file.

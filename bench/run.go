@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -62,6 +63,18 @@ func run(o *options) error {
 		}
 		b.add(b.ferryPath("docker", "ferry bridged JSONL x2, faker -> null", faker, "destination-null",
 			"--mode", "bridged", "--format", "JSONL", "--sockets", "2"))
+		// faker's generation and protobuf encoding take most of a socket
+		// path's CPU; connector-scripted's padded records cost its source
+		// little per byte, so these rows show what the path itself moves.
+		n := o.socketCounts[len(o.socketCounts)-1]
+		if w, err := b.cheapSocketWorkload(n, o.records); err != nil {
+			return err
+		} else if w != nil {
+			for _, f := range []string{"JSONL", "PROTOBUF"} {
+				b.add(b.ferryPath("docker", fmt.Sprintf("ferry socket %s x%d, scripted 5000 B -> null", f, n), w, "destination-null",
+					"--mode", "socket", "--format", f, "--sockets", strconv.Itoa(n)))
+			}
+		}
 	}
 	if o.has("local") {
 		for _, size := range o.scaleSizes {
@@ -94,6 +107,25 @@ func run(o *options) error {
 	}
 	b.report(raw)
 	return nil
+}
+
+// cheapSocketWorkload is connector-scripted with one stream per socket
+// (its streams are its partitions) and records padded to about 5 KB:
+// records/5 of them, about three times the bytes of faker's records, so
+// that the containers' start weighs less in the wall time, or nil when
+// that is less than one record a stream.
+func (b *bench) cheapSocketWorkload(sockets, records int) (*workload, error) {
+	per := records / 5 / sockets
+	if per == 0 {
+		return nil, nil
+	}
+	var streams []string
+	for i := 1; i <= sockets; i++ {
+		streams = append(streams, fmt.Sprintf("s%d", i))
+	}
+	names, _ := json.Marshal(streams)
+	return b.newWorkloadOf(fmt.Sprintf("scripted-socket-%d", sockets), "connector-scripted",
+		fmt.Sprintf(`{"streams":%s,"source":{"records":%d,"record_bytes":5000,"state_every":1000}}`, names, per), streams, per*sockets)
 }
 
 func (b *bench) add(p *path) {

@@ -28,9 +28,9 @@ type msgParser struct {
 	lastPID    string
 	lastDesc   protocol.StreamDescriptor
 	lastSchema *protobuf.RecordSchema // of lastDesc
-	// lastEnv holds the strings of the last JSONL record, reused the same
-	// way (ScanEnvelopeAfter).
-	lastEnv protocol.Envelope
+	// scan reads JSONL envelopes, reusing the last record's strings the
+	// same way, and its header (protocol.EnvelopeScanner).
+	scan protocol.EnvelopeScanner
 }
 
 // line classifies one JSON message.
@@ -38,14 +38,13 @@ func (p *msgParser) line(b *InputBatch, line []byte) error {
 	if len(line) == 0 {
 		return nil // a JSONL probe, or a blank line
 	}
-	env, err := protocol.ScanEnvelopeAfter(line, &p.lastEnv)
+	env, err := p.scan.Scan(line)
 	if err != nil {
 		b.Inputs = append(b.Inputs, Input{Kind: InputOther, Line: append([]byte(nil), line[:min(len(line), otherLinePrefix)]...)})
 		return nil
 	}
 	switch env.Type {
 	case protocol.TypeRecord:
-		p.lastEnv = protocol.Envelope{Stream: env.Stream, Namespace: env.Namespace, PartitionID: env.PartitionID}
 		if env.Stream == "" {
 			return SystemError("%s: RECORD without a stream", p.where())
 		}

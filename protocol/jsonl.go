@@ -43,13 +43,21 @@ func (e *LineTooLongError) Error() string {
 // So a long line costs about its size (twice, briefly, when it is longer
 // than every line before it), never the repeated copies of growing a
 // slice by append, which made a 50 MB record cost over 200 MiB.
+//
+// It keeps its own buffer (bufio.Reader's ReadSlice, with a hook) so that
+// a forwarder can write lines straight from it (SetBeforeFill).
 type Reader struct {
-	br     *bufio.Reader
+	rd     io.Reader
+	b      []byte // the buffer; b[r:w] is unread
+	r, w   int
+	err    error // the read error to return once b[r:w] is used up
 	max    int
 	buf    []byte   // the last long line's buffer, reused by the next
 	chunks [][]byte // the part of a long line past cap(buf)
 	short  int      // short lines read since the last long one
 	line   int64
+	// beforeFill runs before the buffer's bytes move or are overwritten.
+	beforeFill func()
 }
 
 // chunkSize is the size of the chunks a long line waits in: small enough
@@ -74,13 +82,21 @@ func NewReader(r io.Reader, max int) *Reader {
 			size = 16
 		}
 	}
-	return &Reader{br: bufio.NewReaderSize(r, size), max: max}
+	return &Reader{rd: r, b: make([]byte, size), max: max}
 }
 
 // Buffered returns the number of bytes that can be read without blocking on
 // the underlying reader. A forwarder flushes its output when this is 0, so
 // data never waits in a buffer while the input is idle.
-func (r *Reader) Buffered() int { return r.br.Buffered() }
+func (r *Reader) Buffered() int { return r.w - r.r }
+
+// SetBeforeFill sets a function that runs before the reader moves or
+// overwrites bytes in its buffer, that is before it reads more. Until
+// then, the lines it returned (those that fitted the buffer) stay valid,
+// and consecutive ones lie next to each other, each followed by its
+// line end: a forwarder may hold on to them and write a run of them at
+// once, provided fn writes them out.
+func (r *Reader) SetBeforeFill(fn func()) { r.beforeFill = fn }
 
 // LineNumber returns the number of lines read so far.
 func (r *Reader) LineNumber() int64 { return r.line }
@@ -89,7 +105,7 @@ func (r *Reader) LineNumber() int64 { return r.line }
 // valid only until the next call. At the end of input it returns io.EOF; a
 // final line without a newline is returned first.
 func (r *Reader) ReadLine() ([]byte, error) {
-	frag, err := r.br.ReadSlice('\n')
+	frag, err := r.readSlice()
 	if err == nil {
 		r.line++
 		r.shortLine()
@@ -149,7 +165,7 @@ func (r *Reader) readLong(frag []byte) ([]byte, error) {
 		if frag[len(frag)-1] == '\n' {
 			return trimEOL(r.assemble(n)), nil
 		}
-		frag, err = r.br.ReadSlice('\n')
+		frag, err = r.readSlice()
 		switch {
 		case err == io.EOF && len(frag) == 0:
 			return trimEOL(r.assemble(n)), nil
@@ -167,6 +183,63 @@ func (r *Reader) readLong(frag []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// readSlice is bufio.Reader's ReadSlice('\n'): the bytes up to and
+// including the next newline, in the buffer; bufio.ErrBufferFull with the
+// whole buffer when no newline fits; the read error with what is left.
+func (r *Reader) readSlice() ([]byte, error) {
+	from := 0 // bytes of b[r:w] already searched
+	for {
+		if i := bytes.IndexByte(r.b[r.r+from:r.w], '\n'); i >= 0 {
+			line := r.b[r.r : r.r+from+i+1]
+			r.r += from + i + 1
+			return line, nil
+		}
+		if r.err != nil {
+			line := r.b[r.r:r.w]
+			r.r = r.w
+			err := r.err
+			r.err = nil
+			return line, err
+		}
+		if r.w-r.r >= len(r.b) {
+			line := r.b
+			r.r = r.w
+			return line, bufio.ErrBufferFull
+		}
+		from = r.w - r.r
+		r.fill()
+	}
+}
+
+// fill reads once into the buffer, moving the unread bytes to its start
+// first. Like bufio.Reader it retries empty reads a few times and then
+// fails with io.ErrNoProgress.
+func (r *Reader) fill() {
+	if r.beforeFill != nil {
+		r.beforeFill()
+	}
+	if r.r > 0 {
+		copy(r.b, r.b[r.r:r.w])
+		r.w -= r.r
+		r.r = 0
+	}
+	for range 100 {
+		n, err := r.rd.Read(r.b[r.w:])
+		if n < 0 {
+			panic("protocol: reader returned a negative count from Read")
+		}
+		r.w += n
+		if err != nil {
+			r.err = err
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	r.err = io.ErrNoProgress
 }
 
 // keep stores a fragment of a long line: in buf while it has room, then
@@ -237,7 +310,7 @@ func (r *Reader) skipLong(size int64, frag, first []byte) error {
 			return r.tooLong(size-1, first)
 		}
 		var err error
-		frag, err = r.br.ReadSlice('\n')
+		frag, err = r.readSlice()
 		switch err {
 		case nil, bufio.ErrBufferFull:
 			continue

@@ -202,6 +202,55 @@ func TestReaderOneByteReads(t *testing.T) {
 	}
 }
 
+// TestReaderBeforeFill checks what a forwarder that writes runs of lines
+// from the reader's buffer relies on: the hook runs before every read,
+// the lines returned since the last one are still intact then, and each
+// lies right after the one before, after its line end.
+func TestReaderBeforeFill(t *testing.T) {
+	input := "alpha\nbeta\r\ngamma\n" + strings.Repeat("d", 40) + "\nepsilon\nz"
+	r := NewReader(iotest.HalfReader(strings.NewReader(input)), 30)
+	var held [][]byte // lines returned since the last fill, with their copies
+	var copies []string
+	fills := 0
+	r.SetBeforeFill(func() {
+		fills++
+		for i, l := range held {
+			if string(l) != copies[i] {
+				t.Fatalf("before fill %d: line %q became %q", fills, copies[i], l)
+			}
+			if i > 0 {
+				prev := held[i-1]
+				end := len(prev) + 1
+				if prev[:end][end-1] != '\n' && prev[:end+1][end] != '\n' {
+					t.Fatalf("line %q is not followed by its line end", prev)
+				}
+			}
+		}
+		held, copies = nil, nil
+	})
+	var got []string
+	for {
+		line, err := r.ReadLine()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			got = append(got, "<"+err.Error()+">")
+			held, copies = nil, nil // an over-long line is not in the buffer
+			continue
+		}
+		got = append(got, string(line))
+		held, copies = append(held, line), append(copies, string(line))
+	}
+	want := []string{"alpha", "beta", "gamma", "<line 4 is 40 bytes, over the 30-byte limit (max_line_bytes)>", "epsilon", "z"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lines (-want +got):\n%s", diff)
+	}
+	if fills < 4 {
+		t.Errorf("%d fills; the test wants several", fills)
+	}
+}
+
 func TestReaderLimit(t *testing.T) {
 	const limit = 1000
 	tests := []struct {

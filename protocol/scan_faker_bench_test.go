@@ -50,3 +50,35 @@ func BenchmarkScanEnvelopeFullPurchase(b *testing.B) {
 		}
 	}
 }
+
+// stdioPurchase is a purchases record as source-faker prints it on stdout
+// (no partition_id), about 316 bytes: the line of `make bench-sync`'s
+// stdio rows.
+var stdioPurchase = []byte(`{"type":"RECORD","record":{"stream":"purchases","data":{"id":2,"user_id":435313,"product_id":52,"created_at":"2020-10-08T18:21:37+00:00","updated_at":"2021-01-01T00:00:01+00:00","added_to_cart_at":"2020-10-08T18:47:30+00:00","purchased_at":"2020-10-09T02:11:00+00:00","returned_at":null},"emitted_at":1796307412899}}`)
+
+// BenchmarkScanEnvelopeAfterStdio is the pump's scan of that line, after
+// a record of the same stream. Run it under callgrind for a repeatable
+// instruction count (docs in the README's performance section).
+func BenchmarkScanEnvelopeAfterStdio(b *testing.B) {
+	b.SetBytes(int64(len(stdioPurchase)))
+	var prev Envelope
+	for b.Loop() {
+		env, err := ScanEnvelopeAfter(stdioPurchase, &prev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		prev = env
+	}
+}
+
+// BenchmarkEnvelopeScannerStdio is the same line through an
+// EnvelopeScanner, which resumes after the header it kept.
+func BenchmarkEnvelopeScannerStdio(b *testing.B) {
+	b.SetBytes(int64(len(stdioPurchase)))
+	var s EnvelopeScanner
+	for b.Loop() {
+		if _, err := s.Scan(stdioPurchase); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

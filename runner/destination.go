@@ -28,6 +28,12 @@ type destinationInput struct {
 	a  *attempt
 	w  io.WriteCloser
 	bw *bufio.Writer
+	// run is a run of whole lines, each with its '\n', in the source
+	// reader's buffer, to be written as they are; while it holds any, bw
+	// is empty. The reader writes it out before its buffer changes
+	// (protocol.Reader.SetBeforeFill), so records go from the buffer they
+	// were read into straight to the destination.
+	run []byte
 	// writeErr is the first write error toward the destination.
 	writeErr error
 	// closed is set once Ferry has closed the destination's stdin.
@@ -39,9 +45,52 @@ func newDestinationInput(a *attempt, w io.WriteCloser) *destinationInput {
 	return &destinationInput{a: a, w: ww, bw: bufio.NewWriterSize(ww, pumpBufferSize)}
 }
 
-func (d *destinationInput) write(line []byte) error {
+// forward writes a line that lies in the source reader's buffer. A line
+// followed there by exactly '\n' joins the run of the lines before it
+// when it follows them; others are copied (write).
+func (d *destinationInput) forward(line []byte) error {
+	n := len(line)
+	if cap(line) == n || line[:n+1][n] != '\n' {
+		return d.write(line)
+	}
 	if d.writeErr != nil {
 		return d.writeErr
+	}
+	if len(d.run) > 0 && cap(d.run) > len(d.run) && &d.run[:len(d.run)+1][len(d.run)] == &line[0] {
+		d.run = d.run[:len(d.run)+n+1]
+		return nil
+	}
+	if err := d.writeRun(); err != nil {
+		return err
+	}
+	if d.bw.Buffered() > 0 {
+		if err := d.bw.Flush(); err != nil {
+			return d.failed(err)
+		}
+	}
+	d.run = line[:n+1]
+	return nil
+}
+
+// writeRun writes out the run of lines held in the reader's buffer.
+func (d *destinationInput) writeRun() error {
+	if len(d.run) == 0 {
+		return d.writeErr
+	}
+	run := d.run
+	d.run = nil
+	if d.writeErr != nil {
+		return d.writeErr
+	}
+	if _, err := d.w.Write(run); err != nil {
+		return d.failed(err)
+	}
+	return nil
+}
+
+func (d *destinationInput) write(line []byte) error {
+	if err := d.writeRun(); err != nil {
+		return err
 	}
 	if _, err := d.bw.Write(line); err != nil {
 		return d.failed(err)
@@ -53,8 +102,8 @@ func (d *destinationInput) write(line []byte) error {
 }
 
 func (d *destinationInput) flush() error {
-	if d.writeErr != nil {
-		return d.writeErr
+	if err := d.writeRun(); err != nil {
+		return err
 	}
 	if d.bw.Buffered() == 0 {
 		return nil
@@ -76,8 +125,8 @@ func (d *destinationInput) failed(err error) error {
 // writeComplete sends one COMPLETE stream status per configured stream,
 // under its destination name, before end of input (docs/protocol.md 4.4).
 func (d *destinationInput) writeComplete() error {
-	if d.writeErr != nil {
-		return d.writeErr
+	if err := d.writeRun(); err != nil {
+		return err
 	}
 	b, err := d.a.completeStatuses(true)
 	if err != nil {

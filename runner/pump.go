@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 
 	"github.com/ferrysync/ferry/protocol"
 )
@@ -26,8 +27,9 @@ type pump struct {
 	a   *attempt
 	out output
 	dst *destinationInput // sourceData only
-	// prev is the last record's envelope, whose strings the scanner reuses.
-	prev protocol.Envelope
+	// scan reads the envelopes, reusing the last record's strings and
+	// header.
+	scan protocol.EnvelopeScanner
 	// unbooked counts forwarded records not yet booked; see book.
 	unbooked  map[*streamPlan]*counter
 	nUnbooked int
@@ -52,6 +54,16 @@ const maxUnbooked = 4096
 // output, or the error that made it stop early (already recorded).
 func (p *pump) run(src io.Reader) error {
 	r := protocol.NewReader(src, p.a.maxLine)
+	if p.dst != nil {
+		// Records go out straight from the reader's buffer (forward):
+		// the run waiting there is written before the buffer changes.
+		// Booking first publishes the records' progress (book), as
+		// liveness wants it at every read from the source.
+		r.SetBeforeFill(func() {
+			p.book()
+			p.dst.writeRun() //nolint:errcheck // kept in writeErr, returned by the next write
+		})
+	}
 	defer p.book()
 	for {
 		if r.Buffered() == 0 {
@@ -94,18 +106,15 @@ func (p *pump) fatal(err error) error {
 
 func (p *pump) line(line []byte) error {
 	a := p.a
-	if len(bytes.TrimSpace(line)) == 0 {
+	// A line whose first byte is printable ASCII is not blank; only the
+	// rest need the full test (bytes.TrimSpace knows Unicode's spaces).
+	if len(line) == 0 || (line[0] <= ' ' || line[0] >= utf8.RuneSelf) && len(bytes.TrimSpace(line)) == 0 {
 		return nil
 	}
-	env, err := protocol.ScanEnvelopeAfter(line, &p.prev)
+	env, err := p.scan.Scan(line)
 	if err != nil {
 		a.findings.nonProtocolLine(RoleSource, line)
 		return nil
-	}
-	if env.Type == protocol.TypeRecord {
-		// Reuse the stream name strings for the next record: no allocation
-		// per record on the hot path.
-		p.prev = protocol.Envelope{Type: env.Type, Stream: env.Stream, Namespace: env.Namespace, PartitionID: env.PartitionID}
 	}
 	if p.out == sourceBooks {
 		a.live.active() // socket mode: the source's output is its sign of life
@@ -159,28 +168,34 @@ func (p *pump) record(env *protocol.Envelope) error {
 		p.last = lastStream{name: env.Stream, namespace: env.Namespace, plan: plan, count: c}
 	}
 	out := env.Raw
-	if plan.dedupKeys != nil || plan.rewrite {
+	rewritten := plan.dedupKeys != nil || plan.rewrite
+	if rewritten {
 		var err error
 		if out, err = rewriteRecord(plan, env.Raw); err != nil {
 			return err
 		}
 	}
-	a.live.progress.Add(1)
 	c.records++
 	c.bytes += int64(len(out))
 	if p.nUnbooked++; p.nUnbooked >= maxUnbooked {
 		p.book()
 	}
-	return p.dst.write(out)
+	if rewritten {
+		return p.dst.write(out)
+	}
+	return p.dst.forward(out)
 }
 
-// book moves the pump's local record counts into the ledger. It runs
-// before every state (whose count needs them), whenever the source is
-// idle, and at the end.
+// book moves the pump's local record counts into the ledger, and into
+// the progress liveness watches (one atomic add per record would cost
+// more than its scan). It runs before every state (whose count needs
+// them), before every read from the source, whenever the source is idle,
+// and at the end.
 func (p *pump) book() {
 	if p.nUnbooked == 0 {
 		return
 	}
+	p.a.live.progress.Add(int64(p.nUnbooked))
 	p.a.ledger.forwarded(p.unbooked)
 	p.nUnbooked = 0
 }

@@ -35,17 +35,19 @@ func stopMask(x uint64) uint64 {
 
 // PlainString returns the offset just past the closing quote of a string
 // whose body starts at i (just after its opening quote), or ok false when
-// the body holds an escape or a control byte, or does not end. It is
-// small enough to inline; the last few bytes of a buffer go to plainTail.
+// the body holds an escape or a control byte, or does not end. Each word
+// is sliced once (b[i:i+8]), so its bytes are read without further bounds
+// checks; the last few bytes of a buffer go to plainTail.
 func PlainString(b []byte, i int) (end int, ok bool) {
 	for i+8 <= len(b) {
-		if m := stopMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			i += bits.TrailingZeros64(m) >> 3
-			if b[i]-' ' < 2 { // a space or '!'
-				i++
+		w := b[i : i+8]
+		if m := stopMask(binary.LittleEndian.Uint64(w)); m != 0 {
+			k := bits.TrailingZeros64(m) >> 3 & 7
+			i += k + 1
+			if w[k]-' ' < 2 { // a space or '!'
 				continue
 			}
-			return i + 1, b[i] == '"'
+			return i, w[k] == '"'
 		}
 		i += 8
 	}
@@ -121,125 +123,73 @@ const fastLevels = 64
 // returns the offset just past it, or ok false when it cannot vouch for
 // the value, valid or not. String scans are written out inline: a call
 // per key and per value would cost as much as the scan of a short one.
+// The members of an object go to members first, which takes the compact
+// `"key":scalar,` runs that make up most records without this loop's
+// state; what it leaves (whitespace, a container) comes back here.
 func SkipFast(b []byte, i int) (end int, ok bool) {
 	var stack uint64 // bit k set: level k+1 is an object
 	level := 0
 	key := false // an object key comes before the next value
 	for {
+		ended := false // a value ended at i
 		if key {
 			key = false
-			if i >= len(b) || b[i] != '"' {
+			var st int
+			switch i, st = members(b, i); st {
+			case membersFail:
+				return i, false
+			case membersEnded:
+				ended = true
+			case membersAtKey:
 				if i, ok = keyEnd(b, i); !ok {
 					return i, false
 				}
-			} else {
-				j := i + 1
-				for {
-					if j+8 > len(b) {
-						j, ok = plainTail(b, j)
-						break
-					}
-					if m := stopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-						j += bits.TrailingZeros64(m) >> 3
-						if b[j]-' ' < 2 { // a space or '!'
-							j++
-							continue
-						}
-						ok = b[j] == '"'
-						j++
-						break
-					}
-					j += 8
-				}
-				if !ok {
-					return j, false
-				}
-				if j < len(b) && b[j] == ':' {
-					i = j + 1
-				} else if i, ok = colon(b, j); !ok {
-					return i, false
-				}
 			}
 		}
-		// A value is expected.
-		if i < len(b) && b[i] <= ' ' {
-			i = skipSpaceAt(b, i)
-		}
-		if i >= len(b) {
-			return i, false
-		}
-		switch c := b[i]; {
-		case c == '"':
-			j := i + 1
-			for {
-				if j+8 > len(b) {
-					j, ok = plainTail(b, j)
-					break
-				}
-				if m := stopMask(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-					j += bits.TrailingZeros64(m) >> 3
-					if b[j]-' ' < 2 { // a space or '!'
-						j++
-						continue
-					}
-					ok = b[j] == '"'
-					j++
-					break
-				}
-				j += 8
-			}
-			if !ok {
-				return j, false
-			}
-			i = j
-		case c-'1' < 9: // a plain integer, the common number
-			i++
-			for i < len(b) && b[i]-'0' < 10 {
-				i++
-			}
-			if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
-				if i, ok = numberEnd(b, i-1); !ok { // from its last digit, a valid number start
-					return i, false
-				}
-			}
-		case c == '{' || c == '[':
-			if level == fastLevels {
-				return i, false
-			}
-			i++
+		if !ended {
+			// A value is expected.
 			if i < len(b) && b[i] <= ' ' {
 				i = skipSpaceAt(b, i)
 			}
-			if i < len(b) && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+			if i >= len(b) {
+				return i, false
+			}
+			switch c := b[i]; {
+			case c == '"':
+				if i, ok = PlainString(b, i+1); !ok {
+					return i, false
+				}
+			case c-'1' < 9: // a plain integer, the common number
+				i = digitsEnd(b, i+1)
+				if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
+					if i, ok = numberEnd(b, i-1); !ok { // from its last digit, a valid number start
+						return i, false
+					}
+				}
+			case c == '{' || c == '[':
+				if level == fastLevels {
+					return i, false
+				}
 				i++
-				break
-			}
-			level++
-			if c == '{' {
-				stack |= 1 << (level - 1)
-				key = true
-			} else {
-				stack &^= 1 << (level - 1)
-			}
-			continue
-		case c == 't':
-			if len(b)-i < 4 || string(b[i:i+4]) != "true" {
-				return i, false
-			}
-			i += 4
-		case c == 'f':
-			if len(b)-i < 5 || string(b[i:i+5]) != "false" {
-				return i, false
-			}
-			i += 5
-		case c == 'n':
-			if len(b)-i < 4 || string(b[i:i+4]) != "null" {
-				return i, false
-			}
-			i += 4
-		default:
-			if i, ok = numberEnd(b, i); !ok {
-				return i, false
+				if i < len(b) && b[i] <= ' ' {
+					i = skipSpaceAt(b, i)
+				}
+				if i < len(b) && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+					i++
+					break
+				}
+				level++
+				if c == '{' {
+					stack |= 1 << (level - 1)
+					key = true
+				} else {
+					stack &^= 1 << (level - 1)
+				}
+				continue
+			default:
+				if i, ok = literalOrNumber(b, i); !ok {
+					return i, false
+				}
 			}
 		}
 		// A value ended: close containers until one continues.
@@ -271,6 +221,141 @@ func SkipFast(b []byte, i int) (end int, ok bool) {
 			return i, false
 		}
 	}
+}
+
+// What members stopped at.
+const (
+	membersFail    = iota // something the fast path does not vouch for
+	membersEnded          // a member's value ended at i, no ',' follows
+	membersAtKey          // a key is expected at i, which is not its quote
+	membersAtValue        // a value is expected at i: a container or whitespace
+)
+
+// members skips the members of an object from a key at b[i:] as long as
+// each is compact: a plain key, ':', and a string, number or literal,
+// then ',' and the next key's quote. That is nearly every member of a
+// record, and one tight loop over them costs about half of SkipFast's
+// general one, which tracks nesting for every value.
+func members(b []byte, i int) (int, int) {
+	var ok bool
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, membersAtKey
+		}
+		j := i + 1
+		for {
+			if j+8 > len(b) {
+				j, ok = plainTail(b, j)
+				break
+			}
+			w := b[j : j+8] // one bounds check; w's own indexes need none
+			if m := stopMask(binary.LittleEndian.Uint64(w)); m != 0 {
+				k := bits.TrailingZeros64(m) >> 3 & 7
+				j += k + 1
+				if w[k]-' ' < 2 { // a space or '!'
+					continue
+				}
+				ok = w[k] == '"'
+				break
+			}
+			j += 8
+		}
+		if !ok {
+			return j, membersFail
+		}
+		if j < len(b) && b[j] == ':' {
+			i = j + 1
+		} else if i, ok = colon(b, j); !ok {
+			return i, membersFail
+		}
+		if i >= len(b) {
+			return i, membersFail
+		}
+		switch c := b[i]; {
+		case c == '"':
+			j = i + 1
+			for {
+				if j+8 > len(b) {
+					j, ok = plainTail(b, j)
+					break
+				}
+				w := b[j : j+8]
+				if m := stopMask(binary.LittleEndian.Uint64(w)); m != 0 {
+					k := bits.TrailingZeros64(m) >> 3 & 7
+					j += k + 1
+					if w[k]-' ' < 2 { // a space or '!'
+						continue
+					}
+					ok = w[k] == '"'
+					break
+				}
+				j += 8
+			}
+			if !ok {
+				return j, membersFail
+			}
+			i = j
+		case c-'1' < 9:
+			i = digitsEnd(b, i+1)
+			if i < len(b) && (b[i] == '.' || b[i]|0x20 == 'e') {
+				if i, ok = numberEnd(b, i-1); !ok {
+					return i, membersFail
+				}
+			}
+		case c == '{' || c == '[' || c <= ' ':
+			return i, membersAtValue
+		default:
+			if i, ok = literalOrNumber(b, i); !ok {
+				return i, membersFail
+			}
+		}
+		if i < len(b) && b[i] == ',' {
+			i++
+			continue
+		}
+		return i, membersEnded
+	}
+}
+
+// literalOrNumber skips true, false, null or a number at b[i:].
+func literalOrNumber(b []byte, i int) (int, bool) {
+	switch b[i] {
+	case 't':
+		if len(b)-i < 4 || string(b[i:i+4]) != "true" {
+			return i, false
+		}
+		return i + 4, true
+	case 'f':
+		if len(b)-i < 5 || string(b[i:i+5]) != "false" {
+			return i, false
+		}
+		return i + 5, true
+	case 'n':
+		if len(b)-i < 4 || string(b[i:i+4]) != "null" {
+			return i, false
+		}
+		return i + 4, true
+	}
+	return numberEnd(b, i)
+}
+
+// digitsEnd returns the end of the run of decimal digits at b[i:], eight
+// bytes at a time: XOR with '0' maps digits to 0-9, and adding 0x76 sets
+// the high bit of any byte that was above 9; a byte with its high bit
+// already set is no digit either. As in stopMask, a carry can only mark
+// bytes above the first non-digit, so the lowest mark is exact.
+func digitsEnd(b []byte, i int) int {
+	for i+8 <= len(b) {
+		y := binary.LittleEndian.Uint64(b[i:i+8]) ^ (lows * '0')
+		if m := ((y + lows*0x76) | y) & highs; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && b[i]-'0' < 10 {
+		i++
+	}
+	return i
 }
 
 // colon skips whitespace and the ':' after a key at b[i:].

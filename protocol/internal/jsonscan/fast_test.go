@@ -17,6 +17,9 @@ var fastSeeds = []string{
 	`"a b!c"`, `"!!!!!!!!!!!!"`, `"        \""`, "\"  ! \t\"", `{"k k":"v !"}`,
 	strings.Repeat("[", 64) + strings.Repeat("]", 64), strings.Repeat("[", 65) + strings.Repeat("]", 65),
 	strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70), string(purchaseData),
+	`{"a":1,"b":"x","c":null,"d":true,"e":false,"f":-1.5,"g":0,"h":[1],"i":{"j":2}}`, `{"a":1, "b":2}`,
+	`{"a":1 ,"b":2}`, `{"a":123456789012,"b":1234567,"c":12345678}`, `{"a":1x}`, `{"a":9:}`, `{"a":"b",`,
+	`{"a":"b","c"}`, `{"a":7e}`, `{"a":07}`, `{"a":tr}`, `{"a":nulx}`, "{\"a\":\"\x1f\"}",
 }
 
 // FuzzSkipFast holds the fast skipper to the full scanner on every input:
