@@ -3,9 +3,9 @@ package kube
 import (
 	"context"
 	"io"
-	"strings"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
