@@ -2,7 +2,6 @@ package kube
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -16,9 +15,6 @@ import (
 )
 
 var listOne = metav1.ListOptions{Limit: 1}
-
-// errPodGone is what watchPod passes on when the pod no longer exists.
-var errPodGone = errors.New("pod gone")
 
 // watchPod calls check with the pod as it is and with every change until
 // check is done, ctx ends or the pod is gone (check gets nil then). It
