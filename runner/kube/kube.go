@@ -22,7 +22,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -49,10 +48,10 @@ type Options struct {
 
 // Runtime runs connectors as pods.
 type Runtime struct {
-	cfg    *rest.Config
-	client kubernetes.Interface
-	opts   Options
-	log    *slog.Logger
+	cfg  *rest.Config
+	core *coreClient
+	opts Options
+	log  *slog.Logger
 }
 
 var (
@@ -88,11 +87,11 @@ func New(cfg *rest.Config, opts Options) (*Runtime, error) {
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
-	c, err := kubernetes.NewForConfig(cfg)
+	c, err := newCoreClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)
 	}
-	return &Runtime{cfg: cfg, client: c, opts: opts, log: log}, nil
+	return &Runtime{cfg: cfg, core: c, opts: opts, log: log}, nil
 }
 
 // LoadConfig returns the client config of a kubeconfig file, or the
@@ -131,7 +130,7 @@ func (r *Runtime) Name() string { return "kubernetes" }
 // Ping checks that the namespace can be read, which needs a reachable API
 // server and working credentials.
 func (r *Runtime) Ping(ctx context.Context) error {
-	if _, err := r.client.CoreV1().Pods(r.opts.Namespace).List(ctx, listOne); err != nil {
+	if _, err := r.core.Pods(r.opts.Namespace).List(ctx, listOne); err != nil {
 		return fmt.Errorf("kubernetes: list pods in namespace %s: %w", r.opts.Namespace, err)
 	}
 	return nil

@@ -64,14 +64,14 @@ func (c *cluster) labelled(t *testing.T, selector string) []string {
 	ctx := context.WithoutCancel(t.Context())
 	sel := metav1.ListOptions{LabelSelector: selector}
 	var out []string
-	pods, err := c.rt.client.CoreV1().Pods(c.rt.opts.Namespace).List(ctx, sel)
+	pods, err := c.rt.core.Pods(c.rt.opts.Namespace).List(ctx, sel)
 	if err != nil {
 		t.Fatalf("list pods: %v", err)
 	}
 	for _, p := range pods.Items {
 		out = append(out, "pod "+p.Name)
 	}
-	secrets, err := c.rt.client.CoreV1().Secrets(c.rt.opts.Namespace).List(ctx, sel)
+	secrets, err := c.rt.core.Secrets(c.rt.opts.Namespace).List(ctx, sel)
 	if err != nil {
 		t.Fatalf("list secrets: %v", err)
 	}

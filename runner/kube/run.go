@@ -123,13 +123,13 @@ func (p *podRun) create(ctx context.Context, members []member) error {
 			ObjectMeta: metav1.ObjectMeta{Name: secretName(p.name, i), Namespace: p.r.opts.Namespace, Labels: lbl},
 			Data:       data, Type: corev1.SecretTypeOpaque,
 		}
-		if _, err := p.r.client.CoreV1().Secrets(p.r.opts.Namespace).Create(cctx, sec, metav1.CreateOptions{}); err != nil {
+		if _, err := p.r.core.Secrets(p.r.opts.Namespace).Create(cctx, sec, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("kubernetes: create the pod's secret: %w", err)
 		}
 		p.secrets = append(p.secrets, sec.Name)
 	}
 	pod := p.r.buildPod(p.name, members, pf)
-	if _, err := p.r.client.CoreV1().Pods(p.r.opts.Namespace).Create(cctx, pod, metav1.CreateOptions{}); err != nil {
+	if _, err := p.r.core.Pods(p.r.opts.Namespace).Create(cctx, pod, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("kubernetes: create pod %s: %w", p.name, err)
 	}
 	return nil
@@ -209,13 +209,13 @@ func (p *podRun) cleanup(ctx context.Context) {
 	zero := int64(0)
 	bg := metav1.DeletePropagationBackground
 	opts := metav1.DeleteOptions{GracePeriodSeconds: &zero, PropagationPolicy: &bg}
-	if err := p.r.client.CoreV1().Pods(p.r.opts.Namespace).Delete(cctx, p.name, opts); err != nil && !apierrors.IsNotFound(err) {
+	if err := p.r.core.Pods(p.r.opts.Namespace).Delete(cctx, p.name, opts); err != nil && !apierrors.IsNotFound(err) {
 		p.r.log.Warn("could not delete pod", "pod", p.name, "error", err)
 	} else if err := p.waitGone(cctx); err != nil {
 		p.r.log.Warn("pod not gone", "pod", p.name, "error", err)
 	}
 	for _, name := range p.secrets {
-		if err := p.r.client.CoreV1().Secrets(p.r.opts.Namespace).Delete(cctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := p.r.core.Secrets(p.r.opts.Namespace).Delete(cctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			p.r.log.Warn("could not delete secret", "secret", name, "error", err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 )
 
@@ -23,9 +22,9 @@ func (r *Runtime) executor(u *url.URL) (remotecommand.Executor, error) {
 // attach carries the container's stdio until its output ends. in is copied
 // to the container's stdin and, at its EOF, stdin is closed.
 func (p *podRun) attach(ctx context.Context, container string, in io.Reader, out, errOut io.Writer) error {
-	req := p.r.client.CoreV1().RESTClient().Post().Namespace(p.r.opts.Namespace).
+	req := p.r.core.RESTClient().Post().Namespace(p.r.opts.Namespace).
 		Resource("pods").Name(p.name).SubResource("attach").
-		VersionedParams(&corev1.PodAttachOptions{Container: container, Stdin: true, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+		VersionedParams(&corev1.PodAttachOptions{Container: container, Stdin: true, Stdout: true, Stderr: true}, p.r.core.params)
 	ex, err := p.r.executor(req.URL())
 	if err != nil {
 		return err
@@ -36,10 +35,10 @@ func (p *podRun) attach(ctx context.Context, container string, in io.Reader, out
 // exec runs the shim with args in the container and returns its output
 // with its error.
 func (p *podRun) exec(ctx context.Context, container string, args ...string) error {
-	req := p.r.client.CoreV1().RESTClient().Post().Namespace(p.r.opts.Namespace).
+	req := p.r.core.RESTClient().Post().Namespace(p.r.opts.Namespace).
 		Resource("pods").Name(p.name).SubResource("exec").
 		VersionedParams(&corev1.PodExecOptions{Container: container, Command: append([]string{shimPath}, args...),
-			Stdout: true, Stderr: true}, scheme.ParameterCodec)
+			Stdout: true, Stderr: true}, p.r.core.params)
 	ex, err := p.r.executor(req.URL())
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ func (r *Runtime) Sweep(ctx context.Context, instanceID string, keep func(labels
 		return 0, errors.New("sweep: an instance ID is required")
 	}
 	sel := metav1.ListOptions{LabelSelector: runner.LabelInstance + "=" + instanceID}
-	pods, err := r.client.CoreV1().Pods(r.opts.Namespace).List(ctx, sel)
+	pods, err := r.core.Pods(r.opts.Namespace).List(ctx, sel)
 	if err != nil {
 		return 0, fmt.Errorf("sweep: list pods: %w", err)
 	}
@@ -32,7 +32,7 @@ func (r *Runtime) Sweep(ctx context.Context, instanceID string, keep func(labels
 		if keep != nil && keep(p.Labels) {
 			continue
 		}
-		err := r.client.CoreV1().Pods(r.opts.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		err := r.core.Pods(r.opts.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 		switch {
 		case err == nil:
 			removed++
@@ -41,7 +41,7 @@ func (r *Runtime) Sweep(ctx context.Context, instanceID string, keep func(labels
 			errs = append(errs, fmt.Errorf("sweep: delete pod %s: %w", p.Name, err))
 		}
 	}
-	secrets, err := r.client.CoreV1().Secrets(r.opts.Namespace).List(ctx, sel)
+	secrets, err := r.core.Secrets(r.opts.Namespace).List(ctx, sel)
 	if err != nil {
 		return removed, errors.Join(append(errs, fmt.Errorf("sweep: list secrets: %w", err))...)
 	}
@@ -49,7 +49,7 @@ func (r *Runtime) Sweep(ctx context.Context, instanceID string, keep func(labels
 		if keep != nil && keep(s.Labels) {
 			continue
 		}
-		err := r.client.CoreV1().Secrets(r.opts.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{})
+		err := r.core.Secrets(r.opts.Namespace).Delete(ctx, s.Name, metav1.DeleteOptions{})
 		switch {
 		case err == nil:
 			removed++

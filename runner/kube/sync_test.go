@@ -168,7 +168,7 @@ func TestCancelRemovesPod(t *testing.T) {
 func TestDeletedPodFailsAttempt(t *testing.T) {
 	c := requireCluster(t, map[string]string{
 		"source-faker": "./connectors/source-faker", "destination-jsonl": "./connectors/destination-jsonl"})
-	pods := c.rt.client.CoreV1().Pods(c.rt.opts.Namespace)
+	pods := c.rt.core.Pods(c.rt.opts.Namespace)
 	res, err := c.startedSync(t.Context(), t, "kube-deleted", func() {
 		list, err := pods.List(t.Context(), metav1.ListOptions{LabelSelector: "io.ferry.instance=kube-deleted"})
 		if err != nil || len(list.Items) != 1 {

@@ -20,7 +20,7 @@ var listOne = metav1.ListOptions{Limit: 1}
 // check is done, ctx ends or the pod is gone (check gets nil then). It
 // watches from the version it read, so no change between is missed.
 func (p *podRun) watchPod(ctx context.Context, check func(*corev1.Pod) (bool, error)) error {
-	pods := p.r.client.CoreV1().Pods(p.r.opts.Namespace)
+	pods := p.r.core.Pods(p.r.opts.Namespace)
 	for {
 		pod, err := pods.Get(ctx, p.name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -205,7 +205,7 @@ func (p *podRun) waitGone(ctx context.Context) error {
 func (p *podRun) pendingReason(ctx context.Context) string {
 	cctx, cancel := detached(ctx, cleanupTimeout)
 	defer cancel()
-	pod, err := p.r.client.CoreV1().Pods(p.r.opts.Namespace).Get(cctx, p.name, metav1.GetOptions{})
+	pod, err := p.r.core.Pods(p.r.opts.Namespace).Get(cctx, p.name, metav1.GetOptions{})
 	if err != nil {
 		return ""
 	}
