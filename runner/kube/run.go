@@ -151,15 +151,17 @@ func (p *podRun) runMember(ctx context.Context, m podMember) (runner.ExitStatus,
 		return runner.ExitStatus{}, err
 	}
 
-	// Stop this member alone when its Stop context ends first.
+	// Stop this member alone when its Stop context ends first. stopped
+	// says, once the stream has ended, whether Ferry stopped it.
 	streamDone := make(chan struct{})
-	stopped := make(chan struct{})
+	stopped := make(chan bool, 1)
 	go func() {
 		select {
 		case <-m.stop.Done():
 			p.stopMember(ctx, m, streamDone)
-			close(stopped)
+			stopped <- true
 		case <-streamDone:
+			stopped <- false
 		}
 	}()
 	out, errOut := newSink(m.stdio.Out), newSink(m.stdio.Err)
@@ -172,15 +174,10 @@ func (p *podRun) runMember(ctx context.Context, m podMember) (runner.ExitStatus,
 	sErr := p.attach(context.WithoutCancel(ctx), m.container, in, out, errOut)
 	close(streamDone)
 	status, err := p.waitTerminated(ctx, m)
-	select {
-	case <-stopped:
-		status.Signalled = true
-	default:
-		if m.stop.Err() != nil {
-			<-stopped
-			status.Signalled = true
-		}
-	}
+	// A Stop that comes after the connector's output ended (the runner
+	// cancelling a side that already finished) does not make it stopped:
+	// it ended on its own.
+	status.Signalled = <-stopped
 	switch {
 	case err != nil:
 		return status, err

@@ -5,11 +5,18 @@
 package kubetest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Environment of the tests, set by make kube-test.
@@ -81,4 +88,36 @@ func Import(t testing.TB, refs ...string) {
 	for _, ref := range todo {
 		imported[ref] = true
 	}
+}
+
+// DeletePods deletes the pods of namespace that selector matches, as
+// `kubectl delete pod -l selector` would (with the default grace period),
+// and returns how many it deleted.
+func DeletePods(t testing.TB, kubeconfig, namespace, selector string) int {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.APIPath, cfg.GroupVersion = "/api", &corev1.SchemeGroupVersion
+	sch := runtime.NewScheme()
+	if err := corev1.AddToScheme(sch); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NegotiatedSerializer = serializer.NewCodecFactory(sch).WithoutConversion()
+	rc, err := rest.RESTClientFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pods corev1.PodList
+	if err := rc.Get().Namespace(namespace).Resource("pods").Param("labelSelector", selector).
+		Do(context.Background()).Into(&pods); err != nil {
+		t.Fatalf("list pods %s: %v", selector, err)
+	}
+	for _, p := range pods.Items {
+		if err := rc.Delete().Namespace(namespace).Resource("pods").Name(p.Name).Do(context.Background()).Error(); err != nil {
+			t.Fatalf("delete pod %s: %v", p.Name, err)
+		}
+	}
+	return len(pods.Items)
 }
