@@ -36,6 +36,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // StartLine is what Ferry writes on the container's stdin once its attach
@@ -186,8 +187,18 @@ func Run(args []string, keepStdin bool, stdin, stdout, stderr *os.File) int {
 	}()
 	err = cmd.Wait()
 	close(done)
+	// The container's output travels from its stdout pipe to Ferry's
+	// attach through the node's runtime, which closes the attach once
+	// the container's first process exits, sometimes before it copied
+	// the last bytes (a connector that writes one line and exits at once
+	// lost it about once in twenty runs). Staying a moment lets that copy
+	// drain; nothing the shim can observe says when it has.
+	time.Sleep(outputLinger)
 	return exitCode(cmd.ProcessState, err)
 }
+
+// outputLinger is how long the shim outlives the connector (see Run).
+const outputLinger = 300 * time.Millisecond
 
 // placeFiles writes each file named in manifest (FilesEnv) from its parts
 // in dir, readable by its owner only: configs hold secrets.
