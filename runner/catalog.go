@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner/podpump"
 )
 
 // catalogIndex looks up configured streams by descriptor. It is read-only
@@ -23,14 +24,11 @@ type streamPlan struct {
 	// dest is the stream's name on the destination side (prefix and
 	// namespace mapping applied).
 	dest protocol.StreamDescriptor
-	// selected is the set of top-level fields to keep, nil for all.
-	selected map[string]bool
-	// dedupKeys are the primary-key paths of an incremental dedup stream,
-	// checked for all-null records; nil otherwise.
-	dedupKeys [][]string
-	// rewrite is set when records must be re-encoded (field selection or
-	// name mapping); otherwise the original bytes are forwarded.
-	rewrite bool
+	// rule checks and rewrites the stream's records (the in-pod pump
+	// applies the same rule).
+	rule *podpump.Rule
+	// touches is rule.Touches(): whether records are looked into at all.
+	touches bool
 }
 
 func newCatalogIndex(c *protocol.ConfiguredCatalog, mapping *nameMapper, selected map[protocol.StreamDescriptor][]string) (*catalogIndex, error) {
@@ -39,16 +37,15 @@ func newCatalogIndex(c *protocol.ConfiguredCatalog, mapping *nameMapper, selecte
 		cs := &c.Streams[i]
 		d := cs.Stream.Descriptor()
 		p := &streamPlan{cfg: cs, desc: d, dest: mapping.toDest(d)}
+		p.rule = &podpump.Rule{Source: d, Dest: p.dest}
 		if fields, ok := selected[d]; ok && fields != nil {
-			p.selected = make(map[string]bool, len(fields))
-			for _, f := range fields {
-				p.selected[f] = true
-			}
+			p.rule.Select, p.rule.Selected = true, fields
 		}
 		if cs.SyncMode == protocol.SyncIncremental && (cs.DestinationSyncMode == protocol.DestAppendDedup || cs.DestinationSyncMode == protocol.DestOverwriteDedup) {
-			p.dedupKeys = cs.Keys()
+			p.rule.DedupKeys = cs.Keys()
 		}
-		p.rewrite = p.selected != nil || p.dest != d
+		p.rule.Prepare()
+		p.touches = p.rule.Touches()
 		idx.streams[d] = p
 		idx.order = append(idx.order, d)
 	}
@@ -168,8 +165,8 @@ func destinationCatalog(c *protocol.ConfiguredCatalog, idx *catalogIndex) ([]byt
 		if s.DestinationSyncMode == protocol.DestOverwriteDedup {
 			s.DestinationSyncMode = protocol.DestAppendDedup
 		}
-		if p.selected != nil {
-			schema, err := selectSchema(s.Stream.JSONSchema, p.selected)
+		if keep := p.rule.SelectedSet(); keep != nil {
+			schema, err := selectSchema(s.Stream.JSONSchema, keep)
 			if err != nil {
 				return nil, fmt.Errorf("stream %s: %w", p.desc, err)
 			}

@@ -1,20 +1,23 @@
 package runner
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"github.com/ferrysync/ferry/protocol"
+	"github.com/ferrysync/ferry/runner/podpump"
 )
 
 // fatalError fails the attempt and stops the pump.
 type fatalError struct{ f Failure }
 
 func (e *fatalError) Error() string { return e.f.ExternalMessage }
+
+// faultError is the pump error of a fault the shared rules found.
+func faultError(f *podpump.Fault) error {
+	return &fatalError{Failure{Origin: f.Origin, Type: protocol.FailureSystem, ExternalMessage: f.Message}}
+}
 
 func fatalf(origin, format string, args ...any) error {
 	return &fatalError{Failure{Origin: origin, Type: protocol.FailureSystem, ExternalMessage: fmt.Sprintf(format, args...)}}
@@ -83,8 +86,7 @@ func (p *pump) run(src io.Reader) error {
 		if err != nil {
 			var tl *protocol.LineTooLongError
 			if errors.As(err, &tl) {
-				return p.fatal(fatalf(protocol.OriginSource, "the source wrote a line of %d bytes (%s), over the %d-byte limit (max_line_bytes)",
-					tl.Size, describePrefix(tl.Prefix), tl.Limit))
+				return p.fatal(faultError(podpump.LineTooLongFault(tl)))
 			}
 			return p.fatal(fatalf(protocol.OriginReplication, "reading the source's output: %v", err))
 		}
@@ -106,9 +108,7 @@ func (p *pump) fatal(err error) error {
 
 func (p *pump) line(line []byte) error {
 	a := p.a
-	// A line whose first byte is printable ASCII is not blank; only the
-	// rest need the full test (bytes.TrimSpace knows Unicode's spaces).
-	if len(line) == 0 || (line[0] <= ' ' || line[0] >= utf8.RuneSelf) && len(bytes.TrimSpace(line)) == 0 {
+	if podpump.Blank(line) {
 		return nil
 	}
 	env, err := p.scan.Scan(line)
@@ -147,16 +147,16 @@ func (p *pump) record(env *protocol.Envelope) error {
 	plan, c := p.last.plan, p.last.count
 	if plan == nil || env.Stream != p.last.name || env.Namespace != p.last.namespace {
 		if env.Stream == "" {
-			a.log.Printf(protocol.LevelWarn, "ferry", "dropped a RECORD without a stream from the source")
+			a.log.Printf(protocol.LevelWarn, "ferry", podpump.NoStreamWarning)
 			return nil
 		}
 		d := env.Descriptor()
 		if plan = a.catalog.find(d); plan == nil {
 			if a.cfg.DropUnknownStreams {
-				a.findings.note(fmt.Sprintf("dropped records of stream %s, which is not in the configured catalog", d))
+				a.findings.note(podpump.DroppedUnknownNote(d))
 				return nil
 			}
-			return fatalf(protocol.OriginSource, "the source emitted a record for stream %s, which is not in the configured catalog", d)
+			return faultError(podpump.UnknownStreamFault(d))
 		}
 		if c = p.unbooked[plan]; c == nil {
 			if p.unbooked == nil {
@@ -168,7 +168,7 @@ func (p *pump) record(env *protocol.Envelope) error {
 		p.last = lastStream{name: env.Stream, namespace: env.Namespace, plan: plan, count: c}
 	}
 	out := env.Raw
-	rewritten := plan.dedupKeys != nil || plan.rewrite
+	rewritten := plan.touches
 	if rewritten {
 		var err error
 		if out, err = rewriteRecord(plan, env.Raw); err != nil {
@@ -237,81 +237,12 @@ func (p *pump) stage(line []byte) error {
 	return nil
 }
 
-// rewriteRecord applies the dedup primary-key check, field selection and
-// name mapping to one record. Only streams that need it pay for decoding.
+// rewriteRecord applies the stream's rule (dedup primary-key check,
+// field selection, name mapping) to one record.
 func rewriteRecord(plan *streamPlan, raw []byte) ([]byte, error) {
-	m, err := protocol.Decode(raw)
-	if err != nil || m.Record == nil {
-		return nil, fatalf(protocol.OriginSource, "invalid RECORD of stream %s: %v", plan.desc, err)
-	}
-	rec := m.Record
-	var data map[string]json.RawMessage
-	if err := json.Unmarshal(rec.Data, &data); err != nil {
-		return nil, fatalf(protocol.OriginSource, "RECORD of stream %s: data is not a JSON object", plan.desc)
-	}
-	if plan.dedupKeys != nil && allKeysNull(data, plan.dedupKeys) {
-		return nil, fatalf(protocol.OriginSource, "a record of deduplicated stream %s has a null primary key %v", plan.desc, plan.dedupKeys)
-	}
-	if !plan.rewrite {
-		return raw, nil
-	}
-	if plan.selected != nil {
-		for k := range data {
-			if !plan.selected[k] {
-				delete(data, k)
-			}
-		}
-		if rec.Data, err = json.Marshal(data); err != nil {
-			return nil, fatalf(protocol.OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
-		}
-	}
-	rec.Stream, rec.Namespace = plan.dest.Name, plan.dest.Namespace
-	out, err := json.Marshal(m)
-	if err != nil {
-		return nil, fatalf(protocol.OriginReplication, "re-encoding a record of %s: %v", plan.desc, err)
+	out, f := plan.rule.Apply(raw)
+	if f != nil {
+		return nil, faultError(f)
 	}
 	return out, nil
-}
-
-// allKeysNull reports whether every primary-key path is missing or null.
-func allKeysNull(data map[string]json.RawMessage, keys [][]string) bool {
-	for _, path := range keys {
-		if len(path) == 0 {
-			continue
-		}
-		cur := data
-		var v json.RawMessage
-		for i, k := range path {
-			v = cur[k]
-			if v == nil || i == len(path)-1 {
-				break
-			}
-			cur = nil
-			if json.Unmarshal(v, &cur) != nil {
-				v = nil
-				break
-			}
-		}
-		if v != nil && string(bytes.TrimSpace(v)) != "null" {
-			return false
-		}
-	}
-	return true
-}
-
-// describePrefix names the stream of a truncated line when its prefix
-// shows one.
-func describePrefix(prefix []byte) string {
-	i := bytes.Index(prefix, []byte(`"stream"`))
-	if i < 0 {
-		return "stream unknown"
-	}
-	rest := prefix[i+len(`"stream"`):]
-	rest = bytes.TrimLeft(rest, " :")
-	if len(rest) > 0 && rest[0] == '"' {
-		if j := bytes.IndexByte(rest[1:], '"'); j >= 0 {
-			return "stream " + string(rest[1:1+j])
-		}
-	}
-	return "stream unknown"
 }
