@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/ferrysync/ferry/runner/kube/shim"
+	"github.com/ferrysync/ferry/runner/podpump"
 	"github.com/ferrysync/ferry/runner/relay"
 )
 
@@ -63,14 +64,26 @@ func podCommand(name string, args []string) (code int, ok bool) {
 		}
 		return 0, true
 	case "shim":
-		keep := len(args) > 0 && args[0] == "--stdin"
-		if keep {
-			args = args[1:]
+		var opt shim.Options
+	flags:
+		for len(args) > 0 {
+			switch {
+			case args[0] == "--stdin":
+				opt.KeepStdin, args = true, args[1:]
+			case args[0] == "--stdout-fifo" && len(args) > 1:
+				opt.StdoutFIFO, args = args[1], args[2:]
+			case args[0] == "--stdin-fifo" && len(args) > 1:
+				opt.StdinFIFO, args = args[1], args[2:]
+			case args[0] == "--":
+				args = args[1:]
+				break flags
+			default:
+				break flags
+			}
 		}
-		if len(args) > 0 && args[0] == "--" {
-			args = args[1:]
-		}
-		return shim.Run(args, keep, os.Stdin, os.Stdout, os.Stderr), true
+		return shim.Run(args, opt, os.Stdin, os.Stdout, os.Stderr), true
+	case "pump":
+		return runPump(args), true
 	case "signal":
 		if len(args) != 1 {
 			fmt.Fprintln(os.Stderr, "usage: ferry-relay signal TERM|KILL")
@@ -83,4 +96,31 @@ func podCommand(name string, args []string) (code int, ok bool) {
 		return 0, true
 	}
 	return 0, false
+}
+
+// runPump is stdio mode's in-pod pump (package runner/podpump):
+// ferry-relay pump SOURCE_FIFO DESTINATION_FIFO.
+func runPump(args []string) int {
+	if len(args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: ferry-relay pump SOURCE_FIFO DESTINATION_FIFO")
+		return 2
+	}
+	src, release, err := podpump.OpenSource(args[0])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ferry-pump: %v\n", err)
+		return 1
+	}
+	dst, unread, err := podpump.OpenDestination(args[1])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ferry-pump: %v\n", err)
+		return 1
+	}
+	p := &podpump.Pump{Source: src, Destination: dst, Unread: unread, SourceEnded: release,
+		Control: os.Stdin, Out: os.Stdout}
+	if err := p.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "ferry-pump: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "ferry-pump: done (%s)\n", cpuUsed())
+	return 0
 }

@@ -66,6 +66,8 @@ func (r *Rule) Touches() bool { return r.DedupKeys != nil || r.Rewrites() }
 type Fault struct {
 	Origin  string `json:"origin"`
 	Message string `json:"message"`
+	// Input is set when the destination's input failed: a write to it.
+	Input bool `json:"input,omitempty"`
 }
 
 func (f *Fault) Error() string { return f.Message }

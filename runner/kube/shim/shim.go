@@ -37,6 +37,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ferrysync/ferry/runner/podpump"
 )
 
 // StartLine is what Ferry writes on the container's stdin once its attach
@@ -139,11 +141,21 @@ func readStart(r io.Reader) error {
 	return nil
 }
 
+// Options say where the connector's stdio goes.
+type Options struct {
+	// KeepStdin gives the connector the rest of the container's stdin;
+	// without it, and without StdinFIFO, it gets an empty stdin.
+	KeepStdin bool
+	// StdoutFIFO and StdinFIFO, when set, are FIFOs the connector's
+	// stdout or stdin are joined to instead: stdio mode's in-pod pump
+	// (runner/podpump) is at their other end.
+	StdoutFIFO, StdinFIFO string
+}
+
 // Run is the shim's main: it waits for the start line on stdin, runs the
 // connector with args and returns the exit code the container should end
-// with. With keepStdin the connector reads the rest of stdin; without, it
-// gets an empty stdin.
-func Run(args []string, keepStdin bool, stdin, stdout, stderr *os.File) int {
+// with.
+func Run(args []string, opt Options, stdin, stdout, stderr *os.File) int {
 	if err := readStart(stdin); err != nil {
 		fmt.Fprintf(stderr, "ferry-shim: %v\n", err)
 		return ExitNoStart
@@ -159,19 +171,28 @@ func Run(args []string, keepStdin bool, stdin, stdout, stderr *os.File) int {
 	}
 	cmd := exec.Command(argv[0], append(argv[1:], args...)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	if keepStdin {
+	if opt.KeepStdin {
 		cmd.Stdin = stdin
+	}
+	fifos, err := joinFIFOs(cmd, opt)
+	if err != nil {
+		fmt.Fprintf(stderr, "ferry-shim: %v\n", err)
+		return ExitStartFailed
 	}
 	// Its own process group, so a stop reaches the children it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(term)
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	for _, f := range fifos {
+		f.Close() // the connector holds its own copy; only it may end the stream
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "ferry-shim: could not start the connector %q: %v\n", argv[0], err)
 		return ExitStartFailed
 	}
-	if !keepStdin {
+	if !opt.KeepStdin {
 		stdin.Close() // Ferry's end of the attach sees the connector does not read
 	}
 	done := make(chan struct{})
@@ -195,6 +216,39 @@ func Run(args []string, keepStdin bool, stdin, stdout, stderr *os.File) int {
 	// drain; nothing the shim can observe says when it has.
 	time.Sleep(outputLinger)
 	return exitCode(cmd.ProcessState, err)
+}
+
+// joinFIFOs opens the FIFOs opt names for cmd's stdout and stdin. The
+// opens block until the pump has its end open, as a pipe would have it.
+func joinFIFOs(cmd *exec.Cmd, opt Options) ([]*os.File, error) {
+	var files []*os.File
+	open := func(path string, flag int) (*os.File, error) {
+		if err := podpump.MakeFIFO(path); err != nil {
+			return nil, err
+		}
+		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		f := os.NewFile(uintptr(fd), path)
+		files = append(files, f)
+		return f, nil
+	}
+	if opt.StdoutFIFO != "" {
+		f, err := open(opt.StdoutFIFO, syscall.O_WRONLY)
+		if err != nil {
+			return files, err
+		}
+		cmd.Stdout = f
+	}
+	if opt.StdinFIFO != "" {
+		f, err := open(opt.StdinFIFO, syscall.O_RDONLY)
+		if err != nil {
+			return files, err
+		}
+		cmd.Stdin = f
+	}
+	return files, nil
 }
 
 // outputLinger is how long the shim outlives the connector (see Run).
