@@ -78,6 +78,9 @@ func newDataPath(s *syncRun, m Mode) (dataPath, error) {
 	switch m.Mode {
 	case "", protocol.ModeStdio:
 		s.ledger.useTracker(cfg.State, false)
+		if _, ok := s.rt.(PumpRuntime); ok {
+			return &podStdioPath{a: s.attempt}, nil
+		}
 		return &stdioPath{a: s.attempt}, nil
 	case protocol.ModeSocket:
 		if len(cfg.SelectedFields) > 0 {

@@ -149,9 +149,17 @@ func TestE2EFidelity(t *testing.T) {
 			f := fidelitySync{rt: rt, instance: instance, job: int64(job + 1), source: src.image, dest: images["destination-jsonl"],
 				relay: images["relay"], config: src.config, catalog: src.catalog}
 			want, _ := f.run(t, runner.Mode{Mode: protocol.ModeStdio})
-			for _, m := range fidelityModes {
-				got, log := f.run(t, m)
+			// Stdio mode through the pump of Kubernetes pods: the same
+			// connectors, the pump in the test's process.
+			pumped := f
+			pumped.rt = runnertest.Pumped{Runtime: rt}
+			for i, m := range append(slices.Clip(fidelityModes), runner.Mode{Mode: protocol.ModeStdio}) {
+				run := f.run
 				name := m.Mode + " " + m.Format
+				if i == len(fidelityModes) {
+					run, name = pumped.run, "stdio, in-pod pump"
+				}
+				got, log := run(t, m)
 				if m.Bridge != "" {
 					name += " " + m.Bridge
 				}

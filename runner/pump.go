@@ -158,13 +158,7 @@ func (p *pump) record(env *protocol.Envelope) error {
 			}
 			return faultError(podpump.UnknownStreamFault(d))
 		}
-		if c = p.unbooked[plan]; c == nil {
-			if p.unbooked == nil {
-				p.unbooked = make(map[*streamPlan]*counter)
-			}
-			c = &counter{}
-			p.unbooked[plan] = c
-		}
+		c = p.counterFor(plan)
 		p.last = lastStream{name: env.Stream, namespace: env.Namespace, plan: plan, count: c}
 	}
 	out := env.Raw
@@ -184,6 +178,28 @@ func (p *pump) record(env *protocol.Envelope) error {
 		return p.dst.write(out)
 	}
 	return p.dst.forward(out)
+}
+
+// count adds records forwarded elsewhere (the in-pod pump) to the
+// pump's local counts.
+func (p *pump) count(plan *streamPlan, records, bytes int64) {
+	c := p.counterFor(plan)
+	c.records += records
+	c.bytes += bytes
+	p.nUnbooked += int(records)
+}
+
+// counterFor is the local counter of plan's records.
+func (p *pump) counterFor(plan *streamPlan) *counter {
+	c := p.unbooked[plan]
+	if c == nil {
+		if p.unbooked == nil {
+			p.unbooked = make(map[*streamPlan]*counter)
+		}
+		c = &counter{}
+		p.unbooked[plan] = c
+	}
+	return c
 }
 
 // book moves the pump's local record counts into the ledger, and into

@@ -217,6 +217,10 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	defer p.closeAll() // Exited closes the writers first; a second Close is harmless
 	w := &wiring{srcOut: p.srcOutR, dstInR: p.dstInR, input: newDestinationInput(s.attempt, p.dstInW),
 		cancelSrc: cancelSrc, cancelDst: cancelDst, srcExited: make(chan struct{})}
+	pp, pumped := s.path.(*podStdioPath)
+	if pumped {
+		pp.wire(w, p.dstInW)
+	}
 	srcDone, dstDone := s.start(runCtx, srcCtx, dstCtx, srcSpec, dstSpec, p, w)
 	readerDone := make(chan struct{})
 	go func() {
@@ -234,6 +238,9 @@ func (s *syncRun) runConnectors(parent context.Context, res *Result, srcSpec, ds
 	dst := s.awaitDestination(dstDone, cancelDst)
 	res.Destination = dst.status
 	<-readerDone
+	if pumped {
+		pp.finish(s, p.dstInW, runCtx)
+	}
 	stopWatch()
 
 	s.judgeExit(RoleSource, src)
@@ -276,6 +283,9 @@ func (s *syncRun) limitDuration(runCtx context.Context) {
 // start runs both connectors through the runtime and returns where each
 // one's end is reported.
 func (s *syncRun) start(runCtx, srcCtx, dstCtx context.Context, srcSpec, dstSpec ConnectorSpec, p *pipes, w *wiring) (src, dst <-chan connectorResult) {
+	if pp, ok := s.path.(*podStdioPath); ok {
+		return pp.start(s, runCtx, srcCtx, dstCtx, srcSpec, dstSpec, p, w)
+	}
 	s.srcStderr = newTailWriter(s.log.LineWriter(protocol.LevelInfo, "source stderr"))
 	s.dstStderr = newTailWriter(s.log.LineWriter(protocol.LevelInfo, "destination stderr"))
 	srcDone := make(chan connectorResult, 1)

@@ -2,10 +2,11 @@ package podpump
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"strconv"
 	"sync"
+	"syscall"
 )
 
 // writeLine writes one record and its newline to the destination.
@@ -60,7 +61,7 @@ func (p *Pump) failed(err error) {
 		return
 	}
 	b, _ := json.Marshal(&Fault{Origin: "destination", Input: true, //nolint:errchkjson // strings
-		Message: fmt.Sprintf("the destination stopped reading its input: %v", err)})
+		Message: err.Error(), BrokenPipe: errors.Is(err, syscall.EPIPE)})
 	p.out.Send(UpFault, b) //nolint:errcheck // see send
 }
 

@@ -68,6 +68,8 @@ type Fault struct {
 	Message string `json:"message"`
 	// Input is set when the destination's input failed: a write to it.
 	Input bool `json:"input,omitempty"`
+	// BrokenPipe is set when that write found no reader.
+	BrokenPipe bool `json:"brokenPipe,omitempty"`
 }
 
 func (f *Fault) Error() string { return f.Message }

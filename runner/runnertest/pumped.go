@@ -1,0 +1,88 @@
+package runnertest
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ferrysync/ferry/runner"
+	"github.com/ferrysync/ferry/runner/podpump"
+)
+
+// Pumped wraps a runtime into a runner.PumpRuntime that runs the in-pod
+// pump (package podpump) in the test's process, between pipes, as the
+// Kubernetes runtime runs it in a pod between FIFOs: stdio mode's data
+// path with the pump can then be tested on any runtime. Like the FIFOs,
+// the destination's stdin keeps a reader of the wrapper's own, so the
+// pump can count what the destination left unread.
+type Pumped struct {
+	runner.Runtime
+}
+
+// RunPair runs the two connectors with one Run each.
+func (p Pumped) RunPair(ctx context.Context, source, destination runner.PairMember) {
+	for _, m := range []runner.PairMember{source, destination} {
+		go func() {
+			st, err := p.Run(m.Stop, m.Spec, m.Stdio)
+			m.Exited(st, err)
+		}()
+	}
+}
+
+// RunPumped implements runner.PumpRuntime.
+func (p Pumped) RunPumped(ctx context.Context, source, destination, pump runner.PairMember) {
+	srcR, srcW, err1 := os.Pipe()
+	dstR, dstW, err2 := os.Pipe()
+	if err1 != nil || err2 != nil {
+		for _, m := range []runner.PairMember{source, destination, pump} {
+			m.Exited(runner.ExitStatus{}, firstErr(err1, err2))
+		}
+		return
+	}
+	done := make(chan struct{}, 3)
+	go func() {
+		defer func() { done <- struct{}{} }()
+		source.Stdio.Out = srcW
+		st, err := p.Run(source.Stop, source.Spec, source.Stdio)
+		srcW.Close()
+		source.Exited(st, err)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		destination.Stdio.In = dstR
+		st, err := p.Run(destination.Stop, destination.Spec, destination.Stdio)
+		destination.Exited(st, err)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		pu := &podpump.Pump{Source: srcR, Destination: dstW, Control: pump.Stdio.In, Out: pump.Stdio.Out,
+			Unread: func() (int, error) { return unix.IoctlGetInt(int(dstR.Fd()), unix.TIOCINQ) }}
+		err := pu.Run()
+		if pump.Stdio.Err != nil && err != nil {
+			io.WriteString(pump.Stdio.Err, "ferry-pump: "+err.Error()+"\n") //nolint:errcheck // a log
+		}
+		// Unblock a source still writing, as the pod's end would.
+		srcR.Close()
+		st := runner.ExitStatus{}
+		if err != nil {
+			st.Code = 1
+		}
+		pump.Exited(st, nil)
+	}()
+	for range 3 {
+		<-done
+	}
+	dstR.Close()
+	dstW.Close()
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
