@@ -166,4 +166,7 @@ func (r *Runtime) NoBridgeReason() string {
 	return "on Kubernetes the source's sockets are in its pod's own emptyDir, which Ferry cannot reach"
 }
 
-var _ runner.NoBridge = (*Runtime)(nil)
+var (
+	_ runner.NoBridge    = (*Runtime)(nil)
+	_ runner.PumpRuntime = (*Runtime)(nil)
+)

@@ -30,11 +30,27 @@ const (
 	helperBinary = "/connector"
 )
 
-// member is one connector container of a pod.
+// member is one container of a pod: a connector, or the pump.
 type member struct {
-	container string // "source", "destination" or "connector"
+	container string // "source", "destination", "connector" or pumpContainer
 	spec      runner.ConnectorSpec
+	// stdoutFIFO, stdinFIFO: the connector's stdout or stdin is joined
+	// to this FIFO of the pump's (stdio mode with the pump).
+	stdoutFIFO, stdinFIFO string
+	// pump: the member is stdio mode's pump.
+	pump bool
 }
+
+// The pump's container and where the FIFOs are.
+const (
+	pumpContainer = "ferry-pump"
+	// fifoDir is where a connector container mounts its FIFO's emptyDir.
+	fifoDir = "/ferry-pipe"
+	// pumpSourceDir and pumpDestinationDir are where the pump mounts
+	// the source's and the destination's.
+	pumpSourceDir      = "/ferry-pipe/source"
+	pumpDestinationDir = "/ferry-pipe/destination"
+)
 
 // containerNameOf is the container name for a role.
 func containerNameOf(role runner.Role) string {
@@ -183,6 +199,13 @@ func (r *Runtime) buildPod(name string, members []member, pf podFiles) *corev1.P
 		},
 	}
 	for _, m := range members {
+		if m.pump {
+			pod.Spec.Volumes = append(pod.Spec.Volumes,
+				corev1.Volume{Name: "pipe-source", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				corev1.Volume{Name: "pipe-destination", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+			pod.Spec.Containers = append(pod.Spec.Containers, r.pumpContainer(m))
+			continue
+		}
 		// Each container sees only its own files: per Secret, a volume
 		// projecting that container's keys.
 		idx := make([]int, 0, len(pf.keys[m.container]))
@@ -242,8 +265,14 @@ func localVolume(root string) corev1.Volume {
 // the connector once Ferry's attach stands.
 func (r *Runtime) container(m member, pf podFiles) corev1.Container {
 	cmd := []string{shimPath, "shim"}
-	if m.spec.OpenStdin {
+	switch {
+	case m.stdinFIFO != "":
+		cmd = append(cmd, "--stdin-fifo", m.stdinFIFO)
+	case m.spec.OpenStdin:
 		cmd = append(cmd, "--stdin")
+	}
+	if m.stdoutFIFO != "" {
+		cmd = append(cmd, "--stdout-fifo", m.stdoutFIFO)
 	}
 	cmd = append(append(cmd, "--"), m.spec.Args...)
 	c := corev1.Container{
@@ -279,12 +308,41 @@ func (r *Runtime) container(m member, pf podFiles) corev1.Container {
 	if m.spec.SocketVolume != "" {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "sockets", MountPath: runner.SocketDir})
 	}
+	switch {
+	case m.stdoutFIFO != "":
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "pipe-source", MountPath: fifoDir})
+	case m.stdinFIFO != "":
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "pipe-destination", MountPath: fifoDir})
+	}
 	if m.spec.Hardening == runner.HardeningStrict {
 		strict(&c, m, pf)
 	}
 	if m.spec.LocalRoot != "" {
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "local", MountPath: runner.LocalDir})
 	}
+	return c
+}
+
+// pumpContainer is stdio mode's pump: Ferry's helper image, as a
+// non-root user on a read-only root, with no file but the two FIFOs'
+// directories. Its stdin and stdout carry Ferry's frames.
+func (r *Runtime) pumpContainer(m member) corev1.Container {
+	c := corev1.Container{
+		Name: pumpContainer, Image: r.opts.HelperImage, ImagePullPolicy: r.opts.PullPolicy,
+		Command: []string{helperBinary, "pump", pumpSourceDir + "/stdout", pumpDestinationDir + "/stdin"},
+		Stdin:   true, StdinOnce: true,
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "pipe-source", MountPath: pumpSourceDir},
+			{Name: "pipe-destination", MountPath: pumpDestinationDir},
+		},
+		SecurityContext: restricted(),
+		Resources:       resources(m.spec.Resources),
+	}
+	uid, gid := parseUser(runner.StrictUser)
+	yes := true
+	c.SecurityContext.RunAsUser, c.SecurityContext.RunAsGroup = &uid, &gid
+	c.SecurityContext.RunAsNonRoot = &yes
+	c.SecurityContext.ReadOnlyRootFilesystem = &yes
 	return c
 }
 

@@ -52,6 +52,30 @@ func (r *Runtime) RunPair(ctx context.Context, source, destination runner.PairMe
 	r.runPod(ctx, pms)
 }
 
+// RunPumped implements runner.PumpRuntime: the pod's third container
+// runs stdio mode's pump (package podpump) between a FIFO the source's
+// stdout is joined to and one the destination's stdin is joined to. Each
+// FIFO lives in an emptyDir that only the pump and that one connector
+// mount: the source cannot reach the destination's input, nor either
+// connector the pump's stdio, where Ferry's frames travel.
+func (r *Runtime) RunPumped(ctx context.Context, source, destination, pump runner.PairMember) {
+	pms := []podMember{
+		{member: member{container: "source", spec: source.Spec, stdoutFIFO: fifoDir + "/stdout"},
+			stdio: source.Stdio, stop: source.Stop, exited: source.Exited},
+		{member: member{container: "destination", spec: destination.Spec, stdinFIFO: fifoDir + "/stdin"},
+			stdio: destination.Stdio, stop: destination.Stop, exited: destination.Exited},
+		{member: member{container: pumpContainer, spec: pumpSpec(pump.Spec, r.opts.HelperImage), pump: true},
+			stdio: pump.Stdio, stop: pump.Stop, exited: pump.Exited},
+	}
+	r.runPod(ctx, pms)
+}
+
+// pumpSpec is the pump's spec with the image it runs in the pod.
+func pumpSpec(spec runner.ConnectorSpec, image string) runner.ConnectorSpec {
+	spec.Image = image
+	return spec
+}
+
 // runPod creates the pod of pms, runs every member to its end, reports
 // each through its exited func, and removes the pod and its Secret.
 func (r *Runtime) runPod(ctx context.Context, pms []podMember) {
@@ -152,12 +176,17 @@ func (p *podRun) runMember(ctx context.Context, m podMember) (runner.ExitStatus,
 	}
 
 	// Stop this member alone when its Stop context ends first. stopped
-	// says, once the stream has ended, whether Ferry stopped it.
+	// says, once the stream has ended, whether Ferry stopped it. The pump
+	// is not stopped: it ends with its stdin, or with the pod.
 	streamDone := make(chan struct{})
 	stopped := make(chan bool, 1)
+	stop := m.stop
+	if m.pump {
+		stop = context.Background()
+	}
 	go func() {
 		select {
-		case <-m.stop.Done():
+		case <-stop.Done():
 			p.stopMember(ctx, m, streamDone)
 			stopped <- true
 		case <-streamDone:
@@ -168,6 +197,11 @@ func (p *podRun) runMember(ctx context.Context, m podMember) (runner.ExitStatus,
 	in := io.Reader(strings.NewReader(startLine))
 	if m.spec.OpenStdin && m.stdio.In != nil {
 		in = io.MultiReader(in, m.stdio.In)
+	}
+	if m.pump {
+		// No shim, no start line: the pump writes nothing before Ferry's
+		// plan reaches it, so nothing can precede the attach.
+		in = m.stdio.In
 	}
 	// The stream ends when the container's output does; it is cut only
 	// by cleanup, never by a cancel (the connector's last words count).

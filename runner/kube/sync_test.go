@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +41,7 @@ func (w logWriter) Write(b []byte) (int, error) {
 }
 
 // syncFaker runs faker -> jsonl as one pod in mode, writing under root.
-func (c *cluster) syncFaker(ctx context.Context, t *testing.T, mode runner.Mode, root string, count int) (*runner.Result, error) {
+func (c *cluster) syncFaker(ctx context.Context, t *testing.T, mode runner.Mode, root string, count int, log io.Writer) (*runner.Result, error) {
 	t.Helper()
 	return runner.Sync(ctx, c.rt, runner.Config{
 		InstanceID: "kube-test", JobID: 1, Attempt: 1, Mode: mode,
@@ -49,16 +52,18 @@ func (c *cluster) syncFaker(ctx context.Context, t *testing.T, mode runner.Mode,
 		Catalog:      fakerCatalog(),
 		Checkpointer: runner.CheckpointFunc(func(context.Context, runner.Checkpoint) error { return nil }),
 		LocalRoot:    root,
-		Log:          logWriter{t},
+		Log:          io.MultiWriter(logWriter{t}, log),
 	})
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestSyncAsPod: faker -> jsonl as one pod, in stdio mode (records through
-// Ferry over the attach streams) and socket mode (records over the pod's
-// Memory emptyDir, Ferry keeping the books): every record arrives, and
-// nothing is left in the cluster.
+// the pod's pump container, Ferry keeping the books from its frames) and
+// socket mode (records over the pod's Memory emptyDir, Ferry keeping the
+// books): every record arrives, and nothing is left in the cluster. In
+// stdio mode what Ferry read from the pod is a small fraction of the
+// records' bytes: they did not cross the pod's boundary.
 func TestSyncAsPod(t *testing.T) {
 	c := requireCluster(t, map[string]string{
 		"source-faker": "./connectors/source-faker", "destination-jsonl": "./connectors/destination-jsonl"})
@@ -70,9 +75,13 @@ func TestSyncAsPod(t *testing.T) {
 		t.Run(mode.Mode+"-"+mode.Format, func(t *testing.T) {
 			root := t.TempDir()
 			os.Chmod(root, 0o777) //nolint:errcheck // the destination may not run as root
-			res, err := c.syncFaker(t.Context(), t, mode, root, 2000)
+			var log strings.Builder
+			res, err := c.syncFaker(t.Context(), t, mode, root, 2000, &log)
 			if err != nil {
 				t.Fatalf("sync: %v", err)
+			}
+			if mode.Mode == protocol.ModeStdio {
+				checkPumped(t, log.String(), res)
 			}
 			if res.Mode != mode.Mode {
 				t.Fatalf("ran in %s mode, want %s", res.Mode, mode.Mode)
@@ -98,6 +107,25 @@ func TestSyncAsPod(t *testing.T) {
 				t.Errorf("left behind: %v", left)
 			}
 		})
+	}
+}
+
+// checkPumped checks that a stdio attempt ran the pump and that Ferry
+// read less than a tenth of the records' bytes from the pod.
+func checkPumped(t *testing.T, log string, res *runner.Result) {
+	t.Helper()
+	m := regexp.MustCompile(`the pump sent Ferry (\d+) bytes`).FindStringSubmatch(log)
+	if m == nil {
+		t.Fatalf("the attempt log does not say the pump ran:\n%s", log)
+	}
+	sent, _ := strconv.ParseInt(m[1], 10, 64)
+	var records int64
+	for _, st := range res.Stats.Streams {
+		records += st.BytesEmitted
+	}
+	t.Logf("the pump sent Ferry %d bytes for %d bytes of records", sent, records)
+	if records == 0 || sent*10 > records {
+		t.Errorf("Ferry read %d bytes from the pod for %d bytes of records: the records crossed the pod's boundary", sent, records)
 	}
 }
 
