@@ -18,7 +18,7 @@ import (
 // connectors (package podpump): on Kubernetes, a container of the
 // attempt's pod between the source's stdout and the destination's stdin,
 // so records never leave the pod. Ferry keeps the books from the pump's
-// frames as if it pumped the records itself (docs/design.md, Kubernetes).
+// frames as if it pumped the records itself (README, "Stdio mode keeps the records in the pod").
 //
 // Contract: as RunPair, with a third member. The source's Stdio has no
 // Out and the destination's no In: those are the pump's. The pump's Stdio
@@ -128,6 +128,7 @@ func (p *podStdioPath) forward(_ context.Context, w *wiring) error {
 			if msg := p.ended(); msg != "" {
 				why = msg
 			}
+			w.cancelSrc() // nothing it writes can reach the destination now
 			return pu.fatal(fatalf(protocol.OriginReplication, "the in-pod pump ended before the source's output did: %s", why))
 		}
 		if kind == podpump.UpEnd {

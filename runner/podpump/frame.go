@@ -3,7 +3,7 @@
 // source's stdout from a FIFO, forwards the records to the destination's
 // stdin, another FIFO, and sends Ferry everything else. The records never
 // cross the pod's boundary; Ferry keeps the books from what the pump
-// reports, as if it pumped them itself (docs/design.md, Kubernetes).
+// reports, as if it pumped them itself (README, "Stdio mode keeps the records in the pod").
 //
 // Ferry and the pump speak frames over the pump container's stdio, which
 // Ferry attaches to through the Kubernetes API:

@@ -2,6 +2,7 @@ package runnertest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 
@@ -19,6 +20,9 @@ import (
 // pump can count what the destination left unread.
 type Pumped struct {
 	runner.Runtime
+	// BreakAfter, when positive, makes the pump's output fail after that
+	// many bytes, as when its container is killed mid-attempt.
+	BreakAfter int64
 }
 
 // RunPair runs the two connectors with one Run each.
@@ -57,14 +61,20 @@ func (p Pumped) RunPumped(ctx context.Context, source, destination, pump runner.
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
-		pu := &podpump.Pump{Source: srcR, Destination: dstW, Control: pump.Stdio.In, Out: pump.Stdio.Out,
+		out := pump.Stdio.Out
+		if p.BreakAfter > 0 {
+			out = &breakingWriter{w: out, left: p.BreakAfter}
+		}
+		pu := &podpump.Pump{Source: srcR, Destination: dstW, Control: pump.Stdio.In, Out: out,
 			Unread: func() (int, error) { return unix.IoctlGetInt(int(dstR.Fd()), unix.TIOCINQ) }}
 		err := pu.Run()
 		if pump.Stdio.Err != nil && err != nil {
 			io.WriteString(pump.Stdio.Err, "ferry-pump: "+err.Error()+"\n") //nolint:errcheck // a log
 		}
-		// Unblock a source still writing, as the pod's end would.
+		// The pump's ends of the FIFOs close with it: a source still
+		// writing fails, the destination reads to its end.
 		srcR.Close()
+		dstW.Close()
 		st := runner.ExitStatus{}
 		if err != nil {
 			st.Code = 1
@@ -85,4 +95,18 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// breakingWriter fails once left bytes are written.
+type breakingWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (b *breakingWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > b.left {
+		return 0, errors.New("the pump's container was killed")
+	}
+	b.left -= int64(len(p))
+	return b.w.Write(p)
 }
