@@ -65,7 +65,7 @@ type Definition struct {
 	Entrypoint       []string
 	EntrypointSource string
 	CreatedAt        time.Time
-	UpdatedAt time.Time
+	UpdatedAt        time.Time
 }
 
 // Hardening levels of a definition (runner.Hardening; "" follows the
