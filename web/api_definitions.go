@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -59,7 +60,8 @@ type definitionRequest struct {
 	Resources    *resourcesJSON       `json:"resources"`
 	Hardening    *string              `json:"hardening"`
 	// Entrypoint sets the connector's command, kept over the image's;
-	// an empty array clears it, so that the image's is read again.
+	// an empty array clears it, so that the image's is read again. The
+	// stored one sent back unchanged changes nothing.
 	Entrypoint *[]string `json:"entrypoint"`
 	// Spec sets the ConnectorSpecification instead of running the
 	// connector's spec command.
@@ -260,7 +262,9 @@ func (req *definitionRequest) apply(d *store.Definition) {
 			d.Hardening = ""
 		}
 	}
-	if req.Entrypoint != nil {
+	if req.Entrypoint != nil && !slices.Equal(*req.Entrypoint, d.Entrypoint) {
+		// One sent back as it is stored changes nothing: a GET edited
+		// and PUT back keeps an entrypoint read from the image as such.
 		setEntrypoint(d, *req.Entrypoint)
 	}
 	if req.Spec != nil && string(req.Spec) != "null" {

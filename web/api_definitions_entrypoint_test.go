@@ -27,7 +27,8 @@ func entrypointEnv(t *testing.T) *testEnv {
 // TestDefinitionEntrypointAPI: a definition takes its image's entrypoint
 // when registered and when its image changes; one set through the API wins
 // and is kept across image changes; an empty array clears it and a spec
-// refresh reads the image's again; PUT keeps what was read from the image.
+// refresh reads the image's again; PUT keeps what was read from the image,
+// also when the body sends it back as it was.
 func TestDefinitionEntrypointAPI(t *testing.T) {
 	e := entrypointEnv(t)
 	check := func(step string, d definitionJSON, want []string, source string) {
@@ -57,6 +58,8 @@ func TestDefinitionEntrypointAPI(t *testing.T) {
 	check("image changed", d, []string{"python", "/b.py"}, "image")
 	d = send("PUT", map[string]any{"name": "a", "kind": "source", "image": "img/b:2"})
 	check("PUT without one", d, []string{"python", "/b.py"}, "image")
+	d = send("PUT", map[string]any{"name": "a", "kind": "source", "image": "img/b:2", "entrypoint": []string{"python", "/b.py"}})
+	check("PUT sending the image's back", d, []string{"python", "/b.py"}, "image")
 	d = send("PATCH", map[string]any{"entrypoint": []string{"/custom", "--with space"}})
 	check("set", d, []string{"/custom", "--with space"}, "api")
 	d = send("PATCH", map[string]any{"image": "img/a:1"})
