@@ -116,6 +116,9 @@ func (d *Daemon) registerReference(ctx context.Context, rc ReferenceConnector) (
 		d.log.Warn("first start: cannot read the connector's spec; registered without it", "definition", rc.Name, "error", err)
 	} else {
 		def.Spec, def.SpecImageID, def.IPCOptions = res.Spec, res.ImageID, res.IPCOptions
+		if res.Entrypoint != nil {
+			def.Entrypoint, def.EntrypointSource = res.Entrypoint, store.EntrypointFromImage
+		}
 	}
 	if err := d.db.CreateDefinition(ctx, def); err != nil {
 		return nil, err

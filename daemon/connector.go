@@ -44,6 +44,10 @@ type ConnectorSpecResult struct {
 	// Connector is the image's io.ferry.connector label (source-faker),
 	// which a definition's short name is derived from; empty when none.
 	Connector string
+	// Entrypoint is the command the image declares
+	// (runner.ImageInfo.Entrypoint); nil when the runtime cannot inspect
+	// images or the image declares none.
+	Entrypoint []string
 }
 
 // Spec runs the definition's spec command and reads its image's ID and
@@ -61,7 +65,7 @@ func (c *Connectors) Spec(ctx context.Context, def *store.Definition) (*Connecto
 		if err != nil {
 			return nil, err
 		}
-		out.ImageID, out.Connector = info.ID, info.Labels[ConnectorLabel]
+		out.ImageID, out.Connector, out.Entrypoint = info.ID, info.Labels[ConnectorLabel], info.Entrypoint
 		if raw := info.Labels[runner.IPCLabel]; raw != "" {
 			if out.IPCOptions, err = protocol.ParseIPCOptions([]byte(raw)); err != nil {
 				return nil, fmt.Errorf("image %s: label %s: %w", base.Image, runner.IPCLabel, err)
@@ -122,11 +126,12 @@ func (d *Daemon) commandSpec(def *store.Definition, command string) (runner.Conn
 		return runner.ConnectorSpec{}, err
 	}
 	return runner.ConnectorSpec{
-		Name:      fmt.Sprintf("ferry-%s-%s-%d", d.instanceID, command, commandSeq.Add(1)),
-		Image:     image,
-		Role:      runner.RoleConnector,
-		Resources: runtimeResources(def.Resources),
-		Hardening: runner.Hardening(def.Hardening),
+		Name:       fmt.Sprintf("ferry-%s-%s-%d", d.instanceID, command, commandSeq.Add(1)),
+		Image:      image,
+		Role:       runner.RoleConnector,
+		Resources:  runtimeResources(def.Resources),
+		Hardening:  runner.Hardening(def.Hardening),
+		Entrypoint: def.Entrypoint,
 		Labels: map[string]string{
 			runner.LabelInstance: d.instanceID,
 			runner.LabelJob:      "0",

@@ -74,5 +74,6 @@ func (c webConnectors) Spec(ctx context.Context, def *store.Definition) (*web.Sp
 	if err != nil {
 		return nil, err
 	}
-	return &web.SpecResult{Spec: r.Spec, ImageID: r.ImageID, IPCOptions: r.IPCOptions, Connector: r.Connector}, nil
+	return &web.SpecResult{Spec: r.Spec, ImageID: r.ImageID, IPCOptions: r.IPCOptions, Connector: r.Connector,
+		Entrypoint: r.Entrypoint}, nil
 }

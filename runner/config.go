@@ -27,6 +27,8 @@ type Connector struct {
 	Env map[string]string
 	// Hardening is the container's hardening level (ConnectorSpec.Hardening).
 	Hardening Hardening
+	// Entrypoint is the connector's command (ConnectorSpec.Entrypoint).
+	Entrypoint []string
 }
 
 // Timeouts are the liveness limits of an attempt (G8). Zero values take the

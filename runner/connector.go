@@ -18,6 +18,12 @@ type ImageInfo struct {
 	// Labels are the image's labels (e.g. io.ferry.ipc-options); a local
 	// binary has none.
 	Labels map[string]string
+	// Entrypoint is the command the image declares for its connector:
+	// its AIRBYTE_ENTRYPOINT split on whitespace (as Airbyte reads it on
+	// Kubernetes), else its ENTRYPOINT; nil when it declares neither or
+	// the runtime cannot tell (a local binary). A definition keeps it for
+	// runtimes that cannot inspect images (ConnectorSpec.Entrypoint).
+	Entrypoint []string
 }
 
 // ImageInspector is implemented by runtimes that can describe an image

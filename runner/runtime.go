@@ -109,6 +109,12 @@ type ConnectorSpec struct {
 	// Hardening is how locked down the container runs (docker runtime;
 	// the local runtime ignores it).
 	Hardening Hardening
+	// Entrypoint is the connector's command and its leading arguments,
+	// from its definition; Args follow it. Only runtimes that cannot read
+	// the image's own (Kubernetes) use it: the docker runtime keeps the
+	// image's ENTRYPOINT, the local runtime runs Image. Nil leaves it to
+	// the image's AIRBYTE_ENTRYPOINT.
+	Entrypoint []string
 	// LocalUser is the uid:gid that can write LocalRoot. A strict
 	// connector with a LocalRoot or a SocketVolume runs as it; empty
 	// means StrictUser.

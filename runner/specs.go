@@ -184,6 +184,7 @@ func (s *syncRun) sourceSpec() (ConnectorSpec, error) {
 		SocketVolume: s.socketVol,
 		LocalUser:    cfg.LocalUser,
 		Hardening:    cfg.Source.Hardening,
+		Entrypoint:   cfg.Source.Entrypoint,
 	}, nil
 }
 
@@ -213,6 +214,7 @@ func (s *syncRun) destinationSpec() (ConnectorSpec, error) {
 		LocalUser:    cfg.LocalUser,
 		StopTimeout:  s.timeouts.StopGrace,
 		Hardening:    cfg.Destination.Hardening,
+		Entrypoint:   cfg.Destination.Entrypoint,
 	}, nil
 }
 

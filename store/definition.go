@@ -58,8 +58,14 @@ type Definition struct {
 	// HardeningCompatible, or "" to follow the image's io.ferry.hardening
 	// label (runner.Hardening).
 	Hardening string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// Entrypoint is the connector's command and its leading arguments,
+	// for runtimes that cannot read it from the image (Kubernetes); nil
+	// is not set. EntrypointSource says where it came from:
+	// EntrypointFromImage or EntrypointFromAPI ("" when not set).
+	Entrypoint       []string
+	EntrypointSource string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // Hardening levels of a definition (runner.Hardening; "" follows the
@@ -144,6 +150,9 @@ func (d *Definition) Validate() error {
 	default:
 		return invalid("hardening", "must be strict, compatible or empty (the image's io.ferry.hardening label decides)")
 	}
+	if err := d.validateEntrypoint(); err != nil {
+		return err
+	}
 	if d.Resources.MemoryBytes < 0 {
 		return invalid("resources.memoryBytes", "must not be negative")
 	}
@@ -187,6 +196,10 @@ func createDefinition(ctx context.Context, tx *txn, d *Definition) error {
 	if err != nil {
 		return err
 	}
+	entrypoint, entrypointSource, err := d.entrypointColumns()
+	if err != nil {
+		return err
+	}
 	if err := checkDefinitionName(ctx, tx, d); err != nil {
 		return err
 	}
@@ -206,6 +219,13 @@ func createDefinition(ctx context.Context, tx *txn, d *Definition) error {
 	// column (the upgrade tests do).
 	if d.Hardening != "" {
 		if _, err := tx.ExecContext(ctx, `UPDATE definitions SET hardening = ? WHERE id = ?`, d.Hardening, d.ID); err != nil {
+			return err
+		}
+	}
+	// So is the entrypoint (migration 0013).
+	if entrypoint != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE definitions SET entrypoint = ?, entrypoint_source = ? WHERE id = ?`,
+			entrypoint, entrypointSource, d.ID); err != nil {
 			return err
 		}
 	}
@@ -280,6 +300,10 @@ func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
 		if err != nil {
 			return err
 		}
+		entrypoint, entrypointSource, err := d.entrypointColumns()
+		if err != nil {
+			return err
+		}
 		if err := checkDefinitionName(ctx, tx, d); err != nil {
 			return err
 		}
@@ -287,10 +311,12 @@ func (db *DB) UpdateDefinition(ctx context.Context, d *Definition) error {
 		d.CreatedAt, d.UpdatedAt = old.CreatedAt, tx.now
 		if _, err := tx.ExecContext(ctx, `UPDATE definitions SET name = ?, image = ?,
 			binary_path = ?, ipc_options = ?, spec = ?, spec_image_id = ?, memory_bytes = ?,
-			cpus = ?, updated_at = ?, short_name = ?, hardening = ? WHERE id = ?`,
+			cpus = ?, updated_at = ?, short_name = ?, hardening = ?, entrypoint = ?,
+			entrypoint_source = ? WHERE id = ?`,
 			d.Name, d.Image, nullString(d.BinaryPath), ipc, rawOrNil(d.Spec),
 			nullString(d.SpecImageID), d.Resources.MemoryBytes, d.Resources.CPUs,
-			formatTime(d.UpdatedAt), nullString(d.ShortName), d.Hardening, d.ID); err != nil {
+			formatTime(d.UpdatedAt), nullString(d.ShortName), d.Hardening, entrypoint,
+			entrypointSource, d.ID); err != nil {
 			return err
 		}
 		if !bytes.Equal(old.Spec, d.Spec) {
@@ -364,7 +390,7 @@ func (db *DB) DefinitionByShortName(ctx context.Context, kind ActorKind, name st
 }
 
 const definitionColumns = `id, name, kind, image, binary_path, ipc_options, spec, spec_image_id,
-	memory_bytes, cpus, created_at, updated_at, short_name, hardening`
+	memory_bytes, cpus, created_at, updated_at, short_name, hardening, entrypoint, entrypoint_source`
 
 func findDefinition(ctx context.Context, tx *txn, id string) (*Definition, error) {
 	row := tx.QueryRowContext(ctx, `SELECT `+definitionColumns+` FROM definitions WHERE id = ?`, id)
@@ -380,10 +406,11 @@ type scanner interface{ Scan(dest ...any) error }
 // scanDefinition reads definitionColumns, then the extra destinations.
 func scanDefinition(s scanner, extra ...any) (*Definition, error) {
 	var d Definition
-	var bin, ipc, spec, specImage, short sql.NullString
+	var bin, ipc, spec, specImage, short, entrypoint sql.NullString
 	var created, updated string
 	dest := []any{&d.ID, &d.Name, &d.Kind, &d.Image, &bin, &ipc, &spec, &specImage,
-		&d.Resources.MemoryBytes, &d.Resources.CPUs, &created, &updated, &short, &d.Hardening}
+		&d.Resources.MemoryBytes, &d.Resources.CPUs, &created, &updated, &short, &d.Hardening,
+		&entrypoint, &d.EntrypointSource}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -392,6 +419,11 @@ func scanDefinition(s scanner, extra ...any) (*Definition, error) {
 		d.Spec = json.RawMessage(spec.String)
 	}
 	var err error
+	if entrypoint.Valid {
+		if d.Entrypoint, err = scanEntrypoint(&entrypoint.String); err != nil {
+			return nil, err
+		}
+	}
 	if ipc.Valid {
 		if d.IPCOptions, err = unmarshalIPC(&ipc.String); err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gorilla/mux"
@@ -29,8 +30,13 @@ type definitionJSON struct {
 	// strict, compatible, or auto (the image's io.ferry.hardening label
 	// decides: strict on Ferry's own connectors, compatible otherwise).
 	Hardening string `json:"hardening"`
-	CreatedAt int64  `json:"createdAt"`
-	UpdatedAt int64  `json:"updatedAt"`
+	// Entrypoint is the connector's command for runtimes that cannot
+	// inspect images (Kubernetes); null when not set. EntrypointSource
+	// says where it came from: image or api.
+	Entrypoint       []string `json:"entrypoint"`
+	EntrypointSource string   `json:"entrypointSource,omitempty"`
+	CreatedAt        int64    `json:"createdAt"`
+	UpdatedAt        int64    `json:"updatedAt"`
 	// SpecError says why the spec could not be read when the definition
 	// was created or its image changed; GET .../spec?refresh=true retries.
 	SpecError string `json:"specError,omitempty"`
@@ -53,6 +59,10 @@ type definitionRequest struct {
 	IPCOptions   *protocol.IPCOptions `json:"ipcOptions"`
 	Resources    *resourcesJSON       `json:"resources"`
 	Hardening    *string              `json:"hardening"`
+	// Entrypoint sets the connector's command, kept over the image's;
+	// an empty array clears it, so that the image's is read again. The
+	// stored one sent back unchanged changes nothing.
+	Entrypoint *[]string `json:"entrypoint"`
 	// Spec sets the ConnectorSpecification instead of running the
 	// connector's spec command.
 	Spec json.RawMessage `json:"spec"`
@@ -63,6 +73,7 @@ func newDefinitionJSON(d *store.Definition) definitionJSON {
 		DefinitionID: d.ID, Name: d.Name, ShortName: d.ShortName, Kind: d.Kind, Image: d.Image, BinaryPath: d.BinaryPath,
 		IPCOptions: d.IPCOptions, Resources: resourcesJSON{d.Resources.MemoryBytes, d.Resources.CPUs},
 		SpecCached: d.Spec != nil, SpecImageID: d.SpecImageID, Hardening: hardeningName(d.Hardening),
+		Entrypoint: d.Entrypoint, EntrypointSource: d.EntrypointSource,
 		CreatedAt: d.CreatedAt.Unix(), UpdatedAt: d.UpdatedAt.Unix(),
 	}
 }
@@ -251,6 +262,11 @@ func (req *definitionRequest) apply(d *store.Definition) {
 			d.Hardening = ""
 		}
 	}
+	if req.Entrypoint != nil && !slices.Equal(*req.Entrypoint, d.Entrypoint) {
+		// One sent back as it is stored changes nothing: a GET edited
+		// and PUT back keeps an entrypoint read from the image as such.
+		setEntrypoint(d, *req.Entrypoint)
+	}
 	if req.Spec != nil && string(req.Spec) != "null" {
 		d.Spec, d.SpecImageID = req.Spec, ""
 	}
@@ -278,6 +294,7 @@ func (s *Server) readSpec(ctx context.Context, d *store.Definition, withIPC bool
 	if withIPC && res.IPCOptions != nil {
 		d.IPCOptions = res.IPCOptions
 	}
+	takeImageEntrypoint(d, res.Entrypoint)
 	return ""
 }
 
@@ -312,7 +329,11 @@ func (s *Server) handleUpdateDefinition(patch bool) http.HandlerFunc {
 		}
 		d := *old
 		if !patch {
+			// What was read from the image stays, as the spec does.
 			d = store.Definition{ID: old.ID, Spec: old.Spec, SpecImageID: old.SpecImageID}
+			if old.EntrypointSource == store.EntrypointFromImage {
+				d.Entrypoint, d.EntrypointSource = old.Entrypoint, old.EntrypointSource
+			}
 		}
 		req.apply(&d)
 		specErr := ""
@@ -367,6 +388,7 @@ func (s *Server) handleDefinitionSpec(w http.ResponseWriter, r *http.Request) {
 		if res.IPCOptions != nil {
 			d.IPCOptions = res.IPCOptions
 		}
+		takeImageEntrypoint(d, res.Entrypoint)
 		if err := s.cfg.Store.UpdateDefinition(r.Context(), d); err != nil {
 			writeError(w, r, s.log, err)
 			return

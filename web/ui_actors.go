@@ -82,8 +82,12 @@ type definitionRow struct {
 	SpecCached bool   `json:"specCached"`
 	Resources  string `json:"resources"`
 	// Hardening says how locked down its containers run (hardeningText).
-	Hardening string    `json:"hardening"`
-	Created   time.Time `json:"created"`
+	Hardening string `json:"hardening"`
+	// Entrypoint is the connector's command as the page shows it
+	// (entrypointText), and EntrypointSource where it came from.
+	Entrypoint       string    `json:"entrypoint"`
+	EntrypointSource string    `json:"entrypointSource"`
+	Created          time.Time `json:"created"`
 }
 
 // definitionsPage is the definitions template's data.

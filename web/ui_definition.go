@@ -41,10 +41,11 @@ type definitionPage struct {
 	Plural      string      `json:"plural"`
 	Users       []actorLink `json:"users"`
 	UsersTotal  int         `json:"usersTotal"`
-	// Image and ShortName are the settings form's values, and
-	// SettingsErrors their problems by field.
+	// Image, ShortName and Entrypoint are the settings form's values,
+	// and SettingsErrors their problems by field.
 	Image          string            `json:"image"`
 	ShortName      string            `json:"shortName"`
+	Entrypoint     string            `json:"entrypoint"`
 	SettingsErrors map[string]string `json:"settingsErrors"`
 }
 
@@ -142,7 +143,7 @@ func (s *Server) handleDefinitionPage(w http.ResponseWriter, r *http.Request) {
 // definitionPage gathers what the page shows of d.
 func (s *Server) definitionPage(r *http.Request, d *store.Definition) (*definitionPage, error) {
 	page := &definitionPage{Def: newDefinitionRow(d), SpecImageID: d.SpecImageID, Image: d.Image, ShortName: d.ShortName,
-		Plural: kindOf(d.Kind).plural, Users: []actorLink{}, SettingsErrors: map[string]string{}}
+		Entrypoint: entrypointText(d.Entrypoint), Plural: kindOf(d.Kind).plural, Users: []actorLink{}, SettingsErrors: map[string]string{}}
 	if d.Spec != nil {
 		var spec struct {
 			DocumentationURL        string `json:"documentationUrl"`
@@ -177,7 +178,8 @@ func safeURL(u string) string {
 func newDefinitionRow(d *store.Definition) definitionRow {
 	return definitionRow{ID: d.ID, Name: d.Name, ShortName: d.ShortName, Kind: string(d.Kind), Image: d.Image, BinaryPath: d.BinaryPath,
 		DataChan: dataChannelText(d.IPCOptions), SpecCached: d.Spec != nil, Resources: resourcesText(d.Resources),
-		Hardening: hardeningText(d.Hardening), Created: d.CreatedAt}
+		Hardening: hardeningText(d.Hardening), Entrypoint: entrypointText(d.Entrypoint),
+		EntrypointSource: d.EntrypointSource, Created: d.CreatedAt}
 }
 
 // hardeningText describes a definition's hardening level for its page.
@@ -199,12 +201,14 @@ func kindOf(k store.ActorKind) actorKind {
 	return sourceKind
 }
 
-// handleUpgradeDefinitionForm changes a definition's image and short
-// name, as PATCH /api/v1/definitions/{id} does: a new image's spec and
-// IPC label are read (and its connector label names it when the short
-// name is left empty). When they cannot be read the change is still saved
-// (as in the API) and the page says why, and that the spec cached is the
-// previous image's.
+// handleUpgradeDefinitionForm changes a definition's image, short name
+// and entrypoint, as PATCH /api/v1/definitions/{id} does: a new image's
+// spec, IPC label and entrypoint are read (and its connector label names
+// it when the short name is left empty). An entrypoint field left as
+// shown changes nothing; an edited one is kept over the image's, and an
+// emptied one clears it until an image declares one. When they cannot be
+// read the change is still saved (as in the API) and the page says why,
+// and that the spec cached is the previous image's.
 func (s *Server) handleUpgradeDefinitionForm(w http.ResponseWriter, r *http.Request) {
 	old, err := s.cfg.Store.Definition(r.Context(), mux.Vars(r)["definitionId"])
 	if err != nil {
@@ -214,8 +218,21 @@ func (s *Server) handleUpgradeDefinitionForm(w http.ResponseWriter, r *http.Requ
 	d := *old
 	d.Image = strings.TrimSpace(r.PostFormValue("image"))
 	d.ShortName = strings.TrimSpace(r.PostFormValue("shortName"))
+	entrypoint := entrypointText(old.Entrypoint)
+	if _, sent := r.PostForm["entrypoint"]; sent { // PostFormValue parsed the form
+		entrypoint = strings.TrimSpace(r.PostFormValue("entrypoint"))
+	}
+	if entrypoint != entrypointText(old.Entrypoint) {
+		var argv []string
+		if argv, err = parseEntrypointText(entrypoint); err == nil {
+			setEntrypoint(&d, argv)
+		}
+	}
 	specErr := ""
-	if err = d.Validate(); err == nil {
+	if err == nil {
+		err = d.Validate()
+	}
+	if err == nil {
 		if d.Image != old.Image {
 			specErr = s.readSpec(r.Context(), &d, true)
 		}
@@ -230,6 +247,7 @@ func (s *Server) handleUpgradeDefinitionForm(w http.ResponseWriter, r *http.Requ
 		writeError(w, r, s.log, err)
 		return
 	}
+	entrypointErrors(errs)
 	shown := old
 	if err == nil {
 		shown = &d
@@ -239,7 +257,7 @@ func (s *Server) handleUpgradeDefinitionForm(w http.ResponseWriter, r *http.Requ
 		writeError(w, r, s.log, perr)
 		return
 	}
-	page.Image, page.ShortName, page.SettingsErrors = d.Image, d.ShortName, errs
+	page.Image, page.ShortName, page.Entrypoint, page.SettingsErrors = d.Image, d.ShortName, entrypoint, errs
 	status := http.StatusBadRequest
 	if err == nil {
 		status = http.StatusOK

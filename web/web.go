@@ -100,6 +100,10 @@ type SpecResult struct {
 	// a new definition's short name is derived from it. Empty when the
 	// image has none.
 	Connector string
+	// Entrypoint is the command the image declares (its
+	// AIRBYTE_ENTRYPOINT, else its ENTRYPOINT); nil when the runtime
+	// cannot inspect images or the image declares none.
+	Entrypoint []string
 }
 
 // Connectors runs a connector's spec, check and discover commands. The

@@ -105,6 +105,23 @@ func entrypointFor(ref string, img imageConfig) ([]string, error) {
 	return nil, fmt.Errorf("image %s has neither an ENTRYPOINT nor %s: it is not an Airbyte connector image", ref, entrypointEnv)
 }
 
+// imageEntrypoint is the command img declares for its connector, for
+// runtimes that cannot inspect images (runner.ImageInfo.Entrypoint): its
+// AIRBYTE_ENTRYPOINT split on whitespace, as Airbyte and the Kubernetes
+// shim read it, else its ENTRYPOINT. Its CMD is not part of it: the
+// connector's arguments replace CMD, as on Docker.
+func imageEntrypoint(img imageConfig) []string {
+	for _, kv := range img.Env {
+		if k, v, _ := strings.Cut(kv, "="); k == entrypointEnv && strings.TrimSpace(v) != "" {
+			return strings.Fields(v)
+		}
+	}
+	if len(img.Entrypoint) > 0 {
+		return slices.Clone(img.Entrypoint)
+	}
+	return nil
+}
+
 // labels are the spec's labels plus the instance and role, which the
 // runtime owns so that a spec cannot make a container escape its sweep.
 func labels(spec runner.ConnectorSpec, instance string) map[string]string {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,27 @@ func TestContainerName(t *testing.T) {
 	}
 	if got := containerName(""); !strings.HasPrefix(got, "ferry-connector-") {
 		t.Errorf("empty name: got %q, want ferry-connector-...", got)
+	}
+}
+
+// TestImageEntrypoint: what a definition keeps of an image's command is
+// its AIRBYTE_ENTRYPOINT when set, else its ENTRYPOINT, never its CMD.
+func TestImageEntrypoint(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		img  imageConfig
+		want []string
+	}{
+		{"AIRBYTE_ENTRYPOINT wins", imageConfig{Entrypoint: []string{"/bin/tini", "--"},
+			Env: []string{"PATH=/bin", "AIRBYTE_ENTRYPOINT=python  /airbyte/main.py "}}, []string{"python", "/airbyte/main.py"}},
+		{"ENTRYPOINT without it", imageConfig{Entrypoint: []string{"/connector", "--quiet"}, Env: []string{"PATH=/bin"}},
+			[]string{"/connector", "--quiet"}},
+		{"a blank AIRBYTE_ENTRYPOINT is none", imageConfig{Entrypoint: []string{"/connector"}, Env: []string{"AIRBYTE_ENTRYPOINT= "}},
+			[]string{"/connector"}},
+		{"neither", imageConfig{Env: []string{"AIRBYTE_ENTRYPOINTX=/x"}}, nil},
+	} {
+		if got := imageEntrypoint(tc.img); !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

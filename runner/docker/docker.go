@@ -152,7 +152,7 @@ func (r *Runtime) InspectImage(ctx context.Context, ref string) (runner.ImageInf
 	if err != nil {
 		return runner.ImageInfo{}, err
 	}
-	return runner.ImageInfo{ID: img.ID, Labels: img.Labels}, nil
+	return runner.ImageInfo{ID: img.ID, Labels: img.Labels, Entrypoint: imageEntrypoint(img)}, nil
 }
 
 func (r *Runtime) inspectImage(ctx context.Context, ref string) (imageConfig, error) {

@@ -292,6 +292,13 @@ func (r *Runtime) container(m member, pf podFiles) corev1.Container {
 	for _, k := range keys {
 		c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: m.spec.Env[k]})
 	}
+	if len(m.spec.Entrypoint) > 0 {
+		// The definition's entrypoint: the images carry no shell and the
+		// cluster cannot be asked for their config, so the shim learns the
+		// command here (or from the image's AIRBYTE_ENTRYPOINT without it).
+		b, _ := json.Marshal(m.spec.Entrypoint) //nolint:errchkjson // a slice of strings
+		c.Env = append(c.Env, corev1.EnvVar{Name: shim.EntrypointEnv, Value: string(b)})
+	}
 	if files := pf.manifest[m.container]; len(files) > 0 {
 		b, _ := json.Marshal(files) //nolint:errchkjson // maps of strings
 		c.Env = append(c.Env, corev1.EnvVar{Name: shim.FilesEnv, Value: string(b)})

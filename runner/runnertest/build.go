@@ -194,3 +194,50 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
+
+// BareEntrypoint is where BuildBareImage puts the connector, and the
+// image's ENTRYPOINT: a path no reference image uses, so a test can tell
+// the command read from it apart from theirs (/connector).
+const BareEntrypoint = "/bare/connector"
+
+// BuildBareImage builds the main package pkg into ferry/<name>:<tag> (tag
+// as BuildImage's) with nothing but the binary at BareEntrypoint and that
+// as its ENTRYPOINT: no AIRBYTE_ENTRYPOINT, no labels, as images built
+// outside Airbyte's conventions are. Once per test process.
+func BuildBareImage(t testing.TB, name, pkg string) string {
+	t.Helper()
+	bin := BuildBinary(t, name+"-bare", pkg)
+	tag := os.Getenv(ImageTagEnv)
+	if tag == "" {
+		tag = "dev"
+	}
+	ref, err := buildOnce("bare:"+name+"="+pkg, func() (string, error) {
+		dir, err := os.MkdirTemp("", "ferry-bare-")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(dir)
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			return "", err
+		}
+		dockerfile := "FROM scratch\nCOPY connector " + BareEntrypoint + "\nENTRYPOINT [\"" + BareEntrypoint + "\"]\n"
+		if err := os.WriteFile(filepath.Join(dir, "connector"), b, 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+			return "", err
+		}
+		ref := "ferry/" + name + ":" + tag
+		cmd := exec.Command("docker", "build", "-q", "-t", ref, dir)
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("docker build %s: %v\n%s", ref, err, out)
+		}
+		return ref, nil
+	})
+	if err != nil {
+		t.Fatalf("build bare image %s: %v", name, err)
+	}
+	return ref
+}
