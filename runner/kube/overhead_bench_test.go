@@ -3,10 +3,12 @@ package kube
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner"
 	"github.com/ferrysync/ferry/runner/docker"
 	"github.com/ferrysync/ferry/runner/runnertest"
@@ -57,5 +59,35 @@ func BenchmarkAttemptOverhead(b *testing.B) {
 			b.ReportMetric(float64(toFirst.Milliseconds())/float64(n), "ms-to-first-byte")
 			b.ReportMetric(float64(afterLast.Milliseconds())/float64(n), "ms-after-last-byte")
 		})
+	}
+}
+
+// BenchmarkSyncOverhead measures a whole attempt of 10 faker records on
+// each runtime, beside each other in one run: on Kubernetes one pod, of
+// three containers in stdio mode (source, destination, the pump) and two
+// in socket mode; on Docker two containers (Ferry pumps in stdio mode).
+// Nearly all of it is the runtime's start and removal.
+//
+//	make kube-test KUBE_TEST_ARGS='-run ^$ -bench SyncOverhead -benchtime 5x'
+func BenchmarkSyncOverhead(b *testing.B) {
+	c := requireCluster(b, map[string]string{
+		"source-faker": "./connectors/source-faker", "destination-jsonl": "./connectors/destination-jsonl"})
+	d := runnertest.RequireDocker(b)
+	drt, err := docker.New(d, docker.Options{InstanceID: "kube-test"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, rt := range []runner.Runtime{c.rt, drt} {
+		for _, mode := range []runner.Mode{{Mode: protocol.ModeStdio}, {Mode: protocol.ModeSocket, Format: protocol.FormatJSONL, Sockets: 1}} {
+			b.Run(rt.Name()+"-"+mode.Mode, func(b *testing.B) {
+				for b.Loop() {
+					root := b.TempDir()
+					os.Chmod(root, 0o777) //nolint:errcheck // the destination may not run as root
+					if _, err := c.syncFakerOn(b.Context(), b, rt, mode, root, 10, io.Discard); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

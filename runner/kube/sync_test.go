@@ -33,7 +33,7 @@ func fakerCatalog() *protocol.ConfiguredCatalog {
 	return c
 }
 
-type logWriter struct{ t *testing.T }
+type logWriter struct{ t testing.TB }
 
 func (w logWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
@@ -41,9 +41,15 @@ func (w logWriter) Write(b []byte) (int, error) {
 }
 
 // syncFaker runs faker -> jsonl as one pod in mode, writing under root.
-func (c *cluster) syncFaker(ctx context.Context, t *testing.T, mode runner.Mode, root string, count int, log io.Writer) (*runner.Result, error) {
+func (c *cluster) syncFaker(ctx context.Context, t testing.TB, mode runner.Mode, root string, count int, log io.Writer) (*runner.Result, error) {
 	t.Helper()
-	return runner.Sync(ctx, c.rt, runner.Config{
+	return c.syncFakerOn(ctx, t, c.rt, mode, root, count, log)
+}
+
+// syncFakerOn is syncFaker on rt, with the cluster's images.
+func (c *cluster) syncFakerOn(ctx context.Context, t testing.TB, rt runner.Runtime, mode runner.Mode, root string, count int, log io.Writer) (*runner.Result, error) {
+	t.Helper()
+	return runner.Sync(ctx, rt, runner.Config{
 		InstanceID: "kube-test", JobID: 1, Attempt: 1, Mode: mode,
 		Source: runner.Connector{Image: c.images["source-faker"],
 			Config: json.RawMessage(`{"count":` + itoa(count) + `,"seed":7}`)},
