@@ -70,7 +70,7 @@ var timeAfter = time.AfterFunc
 const dstBufferSize = 256 << 10
 
 // errControlEnded is why the pump stops when Ferry's frames end early.
-var errControlEnded = errors.New("Ferry's control stream ended before the source's output")
+var errControlEnded = errors.New("the control stream from Ferry ended before the source's output")
 
 // Run reads the plan, forwards the source's output to its end, and
 // returns once Ferry's control stream has ended.
