@@ -31,6 +31,8 @@ type msgParser struct {
 	// scan reads JSONL envelopes, reusing the last record's strings the
 	// same way, and its header (protocol.EnvelopeScanner).
 	scan protocol.EnvelopeScanner
+	// conv converts protobuf records to JSON on this parser's scratch.
+	conv protobuf.Converter
 }
 
 // line classifies one JSON message.
@@ -146,7 +148,7 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 			Record: Record{Stream: p.lastDesc, Proto: b.arena[off:len(b.arena):len(b.arena)], schema: schema}})
 		return nil
 	}
-	out, spans, err := p.cat.AppendMessageJSONSpans(b.arena, msg)
+	out, spans, err := p.conv.AppendMessageJSONSpans(p.cat, b.arena, msg)
 	if err != nil {
 		if errors.Is(err, protobuf.ErrUnknownStream) {
 			return SystemError("%s: record for stream %s, which is not in the configured catalog", p.where(), p.lastDesc)

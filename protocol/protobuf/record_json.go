@@ -12,6 +12,9 @@ import (
 	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
+// tagRecData is the one-byte tag of a record's data values.
+const tagRecData = recData<<3 | byte(protowire.BytesType)
+
 // recordDecoder collects a record's fields before writing them, because the
 // JSON layout puts them in a fixed order whatever the wire order is.
 type recordDecoder struct {
@@ -35,6 +38,10 @@ type recordDecoder struct {
 	// Scratch reused across records.
 	members, extras []rawMember
 	written         []bool
+	// The last emitted_at written and its text: records of one batch
+	// mostly share it.
+	lastAt     uint64
+	lastAtText []byte
 }
 
 var decoderPool = sync.Pool{New: func() any { return new(recordDecoder) }}
@@ -44,12 +51,23 @@ func (d *recordDecoder) reset() {
 	clear(d.metas)
 	clear(d.members[:cap(d.members)])
 	clear(d.extras[:cap(d.extras)])
-	*d = recordDecoder{values: d.values[:0], metas: d.metas[:0], members: d.members[:0], extras: d.extras[:0], written: d.written}
+	*d = recordDecoder{values: d.values[:0], metas: d.metas[:0], members: d.members[:0], extras: d.extras[:0], written: d.written,
+		lastAt: d.lastAt, lastAtText: d.lastAtText}
 }
 
 // merge parses one record body; repeated bodies merge as proto does.
 func (d *recordDecoder) merge(b []byte) error {
 	for len(b) > 0 {
+		// Values come in a run, each nearly always under 128 bytes:
+		// take them without the general field decoding.
+		for len(b) >= 2 && b[0] == tagRecData && b[1] < 0x80 && 2+int(b[1]) <= len(b) {
+			n := 2 + int(b[1])
+			d.values = append(d.values, b[2:n])
+			b = b[n:]
+		}
+		if len(b) == 0 {
+			break
+		}
 		f, n, err := nextField(b)
 		if err != nil {
 			return err
@@ -155,7 +173,10 @@ func (d *recordDecoder) appendJSON(dst []byte, s *RecordSchema) ([]byte, error) 
 	d.spans.Data = protocol.Span{Start: start - d.base, End: len(dst) - d.base}
 	dst = append(dst, `,"emitted_at":`...)
 	start = len(dst)
-	dst = strconv.AppendUint(dst, d.emittedAt, 10)
+	if d.emittedAt != d.lastAt || d.lastAtText == nil {
+		d.lastAt, d.lastAtText = d.emittedAt, strconv.AppendUint(d.lastAtText[:0], d.emittedAt, 10)
+	}
+	dst = append(dst, d.lastAtText...)
 	d.spans.EmittedAt = protocol.Span{Start: start - d.base, End: len(dst) - d.base}
 	if typedMeta {
 		start = len(dst) + len(`,"meta":`)

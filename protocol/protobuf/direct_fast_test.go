@@ -1,0 +1,98 @@
+package protobuf
+
+import (
+	"bytes"
+	"math"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// checkFast fails t when appendValueFast writes body and the walk writes
+// something else, or would report an error or an absent property.
+func checkFast(t *testing.T, body []byte) (taken bool) {
+	t.Helper()
+	got, ok := appendValueFast([]byte("x"), body)
+	if !ok {
+		if string(got) != "x" {
+			t.Fatalf("body %x: declined but wrote %q", body, got)
+		}
+		return false
+	}
+	want, present, err := appendValueWalk([]byte("x"), body)
+	if err != nil || !present || !bytes.Equal(got, want) {
+		t.Fatalf("body %x: fast path %s, walk %s (present %v, error %v)", body, got, want, present, err)
+	}
+	return true
+}
+
+// TestValueFastMatches holds the fast path to the walk on the bodies of
+// the direct writer's tests and on hand-made ones at its edges, and checks
+// that it takes the common shapes.
+func TestValueFastMatches(t *testing.T) {
+	taken := 0
+	for _, b := range directSeeds(t) {
+		if checkFast(t, b) {
+			taken++
+		}
+	}
+	if taken < 100 {
+		t.Errorf("the fast path took only %d seed bodies", taken)
+	}
+	tag := func(num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(nil, num, typ) }
+	str := func(s string) []byte { return protowire.AppendString(tag(fieldString, protowire.BytesType), s) }
+	ts := func(sec int64, nano uint32, off int32) []byte {
+		var m []byte
+		m = protowire.AppendVarint(append(m, 1<<3), protowire.EncodeZigZag(sec))
+		m = protowire.AppendVarint(append(m, 2<<3), uint64(nano))
+		m = protowire.AppendVarint(append(m, 3<<3), protowire.EncodeZigZag(int64(off)))
+		return protowire.AppendBytes(tag(fieldTimestampTZ, protowire.BytesType), m)
+	}
+	withForm := func(b []byte, f uint64) []byte {
+		return protowire.AppendVarint(append(append([]byte(nil), b...), formTag...), f)
+	}
+	cases := []struct {
+		body []byte
+		take bool
+	}{
+		{str("plain ascii 0123456789 ~!@#$%^&*()"), true},
+		{str(""), true},
+		{str("a\"b"), false}, {str("back\\slash here"), false}, {str("tab\there"), false},
+		{str("long enough to take the eight-byte loop \x7f"), true},
+		{str("caf\u00e9 au lait, eight-byte loop"), false}, {str("bad \xff utf-8"), false},
+		{str(string(make([]byte, 200))), false}, // a two-byte length
+		{protowire.AppendVarint(tag(fieldInteger, protowire.VarintType), protowire.EncodeZigZag(-123456789)), true},
+		{protowire.AppendVarint(tag(fieldInteger, protowire.VarintType), math.MaxUint64), true},
+		{protowire.AppendFixed64(tag(fieldNumber, protowire.Fixed64Type), math.Float64bits(3.25)), true},
+		{protowire.AppendFixed64(tag(fieldNumber, protowire.Fixed64Type), math.Float64bits(math.NaN())), true},
+		{protowire.AppendVarint(tag(fieldBoolean, protowire.VarintType), 1), true},
+		{protowire.AppendVarint(tag(fieldBoolean, protowire.VarintType), 2), false},
+		{protowire.AppendVarint(tag(fieldIsNull, protowire.VarintType), 1), true},
+		{protowire.AppendVarint(tag(fieldIsNull, protowire.VarintType), 0), false},
+		{protowire.AppendVarint(tag(fieldDate, protowire.VarintType), protowire.EncodeZigZag(-719528)), true},
+		{protowire.AppendVarint(tag(fieldDate, protowire.VarintType), protowire.EncodeZigZag(1<<40)), false},
+		{ts(1700000000, 0, 0), true},
+		{ts(-62135596800, 999999999, -3600*14), true},
+		{ts(1700000000, 1e9, 0), false},
+		{withForm(ts(1700000000, 5000, 7200), uint64(offsetColon|sepSpace|(4<<formFracShift))), true},
+		{withForm(ts(1700000000, 0, 0), 1<<15), false},
+		{append(ts(1, 0, 0), str("x")...), false},
+		{append(str("x"), str("y")...), false},
+	}
+	for _, c := range cases {
+		if got := checkFast(t, c.body); got != c.take {
+			t.Errorf("body %x: fast path taken %v, want %v", c.body, got, c.take)
+		}
+		checkDirect(t, c.body)
+	}
+}
+
+// FuzzValueFast holds the fast path to the walk on arbitrary bodies.
+func FuzzValueFast(f *testing.F) {
+	for i, b := range directSeeds(f) {
+		if i%50 == 0 {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkFast(t, body) })
+}
