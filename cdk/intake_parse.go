@@ -20,6 +20,8 @@ type msgParser struct {
 	cat *protobuf.Catalog
 	// keepProto hands protobuf records over as they are (ProtobufRecords).
 	keepProto bool
+	// unread hands records over without their bytes (RecordsUnread).
+	unread bool
 	// where names the current message in errors.
 	where func() string
 
@@ -52,6 +54,11 @@ func (p *msgParser) line(b *InputBatch, line []byte) error {
 		}
 		if p.socket && env.PartitionID == "" {
 			return SystemError("%s: a record without partition_id (socket mode needs one on every record, docs/protocol.md 6.1)", p.where())
+		}
+		if p.unread {
+			b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: env.PartitionID,
+				Record: Record{Stream: env.Descriptor(), size: len(line)}})
+			return nil
 		}
 		off := len(b.arena)
 		b.arena = append(b.arena, line...)
@@ -138,6 +145,13 @@ func (p *msgParser) frame(b *InputBatch, msg []byte) error {
 	if string(stream) != p.lastDesc.Name || string(ns) != p.lastDesc.Namespace || p.lastDesc.Name == "" {
 		p.lastDesc = protocol.StreamDescriptor{Name: string(stream), Namespace: string(ns)}
 		p.lastSchema = p.cat.Schema(p.lastDesc)
+	}
+	if p.unread && p.lastSchema != nil {
+		// Nobody reads it: the stream (checked against the catalog) and
+		// the size are all it needs.
+		b.Inputs = append(b.Inputs, Input{Kind: InputRecord, Partition: p.internPID(pid),
+			Record: Record{Stream: p.lastDesc, size: len(rec)}})
+		return nil
 	}
 	off := len(b.arena)
 	if schema := p.lastSchema; p.keepProto && schema != nil && bodies == 1 {
