@@ -118,6 +118,9 @@ func appendTimestampTZFast(dst, body []byte) ([]byte, bool) {
 			return dst, false
 		}
 	}
+	if out, ok := appendTimestampQuoted(dst, t.i, t.nano, t.off, form); ok {
+		return out, true
+	}
 	out, err := appendOffsetDateTime(append(dst, '"'), t.i, t.nano, t.off, form)
 	if err != nil {
 		return dst, false

@@ -79,6 +79,19 @@ func TestValueFastMatches(t *testing.T) {
 		{append(ts(1, 0, 0), str("x")...), false},
 		{append(str("x"), str("y")...), false},
 	}
+	// Timestamps at the edges of the one-go writer: every offset style and
+	// separator, offsets of hours, minutes and seconds, both signs, and
+	// years around 0000 and 9999.
+	for _, sec := range []int64{0, 1700000000, -1, 253402300799, 253402300800, -62167219200, -62167219201, 951782400} {
+		for _, off := range []int32{0, 3600, -3600, 5400, -5400, 45, 18 * 3600, -18 * 3600} {
+			for _, style := range []TextForm{offsetCanonical, offsetLowerZ, offsetColon, offsetCompact, offsetHours, offsetNone, formNegZero} {
+				for _, sep := range []TextForm{0, sepLowerT, sepSpace} {
+					checkFast(t, withForm(ts(sec, 0, off), uint64(style|sep)))
+					checkFast(t, withForm(ts(sec, 1, off), uint64(style|sep)))
+				}
+			}
+		}
+	}
 	for _, c := range cases {
 		if got := checkFast(t, c.body); got != c.take {
 			t.Errorf("body %x: fast path taken %v, want %v", c.body, got, c.take)
