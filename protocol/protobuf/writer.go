@@ -1,8 +1,8 @@
 package protobuf
 
 import (
-	"encoding/binary"
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
 	"unicode/utf8"
