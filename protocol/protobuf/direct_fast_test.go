@@ -109,3 +109,15 @@ func FuzzValueFast(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { checkFast(t, body) })
 }
+
+// TestCivilFast compares civilFast with civilFromDays on every day of
+// years 0000 to 9999.
+func TestCivilFast(t *testing.T) {
+	for days := int64(-719528); days <= 2932896; days++ {
+		y, m, d := civilFromDays(days)
+		fy, fm, fd := civilFast(days)
+		if int64(fy) != y || fm != m || fd != d {
+			t.Fatalf("day %d: civilFast %d-%d-%d, civilFromDays %d-%d-%d", days, fy, fm, fd, y, m, d)
+		}
+	}
+}

@@ -46,13 +46,19 @@ type recordDecoder struct {
 
 var decoderPool = sync.Pool{New: func() any { return new(recordDecoder) }}
 
+// reset forgets the last record, keeping the scratch. It sets the
+// fields one by one: assigning a whole new struct copies all of it, with
+// its pointers, for every record.
 func (d *recordDecoder) reset() {
 	clear(d.values)
 	clear(d.metas)
 	clear(d.members[:cap(d.members)])
 	clear(d.extras[:cap(d.extras)])
-	*d = recordDecoder{values: d.values[:0], metas: d.metas[:0], members: d.members[:0], extras: d.extras[:0], written: d.written,
-		lastAt: d.lastAt, lastAtText: d.lastAtText}
+	d.hasNamespace, d.namespace, d.stream, d.emittedAt, d.partitionID = false, nil, nil, 0, nil
+	d.values, d.metas, d.hasMeta = d.values[:0], d.metas[:0], false
+	d.extra, d.order, d.recExtra = nil, nil, nil
+	d.spans, d.base = protocol.RecordSpans{}, 0
+	d.members, d.extras = d.members[:0], d.extras[:0]
 }
 
 // merge parses one record body; repeated bodies merge as proto does.

@@ -22,10 +22,10 @@ func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, f
 	local := epochSec + int64(off)
 	days := floorDiv(local, secondsPerDay)
 	secs := int(local - days*secondsPerDay)
-	y, m, d := civilFromDays(days)
-	if y < 0 || y > 9999 {
+	if days < -719528 || days > 2932896 { // not in years 0000-9999
 		return dst, false
 	}
+	y, m, d := civilFast(days)
 	var sep byte = 'T'
 	switch form & formSep {
 	case sepLowerT:
@@ -34,7 +34,7 @@ func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, f
 		sep = ' '
 	}
 	var buf [36]byte
-	yy := int(y)
+	yy := y
 	b := buf[:0]
 	b = append(b, '"', digitPairs[2*(yy/100)], digitPairs[2*(yy/100)+1], digitPairs[2*(yy%100)], digitPairs[2*(yy%100)+1], '-',
 		digitPairs[2*m], digitPairs[2*m+1], '-', digitPairs[2*d], digitPairs[2*d+1], sep)
@@ -71,4 +71,28 @@ func appendOffsetFast(b []byte, off int32, style TextForm) []byte {
 		return append(b, digitPairs[2*mi], digitPairs[2*mi+1])
 	}
 	return append(b, ':', digitPairs[2*mi], digitPairs[2*mi+1])
+}
+
+// civilFast is civilFromDays for the days of years 0000 to 9999 (days
+// from -719528 to 2932896), in 32-bit arithmetic without divisions by
+// anything but constants (Neri and Schneider's Euclidean affine form,
+// shifted so that every intermediate is unsigned).
+func civilFast(days int64) (y, m, d int) {
+	const shift = 82 // centuries of 146097 days added to keep n positive
+	n := uint32(days + 719468 + 146097*shift)
+	n1 := 4*n + 3
+	c := n1 / 146097
+	nc := n1 % 146097 / 4
+	n2 := 4*nc + 3
+	p2 := 2939745 * uint64(n2)
+	z := uint32(p2 >> 32)
+	ny := uint32(p2) / 2939745 / 4
+	n3 := 2141*ny + 197913
+	mm, dd := n3>>16, n3&0xFFFF/2141
+	yy := 100*c + z
+	if ny >= 306 {
+		yy++
+		mm -= 12
+	}
+	return int(yy) - shift*400, int(mm), int(dd) + 1
 }
