@@ -53,9 +53,6 @@ const (
 	extExtraMembers = 2003
 )
 
-// absentSize is the size of the absent marker: its tag and a 1.
-var absentSize = protowire.SizeTag(extAbsent) + 1
-
 // appendAbsent writes the absent marker.
 func appendAbsent(b []byte) []byte {
 	b = protowire.AppendTag(b, extAbsent, protowire.VarintType)
