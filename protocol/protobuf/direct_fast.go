@@ -10,7 +10,8 @@ import (
 // The common value bodies, written without the general walk of
 // appendValue: one member with a one-byte tag, for a date or time
 // possibly followed by its form, and nothing else. A string is copied
-// when it is printable ASCII (nothing to escape, nothing to validate).
+// when it is printable ASCII (nothing to escape, nothing to validate); a
+// JSON member is checked and written as the walk does.
 // Whatever else a body holds, appendValueFast declines it, and
 // appendValue's walk writes it (or reports its error): the fast path
 // never decides anything the walk would decide otherwise
@@ -24,8 +25,19 @@ const (
 	tagNumber      = fieldNumber<<3 | byte(protowire.Fixed64Type)
 	tagDate        = fieldDate<<3 | byte(protowire.VarintType)
 	tagTimestampTZ = fieldTimestampTZ<<3 | byte(protowire.BytesType)
+	tagJSON        = fieldJSON<<3 | byte(protowire.BytesType)
 	tagIsNull      = fieldIsNull<<3 | byte(protowire.VarintType)
 )
+
+// onlyPayload returns the payload of body's first field, a length-
+// delimited one, when that field is all of body.
+func onlyPayload(body []byte) ([]byte, bool) {
+	n, k := uvarint(body[1:])
+	if k <= 0 || uint64(len(body)-1-k) != n {
+		return nil, false
+	}
+	return body[1+k:], true
+}
 
 // formTag is the two bytes of extForm's tag, a varint.
 var formTag = protowire.AppendTag(nil, extForm, protowire.VarintType)
@@ -38,11 +50,20 @@ func appendValueFast(dst, body []byte) ([]byte, bool) {
 	}
 	switch body[0] {
 	case tagString:
-		n := int(body[1])
-		if n >= 0x80 || 2+n != len(body) {
+		if p, ok := onlyPayload(body); ok {
+			return appendASCII(dst, p)
+		}
+		return dst, false
+	case tagJSON:
+		p, ok := onlyPayload(body)
+		if !ok {
 			return dst, false
 		}
-		return appendASCII(dst, body[2:])
+		out, err := appendRawJSON(dst, p)
+		if err != nil {
+			return dst, false // the walk reports it
+		}
+		return out, true
 	case tagInteger:
 		v, n := uvarint(body[1:])
 		if n <= 0 || 1+n != len(body) {

@@ -3,6 +3,7 @@ package protobuf
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -60,7 +61,13 @@ func TestValueFastMatches(t *testing.T) {
 		{str("a\"b"), false}, {str("back\\slash here"), false}, {str("tab\there"), false},
 		{str("long enough to take the eight-byte loop \x7f"), true},
 		{str("caf\u00e9 au lait, eight-byte loop"), false}, {str("bad \xff utf-8"), false},
-		{str(string(make([]byte, 200))), false}, // a two-byte length
+		{str(string(make([]byte, 200))), false},
+		{str(strings.Repeat("long, with a two-byte length ", 20)), true},
+		{protowire.AppendString(tag(fieldJSON, protowire.BytesType), `{"a":[1,"x"],"b":{}}`), true},
+		{protowire.AppendString(tag(fieldJSON, protowire.BytesType), "{\n\"a\": 1\n}"), true},
+		{protowire.AppendString(tag(fieldJSON, protowire.BytesType), `{"a":`), false},
+		{protowire.AppendString(tag(fieldJSON, protowire.BytesType), `[1] 2`), false},
+		{protowire.AppendString(tag(fieldJSON, protowire.BytesType), strings.Repeat(`{"k":`, 30)+`0`+strings.Repeat(`}`, 30)), true},
 		{protowire.AppendVarint(tag(fieldInteger, protowire.VarintType), protowire.EncodeZigZag(-123456789)), true},
 		{protowire.AppendVarint(tag(fieldInteger, protowire.VarintType), math.MaxUint64), true},
 		{protowire.AppendFixed64(tag(fieldNumber, protowire.Fixed64Type), math.Float64bits(3.25)), true},
