@@ -295,8 +295,11 @@ func (w *dataWriter) member(k int) error {
 	}
 	// The key goes first; a value the record does not have takes it back.
 	mark, first := len(w.dst), w.first
-	w.sep()
-	w.dst = append(w.dst, w.s.keys[k]...)
+	key := w.s.keys[k]
+	if first {
+		key, w.first = key[1:], false
+	}
+	w.dst = append(w.dst, key...)
 	dst, present, err := appendValue(w.dst, raw) // a missing value is null
 	if err != nil {
 		return fmt.Errorf("value of %q: %w", w.s.names[k], err)
