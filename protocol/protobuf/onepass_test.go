@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -47,6 +48,21 @@ func TestOnePassLengths(t *testing.T) {
 		want := append(protowire.AppendVarint([]byte("x"), uint64(len(msg))), msg...)
 		if !bytes.Equal(frame, want) {
 			t.Fatalf("%d: the frame differs from the framed record (%d bytes, want %d)", n, len(frame), len(want))
+		}
+	}
+}
+
+// TestValidText compares validText with utf8.Valid on ASCII, valid and
+// invalid UTF-8 at every offset of strings around the word size.
+func TestValidText(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		for at := 0; at <= n; at++ {
+			for _, ins := range []string{"", "é", "\xff", "\xe2\x82", "😀", "\xed\xa0\x80"} {
+				s := []byte(strings.Repeat("a", at) + ins + strings.Repeat("b", n-at))
+				if got, want := validText(s), utf8.Valid(s); got != want {
+					t.Fatalf("validText(%q) = %v, utf8.Valid %v", s, got, want)
+				}
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package protobuf
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -154,12 +155,18 @@ func appendBytes(b, v []byte) []byte {
 	return append(appendVarint(b, uint64(len(v))), v...)
 }
 
-// validText is utf8.Valid, inlined for the short ASCII strings most values
-// are.
+// validText is utf8.Valid, with the short ASCII strings most values are
+// checked eight bytes at a time without a call.
 func validText(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return utf8.Valid(b)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return utf8.Valid(b[i:])
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return utf8.Valid(b[i:])
 		}
 	}
 	return true
