@@ -112,8 +112,8 @@ func (v *pvalue) appendMember(b []byte) []byte {
 		b = append(b, fieldTimeNoTZ<<3|byte(protowire.VarintType))
 		return appendVarint(b, v.u)
 	}
-	// A temporal sub-message, always under 128 bytes: its length is
-	// set once it is written.
+	// A temporal sub-message, at most 33 bytes (three varints and their
+	// tags): its one-byte length is set once it is written.
 	b = append(b, v.c<<3|byte(protowire.BytesType), 0)
 	at := len(b)
 	switch v.c {
@@ -149,5 +149,6 @@ func (v *pvalue) appendMember(b []byte) []byte {
 			b = appendVarint(b, v.u)
 		}
 	}
-	return setLength(b, at)
+	b[at-1] = byte(len(b) - at)
+	return b
 }

@@ -90,7 +90,11 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 		b = append(b, tagRecData, 0)
 		at := len(b)
 		b = e.vals[i].appendTo(b)
-		b = setLength(b, at)
+		if n := len(b) - at; n < 0x80 {
+			b[at-1] = byte(n) // setLength, inlined for the common case
+		} else {
+			b = setLength(b, at)
+		}
 	}
 	if e.meta != nil {
 		b = append(b, byte(recMeta)<<3|byte(protowire.BytesType))
