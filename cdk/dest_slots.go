@@ -91,18 +91,24 @@ func (ws *writeSession) record(ctx context.Context, r *Record, part string) erro
 		ws.report(s)
 		s.key = part
 	}
-	off := len(s.arena)
-	if r.Proto != nil {
+	off, n := len(s.arena), r.size
+	switch {
+	case r.Line == nil && r.Proto == nil:
+		// A record for a writer that does not read it (RecordsUnread).
+		s.batch = append(s.batch, Record{Stream: s.dest})
+	case r.Proto != nil:
 		s.arena = append(s.arena, r.Proto...)
 		s.batch = append(s.batch, Record{Stream: s.dest, Proto: s.arena[off:len(s.arena):len(s.arena)], schema: r.schema})
-	} else {
+		n = len(r.Proto)
+	default:
 		s.arena = append(s.arena, r.Line...)
 		s.batch = append(s.batch, Record{Stream: s.dest, Line: s.arena[off:len(s.arena):len(s.arena)], spans: r.spans})
+		n = len(r.Line)
 	}
 	s.recvN++
-	s.recvB += int64(len(s.arena) - off)
+	s.recvB += int64(n)
 	s.totalN++
-	s.totalB += int64(len(s.arena) - off)
+	s.totalB += int64(n)
 	if len(s.batch) >= ws.opts.BatchRecords || len(s.arena) >= ws.opts.BatchBytes {
 		return ws.writeBatch(ctx, s)
 	}

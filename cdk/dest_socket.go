@@ -130,5 +130,8 @@ func (ws *writeSession) connect(ctx context.Context, ch *channelConfig, cat *pro
 	if pr, ok := ws.w.(ProtobufRecords); ok && pc != nil {
 		f.keepProto = pr.ProtobufRecords()
 	}
+	if ru, ok := ws.w.(RecordsUnread); ok {
+		f.unread = ru.RecordsUnread()
+	}
 	return newSocketIntake(conns, ch.paths, f), nil
 }

@@ -65,7 +65,11 @@ func (r *runner) write(ctx context.Context, dst Destination) error {
 		defer si.Close()
 		in = si
 	} else {
-		in = NewStdioIntake(r.stdio.In, opts.MaxLineBytes)
+		si := NewStdioIntake(r.stdio.In, opts.MaxLineBytes).(*stdioIntake)
+		if ru, ok := ws.w.(RecordsUnread); ok {
+			si.p.unread = ru.RecordsUnread()
+		}
+		in = si
 	}
 	if err := ws.run(ctx, in); err != nil {
 		ws.abort(ctx)

@@ -48,6 +48,8 @@ type socketFormat struct {
 	maxLine, maxMsg int
 	// keepProto hands protobuf records over unconverted (ProtobufRecords).
 	keepProto bool
+	// unread hands records over without their bytes (RecordsUnread).
+	unread bool
 }
 
 // newSocketIntake starts one reader per connection.
@@ -62,7 +64,7 @@ func newSocketIntake(conns []*net.UnixConn, paths []string, f socketFormat) *soc
 // read is one socket's reader goroutine.
 func (in *socketIntake) read(conn *net.UnixConn, path string, f socketFormat) {
 	cat, maxLine, maxMsg := f.cat, f.maxLine, f.maxMsg
-	p := msgParser{socket: true, cat: cat, keepProto: f.keepProto}
+	p := msgParser{socket: true, cat: cat, keepProto: f.keepProto, unread: f.unread}
 	var next func() ([]byte, error)
 	var buffered func() int
 	var parse func(*InputBatch, []byte) error

@@ -28,6 +28,9 @@ type Record struct {
 	Proto []byte
 
 	schema *protobuf.RecordSchema // places Proto's values
+	// size is the length of the record as received, for a Writer that
+	// implements RecordsUnread, whose records carry neither Line nor Proto.
+	size int
 	// spans locates data, emitted_at and meta in Line, as the intake's
 	// envelope scan found them, so Fields need not scan the line again.
 	spans protocol.RecordSpans
@@ -40,6 +43,17 @@ type Record struct {
 // on such records; it converts on demand.
 type ProtobufRecords interface {
 	ProtobufRecords() bool
+}
+
+// RecordsUnread is an optional Writer hook for a writer that never reads
+// a record's bytes (a benchmark sink). When it returns true, the kit
+// still reads, frames and classifies every message, checks each record's
+// stream and partition and counts it and its bytes for the states, but
+// hands the writer records with their Stream alone (Line and Proto nil,
+// Fields an error), so it never copies them. In PROTOBUF socket mode the
+// values are not even looked at, as with ProtobufRecords.
+type RecordsUnread interface {
+	RecordsUnread() bool
 }
 
 // RecordFields are the parts of a record most writers need. The byte

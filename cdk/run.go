@@ -48,7 +48,9 @@ func Main(c Connector) {
 		time.Sleep(stopGrace)
 		os.Exit(ExitTerminated)
 	}()
+	stopProfile := StartCPUProfile(os.Args[1:])
 	code := Run(ctx, c, os.Args[1:], Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	stopProfile()
 	stop()
 	os.Exit(code)
 }

@@ -22,7 +22,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	stopProfile := cdk.StartCPUProfile(os.Args[1:])
 	code := cdk.Run(ctx, &connector{}, os.Args[1:], cdk.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	stopProfile()
 	stop()
 	if code == cdk.ExitOK && len(os.Args) > 1 && os.Args[1] == cdk.CmdRead {
 		if c := readConfigArg(os.Args[2:]); c != nil && c.Source.ExitAfterRecord == 0 && c.Source.ExitCode != 0 {

@@ -257,6 +257,9 @@ func (cfg *sourceCfg) dataLines() [][]byte {
 	return lines
 }
 
+// padding fills padded records without building a string for each.
+var padding = strings.Repeat("x", 64<<10)
+
 // record appends {"id":i,"stream":name} padded to about size bytes.
 func (s *stream) record(b []byte, i int64, size int) []byte {
 	b = append(b, `{"id":`...)
@@ -265,7 +268,11 @@ func (s *stream) record(b []byte, i int64, size int) []byte {
 	b = strconv.AppendQuote(b, s.name)
 	if pad := size - len(b) - len(`,"pad":""}`); pad > 0 {
 		b = append(b, `,"pad":"`...)
-		b = append(b, strings.Repeat("x", pad)...)
+		for pad > 0 {
+			n := min(pad, len(padding))
+			b = append(b, padding[:n]...)
+			pad -= n
+		}
 		b = append(b, '"')
 	}
 	return append(b, '}')

@@ -28,7 +28,7 @@ const (
 // fakerCatalog discovers faker's streams and configures them all for a
 // full refresh that overwrites, which finalizes each file only on its
 // stream's COMPLETE status.
-func fakerCatalog(t *testing.T, faker, cfg string) (string, map[string]*protobuf.RecordSchema) {
+func fakerCatalog(t testing.TB, faker, cfg string) (string, map[string]*protobuf.RecordSchema) {
 	t.Helper()
 	out, err := exec.Command(faker, "discover", "--config", cfg).Output()
 	if err != nil {

@@ -186,10 +186,30 @@ func (c *Catalog) AppendMessageJSON(dst, msg []byte) ([]byte, error) {
 // from the line's start), as the JSONL envelope scan does, so that a
 // destination reads a converted record without scanning it.
 func (c *Catalog) AppendMessageJSONSpans(dst, msg []byte) ([]byte, protocol.RecordSpans, error) {
-	var spans protocol.RecordSpans
 	d := decoderPool.Get().(*recordDecoder)
 	defer func() { d.reset(); decoderPool.Put(d) }()
 	d.reset()
+	return c.appendMessageJSON(d, dst, msg)
+}
+
+// Converter is AppendMessageJSONSpans for one goroutine that converts
+// many messages: it keeps its scratch from one message to the next
+// instead of taking it from a pool each time. The zero Converter is
+// ready to use.
+type Converter struct {
+	d recordDecoder
+}
+
+// AppendMessageJSONSpans is Catalog.AppendMessageJSONSpans on c's
+// scratch.
+func (v *Converter) AppendMessageJSONSpans(c *Catalog, dst, msg []byte) ([]byte, protocol.RecordSpans, error) {
+	v.d.reset()
+	return c.appendMessageJSON(&v.d, dst, msg)
+}
+
+// appendMessageJSON is AppendMessageJSONSpans on d, which has been reset.
+func (c *Catalog) appendMessageJSON(d *recordDecoder, dst, msg []byte) ([]byte, protocol.RecordSpans, error) {
+	var spans protocol.RecordSpans
 	var member protowire.Number
 	var text []byte
 	for b := msg; len(b) > 0; {

@@ -38,6 +38,14 @@ type directValue struct {
 // is false for a property the record does not have (Ferry's absent
 // marker); nothing is written then.
 func appendValue(dst, body []byte) (out []byte, present bool, err error) {
+	if out, ok := appendValueFast(dst, body); ok {
+		return out, true, nil
+	}
+	return appendValueWalk(dst, body)
+}
+
+// appendValueWalk is appendValue for any body.
+func appendValueWalk(dst, body []byte) (out []byte, present bool, err error) {
 	var d directValue
 	for b := body; len(b) > 0; {
 		f, n, err := nextField(b)

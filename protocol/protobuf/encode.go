@@ -398,7 +398,6 @@ func (s *RecordSchema) AppendRecordProto(dst, record []byte) ([]byte, ConvertSta
 	if err := e.finish(); err != nil {
 		return dst, e.stats, err
 	}
-	e.size() // appendTo needs the value sizes
 	return e.appendTo(dst), e.stats, nil
 }
 
@@ -412,6 +411,5 @@ func (s *RecordSchema) AppendRecordProtoFrom(dst []byte, r *protocol.Record) ([]
 	if err := e.finish(); err != nil {
 		return dst, e.stats, err
 	}
-	e.size() // appendTo needs the value sizes
 	return e.appendTo(dst), e.stats, nil
 }

@@ -53,25 +53,10 @@ const (
 	extExtraMembers = 2003
 )
 
-// absentSize is the size of the absent marker: its tag and a 1.
-var absentSize = protowire.SizeTag(extAbsent) + 1
-
 // appendAbsent writes the absent marker.
 func appendAbsent(b []byte) []byte {
 	b = protowire.AppendTag(b, extAbsent, protowire.VarintType)
 	return append(b, 1)
-}
-
-// extSize is the size of a value's extensions.
-func (v *pvalue) extSize() int {
-	n := 0
-	if v.form != 0 {
-		n += protowire.SizeTag(extForm) + protowire.SizeVarint(uint64(v.form))
-	}
-	if v.text != nil {
-		n += protowire.SizeTag(extText) + protowire.SizeBytes(len(v.text))
-	}
-	return n
 }
 
 // appendExt writes a value's extensions, in field-number order.
@@ -85,17 +70,6 @@ func (v *pvalue) appendExt(b []byte) []byte {
 		b = appendBytes(b, v.text)
 	}
 	return b
-}
-
-// recordExtSize is the size of a record's extensions.
-func (e *recordEncoder) recordExtSize() int {
-	n := 0
-	for _, f := range [...][]byte{e.extra, e.orderExt, e.recExtra} {
-		if len(f) > 0 {
-			n += protowire.SizeTag(extExtraData) + protowire.SizeBytes(len(f))
-		}
-	}
-	return n
 }
 
 // appendRecordExt writes a record's extensions, in field-number order.

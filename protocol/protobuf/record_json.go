@@ -12,6 +12,9 @@ import (
 	"github.com/ferrysync/ferry/protocol/internal/jsonscan"
 )
 
+// tagRecData is the one-byte tag of a record's data values.
+const tagRecData = recData<<3 | byte(protowire.BytesType)
+
 // recordDecoder collects a record's fields before writing them, because the
 // JSON layout puts them in a fixed order whatever the wire order is.
 type recordDecoder struct {
@@ -35,21 +38,42 @@ type recordDecoder struct {
 	// Scratch reused across records.
 	members, extras []rawMember
 	written         []bool
+	// The last emitted_at written and its text: records of one batch
+	// mostly share it.
+	lastAt     uint64
+	lastAtText []byte
 }
 
 var decoderPool = sync.Pool{New: func() any { return new(recordDecoder) }}
 
+// reset forgets the last record, keeping the scratch. It sets the
+// fields one by one: assigning a whole new struct copies all of it, with
+// its pointers, for every record.
 func (d *recordDecoder) reset() {
 	clear(d.values)
 	clear(d.metas)
 	clear(d.members[:cap(d.members)])
 	clear(d.extras[:cap(d.extras)])
-	*d = recordDecoder{values: d.values[:0], metas: d.metas[:0], members: d.members[:0], extras: d.extras[:0], written: d.written}
+	d.hasNamespace, d.namespace, d.stream, d.emittedAt, d.partitionID = false, nil, nil, 0, nil
+	d.values, d.metas, d.hasMeta = d.values[:0], d.metas[:0], false
+	d.extra, d.order, d.recExtra = nil, nil, nil
+	d.spans, d.base = protocol.RecordSpans{}, 0
+	d.members, d.extras = d.members[:0], d.extras[:0]
 }
 
 // merge parses one record body; repeated bodies merge as proto does.
 func (d *recordDecoder) merge(b []byte) error {
 	for len(b) > 0 {
+		// Values come in a run, each nearly always under 128 bytes:
+		// take them without the general field decoding.
+		for len(b) >= 2 && b[0] == tagRecData && b[1] < 0x80 && 2+int(b[1]) <= len(b) {
+			n := 2 + int(b[1])
+			d.values = append(d.values, b[2:n])
+			b = b[n:]
+		}
+		if len(b) == 0 {
+			break
+		}
 		f, n, err := nextField(b)
 		if err != nil {
 			return err
@@ -155,7 +179,10 @@ func (d *recordDecoder) appendJSON(dst []byte, s *RecordSchema) ([]byte, error) 
 	d.spans.Data = protocol.Span{Start: start - d.base, End: len(dst) - d.base}
 	dst = append(dst, `,"emitted_at":`...)
 	start = len(dst)
-	dst = strconv.AppendUint(dst, d.emittedAt, 10)
+	if d.emittedAt != d.lastAt || d.lastAtText == nil {
+		d.lastAt, d.lastAtText = d.emittedAt, strconv.AppendUint(d.lastAtText[:0], d.emittedAt, 10)
+	}
+	dst = append(dst, d.lastAtText...)
 	d.spans.EmittedAt = protocol.Span{Start: start - d.base, End: len(dst) - d.base}
 	if typedMeta {
 		start = len(dst) + len(`,"meta":`)
@@ -268,8 +295,11 @@ func (w *dataWriter) member(k int) error {
 	}
 	// The key goes first; a value the record does not have takes it back.
 	mark, first := len(w.dst), w.first
-	w.sep()
-	w.dst = append(w.dst, w.s.keys[k]...)
+	key := w.s.keys[k]
+	if first {
+		key, w.first = key[1:], false
+	}
+	w.dst = append(w.dst, key...)
 	dst, present, err := appendValue(w.dst, raw) // a missing value is null
 	if err != nil {
 		return fmt.Errorf("value of %q: %w", w.s.names[k], err)

@@ -63,8 +63,9 @@ func (k ValueKind) String() string {
 type RecordSchema struct {
 	names []string
 	kinds []ValueKind
-	// keys holds each name as a quoted JSON string followed by ':', ready
-	// to append when a record is decoded back to JSON.
+	// keys holds each name as ',', the quoted JSON string and ':', ready
+	// to append when a record is decoded back to JSON (without the comma
+	// for the first member).
 	keys  [][]byte
 	index map[string]int
 	// decl lists the wire positions in the order json_schema declares the
@@ -106,7 +107,7 @@ func NewRecordSchema(jsonSchema []byte) (*RecordSchema, error) {
 	}
 	for i, name := range names {
 		s.kinds[i] = propertyKind(root.Properties[name])
-		s.keys[i] = append(jsonscan.AppendString(nil, name), ':')
+		s.keys[i] = append(jsonscan.AppendString([]byte{','}, name), ':')
 		s.index[name] = i
 	}
 	s.decl, s.rank = declaredOrder(jsonSchema, s.index)

@@ -77,73 +77,6 @@ type pvalue struct {
 	// text is a string's exact JSON text, kept when its escapes differ
 	// from the ones Ferry's decoder would write; nil otherwise.
 	text []byte
-
-	// sz and sub cache size() and subSize() between recordEncoder.size
-	// and appendTo, which both need them.
-	sz, sub uint32
-}
-
-// size returns the encoded size of the value's message body, and caches a
-// temporal's sub-message size for appendTo.
-func (v *pvalue) size() int {
-	return v.memberSize() + v.extSize()
-}
-
-// memberSize is the size of the value's members of Airbyte's schema.
-func (v *pvalue) memberSize() int {
-	switch v.c {
-	case valNull:
-		return 2 // is_null = true
-	case 0:
-		return 2 + absentSize // is_null = true, and Ferry's marker
-	case fieldBoolean:
-		return 2
-	case fieldString, fieldBigInteger, fieldBigDecimal, fieldJSON:
-		return 1 + protowire.SizeBytes(len(v.s))
-	case fieldInteger, fieldDate:
-		return 1 + protowire.SizeVarint(protowire.EncodeZigZag(v.i))
-	case fieldNumber:
-		return 9
-	case fieldTimeNoTZ:
-		return 1 + protowire.SizeVarint(v.u)
-	case fieldTimeTZ, fieldTimestampTZ, fieldTimestamp:
-		v.sub = uint32(v.subSize())
-		return 1 + protowire.SizeBytes(int(v.sub))
-	}
-	return 0
-}
-
-// subSize is the body size of a temporal sub-message. Zero fields are
-// omitted, as proto3 does.
-func (v *pvalue) subSize() int {
-	n := 0
-	switch v.c {
-	case fieldTimeTZ:
-		if v.u != 0 {
-			n += 1 + protowire.SizeVarint(v.u)
-		}
-		if v.off != 0 {
-			n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(int64(v.off)))
-		}
-	case fieldTimestampTZ:
-		if v.i != 0 {
-			n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(v.i))
-		}
-		if v.nano != 0 {
-			n += 1 + protowire.SizeVarint(uint64(v.nano))
-		}
-		if v.off != 0 {
-			n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(int64(v.off)))
-		}
-	case fieldTimestamp:
-		if v.i != 0 {
-			n += 1 + protowire.SizeVarint(protowire.EncodeZigZag(v.i))
-		}
-		if v.u != 0 {
-			n += 1 + protowire.SizeVarint(v.u)
-		}
-	}
-	return n
 }
 
 // appendTo writes the value's message body, in field-number order, as
@@ -179,9 +112,10 @@ func (v *pvalue) appendMember(b []byte) []byte {
 		b = append(b, fieldTimeNoTZ<<3|byte(protowire.VarintType))
 		return appendVarint(b, v.u)
 	}
-	// A temporal sub-message.
-	b = append(b, v.c<<3|byte(protowire.BytesType))
-	b = appendVarint(b, uint64(v.sub)) // set by size
+	// A temporal sub-message, at most 33 bytes (three varints and their
+	// tags): its one-byte length is set once it is written.
+	b = append(b, v.c<<3|byte(protowire.BytesType), 0)
+	at := len(b)
 	switch v.c {
 	case fieldTimeTZ:
 		if v.u != 0 {
@@ -215,5 +149,6 @@ func (v *pvalue) appendMember(b []byte) []byte {
 			b = appendVarint(b, v.u)
 		}
 	}
+	b[at-1] = byte(len(b) - at)
 	return b
 }

@@ -1,6 +1,7 @@
 package protobuf
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -64,32 +65,6 @@ func changeSize(c protocol.RecordChange) (int, error) {
 	return n, nil
 }
 
-// size returns the encoded size of the record message body.
-func (e *recordEncoder) size() int {
-	n := 0
-	if e.hasNamespace {
-		n += 1 + protowire.SizeBytes(len(e.namespace))
-	}
-	if len(e.stream) > 0 {
-		n += 1 + protowire.SizeBytes(len(e.stream))
-	}
-	if e.emittedAt != 0 {
-		n += 1 + protowire.SizeVarint(e.emittedAt)
-	}
-	if len(e.partitionID) > 0 {
-		n += 1 + protowire.SizeBytes(len(e.partitionID))
-	}
-	for i := range e.vals {
-		v := &e.vals[i]
-		v.sz = uint32(v.size())
-		n += 1 + protowire.SizeBytes(int(v.sz))
-	}
-	if e.meta != nil {
-		n += 1 + protowire.SizeBytes(e.metaSize)
-	}
-	return n + e.recordExtSize()
-}
-
 // appendTo writes the record message body. size must have run since the
 // values last changed: it caches each value's size.
 func (e *recordEncoder) appendTo(b []byte) []byte {
@@ -110,10 +85,16 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 		b = appendBytes(b, e.partitionID)
 	}
 	for i := range e.vals {
-		v := &e.vals[i]
-		b = append(b, byte(recData)<<3|byte(protowire.BytesType))
-		b = appendVarint(b, uint64(v.sz))
-		b = v.appendTo(b)
+		// Each value goes after a one-byte length, which nearly every
+		// value fits; a longer one moves to make room for its length.
+		b = append(b, tagRecData, 0)
+		at := len(b)
+		b = e.vals[i].appendTo(b)
+		if n := len(b) - at; n < 0x80 {
+			b[at-1] = byte(n) // setLength, inlined for the common case
+		} else {
+			b = setLength(b, at)
+		}
 	}
 	if e.meta != nil {
 		b = append(b, byte(recMeta)<<3|byte(protowire.BytesType))
@@ -149,6 +130,21 @@ func (e *recordEncoder) finish() error {
 	return e.prepareMeta()
 }
 
+// setLength writes the length of b[at:] as the varint that b[at-1], a
+// byte left for it, starts; a length over one byte moves b[at:] up.
+func setLength(b []byte, at int) []byte {
+	n := len(b) - at
+	if n < 0x80 {
+		b[at-1] = byte(n)
+		return b
+	}
+	k := protowire.SizeVarint(uint64(n))
+	b = append(b, envelopeRoom[:k-1]...)
+	copy(b[at+k-1:], b[at:at+n])
+	protowire.AppendVarint(b[at-1:at-1], uint64(n))
+	return b
+}
+
 // appendVarint is protowire.AppendVarint with the one-byte case inlined:
 // nearly every length and small integer of a record is under 128.
 func appendVarint(b []byte, v uint64) []byte {
@@ -163,12 +159,18 @@ func appendBytes(b, v []byte) []byte {
 	return append(appendVarint(b, uint64(len(v))), v...)
 }
 
-// validText is utf8.Valid, inlined for the short ASCII strings most values
-// are.
+// validText is utf8.Valid, with the short ASCII strings most values are
+// checked eight bytes at a time without a call.
 func validText(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return utf8.Valid(b)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return utf8.Valid(b[i:])
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return utf8.Valid(b[i:])
 		}
 	}
 	return true

@@ -2,6 +2,7 @@ package protobuf
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
 	"unicode/utf8"
@@ -108,17 +109,30 @@ func (w *Writer) Flush() error { return w.bw.Flush() }
 // Buffered returns the number of bytes waiting in the buffer.
 func (w *Writer) Buffered() int { return w.bw.Buffered() }
 
+// envelopeRoom is the most the lengths and the tag before a record body
+// take: two varints and a byte.
+var envelopeRoom [2*binary.MaxVarintLen64 + 1]byte
+
 // appendRecordEnvelope writes an AirbyteMessageProtobuf holding the
-// prepared record, with its length prefix when framed.
+// prepared record, with its length prefix when framed. The body is
+// written once, after room for the lengths it needs; they go in front of
+// it when its size is known, and it moves back over the room left.
 func appendRecordEnvelope(dst []byte, e *recordEncoder, framed bool) []byte {
-	size := e.size()
+	start := len(dst)
+	dst = append(dst, envelopeRoom[:]...)
+	body := len(dst)
+	dst = e.appendTo(dst)
+	size := len(dst) - body
+	var hdr [len(envelopeRoom)]byte
+	h := hdr[:0]
 	if framed {
-		total := 1 + protowire.SizeVarint(uint64(size)) + size
-		dst = appendVarint(dst, uint64(total))
+		h = appendVarint(h, uint64(1+protowire.SizeVarint(uint64(size))+size))
 	}
-	dst = append(dst, 1<<3|byte(protowire.BytesType))
-	dst = appendVarint(dst, uint64(size))
-	return e.appendTo(dst)
+	h = append(h, 1<<3|byte(protowire.BytesType))
+	h = appendVarint(h, uint64(size))
+	n := copy(dst[start:], h)
+	copy(dst[start+n:], dst[body:])
+	return dst[:start+n+size]
 }
 
 // appendProtocolMessage writes an AirbyteMessageProtobuf holding a JSON

@@ -50,6 +50,15 @@ func PlainString(b []byte, i int) (end int, ok bool) {
 			return i, w[k] == '"'
 		}
 		i += 8
+		// A long run: two words a step until one of them has a stop,
+		// which the loop above then finds.
+		for i+16 <= len(b) {
+			w := b[i : i+16]
+			if stopMask(binary.LittleEndian.Uint64(w))|stopMask(binary.LittleEndian.Uint64(w[8:])) != 0 {
+				break
+			}
+			i += 16
+		}
 	}
 	return plainTail(b, i)
 }

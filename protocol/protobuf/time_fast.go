@@ -1,0 +1,98 @@
+package protobuf
+
+// Writing the common timestamps with timezone in one go: years 0000-9999,
+// whole seconds, an offset of whole minutes, and a form that only chooses
+// the separator and the offset's style. appendOffsetDateTime writes
+// everything else; for these, both write the same bytes
+// (TestValueFastMatches, FuzzValueFast through appendValueFast).
+
+// digitPairs holds "00" to "99".
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
+	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" + "90919293949596979899"
+
+// appendTimestampQuoted writes the quoted text of an OffsetDateTime, or
+// reports false, with dst unchanged, when it is not one of the common
+// ones.
+func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, form TextForm) ([]byte, bool) {
+	if nano != 0 || form&^(formOffset|formSep) != 0 || off%60 != 0 ||
+		off > maxOffsetSeconds || off < -maxOffsetSeconds || epochSec > 253402300799 || epochSec < -62167219200-maxOffsetSeconds {
+		return dst, false
+	}
+	local := epochSec + int64(off)
+	days := floorDiv(local, secondsPerDay)
+	secs := int(local - days*secondsPerDay)
+	if days < -719528 || days > 2932896 { // not in years 0000-9999
+		return dst, false
+	}
+	y, m, d := civilFast(days)
+	var sep byte = 'T'
+	switch form & formSep {
+	case sepLowerT:
+		sep = 't'
+	case sepSpace:
+		sep = ' '
+	}
+	var buf [36]byte
+	yy := y
+	b := buf[:0]
+	b = append(b, '"', digitPairs[2*(yy/100)], digitPairs[2*(yy/100)+1], digitPairs[2*(yy%100)], digitPairs[2*(yy%100)+1], '-',
+		digitPairs[2*m], digitPairs[2*m+1], '-', digitPairs[2*d], digitPairs[2*d+1], sep)
+	h, mi, s := secs/3600, secs/60%60, secs%60
+	b = append(b, digitPairs[2*h], digitPairs[2*h+1], ':', digitPairs[2*mi], digitPairs[2*mi+1], ':', digitPairs[2*s], digitPairs[2*s+1])
+	b = appendOffsetFast(b, off, form&formOffset)
+	return append(dst, append(b, '"')...), true
+}
+
+// appendOffsetFast is appendOffset for an offset of whole minutes in
+// range, with a form that has no other bits than the style.
+func appendOffsetFast(b []byte, off int32, style TextForm) []byte {
+	if off == 0 {
+		switch style {
+		case offsetLowerZ:
+			return append(b, 'z')
+		case offsetNone:
+			return b
+		case offsetColon, offsetCompact, offsetHours:
+		default:
+			return append(b, 'Z')
+		}
+	}
+	sign := byte('+')
+	if off < 0 {
+		sign, off = '-', -off
+	}
+	h, mi := int(off/3600), int(off/60%60)
+	b = append(b, sign, digitPairs[2*h], digitPairs[2*h+1])
+	switch {
+	case style == offsetHours && mi == 0:
+		return b
+	case style == offsetCompact:
+		return append(b, digitPairs[2*mi], digitPairs[2*mi+1])
+	}
+	return append(b, ':', digitPairs[2*mi], digitPairs[2*mi+1])
+}
+
+// civilFast is civilFromDays for the days of years 0000 to 9999 (days
+// from -719528 to 2932896), in 32-bit arithmetic without divisions by
+// anything but constants (Neri and Schneider's Euclidean affine form,
+// shifted so that every intermediate is unsigned).
+func civilFast(days int64) (y, m, d int) {
+	const shift = 82 // centuries of 146097 days added to keep n positive
+	n := uint32(days + 719468 + 146097*shift)
+	n1 := 4*n + 3
+	c := n1 / 146097
+	nc := n1 % 146097 / 4
+	n2 := 4*nc + 3
+	p2 := 2939745 * uint64(n2)
+	z := uint32(p2 >> 32)
+	ny := uint32(p2) / 2939745 / 4
+	n3 := 2141*ny + 197913
+	mm, dd := n3>>16, n3&0xFFFF/2141
+	yy := 100*c + z
+	if ny >= 306 {
+		yy++
+		mm -= 12
+	}
+	return int(yy) - shift*400, int(mm), int(dd) + 1
+}
