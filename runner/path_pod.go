@@ -271,16 +271,35 @@ func (r *pumpReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// destinationEnded tells the pump the destination is gone, and learns
-// how much of its input it left unread.
-func (p *podStdioPath) destinationEnded(w *wiring, _ ExitStatus, err error) {
-	unread := -1
+// askUnread returns how many bytes of its input the destination left
+// unread, -1 when unknown: the pump's answer if it gave one already (it
+// does once the destination has read everything, and may have ended
+// since), else its answer to DownDestinationEnded.
+func (p *podStdioPath) askUnread() int {
+	select {
+	case n := <-p.unread:
+		return n
+	default:
+	}
 	if p.ctl.Send(podpump.DownDestinationEnded, nil) == nil {
 		select {
-		case unread = <-p.unread:
+		case n := <-p.unread:
+			return n
 		case <-p.framesDone:
 		}
 	}
+	select {
+	case n := <-p.unread:
+		return n
+	default:
+		return -1
+	}
+}
+
+// destinationEnded tells the pump the destination is gone, and learns
+// how much of its input it left unread.
+func (p *podStdioPath) destinationEnded(w *wiring, _ ExitStatus, err error) {
+	unread := p.askUnread()
 	if !w.input.closed.Load() {
 		p.a.destinationWriteFailed(errDestinationExited)
 		w.cancelSrc()

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // writeLine writes one record and its newline to the destination.
@@ -77,6 +78,44 @@ func (p *Pump) closeInput() {
 	}
 	p.closed = true
 	p.Destination.Close()
+	if p.Unread != nil {
+		go p.watchDrained()
+	}
+}
+
+// drainPoll is how often the pump looks whether the destination has read
+// its ended input to the last byte.
+const drainPoll = 10 * time.Millisecond
+
+// watchDrained waits, once the destination's input has ended, until the
+// destination has read every byte of it, then answers UpUnread (0)
+// before Ferry asks, and lets the pump end. Nothing signals a FIFO
+// becoming empty, so it looks every drainPoll. A destination that exits
+// leaving bytes unread is answered at DownDestinationEnded instead.
+func (p *Pump) watchDrained() {
+	t := time.NewTicker(drainPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctlDone:
+			return
+		case <-p.ended:
+			return
+		case <-t.C:
+		}
+		n, err := p.Unread()
+		if err != nil || n > 0 {
+			if err != nil {
+				return
+			}
+			continue
+		}
+		if p.answered.CompareAndSwap(false, true) {
+			p.out.Send(UpUnread, []byte("0")) //nolint:errcheck // see send
+			close(p.drained)
+		}
+		return
+	}
 }
 
 // destinationEnded answers DownDestinationEnded: how many bytes the
@@ -90,7 +129,9 @@ func (p *Pump) destinationEnded() {
 			n = u
 		}
 	}
-	p.out.Send(UpUnread, strconv.AppendInt(nil, int64(n), 10)) //nolint:errcheck // see send
+	if p.answered.CompareAndSwap(false, true) {
+		p.out.Send(UpUnread, strconv.AppendInt(nil, int64(n), 10)) //nolint:errcheck // see send
+	}
 	p.gone.Store(true)
 	p.Destination.Close()
 }

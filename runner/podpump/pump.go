@@ -47,7 +47,13 @@ type Pump struct {
 
 	resume  chan struct{}
 	ctlDone chan struct{}
-	ctlErr  error
+	// drained is closed once the destination has read every byte of its
+	// ended input (see watchDrained); answered once UpUnread was sent.
+	drained  chan struct{}
+	answered atomic.Bool
+	// ended is closed when Run returns.
+	ended  chan struct{}
+	ctlErr error
 
 	counts []counter
 	dirty  []int
@@ -75,6 +81,8 @@ var errControlEnded = errors.New("the control stream from Ferry ended before the
 // Run reads the plan, forwards the source's output to its end, and
 // returns once Ferry's control stream has ended.
 func (p *Pump) Run() error {
+	p.ended = make(chan struct{})
+	defer close(p.ended)
 	p.out = NewWriter(p.Out)
 	ctl := NewReader(p.Control)
 	kind, payload, err := ctl.Next()
@@ -93,11 +101,20 @@ func (p *Pump) Run() error {
 	p.dst = bufio.NewWriterSize(&blockWatch{p: p, w: p.Destination}, dstBufferSize)
 	p.resume = make(chan struct{}, 1)
 	p.ctlDone = make(chan struct{})
+	p.drained = make(chan struct{})
 	go p.control(ctl)
 	if err := p.forward(); err != nil {
 		return err
 	}
-	<-p.ctlDone
+	// The pump is done when Ferry says so, or as soon as the destination
+	// has read all of its input: nothing is left for the pump to do, and
+	// ending with the destination rather than after it saves the pod a
+	// status round of its own.
+	select {
+	case <-p.ctlDone:
+	case <-p.drained:
+		return nil
+	}
 	if p.ctlErr != nil && !errors.Is(p.ctlErr, io.EOF) {
 		return fmt.Errorf("reading Ferry's frames: %w", p.ctlErr)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -45,6 +46,18 @@ func (p Pumped) RunPumped(ctx context.Context, source, destination, pump runner.
 		}
 		return
 	}
+	// The pump may ask for the unread bytes until the very end; the
+	// pipe is closed only after, under the same lock.
+	var mu sync.Mutex
+	closed := false
+	unread := func() (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return 0, os.ErrClosed
+		}
+		return unix.IoctlGetInt(int(dstR.Fd()), unix.TIOCINQ)
+	}
 	done := make(chan struct{}, 3)
 	go func() {
 		defer func() { done <- struct{}{} }()
@@ -66,7 +79,7 @@ func (p Pumped) RunPumped(ctx context.Context, source, destination, pump runner.
 			out = &breakingWriter{w: out, left: p.BreakAfter}
 		}
 		pu := &podpump.Pump{Source: srcR, Destination: dstW, Control: pump.Stdio.In, Out: out,
-			Unread: func() (int, error) { return unix.IoctlGetInt(int(dstR.Fd()), unix.TIOCINQ) }}
+			Unread: unread}
 		err := pu.Run()
 		if pump.Stdio.Err != nil && err != nil {
 			io.WriteString(pump.Stdio.Err, "ferry-pump: "+err.Error()+"\n") //nolint:errcheck // a log
@@ -84,7 +97,10 @@ func (p Pumped) RunPumped(ctx context.Context, source, destination, pump runner.
 	for range 3 {
 		<-done
 	}
+	mu.Lock()
+	closed = true
 	dstR.Close()
+	mu.Unlock()
 	dstW.Close()
 }
 
