@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ferrysync/ferry/runner/kube/kubetest"
@@ -30,60 +29,13 @@ func TestReplicasOnKubernetes(t *testing.T) {
 	for _, id := range []string{"replica-k1", "replica-k2"} {
 		r.start(id)
 	}
-	jobs := make([]int64, len(conns))
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			j, err := r.db.CreateJob(ctx, c.ID, store.JobSync, store.TriggerAPI)
-			if err != nil {
-				t.Errorf("trigger: %v", err)
-				return
-			}
-			jobs[i] = j.ID
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	maxRunning := 0
-	r.eventually("all 10 jobs end", func() bool {
-		done := 0
-		for _, id := range jobs {
-			j := r.job(id)
-			running := 0
-			for _, a := range j.Attempts {
-				if a.Status == store.AttemptRunning {
-					running++
-				}
-			}
-			maxRunning = max(maxRunning, running)
-			if j.Status.Terminal() {
-				done++
-			}
-		}
-		return done == len(jobs)
-	})
+	jobs := r.triggerAll(conns)
+	maxRunning := r.awaitJobs(jobs)
 	r.stopAll()
 	if maxRunning > 1 {
 		t.Errorf("a connection had %d running attempts at once, want at most 1", maxRunning)
 	}
-	perReplica := map[string]int{}
-	for _, id := range jobs {
-		j := r.job(id)
-		if j.Status != store.JobSucceeded || len(j.Attempts) != 1 {
-			t.Errorf("job %d: %s after %d attempts, want succeeded after exactly 1 (replica logs below)", id, j.Status, len(j.Attempts))
-			continue
-		}
-		a := j.Attempts[0]
-		if a.Stats.RecordsEmitted != 5 || a.Stats.RecordsCommitted != 5 {
-			t.Errorf("job %d: %d records emitted, %d committed; want 5 and 5", id, a.Stats.RecordsEmitted, a.Stats.RecordsCommitted)
-		}
-		perReplica[a.Owner.InstanceID]++
-	}
-	t.Logf("jobs per replica: %v", perReplica)
+	r.ranOnce(jobs, 5)
 	if t.Failed() {
 		for id, out := range r.outs {
 			t.Logf("replica %s:\n%s", id, out.String())

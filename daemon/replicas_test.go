@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -194,4 +195,77 @@ func (r *replicaSet) received() []int64 {
 		ids = append(ids, receivedIDs(r.t, &Daemon{cfg: cfg})["items"]...)
 	}
 	return ids
+}
+
+// triggerAll creates a sync job for every connection at once and returns
+// their ids, in the order of conns.
+func (r *replicaSet) triggerAll(conns []*store.Connection) []int64 {
+	r.t.Helper()
+	jobs := make([]int64, len(conns))
+	errs := make(chan error, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j, err := r.db.CreateJob(context.Background(), c.ID, store.JobSync, store.TriggerAPI)
+			if err != nil {
+				errs <- err
+				return
+			}
+			jobs[i] = j.ID
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		r.t.Fatalf("trigger: %v", err)
+	}
+	return jobs
+}
+
+// awaitJobs waits until every job has ended, polling how many attempts
+// each has running at once, and returns the most seen.
+func (r *replicaSet) awaitJobs(jobs []int64) (maxRunning int) {
+	r.t.Helper()
+	r.eventually(fmt.Sprintf("all %d jobs end", len(jobs)), func() bool {
+		done := 0
+		for _, id := range jobs {
+			j := r.job(id)
+			running := 0
+			for _, a := range j.Attempts {
+				if a.Status == store.AttemptRunning {
+					running++
+				}
+			}
+			maxRunning = max(maxRunning, running)
+			if j.Status.Terminal() {
+				done++
+			}
+		}
+		return done == len(jobs)
+	})
+	return maxRunning
+}
+
+// ranOnce checks that each job succeeded after exactly one attempt that
+// emitted and committed records records, and returns how many ran on
+// each replica.
+func (r *replicaSet) ranOnce(jobs []int64, records int64) map[string]int {
+	r.t.Helper()
+	perReplica := map[string]int{}
+	for _, id := range jobs {
+		j := r.job(id)
+		if j.Status != store.JobSucceeded || len(j.Attempts) != 1 {
+			r.t.Errorf("job %d: %s after %d attempts, want succeeded after exactly 1", id, j.Status, len(j.Attempts))
+			continue
+		}
+		a := j.Attempts[0]
+		if a.Stats.RecordsEmitted != records || a.Stats.RecordsCommitted != records {
+			r.t.Errorf("job %d: %d records emitted, %d committed; want %d and %d", id, a.Stats.RecordsEmitted, a.Stats.RecordsCommitted, records, records)
+		}
+		perReplica[a.Owner.InstanceID]++
+	}
+	r.t.Logf("jobs per replica: %v", perReplica)
+	return perReplica
 }
