@@ -75,7 +75,7 @@ func (p *podStdioPath) ended() string {
 	r := pr.result
 	switch {
 	case r.err != nil:
-		return "could not run it: " + r.err.Error()
+		return r.err.Error()
 	case r.status.Success():
 		return ""
 	}
