@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/ferrysync/ferry/protocol"
 	"github.com/ferrysync/ferry/runner/podpump"
@@ -32,9 +33,10 @@ type PumpRuntime interface {
 // RolePump is the in-pod pump's role.
 const RolePump Role = "pump"
 
-// pumpMemory bounds the pump's container: its buffers and, at most, two
-// copies of the longest line.
-func pumpMemory(maxLine int) int64 { return 64<<20 + 2*int64(maxLine) }
+// pumpMemory bounds the pump's container: its buffers and the copies of
+// the longest line a rewrite makes (the line, its decoded record and
+// data, and their re-encodings).
+func pumpMemory(maxLine int) int64 { return 64<<20 + 5*int64(maxLine) }
 
 // podStdioPath is stdio mode on a PumpRuntime: the records go from the
 // source to the destination through the pump; Ferry reads the pump's
@@ -138,6 +140,9 @@ func (p *podStdioPath) forward(_ context.Context, w *wiring) error {
 		}
 		if err := p.handle(pu, kind, payload); err != nil {
 			pu.book()
+			// As Ferry's own pump stops forwarding at its failure, no
+			// record may reach the destination after it.
+			p.ctl.Send(podpump.DownHalt, nil) //nolint:errcheck // a pump that is gone forwards nothing
 			w.cancelSrc()
 			go p.drain(fr)
 			return err
@@ -271,6 +276,10 @@ func (r *pumpReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// unreadWait bounds the wait for the pump's UpUnread: it answers at once
+// unless it is gone or hung, and the attempt must end either way.
+const unreadWait = 30 * time.Second
+
 // askUnread returns how many bytes of its input the destination left
 // unread, -1 when unknown: the pump's answer if it gave one already (it
 // does once the destination has read everything, and may have ended
@@ -282,10 +291,14 @@ func (p *podStdioPath) askUnread() int {
 	default:
 	}
 	if p.ctl.Send(podpump.DownDestinationEnded, nil) == nil {
+		t := p.a.clock.NewTimer(unreadWait)
+		defer t.Stop()
 		select {
 		case n := <-p.unread:
 			return n
 		case <-p.framesDone:
+		case <-t.C():
+			p.a.log.Printf(protocol.LevelWarn, "ferry", "the pump did not say within %s how much input the destination left unread", unreadWait)
 		}
 	}
 	select {

@@ -10,19 +10,20 @@ import (
 	"time"
 )
 
-// writeLine writes one record and its newline to the destination.
-func (p *Pump) writeLine(line []byte) {
+// writeLine writes one record and its newline to the destination, and
+// reports whether it was written (not dropped).
+func (p *Pump) writeLine(line []byte) bool {
 	p.dstMu.Lock()
 	defer p.dstMu.Unlock()
-	if !p.writable() {
-		return
+	if !p.writable() || p.halted.Load() {
+		return false
 	}
-	if _, err := p.dst.Write(line); err == nil {
+	_, err := p.dst.Write(line)
+	if err == nil {
 		err = p.dst.WriteByte('\n')
-		p.failed(err)
-	} else {
-		p.failed(err)
 	}
+	p.failed(err)
+	return true
 }
 
 // write writes Ferry's bytes (DownWrite) to the destination.

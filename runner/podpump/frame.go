@@ -76,6 +76,10 @@ const (
 	// DownDestinationEnded: the destination's container has ended; the
 	// pump answers UpUnread and writes nothing more.
 	DownDestinationEnded byte = 'D'
+	// DownHalt: Ferry stopped the data path (a failure of its own): no
+	// more record goes to the destination, as Ferry's own pump would
+	// stop forwarding. Ferry's writes (DownWrite) still go.
+	DownHalt byte = 'H'
 )
 
 // headerSize is the length of a frame header.

@@ -39,10 +39,13 @@ type Pump struct {
 	idx  map[protocol.StreamDescriptor]int
 
 	// dstMu guards the destination's writer and what follows.
-	dstMu  sync.Mutex
-	dst    *bufio.Writer
-	gone   atomic.Bool // DownDestinationEnded: write nothing more
-	closed bool        // DownClose
+	dstMu sync.Mutex
+	dst   *bufio.Writer
+	gone  atomic.Bool // DownDestinationEnded: write nothing more
+	// halted is set at DownHalt: Ferry stopped the attempt's data path,
+	// so no record may reach the destination any more.
+	halted atomic.Bool
+	closed bool // DownClose
 	dstErr error
 
 	resume  chan struct{}
@@ -140,32 +143,108 @@ func (p *Pump) setPlan(payload []byte) error {
 	return nil
 }
 
-// control applies Ferry's frames until its stream ends.
+// control reads Ferry's frames until their stream ends. It never blocks
+// on the destination: what writes to it (DownWrite, DownClose) and what
+// must follow those writes (DownResume) go to the writer goroutine in
+// order, while DownDestinationEnded, which wakes a write blocked on a
+// destination that is gone, is handled at once.
 func (p *Pump) control(ctl *Reader) {
 	defer close(p.ctlDone)
+	q := &opQueue{wake: make(chan struct{}, 1)}
+	go p.applyOps(q)
 	for {
 		kind, payload, err := ctl.Next()
+		if err == nil && !knownDown(kind) {
+			err = fmt.Errorf("unknown frame %q", kind)
+		}
 		if err != nil {
 			p.ctlErr = err
-			p.resume <- struct{}{} // a forward waiting for a resume stops
+			q.push(op{kind: opEnd}) // a forward waiting for a resume stops
 			return
 		}
 		switch kind {
 		case DownWrite:
-			p.write(payload)
-		case DownResume:
-			p.resume <- struct{}{}
-		case DownClose:
-			p.closeInput()
+			q.push(op{kind: kind, b: append([]byte(nil), payload...)})
+		case DownResume, DownClose:
+			q.push(op{kind: kind})
+		case DownHalt:
+			p.halted.Store(true)
 		case DownSourceEnded:
 			if p.SourceEnded != nil {
 				p.SourceEnded()
 			}
 		case DownDestinationEnded:
 			p.destinationEnded()
-		default:
-			p.ctlErr = fmt.Errorf("unknown frame %q", kind)
+		}
+	}
+}
+
+func knownDown(kind byte) bool {
+	switch kind {
+	case DownWrite, DownResume, DownClose, DownHalt, DownSourceEnded, DownDestinationEnded:
+		return true
+	}
+	return false
+}
+
+// opEnd ends the writer goroutine: Ferry's frames have ended.
+const opEnd byte = 0
+
+// op is one of Ferry's operations on the destination.
+type op struct {
+	kind byte
+	b    []byte
+}
+
+// opQueue holds the operations the writer has yet to apply; it never
+// blocks the control goroutine.
+type opQueue struct {
+	mu   sync.Mutex
+	ops  []op
+	wake chan struct{}
+}
+
+func (q *opQueue) push(o op) {
+	q.mu.Lock()
+	q.ops = append(q.ops, o)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *opQueue) pop() (op, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.ops) == 0 {
+		return op{}, false
+	}
+	o := q.ops[0]
+	q.ops = q.ops[1:]
+	return o, true
+}
+
+// applyOps applies Ferry's operations in their order.
+func (p *Pump) applyOps(q *opQueue) {
+	for {
+		o, ok := q.pop()
+		if !ok {
+			<-q.wake
+			continue
+		}
+		switch o.kind {
+		case DownWrite:
+			p.write(o.b)
+		case DownResume:
 			p.resume <- struct{}{}
+		case DownClose:
+			p.closeInput()
+		case opEnd:
+			select {
+			case p.resume <- struct{}{}:
+			default:
+			}
 			return
 		}
 	}
@@ -249,13 +328,17 @@ func (p *Pump) record(env *protocol.Envelope) *Fault {
 			return f
 		}
 	}
+	// Only records that went to the destination count: after its end,
+	// or after Ferry halted, they are dropped.
+	if !p.writeLine(out) {
+		return nil
+	}
 	c := &p.counts[i]
 	if c.records == 0 && c.bytes == 0 {
 		p.dirty = append(p.dirty, i)
 	}
 	c.records++
 	c.bytes += int64(len(out))
-	p.writeLine(out)
 	return nil
 }
 

@@ -2,6 +2,8 @@ package podpump
 
 import (
 	"encoding/json"
+	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -167,4 +169,102 @@ func TestFIFOs(t *testing.T) {
 		t.Fatalf("unread %d, %v; want 6", n, err)
 	}
 	dst.Close()
+}
+
+// TestPumpAnswersWhileAWriteBlocks: the destination's pipe is full when
+// Ferry writes the COMPLETE statuses and ends the input, so the writes
+// block; the destination then dies. The pump still answers
+// DownDestinationEnded (its control loop never waits on the destination),
+// and ends once Ferry's frames do.
+func TestPumpAnswersWhileAWriteBlocks(t *testing.T) {
+	h := startPump(t, planOf("a"), false)
+	line := rec("a", 1)
+	var lines []string
+	for n := 0; n < 60<<10; n += len(line) + 1 { // under the pipe's 64 KiB: the source's records all fit
+		lines = append(lines, line)
+	}
+	h.source(true, lines...)
+	h.until(UpEnd)
+	h.send(DownWrite, []byte(strings.Repeat("C", 8<<10)+"\n"))
+	h.send(DownClose, nil)
+	h.send(DownDestinationEnded, nil)
+	frames := h.until(UpUnread)
+	if n, err := strconv.Atoi(frames[len(frames)-1].payload); err != nil || n <= 0 {
+		t.Fatalf("unread %q: want the bytes left in the pipe", frames[len(frames)-1].payload)
+	}
+	h.ctlW.Close()
+	if err := <-h.done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPumpHalts: after DownHalt no record reaches the destination or is
+// counted, while Ferry's own writes still do.
+func TestPumpHalts(t *testing.T) {
+	h := startPump(t, planOf("a"), true)
+	h.send(DownHalt, nil)
+	h.source(true, rec("a", 1), rec("a", 2))
+	frames := h.until(UpEnd)
+	h.send(DownWrite, []byte("ferry\n"))
+	got, err := h.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "ferry\n" || len(counts(t, frames)) != 0 {
+		t.Fatalf("after a halt the destination got %q and counts %v; want only Ferry's write, no counts", got, counts(t, frames))
+	}
+}
+
+// TestFIFOOpens: a connector's end of a FIFO opens whenever it comes: a
+// destination that opens before the pump waits for it, one that opens
+// after the pump wrote everything and closed its end still reads it all,
+// then the end; a stop while waiting gives up.
+func TestFIFOOpens(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "stdin")
+		opened := make(chan *os.File, 1)
+		errs := make(chan error, 1)
+		open := func() {
+			f, err := OpenInput(path, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			opened <- f
+		}
+		if !late {
+			go open()
+		}
+		w, unread, err := OpenDestination(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString("all of it\n")
+		w.Close()
+		if late {
+			go open()
+		}
+		var r *os.File
+		select {
+		case r = <-opened:
+		case err := <-errs:
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || string(b) != "all of it\n" {
+			t.Fatalf("late %t: read %q, %v; want the input, then its end", late, b, err)
+		}
+		if n, _ := unread(); n != 0 {
+			t.Fatalf("late %t: %d bytes unread after the reader read all", late, n)
+		}
+	}
+	stop := make(chan struct{})
+	close(stop)
+	if _, err := OpenInput(filepath.Join(t.TempDir(), "stdin"), stop); !ErrStopped(err) {
+		t.Fatalf("OpenInput without a pump, stopped: %v; want the stop", err)
+	}
+	if _, err := OpenOutput(filepath.Join(t.TempDir(), "stdout"), stop); !ErrStopped(err) {
+		t.Fatalf("OpenOutput without a pump, stopped: %v; want the stop", err)
+	}
 }

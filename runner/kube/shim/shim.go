@@ -34,6 +34,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -174,16 +175,21 @@ func Run(args []string, opt Options, stdin, stdout, stderr *os.File) int {
 	if opt.KeepStdin {
 		cmd.Stdin = stdin
 	}
-	fifos, err := joinFIFOs(cmd, opt)
+	// Signals are caught before the FIFOs are joined: a stop while the
+	// shim waits for the pump's end must end the container.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(term)
+	fifos, err := joinFIFOs(cmd, opt, term)
 	if err != nil {
 		fmt.Fprintf(stderr, "ferry-shim: %v\n", err)
+		if podpump.ErrStopped(err) {
+			return 128 + int(syscall.SIGTERM)
+		}
 		return ExitStartFailed
 	}
 	// Its own process group, so a stop reaches the children it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(term)
 	err = cmd.Start()
 	for _, f := range fifos {
 		f.Close() // the connector holds its own copy; only it may end the stream
@@ -218,34 +224,34 @@ func Run(args []string, opt Options, stdin, stdout, stderr *os.File) int {
 	return exitCode(cmd.ProcessState, err)
 }
 
-// joinFIFOs opens the FIFOs opt names for cmd's stdout and stdin. The
-// opens block until the pump has its end open, as a pipe would have it.
-func joinFIFOs(cmd *exec.Cmd, opt Options) ([]*os.File, error) {
+// joinFIFOs opens the FIFOs opt names for cmd's stdout and stdin, once
+// the pump has its ends open; a signal on term gives up.
+func joinFIFOs(cmd *exec.Cmd, opt Options, term <-chan os.Signal) ([]*os.File, error) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-term:
+			close(stop)
+		case <-done:
+		}
+	}()
 	var files []*os.File
-	open := func(path string, flag int) (*os.File, error) {
-		if err := podpump.MakeFIFO(path); err != nil {
-			return nil, err
-		}
-		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", path, err)
-		}
-		f := os.NewFile(uintptr(fd), path)
-		files = append(files, f)
-		return f, nil
-	}
 	if opt.StdoutFIFO != "" {
-		f, err := open(opt.StdoutFIFO, syscall.O_WRONLY)
+		f, err := podpump.OpenOutput(opt.StdoutFIFO, stop)
 		if err != nil {
 			return files, err
 		}
+		files = append(files, f)
 		cmd.Stdout = f
 	}
 	if opt.StdinFIFO != "" {
-		f, err := open(opt.StdinFIFO, syscall.O_RDONLY)
+		f, err := podpump.OpenInput(opt.StdinFIFO, stop)
 		if err != nil {
 			return files, err
 		}
+		files = append(files, f)
 		cmd.Stdin = f
 	}
 	return files, nil
@@ -313,8 +319,35 @@ func Signal(name string) error {
 	default:
 		return fmt.Errorf("signal %q: want TERM or KILL", name)
 	}
+	if !hasChildren() {
+		// The shim (PID 1) has not started the connector: it may be
+		// waiting for the pump's end of a FIFO. kill(-1) never reaches
+		// PID 1, and PID 1 ignores SIGKILL from its own namespace, but it
+		// ends on SIGTERM while it waits.
+		if err := syscall.Kill(1, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return err
+		}
+		return nil
+	}
 	if err := syscall.Kill(-1, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
 	}
 	return nil
+}
+
+// hasChildren reports whether the container runs a process other than
+// PID 1 (the shim) and the caller; when /proc cannot be read it says yes.
+func hasChildren() bool {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	self := os.Getpid()
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err == nil && pid != 1 && pid != self {
+			return true
+		}
+	}
+	return false
 }
