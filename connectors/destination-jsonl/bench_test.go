@@ -56,7 +56,7 @@ func captureFaker(b *testing.B, faker, cat, format string) ([]byte, int) {
 	}
 	var conn net.Conn
 	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) { // until faker listens (a benchmark only)
 		if conn, err = net.Dial("unix", path); err == nil {
 			break
 		}

@@ -26,23 +26,34 @@ func MakeFIFO(path string) error {
 	return nil
 }
 
+// openBoth makes the FIFO at path and opens both of its ends for the
+// pump, non-blocking (the read end first: a write-only non-blocking open
+// fails without a reader).
+func openBoth(path string) (rfd, wfd int, err error) {
+	if err := MakeFIFO(path); err != nil {
+		return -1, -1, err
+	}
+	rfd, err = unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, -1, fmt.Errorf("open %s: %w", path, err)
+	}
+	wfd, err = unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(rfd)
+		return -1, -1, fmt.Errorf("open %s: %w", path, err)
+	}
+	return rfd, wfd, nil
+}
+
 // OpenSource opens the FIFO the source writes its stdout to. The pump
 // also holds a writer of its own, so that the reader sees no end before
 // release is called: a source that has not opened its end yet, or whose
 // shim is still starting, is not an ended source. Ferry tells the pump
 // when the source's container has ended (DownSourceEnded).
 func OpenSource(path string) (r *os.File, release func(), err error) {
-	if err := MakeFIFO(path); err != nil {
+	rfd, wfd, err := openBoth(path)
+	if err != nil {
 		return nil, nil, err
-	}
-	rfd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	wfd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		unix.Close(rfd)
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	unix.FcntlInt(uintptr(rfd), unix.F_SETPIPE_SZ, fifoSize) //nolint:errcheck // best effort
 	// Non-blocking: os.NewFile makes it pollable, so a Close wakes a read.
@@ -58,17 +69,9 @@ func OpenSource(path string) (r *os.File, release func(), err error) {
 // (unread); Ferry tells the pump when it ended (DownDestinationEnded),
 // and closing w then wakes a write blocked on the FIFO.
 func OpenDestination(path string) (w *os.File, unread func() (int, error), err error) {
-	if err := MakeFIFO(path); err != nil {
+	rfd, wfd, err := openBoth(path)
+	if err != nil {
 		return nil, nil, err
-	}
-	rfd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	wfd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		unix.Close(rfd)
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	unix.FcntlInt(uintptr(wfd), unix.F_SETPIPE_SZ, fifoSize) //nolint:errcheck // best effort
 	w = os.NewFile(uintptr(wfd), path)
