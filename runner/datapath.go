@@ -44,8 +44,8 @@ type dataPath interface {
 
 // wiring is what joins the connectors while they run.
 type wiring struct {
-	srcOut    *os.File // the source's stdout, Ferry's end
-	dstInR    *os.File // the destination's stdin, the destination's end
+	srcOut    io.Reader // the source's stdout, Ferry's end
+	dstInR    *os.File  // the destination's stdin, the destination's end
 	input     *destinationInput
 	cancelSrc func()
 	cancelDst func()

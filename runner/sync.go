@@ -290,13 +290,17 @@ func (s *syncRun) start(runCtx, srcCtx, dstCtx context.Context, srcSpec, dstSpec
 	s.dstStderr = newTailWriter(s.log.LineWriter(protocol.LevelInfo, "destination stderr"))
 	srcDone := make(chan connectorResult, 1)
 	dstDone := make(chan connectorResult, 1)
-	source := PairMember{Spec: srcSpec, Stdio: Stdio{Out: p.srcOutW, Err: s.srcStderr}, Stop: srcCtx,
+	// The source's output is the pipe, or the runtime's own stream when it
+	// hands that over (OutputTaker).
+	out := newSourceOutput(p.srcOutR, p.srcOutW)
+	w.srcOut = out.Reader()
+	source := PairMember{Spec: srcSpec, Stdio: Stdio{Out: out.Writer(), Err: s.srcStderr}, Stop: srcCtx,
 		Exited: func(st ExitStatus, err error) {
 			close(w.srcExited)
 			s.sourceCouldNotRun(w, err)
 			s.live.sourceExited()
 			s.srcStderr.Close()
-			p.srcOutW.Close()
+			out.closeWriter()
 			srcDone <- connectorResult{st, err}
 		}}
 	destination := PairMember{Spec: dstSpec, Stdio: Stdio{In: p.dstInR, Out: p.dstOutW, Err: s.dstStderr}, Stop: dstCtx,

@@ -7,14 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	cerrdefs "github.com/containerd/errdefs"
 	"io"
 	"maps"
 	"slices"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/ferrysync/ferry/runner"
 )
@@ -177,23 +177,6 @@ const oomRecheckDelay = 250 * time.Millisecond
 
 func (r *Runtime) memoryLimited(spec runner.ConnectorSpec) bool {
 	return spec.Resources.MemoryBytes > 0 || r.defaults.MemoryBytes > 0
-}
-
-// demux splits the attached stream into stdout and stderr. After a write
-// error it keeps reading and discards, so the connector never blocks on a
-// stream nobody reads, and reports the error.
-func demux(out, errOut io.Writer, stream io.Reader) error {
-	if out == nil {
-		out = io.Discard
-	}
-	if errOut == nil {
-		errOut = io.Discard
-	}
-	_, err := stdcopy.StdCopy(out, errOut, stream)
-	if err != nil {
-		io.Copy(io.Discard, stream)
-	}
-	return err
 }
 
 type waitResult struct {

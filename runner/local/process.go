@@ -132,6 +132,17 @@ func closeAll(files ...*os.File) {
 	}
 }
 
+// pipeFile is the OS pipe behind a Stdio.Out, if it has one.
+func pipeFile(w io.Writer) (*os.File, bool) {
+	switch f := w.(type) {
+	case *os.File:
+		return f, true
+	case runner.PipeFile:
+		return f.PipeFile(), true
+	}
+	return nil, false
+}
+
 // childPipes are the pipes of ours a child's stdio goes through; nil where
 // the caller's own OS pipe goes to the child as is.
 type childPipes struct {
@@ -146,7 +157,7 @@ type childPipes struct {
 func attachStdio(cmd *exec.Cmd, spec runner.ConnectorSpec, stdio runner.Stdio, outDone chan<- error) (childPipes, error) {
 	var p childPipes
 	var err error
-	if f, ok := stdio.Out.(*os.File); ok {
+	if f, ok := pipeFile(stdio.Out); ok {
 		cmd.Stdout = f
 		outDone <- nil
 	} else {
