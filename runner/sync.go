@@ -71,6 +71,8 @@ type syncRun struct {
 //
 //		source ──srcOut──▶ data path (pump) ──dstIn──▶ destination ──dstOut──▶ destination reader
 //
+//	  - srcOut is an OS pipe, or the runtime's own stream when it hands that
+//	    over (OutputTaker: Docker's attach, read in place);
 //	  - the source's Exited closes srcOut's writer;
 //	  - the pump reads srcOut to EOF; Sync then closes dstIn's writer (end of
 //	    input, after COMPLETE statuses when the source succeeded);
