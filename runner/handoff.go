@@ -37,10 +37,12 @@ type sourceOutput struct {
 	once         sync.Once
 	given        chan io.Reader // once: the runtime's stream, or nil for the pipe
 	done         chan error     // the end of a given stream, for TakeOutput
+	closed       chan struct{}  // closed by closeWriter
+	closeOnce    sync.Once
 }
 
 func newSourceOutput(r, w *os.File) *sourceOutput {
-	return &sourceOutput{pipeR: r, pipeW: w, given: make(chan io.Reader, 1), done: make(chan error, 1)}
+	return &sourceOutput{pipeR: r, pipeW: w, given: make(chan io.Reader, 1), done: make(chan error, 1), closed: make(chan struct{})}
 }
 
 // choose settles, once, what the reader reads; it reports whether r (a
@@ -59,6 +61,7 @@ func (o *sourceOutput) choose(r io.Reader) bool {
 func (o *sourceOutput) closeWriter() {
 	o.choose(nil)
 	o.pipeW.Close()
+	o.closeOnce.Do(func() { close(o.closed) })
 }
 
 // Writer is the runtime's side.
@@ -87,10 +90,14 @@ func (w outputWriter) TakeOutput(r io.Reader) error {
 	return <-w.o.done
 }
 
-// outputReader reads the pipe or the stream the runtime handed over. A
-// stream's failure ends the output as a closed pipe would (the reader
-// sees its end; TakeOutput returns the error, and the runtime reports
-// it), so both ways give the data path the same outcomes.
+// outputReader reads the pipe or the stream the runtime handed over. The
+// end of a stream reaches the data path when the end of a pipe would:
+// once the source's Run has returned (closeWriter), not when the stream
+// ends, as the runtime still waits for the exit and removes the container
+// after that, which must not count against SourceExit. A stream's failure
+// ends the output as a closed pipe would: the reader sees its end, and
+// TakeOutput returns the error for the runtime to report. So both ways
+// give the data path the same outcomes.
 type outputReader struct {
 	o      *sourceOutput
 	cur    io.Reader
@@ -107,6 +114,7 @@ func (r *outputReader) Read(p []byte) (int, error) {
 		}
 	}
 	if r.ended {
+		<-r.o.closed
 		return 0, io.EOF
 	}
 	n, err := r.cur.Read(p)
@@ -116,8 +124,12 @@ func (r *outputReader) Read(p []byte) (int, error) {
 			r.o.done <- nil
 		} else {
 			r.o.done <- err
-			err = io.EOF
 		}
+		if n > 0 {
+			return n, nil // the end comes with the next read
+		}
+		<-r.o.closed
+		err = io.EOF
 	}
 	return n, err
 }

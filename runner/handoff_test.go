@@ -2,8 +2,10 @@ package runner
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 )
@@ -92,5 +94,30 @@ func TestSourceOutputStreamFails(t *testing.T) {
 	o.closeWriter()
 	if g := <-got; g != "partial\n" {
 		t.Fatalf("read %q, want %q and the end", g, "partial\n")
+	}
+}
+
+// TestSourceOutputEndsAfterRun: a handed-over stream's end reaches the
+// data path only once the source's Run has returned (closeWriter), as a
+// pipe's end does; the runtime's wait and removal after the stream's end
+// must not count against SourceExit.
+func TestSourceOutputEndsAfterRun(t *testing.T) {
+	o := newTestOutput(t)
+	var closing atomic.Bool
+	read := make(chan string, 1)
+	go func() {
+		b, err := io.ReadAll(o.Reader())
+		if err != nil || !closing.Load() {
+			b = append(b, fmt.Sprintf("<end before closeWriter, or error %v>", err)...)
+		}
+		read <- string(b)
+	}()
+	if err := o.Writer().(OutputTaker).TakeOutput(strings.NewReader("last\n")); err != nil {
+		t.Fatal(err)
+	}
+	closing.Store(true)
+	o.closeWriter()
+	if g := <-read; g != "last\n" {
+		t.Fatalf("read %q, want %q and then the end", g, "last\n")
 	}
 }
