@@ -160,8 +160,12 @@ func appendBytes(b, v []byte) []byte {
 }
 
 // validText is utf8.Valid, with the short ASCII strings most values are
-// checked eight bytes at a time without a call.
+// checked eight bytes at a time without a call. From about 100 bytes on,
+// utf8.Valid's own ASCII loop is the faster (5x on a 5 KB string).
 func validText(b []byte) bool {
+	if len(b) >= 96 {
+		return utf8.Valid(b)
+	}
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
