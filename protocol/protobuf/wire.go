@@ -85,6 +85,15 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 		b = appendBytes(b, e.partitionID)
 	}
 	for i := range e.vals {
+		if v := &e.vals[i]; v.c == fieldString && v.form == 0 && v.text == nil && len(v.s) >= 0x7e {
+			// A long plain string: its size is known, so it is copied
+			// once, after its lengths, instead of moved to make room.
+			b = append(b, tagRecData)
+			b = appendVarint(b, uint64(1+protowire.SizeVarint(uint64(len(v.s)))+len(v.s)))
+			b = append(b, fieldString<<3|byte(protowire.BytesType))
+			b = appendBytes(b, v.s)
+			continue
+		}
 		// Each value goes after a one-byte length, which nearly every
 		// value fits; a longer one moves to make room for its length.
 		b = append(b, tagRecData, 0)
@@ -119,6 +128,16 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 		}
 	}
 	return e.appendRecordExt(b)
+}
+
+// sizeHint is the bytes the record body holds at least: its header
+// strings and its values' bytes, without their tags and lengths.
+func (e *recordEncoder) sizeHint() int {
+	n := len(e.namespace) + len(e.stream) + len(e.partitionID) + len(e.extra) + len(e.orderExt) + len(e.recExtra) + e.metaSize
+	for i := range e.vals {
+		n += len(e.vals[i].s) + len(e.vals[i].text)
+	}
+	return n
 }
 
 // finish validates the header strings and the meta, which protobuf
