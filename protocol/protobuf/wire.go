@@ -130,16 +130,6 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 	return e.appendRecordExt(b)
 }
 
-// sizeHint is the bytes the record body holds at least: its header
-// strings and its values' bytes, without their tags and lengths.
-func (e *recordEncoder) sizeHint() int {
-	n := len(e.namespace) + len(e.stream) + len(e.partitionID) + len(e.extra) + len(e.orderExt) + len(e.recExtra) + e.metaSize
-	for i := range e.vals {
-		n += len(e.vals[i].s) + len(e.vals[i].text)
-	}
-	return n
-}
-
 // finish validates the header strings and the meta, which protobuf
 // requires to be UTF-8.
 func (e *recordEncoder) finish() error {

@@ -113,16 +113,20 @@ func (w *Writer) Buffered() int { return w.bw.Buffered() }
 // take: two varints and a byte.
 var envelopeRoom [2*binary.MaxVarintLen64 + 1]byte
 
+// envelopeGuess is the body size the room before a record is made for:
+// any body of 128 bytes to 16 KiB needs the same room, so such a record,
+// the costly kind to move, never moves.
+const envelopeGuess = 1 << 10
+
 // appendRecordEnvelope writes an AirbyteMessageProtobuf holding the
 // prepared record, with its length prefix when framed. The body is
-// written once, after room for the lengths it needs, guessed from the
-// bytes it holds at least; they go in front of it when its size is known.
-// The guess is nearly always right for a large record, which then never
-// moves; otherwise the body moves to fit the lengths.
+// written once, after room for the lengths a body of envelopeGuess bytes
+// needs; they go in front of it when its size is known. A body whose
+// lengths take more or less room moves to fit them.
 func appendRecordEnvelope(dst []byte, e *recordEncoder, framed bool) []byte {
 	start := len(dst)
 	var hdr [len(envelopeRoom)]byte
-	room := len(envelopeHeader(hdr[:0], e.sizeHint(), framed))
+	room := len(envelopeHeader(hdr[:0], envelopeGuess, framed))
 	dst = append(dst, envelopeRoom[:room]...)
 	body := len(dst)
 	dst = e.appendTo(dst)
