@@ -13,13 +13,20 @@ import (
 )
 
 // Socket output sizing. Records are appended to one buffer per socket and
-// written when it holds socketFlushBytes: one write syscall per ~64 KiB
+// written when it holds socketFlushBytes: one write syscall per 256 KiB
 // instead of one per record, which is what makes sockets fast. Airbyte's
 // source flushes at 8 KiB; larger chunks measured faster here (see the
 // benchmarks in sock_bench_test.go). Anything that is not a record is
-// written at once.
+// written at once. The socket's send buffer is raised to socketSendBuffer
+// (the kernel caps it at net.core.wmem_max) so that several chunks are in
+// flight: between two containers, 256 KiB writes into a 1 MiB buffer cost
+// the destination about a third less CPU than 64 KiB writes into the
+// default 208 KiB, as it wakes and reads less often, and the whole 8-socket
+// path about 15% less (5 KB records). It bounds what the kernel holds per
+// socket, a few MiB over all of them.
 var (
-	socketFlushBytes = 64 << 10
+	socketFlushBytes = 256 << 10
+	socketSendBuffer = 1 << 20
 	// socketTick is how often an idle socket is flushed, and probed when
 	// nothing at all went out since the previous tick: a destination
 	// treats the probe as a heartbeat, and a failed probe tells the
@@ -44,6 +51,10 @@ type sockWriter struct {
 }
 
 func newSockWriter(conn net.Conn, path string, proto bool) *sockWriter {
+	if uc, ok := conn.(*net.UnixConn); ok {
+		// Best effort: a smaller buffer is only slower.
+		_ = uc.SetWriteBuffer(socketSendBuffer)
+	}
 	return &sockWriter{conn: conn, path: path, proto: proto, buf: make([]byte, 0, socketFlushBytes+16<<10)}
 }
 
