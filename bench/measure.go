@@ -28,6 +28,9 @@ type sample struct {
 	dest float64
 	// rss is the peak RSS of Ferry's own process (or the peer's), in KiB.
 	rss int64
+	// bytes is what a Ferry run moved, as its destination counted them:
+	// for PROTOBUF the protobuf records, for JSONL the JSON ones.
+	bytes int64
 }
 
 // procResult is what one finished process cost.

@@ -28,6 +28,30 @@ type path struct {
 	w       *workload
 	run     func() (sample, error)
 	samples []sample
+	// start is the same path over a workload of a record or so a
+	// stream: what a run costs besides moving records (starting and
+	// stopping the containers), run next to it. fixed marks such a path.
+	start *path
+	fixed bool
+}
+
+// recBytes is the mean bytes of a record as this path carried them: its
+// own count when Ferry reported one (a PROTOBUF record is smaller than
+// its JSON), else the workload's.
+func (p *path) recBytes() float64 {
+	if len(p.samples) > 0 && p.samples[0].bytes > 0 {
+		return float64(p.samples[0].bytes) / float64(p.w.records)
+	}
+	return p.w.recBytes
+}
+
+// minWall is the shortest wall time of the path's runs.
+func (p *path) minWall() float64 {
+	w := p.samples[0].wall
+	for _, s := range p.samples[1:] {
+		w = min(w, s.wall)
+	}
+	return w.Seconds()
 }
 
 // bench holds the driver's state.
@@ -158,6 +182,7 @@ func (b *bench) ferryPath(rt, name string, w *workload, dest string, flags ...st
 		if w.recBytes == 0 {
 			w.recBytes = float64(res.Stats.BytesEmitted) / float64(w.records)
 		}
+		s.bytes = res.Stats.BytesEmitted
 		return s, nil
 	}}
 }

@@ -117,14 +117,21 @@ func (s *stream) read(ctx context.Context, req *cdk.ReadRequest, out *cdk.Emitte
 	if lines != nil {
 		total = int64(len(lines))
 	}
-	var data []byte
+	var padded *paddedRecords
+	if lines == nil {
+		padded = newPaddedRecords(s, cfg.RecordBytes, out.ProtoSchema())
+	}
 	for i := last + 1; i <= total; i++ {
-		if lines != nil {
-			data = lines[i-1]
-		} else {
-			data = s.record(data[:0], i, cfg.RecordBytes)
+		var err error
+		switch {
+		case lines != nil:
+			err = out.Record(lines[i-1])
+		case padded.vals != nil:
+			err = out.RecordValues(padded.values(i))
+		default:
+			err = out.Record(padded.json(i))
 		}
-		if err := out.Record(data); err != nil {
+		if err != nil {
 			return err
 		}
 		if first && i == 1 && cfg.ForeignStream != "" {

@@ -85,6 +85,15 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 		b = appendBytes(b, e.partitionID)
 	}
 	for i := range e.vals {
+		if v := &e.vals[i]; v.c == fieldString && v.form == 0 && v.text == nil && len(v.s) >= 0x7e {
+			// A long plain string: its size is known, so it is copied
+			// once, after its lengths, instead of moved to make room.
+			b = append(b, tagRecData)
+			b = appendVarint(b, uint64(1+protowire.SizeVarint(uint64(len(v.s)))+len(v.s)))
+			b = append(b, fieldString<<3|byte(protowire.BytesType))
+			b = appendBytes(b, v.s)
+			continue
+		}
 		// Each value goes after a one-byte length, which nearly every
 		// value fits; a longer one moves to make room for its length.
 		b = append(b, tagRecData, 0)
@@ -160,8 +169,12 @@ func appendBytes(b, v []byte) []byte {
 }
 
 // validText is utf8.Valid, with the short ASCII strings most values are
-// checked eight bytes at a time without a call.
+// checked eight bytes at a time without a call. From about 100 bytes on,
+// utf8.Valid's own ASCII loop is the faster (5x on a 5 KB string).
 func validText(b []byte) bool {
+	if len(b) >= 96 {
+		return utf8.Valid(b)
+	}
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {

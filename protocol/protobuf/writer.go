@@ -113,26 +113,43 @@ func (w *Writer) Buffered() int { return w.bw.Buffered() }
 // take: two varints and a byte.
 var envelopeRoom [2*binary.MaxVarintLen64 + 1]byte
 
+// envelopeGuess is the body size the room before a record is made for:
+// any body of 128 bytes to 16 KiB needs the same room, so such a record,
+// the costly kind to move, never moves.
+const envelopeGuess = 1 << 10
+
 // appendRecordEnvelope writes an AirbyteMessageProtobuf holding the
 // prepared record, with its length prefix when framed. The body is
-// written once, after room for the lengths it needs; they go in front of
-// it when its size is known, and it moves back over the room left.
+// written once, after room for the lengths a body of envelopeGuess bytes
+// needs; they go in front of it when its size is known. A body whose
+// lengths take more or less room moves to fit them.
 func appendRecordEnvelope(dst []byte, e *recordEncoder, framed bool) []byte {
 	start := len(dst)
-	dst = append(dst, envelopeRoom[:]...)
+	var hdr [len(envelopeRoom)]byte
+	room := len(envelopeHeader(hdr[:0], envelopeGuess, framed))
+	dst = append(dst, envelopeRoom[:room]...)
 	body := len(dst)
 	dst = e.appendTo(dst)
 	size := len(dst) - body
-	var hdr [len(envelopeRoom)]byte
-	h := hdr[:0]
+	h := envelopeHeader(hdr[:0], size, framed)
+	if len(h) > room {
+		dst = append(dst, envelopeRoom[:len(h)-room]...)
+	}
+	if len(h) != room {
+		copy(dst[start+len(h):], dst[body:body+size])
+	}
+	copy(dst[start:], h)
+	return dst[:start+len(h)+size]
+}
+
+// envelopeHeader appends the lengths and the tag before a record body of
+// size bytes.
+func envelopeHeader(h []byte, size int, framed bool) []byte {
 	if framed {
 		h = appendVarint(h, uint64(1+protowire.SizeVarint(uint64(size))+size))
 	}
 	h = append(h, 1<<3|byte(protowire.BytesType))
-	h = appendVarint(h, uint64(size))
-	n := copy(dst[start:], h)
-	copy(dst[start+n:], dst[body:])
-	return dst[:start+n+size]
+	return appendVarint(h, uint64(size))
 }
 
 // appendProtocolMessage writes an AirbyteMessageProtobuf holding a JSON
