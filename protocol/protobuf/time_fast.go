@@ -1,5 +1,7 @@
 package protobuf
 
+import "slices"
+
 // Writing the common timestamps with timezone in one go: years 0000-9999,
 // whole seconds, an offset of whole minutes, and a form that only chooses
 // the separator and the offset's style. appendOffsetDateTime writes
@@ -13,7 +15,8 @@ const digitPairs = "00010203040506070809" + "10111213141516171819" + "2021222324
 
 // appendTimestampQuoted writes the quoted text of an OffsetDateTime, or
 // reports false, with dst unchanged, when it is not one of the common
-// ones.
+// ones. It writes at fixed places in room it makes first: the text is at
+// most 28 bytes ("YYYY-MM-DDTHH:MM:SS+HH:MM" and the quotes).
 func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, form TextForm) ([]byte, bool) {
 	if nano != 0 || form&^(formOffset|formSep) != 0 || off%60 != 0 ||
 		off > maxOffsetSeconds || off < -maxOffsetSeconds || epochSec > 253402300799 || epochSec < -62167219200-maxOffsetSeconds {
@@ -33,29 +36,36 @@ func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, f
 	case sepSpace:
 		sep = ' '
 	}
-	var buf [36]byte
-	yy := y
-	b := buf[:0]
-	b = append(b, '"', digitPairs[2*(yy/100)], digitPairs[2*(yy/100)+1], digitPairs[2*(yy%100)], digitPairs[2*(yy%100)+1], '-',
-		digitPairs[2*m], digitPairs[2*m+1], '-', digitPairs[2*d], digitPairs[2*d+1], sep)
-	h, mi, s := secs/3600, secs/60%60, secs%60
-	b = append(b, digitPairs[2*h], digitPairs[2*h+1], ':', digitPairs[2*mi], digitPairs[2*mi+1], ':', digitPairs[2*s], digitPairs[2*s+1])
-	b = appendOffsetFast(b, off, form&formOffset)
-	return append(dst, append(b, '"')...), true
+	n := len(dst)
+	dst = slices.Grow(dst, 28)
+	b := dst[n : n+28]
+	h, mi, sc := secs/3600, secs/60%60, secs%60
+	yh, yl := y/100, y%100
+	b[0], b[1], b[2], b[3], b[4], b[5] = '"', digitPairs[2*yh], digitPairs[2*yh+1], digitPairs[2*yl], digitPairs[2*yl+1], '-'
+	b[6], b[7], b[8], b[9], b[10], b[11] = digitPairs[2*m], digitPairs[2*m+1], '-', digitPairs[2*d], digitPairs[2*d+1], sep
+	b[12], b[13], b[14], b[15], b[16] = digitPairs[2*h], digitPairs[2*h+1], ':', digitPairs[2*mi], digitPairs[2*mi+1]
+	b[17], b[18], b[19] = ':', digitPairs[2*sc], digitPairs[2*sc+1]
+	k := putOffsetFast(b[20:27], off, form&formOffset)
+	b[20+k] = '"'
+	return dst[:n+21+k], true
 }
 
-// appendOffsetFast is appendOffset for an offset of whole minutes in
-// range, with a form that has no other bits than the style.
-func appendOffsetFast(b []byte, off int32, style TextForm) []byte {
+// putOffsetFast writes, at the start of b, the offset appendOffset writes
+// for an offset of whole minutes in range with a form that has no other
+// bits than the style, and returns its length.
+func putOffsetFast(b []byte, off int32, style TextForm) int {
+	b = b[:6]
 	if off == 0 {
 		switch style {
 		case offsetLowerZ:
-			return append(b, 'z')
+			b[0] = 'z'
+			return 1
 		case offsetNone:
-			return b
+			return 0
 		case offsetColon, offsetCompact, offsetHours:
 		default:
-			return append(b, 'Z')
+			b[0] = 'Z'
+			return 1
 		}
 	}
 	sign := byte('+')
@@ -63,14 +73,16 @@ func appendOffsetFast(b []byte, off int32, style TextForm) []byte {
 		sign, off = '-', -off
 	}
 	h, mi := int(off/3600), int(off/60%60)
-	b = append(b, sign, digitPairs[2*h], digitPairs[2*h+1])
+	b[0], b[1], b[2] = sign, digitPairs[2*h], digitPairs[2*h+1]
 	switch {
 	case style == offsetHours && mi == 0:
-		return b
+		return 3
 	case style == offsetCompact:
-		return append(b, digitPairs[2*mi], digitPairs[2*mi+1])
+		b[3], b[4] = digitPairs[2*mi], digitPairs[2*mi+1]
+		return 5
 	}
-	return append(b, ':', digitPairs[2*mi], digitPairs[2*mi+1])
+	b[3], b[4], b[5] = ':', digitPairs[2*mi], digitPairs[2*mi+1]
+	return 6
 }
 
 // civilFast is civilFromDays for the days of years 0000 to 9999 (days

@@ -1,0 +1,123 @@
+package protobuf
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// checkRecordFast fails t when appendRecordFast converts msg and the
+// general path converts it to other bytes or spans, or reports an error.
+func checkRecordFast(t *testing.T, c *Catalog, msg []byte) (taken bool) {
+	t.Helper()
+	var fd, gd recordDecoder
+	got, gotSpans, ok := c.appendRecordFast(&fd, []byte("x"), msg)
+	if !ok {
+		if string(got) != "x" {
+			t.Fatalf("message %x: declined but wrote %q", msg, got)
+		}
+		return false
+	}
+	want, wantSpans, err := c.appendMessageGeneral(&gd, []byte("x"), msg)
+	if err != nil || !bytes.Equal(got, want) || gotSpans != wantSpans {
+		t.Fatalf("message %x:\nfast    %s %+v\ngeneral %s %+v (error %v)", msg, got, gotSpans, want, wantSpans, err)
+	}
+	return true
+}
+
+// recordFastSeeds are record messages of the fuzz catalog (the test
+// records), faker's purchases, and the same with a field changed.
+func recordFastSeeds(t testing.TB) (*Catalog, [][]byte) {
+	c := fuzzCatalog(t)
+	lines, err := os.ReadFile(filepath.Join("testdata", "proto_records.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, line := range bytes.Split(bytes.TrimSpace(lines), []byte("\n")) {
+		if msg, _, err := c.AppendMessageProto(nil, line); err == nil {
+			out = append(out, msg)
+		}
+	}
+	return c, out
+}
+
+// TestRecordFastMatches holds the one-pass record conversion to the
+// general one on the test records, on faker's records, and on variants
+// of them with a byte changed, inserted or removed, and checks that it
+// takes faker's records.
+func TestRecordFastMatches(t *testing.T) {
+	c, msgs := recordFastSeeds(t)
+	taken := 0
+	for _, m := range msgs {
+		if checkRecordFast(t, c, m) {
+			taken++
+		}
+	}
+	if taken < 3 {
+		t.Errorf("the fast path took only %d of %d test records", taken, len(msgs))
+	}
+	pc, frames := purchaseCatalog(t)
+	for _, f := range frames {
+		if !checkRecordFast(t, pc, f) {
+			t.Errorf("the fast path declined faker's record %x", f)
+		}
+	}
+	// Variants: the same catalogs, a random byte changed, added or cut
+	// (lengths then disagree, tags change meaning, strings stop being
+	// UTF-8), and header fields repeated.
+	r := rand.New(rand.NewPCG(3, 9))
+	for _, set := range []struct {
+		c    *Catalog
+		msgs [][]byte
+	}{{c, msgs}, {pc, frames}} {
+		for range 20000 {
+			m := bytes.Clone(set.msgs[r.IntN(len(set.msgs))])
+			i := r.IntN(len(m))
+			switch r.IntN(4) {
+			case 0:
+				m[i] = byte(r.Uint32())
+			case 1:
+				m = append(m[:i], m[i+1:]...)
+			case 2:
+				m = append(m[:i], append([]byte{byte(r.Uint32())}, m[i:]...)...)
+			case 3:
+				m[i] ^= 0x80
+			}
+			checkRecordFast(t, set.c, m)
+		}
+	}
+	// A second stream, namespace or partition_id, valid or not.
+	for _, f := range frames {
+		body := f[2:]
+		for _, extra := range [][]byte{
+			protowire.AppendString([]byte{tagRecStream}, "purchases"),
+			protowire.AppendString([]byte{tagRecStream}, "users"),
+			protowire.AppendString([]byte{tagRecStream}, "bad \xff"),
+			protowire.AppendString([]byte{tagRecNamespace}, ""),
+			protowire.AppendString([]byte{tagRecNamespace}, "ns"),
+			protowire.AppendString([]byte{tagRecPartitionID}, `q"uote`),
+			protowire.AppendString([]byte{tagRecPartitionID}, "p2"),
+			protowire.AppendVarint([]byte{tagRecEmittedAt}, 1<<62),
+		} {
+			for _, b := range [][]byte{append(bytes.Clone(extra), body...), append(bytes.Clone(body), extra...)} {
+				m := protowire.AppendBytes([]byte{1<<3 | 2}, b)
+				checkRecordFast(t, pc, m)
+			}
+		}
+	}
+}
+
+// FuzzRecordFast holds the one-pass record conversion to the general
+// one on arbitrary messages.
+func FuzzRecordFast(f *testing.F) {
+	c, msgs := recordFastSeeds(f)
+	for _, m := range msgs {
+		f.Add(m)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) { checkRecordFast(t, c, msg) })
+}
