@@ -121,3 +121,35 @@ func FuzzRecordFast(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) { checkRecordFast(t, c, msg) })
 }
+
+// TestFormTag checks the constant bytes of extForm's tag.
+func TestFormTag(t *testing.T) {
+	if len(formTag) != 2 || formTag[0] != formTag0 || formTag[1] != formTag1 {
+		t.Fatalf("formTag %x, constants %x %x", formTag, formTag0, formTag1)
+	}
+}
+
+// TestUvarint compares uvarint with protowire.ConsumeVarint on varints of
+// every length, truncated ones and overlong ones.
+func TestUvarint(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := range 200000 {
+		b := protowire.AppendVarint(nil, r.Uint64()>>(r.IntN(64)))
+		switch i % 4 {
+		case 1:
+			b = b[:r.IntN(len(b)+1)]
+		case 2:
+			b = append(b, byte(r.Uint32()), 1, 2, 3, 4, 5)
+		case 3:
+			for j := range b {
+				b[j] |= 0x80
+			}
+			b = append(b, bytes.Repeat([]byte{0x80}, r.IntN(12))...)
+		}
+		v, n := uvarint(b)
+		wv, wn := protowire.ConsumeVarint(b)
+		if v != wv || n != wn {
+			t.Fatalf("%x: uvarint %d,%d, ConsumeVarint %d,%d", b, v, n, wv, wn)
+		}
+	}
+}
