@@ -158,7 +158,6 @@ const (
 	formTag1 = byte(extForm << 3 >> 7)
 )
 
-
 // appendASCII writes s quoted when every byte is printable ASCII that
 // JSON does not escape, eight bytes at a time.
 func appendASCII(dst, s []byte) ([]byte, bool) {

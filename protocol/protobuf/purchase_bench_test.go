@@ -55,3 +55,36 @@ func BenchmarkPurchaseToJSON(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPurchaseValuesFrame encodes a purchases record from its values,
+// as source-faker does in PROTOBUF socket mode.
+func BenchmarkPurchaseValuesFrame(b *testing.B) {
+	c, _ := purchaseCatalog(b)
+	s := c.Schema(protocol.StreamDescriptor{Name: "purchases"})
+	form, ok := TemporalForm(KindTimestampWithTimezone, "2021-01-01T00:00:01+00:00")
+	if !ok {
+		b.Fatal("form")
+	}
+	v := s.NewRecordValues()
+	var p [8]int
+	for k, name := range []string{"id", "user_id", "product_id", "created_at", "updated_at", "added_to_cart_at", "purchased_at", "returned_at"} {
+		p[k], _ = s.Index(name)
+	}
+	h := &RecordHeader{Stream: []byte("purchases"), PartitionID: []byte("8KmN-5o"), EmittedAt: 1796330608590}
+	var out []byte
+	for i := int64(0); b.Loop(); i++ {
+		v.Reset()
+		v.SetInt(p[0], i)
+		v.SetInt(p[1], 121239+i)
+		v.SetInt(p[2], 33)
+		v.SetTimestampTZ(p[3], 1605340048+i, 0, 0, form)
+		v.SetTimestampTZ(p[4], 1609459201+i, 0, 0, form)
+		v.SetTimestampTZ(p[5], 1605342072+i, 0, 0, form)
+		v.SetTimestampTZ(p[6], 1605407836+i, 0, 0, form)
+		v.SetNull(p[7])
+		var err error
+		if out, err = s.AppendValuesFrame(out[:0], h, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
