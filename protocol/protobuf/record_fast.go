@@ -46,84 +46,77 @@ func (d *recordDecoder) schemaOf(c *Catalog, ns, stream []byte) *RecordSchema {
 	return l.schema
 }
 
-// appendRecordFast writes msg's JSON line when msg is the common record
-// message, and reports whether it did; dst is unchanged when it did not.
-func (c *Catalog) appendRecordFast(d *recordDecoder, dst, msg []byte) ([]byte, protocol.RecordSpans, bool) {
-	var spans protocol.RecordSpans
-	if len(msg) < 2 || msg[0] != 1<<3|2 {
-		return dst, spans, false
-	}
-	n, k := uvarint(msg[1:])
-	if k <= 0 || uint64(len(msg)-1-k) != n {
-		return dst, spans, false
-	}
-	body := msg[1+k:]
-	var ns, stream, pid []byte
-	var at uint64
-	var pos [fastMaxValues]uint32 // where each value's body starts
-	nv := 0
+// fastRecord is what one pass over a common record body found.
+type fastRecord struct {
+	body            []byte
+	ns, stream, pid []byte
+	at              uint64
+	nv              int
+	pos             [fastMaxValues]uint32 // where each value's body starts
+}
+
+// parse reads body, and reports whether it is a common record body.
+func (r *fastRecord) parse(body []byte) bool {
+	r.body = body
 	for i := 0; i < len(body); {
 		if i+1 >= len(body) {
-			return dst, spans, false
+			return false
 		}
 		tag := body[i]
 		if tag == tagRecEmittedAt {
 			v, m := uvarint(body[i+1:])
 			if m <= 0 {
-				return dst, spans, false
+				return false
 			}
-			at, i = v, i+1+m
+			r.at, i = v, i+1+m
 			continue
 		}
 		l := int(body[i+1])
 		if l >= 0x80 || i+2+l > len(body) {
-			return dst, spans, false
+			return false
 		}
 		v := body[i+2 : i+2+l]
 		switch tag {
 		case tagRecData:
-			if nv == fastMaxValues {
-				return dst, spans, false
+			if r.nv == fastMaxValues {
+				return false
 			}
-			pos[nv] = uint32(i + 2)
-			nv++
+			r.pos[r.nv] = uint32(i + 2)
+			r.nv++
 		case tagRecNamespace, tagRecStream, tagRecPartitionID:
 			// Each occurrence, as the general path checks each.
 			if !plainASCII(v) {
-				return dst, spans, false
+				return false
 			}
 			switch tag {
 			case tagRecNamespace:
-				ns = v
+				r.ns = v
 			case tagRecStream:
-				stream = v
+				r.stream = v
 			default:
-				pid = v
+				r.pid = v
 			}
 		default:
-			return dst, spans, false
+			return false
 		}
 		i += 2 + l
 	}
-	s := d.schemaOf(c, ns, stream)
-	if s == nil || nv > s.Len() {
-		return dst, spans, false
+	return true
+}
+
+// appendData writes the data object under s, or reports false when a
+// value is not written by the fast path or has an error.
+func (r *fastRecord) appendData(out []byte, s *RecordSchema) ([]byte, bool) {
+	if r.nv > s.Len() {
+		return out, false
 	}
-	base := len(dst)
-	out := append(dst, `{"type":"RECORD","record":{`...)
-	if len(ns) > 0 {
-		out = append(out, `"namespace":"`...)
-		out = append(append(out, ns...), `",`...)
-	}
-	out = append(out, `"stream":"`...)
-	out = append(append(out, stream...), `","data":{`...)
-	start := len(out) - 1
+	out = append(out, '{')
 	first := true
 	for _, k := range s.decl {
 		var raw []byte
-		if int(k) < nv {
-			p := pos[k]
-			raw = body[p : p+uint32(body[p-1])]
+		if int(k) < r.nv {
+			p := r.pos[k]
+			raw = r.body[p : p+uint32(r.body[p-1])]
 		}
 		key := s.keys[k]
 		if first {
@@ -137,7 +130,7 @@ func (c *Catalog) appendRecordFast(d *recordDecoder, dst, msg []byte) ([]byte, p
 		}
 		v, present, err := appendValue(out, raw)
 		if err != nil {
-			return dst, spans, false
+			return out, false
 		}
 		if !present {
 			out = out[:mark]
@@ -145,21 +138,73 @@ func (c *Catalog) appendRecordFast(d *recordDecoder, dst, msg []byte) ([]byte, p
 		}
 		out, first = v, false
 	}
-	out = append(out, '}')
+	return append(out, '}'), true
+}
+
+// appendRecordFast writes msg's JSON line when msg is the common record
+// message, and reports whether it did; dst is unchanged when it did not.
+func (c *Catalog) appendRecordFast(d *recordDecoder, dst, msg []byte) ([]byte, protocol.RecordSpans, bool) {
+	var spans protocol.RecordSpans
+	if len(msg) < 2 || msg[0] != 1<<3|2 {
+		return dst, spans, false
+	}
+	n, k := uvarint(msg[1:])
+	if k <= 0 || uint64(len(msg)-1-k) != n {
+		return dst, spans, false
+	}
+	var r fastRecord
+	if !r.parse(msg[1+k:]) {
+		return dst, spans, false
+	}
+	s := d.schemaOf(c, r.ns, r.stream)
+	if s == nil {
+		return dst, spans, false
+	}
+	base := len(dst)
+	out := append(dst, `{"type":"RECORD","record":{`...)
+	if len(r.ns) > 0 {
+		out = append(out, `"namespace":"`...)
+		out = append(append(out, r.ns...), `",`...)
+	}
+	out = append(out, `"stream":"`...)
+	out = append(append(out, r.stream...), `","data":`...)
+	start := len(out)
+	out, ok := r.appendData(out, s)
+	if !ok {
+		return dst, spans, false
+	}
 	spans.Data = protocol.Span{Start: start - base, End: len(out) - base}
 	out = append(out, `,"emitted_at":`...)
 	start = len(out)
-	if at != d.lastAt || d.lastAtText == nil {
-		d.lastAt, d.lastAtText = at, strconv.AppendUint(d.lastAtText[:0], at, 10)
+	if r.at != d.lastAt || d.lastAtText == nil {
+		d.lastAt, d.lastAtText = r.at, strconv.AppendUint(d.lastAtText[:0], r.at, 10)
 	}
 	out = append(out, d.lastAtText...)
 	spans.EmittedAt = protocol.Span{Start: start - base, End: len(out) - base}
 	spans.Valid = true
-	if len(pid) > 0 {
+	if len(r.pid) > 0 {
 		out = append(out, `,"partition_id":"`...)
-		out = append(append(out, pid...), '"')
+		out = append(append(out, r.pid...), '"')
 	}
 	return append(out, "}}"...), spans, true
+}
+
+// AppendDataFast appends the data object of a record, given as its
+// AirbyteRecordMessageProtobuf body, as AppendRecordJSON writes it, and
+// returns the record's emitted_at, when the record is a common one (as
+// for the fast conversion of a message) with an emitted_at under 10^18.
+// It reports false, with dst as it was, for any other record; the caller
+// then takes the data from AppendRecordJSON's line.
+func (s *RecordSchema) AppendDataFast(dst, record []byte) ([]byte, int64, bool) {
+	var r fastRecord
+	if !r.parse(record) || r.at >= 1e18 {
+		return dst, 0, false
+	}
+	out, ok := r.appendData(dst, s)
+	if !ok {
+		return dst, 0, false
+	}
+	return out, int64(r.at), true
 }
 
 // plainASCII reports whether every byte of b is printable ASCII that JSON

@@ -5,9 +5,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/ferrysync/ferry/protocol"
 )
 
 // checkRecordFast fails t when appendRecordFast converts msg and the
@@ -27,6 +30,37 @@ func checkRecordFast(t *testing.T, c *Catalog, msg []byte) (taken bool) {
 		t.Fatalf("message %x:\nfast    %s %+v\ngeneral %s %+v (error %v)", msg, got, gotSpans, want, wantSpans, err)
 	}
 	return true
+}
+
+// checkDataFast fails t when AppendDataFast writes msg's record (msg
+// being one record message) and AppendRecordJSON writes another data
+// object or emitted_at, or an error.
+func checkDataFast(t *testing.T, s *RecordSchema, msg []byte) {
+	t.Helper()
+	if len(msg) < 2 || msg[0] != 1<<3|2 {
+		return
+	}
+	n, k := protowire.ConsumeVarint(msg[1:])
+	if k < 0 || uint64(len(msg)-1-k) != n {
+		return
+	}
+	body := msg[1+k:]
+	got, at, ok := s.AppendDataFast([]byte("x"), body)
+	if !ok {
+		if string(got) != "x" {
+			t.Fatalf("record %x: declined but wrote %q", body, got)
+		}
+		return
+	}
+	line, err := s.AppendRecordJSON(nil, body)
+	if err != nil {
+		t.Fatalf("record %x: fast data %s, AppendRecordJSON: %v", body, got, err)
+	}
+	ds, de, _ := protocol.MemberSpan(line, "data")
+	es, ee, _ := protocol.MemberSpan(line, "emitted_at")
+	if string(got[1:]) != string(line[ds:de]) || strconv.FormatInt(at, 10) != string(line[es:ee]) {
+		t.Fatalf("record %x:\nfast data %s, emitted_at %d\nline %s", body, got[1:], at, line)
+	}
 }
 
 // recordFastSeeds are record messages of the fuzz catalog (the test
@@ -71,10 +105,19 @@ func TestRecordFastMatches(t *testing.T) {
 	// (lengths then disagree, tags change meaning, strings stop being
 	// UTF-8), and header fields repeated.
 	r := rand.New(rand.NewPCG(3, 9))
+	types := c.Schema(protocol.StreamDescriptor{Name: "types", Namespace: "test"})
+	purchases := pc.Schema(protocol.StreamDescriptor{Name: "purchases"})
+	for _, m := range msgs {
+		checkDataFast(t, types, m)
+	}
+	for _, f := range frames {
+		checkDataFast(t, purchases, f)
+	}
 	for _, set := range []struct {
 		c    *Catalog
+		s    *RecordSchema
 		msgs [][]byte
-	}{{c, msgs}, {pc, frames}} {
+	}{{c, types, msgs}, {pc, purchases, frames}} {
 		for range 20000 {
 			m := bytes.Clone(set.msgs[r.IntN(len(set.msgs))])
 			i := r.IntN(len(m))
@@ -89,6 +132,7 @@ func TestRecordFastMatches(t *testing.T) {
 				m[i] ^= 0x80
 			}
 			checkRecordFast(t, set.c, m)
+			checkDataFast(t, set.s, m)
 		}
 	}
 	// A second stream, namespace or partition_id, valid or not.
@@ -107,6 +151,7 @@ func TestRecordFastMatches(t *testing.T) {
 			for _, b := range [][]byte{append(bytes.Clone(extra), body...), append(bytes.Clone(body), extra...)} {
 				m := protowire.AppendBytes([]byte{1<<3 | 2}, b)
 				checkRecordFast(t, pc, m)
+				checkDataFast(t, purchases, m)
 			}
 		}
 	}
@@ -119,7 +164,11 @@ func FuzzRecordFast(f *testing.F) {
 	for _, m := range msgs {
 		f.Add(m)
 	}
-	f.Fuzz(func(t *testing.T, msg []byte) { checkRecordFast(t, c, msg) })
+	types := c.Schema(protocol.StreamDescriptor{Name: "types", Namespace: "test"})
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		checkRecordFast(t, c, msg)
+		checkDataFast(t, types, msg)
+	})
 }
 
 // TestFormTag checks the constant bytes of extForm's tag.
