@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -58,5 +59,36 @@ func TestValueWireMatches(t *testing.T) {
 	}
 	if taken < 30000 {
 		t.Errorf("the fast writer took only %d values", taken)
+	}
+}
+
+// TestSettersClear checks that each RecordValues setter leaves the value
+// it sets and nothing of the one before it.
+func TestSettersClear(t *testing.T) {
+	s, err := NewRecordSchema([]byte(`{"type":"object","properties":{"a":{"type":"string"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := s.NewRecordValues()
+	dirty := pvalue{c: fieldString, b: true, i: 1, u: 2, f: 3, nano: 4, off: 5, s: []byte("s"), form: 6, text: []byte("t")}
+	for _, c := range []struct {
+		set  func()
+		want pvalue
+	}{
+		{func() { v.SetAbsent(0) }, pvalue{}},
+		{func() { v.SetNull(0) }, pvalue{c: valNull}},
+		{func() { v.SetInt(0, -7) }, pvalue{c: fieldInteger, i: -7}},
+		{func() { v.SetNumber(0, 1.5) }, pvalue{c: fieldNumber, f: 1.5}},
+		{func() { v.SetBool(0, true) }, pvalue{c: fieldBoolean, b: true}},
+		{func() { v.SetString(0, "x") }, pvalue{c: fieldString, s: []byte("x")}},
+		{func() { v.SetTimestampTZ(0, 9, 8, 60, 3) }, pvalue{c: fieldTimestampTZ, i: 9, nano: 8, off: 60, form: 3}},
+		{func() { v.SetJSON(0, []byte("{}")) }, pvalue{c: fieldJSON, s: []byte("{}")}},
+	} {
+		v.vals[0] = dirty
+		c.set()
+		got := v.vals[0]
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("got %+v, want %+v", got, c.want)
+		}
 	}
 }
