@@ -88,3 +88,29 @@ func BenchmarkPurchaseValuesFrame(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPurchaseData writes the data object of faker's purchases
+// records, as destination-jsonl does (AppendDataFast).
+func BenchmarkPurchaseData(b *testing.B) {
+	c, frames := purchaseCatalog(b)
+	s := c.Schema(protocol.StreamDescriptor{Name: "purchases"})
+	var out []byte
+	for i := 0; b.Loop(); i++ {
+		var ok bool
+		if out, _, ok = s.AppendDataFast(out[:0], frames[i%len(frames)][2:]); !ok {
+			b.Fatal("declined")
+		}
+	}
+}
+
+// BenchmarkTimestampFast writes one of faker's timestamps.
+func BenchmarkTimestampFast(b *testing.B) {
+	body, _ := hex.DecodeString("520608f0cdfcfa0b907d02")
+	var out []byte
+	for b.Loop() {
+		var ok bool
+		if out, ok = appendValueFast(out[:0], body); !ok {
+			b.Fatal("declined")
+		}
+	}
+}

@@ -23,7 +23,12 @@ func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, f
 		return dst, false
 	}
 	local := epochSec + int64(off)
-	days := floorDiv(local, secondsPerDay)
+	var days int64
+	if local >= 0 {
+		days = int64(uint64(local) / secondsPerDay) // no sign to correct for
+	} else {
+		days = floorDiv(local, secondsPerDay)
+	}
 	secs := int(local - days*secondsPerDay)
 	if days < -719528 || days > 2932896 { // not in years 0000-9999
 		return dst, false
@@ -37,7 +42,9 @@ func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, f
 		sep = ' '
 	}
 	n := len(dst)
-	dst = slices.Grow(dst, 28)
+	if cap(dst)-n < 28 {
+		dst = slices.Grow(dst, 28)
+	}
 	b := dst[n : n+28]
 	h, mi, sc := secs/3600, secs/60%60, secs%60
 	yh, yl := y/100, y%100
@@ -45,7 +52,12 @@ func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, f
 	b[6], b[7], b[8], b[9], b[10], b[11] = digitPairs[2*m], digitPairs[2*m+1], '-', digitPairs[2*d], digitPairs[2*d+1], sep
 	b[12], b[13], b[14], b[15], b[16] = digitPairs[2*h], digitPairs[2*h+1], ':', digitPairs[2*mi], digitPairs[2*mi+1]
 	b[17], b[18], b[19] = ':', digitPairs[2*sc], digitPairs[2*sc+1]
-	k := putOffsetFast(b[20:27], off, form&formOffset)
+	k := 6
+	if off == 0 && form&formOffset == offsetColon {
+		copy(b[20:26], "+00:00") // UTC as most sources write it
+	} else {
+		k = putOffsetFast(b[20:27], off, form&formOffset)
+	}
 	b[20+k] = '"'
 	return dst[:n+21+k], true
 }
