@@ -5,7 +5,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // valueWireGeneral is a data field the general way (recordEncoder.appendTo).
@@ -89,6 +92,33 @@ func TestSettersClear(t *testing.T) {
 		got := v.vals[0]
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("got %+v, want %+v", got, c.want)
+		}
+	}
+}
+
+// TestEnvelopeRoom checks that the frame is the same whatever room is
+// left for its length prefixes, on bodies around the varint edges, and
+// that the room returned is the prefixes' length.
+func TestEnvelopeRoom(t *testing.T) {
+	s, err := NewRecordSchema([]byte(`{"type":"object","properties":{"a":{"type":"string"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := s.NewRecordValues()
+	for _, n := range []int{0, 100, 110, 120, 121, 122, 123, 124, 125, 126, 127, 128, 200, 16360, 16370, 16380, 16390, 70000} {
+		v.SetString(0, strings.Repeat("y", n))
+		e := recordEncoder{schema: s, vals: v.vals, stream: []byte("s"), emittedAt: 7}
+		want := appendRecordEnvelope([]byte("pre"), &e, true)
+		for room := 0; room <= len(envelopeRoom); room++ {
+			got, used := appendRecordEnvelopeRoom([]byte("pre"), &e, true, room)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("string of %d, room %d: frames differ", n, room)
+			}
+			_, k := protowire.ConsumeVarint(got[3:])
+			_, k2 := protowire.ConsumeVarint(got[3+k+1:])
+			if used != k+1+k2 {
+				t.Fatalf("string of %d, room %d: room %d returned, prefixes %d", n, room, used, k+1+k2)
+			}
 		}
 	}
 }

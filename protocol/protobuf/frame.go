@@ -50,6 +50,7 @@ type RecordValues struct {
 	vals   []pvalue
 	bad    int // 1 + the position of a string that is not valid UTF-8
 	enc    recordEncoder
+	room   int // the length prefixes of the last frame (appendRecordEnvelopeRoom)
 }
 
 // NewRecordValues returns a record of the schema with every value absent.
@@ -151,7 +152,10 @@ func (s *RecordSchema) AppendValuesFrame(dst []byte, h *RecordHeader, v *RecordV
 	e.meta, e.metaSize, e.extra, e.orderExt, e.recExtra = nil, 0, nil, nil, nil
 	err := e.finish()
 	if err == nil {
-		dst = appendRecordEnvelope(dst, e, true)
+		if v.room == 0 {
+			v.room = 3 // a record under 126 bytes
+		}
+		dst, v.room = appendRecordEnvelopeRoom(dst, e, true, v.room)
 	}
 	e.namespace, e.stream, e.partitionID = nil, nil, nil // the caller's
 	return dst, err

@@ -118,8 +118,17 @@ var envelopeRoom [2*binary.MaxVarintLen64 + 1]byte
 // written once, after room for the lengths it needs; they go in front of
 // it when its size is known, and it moves back over the room left.
 func appendRecordEnvelope(dst []byte, e *recordEncoder, framed bool) []byte {
+	dst, _ = appendRecordEnvelopeRoom(dst, e, framed, len(envelopeRoom))
+	return dst
+}
+
+// appendRecordEnvelopeRoom is appendRecordEnvelope leaving room bytes for
+// the lengths: when they take exactly that, as a guess from the stream's
+// previous record mostly makes them, the body does not move. It returns
+// the room they took, the next record's guess.
+func appendRecordEnvelopeRoom(dst []byte, e *recordEncoder, framed bool, room int) ([]byte, int) {
 	start := len(dst)
-	dst = append(dst, envelopeRoom[:]...)
+	dst = append(dst, envelopeRoom[:room]...)
 	body := len(dst)
 	dst = e.appendTo(dst)
 	size := len(dst) - body
@@ -130,9 +139,16 @@ func appendRecordEnvelope(dst []byte, e *recordEncoder, framed bool) []byte {
 	}
 	h = append(h, 1<<3|byte(protowire.BytesType))
 	h = appendVarint(h, uint64(size))
-	n := copy(dst[start:], h)
-	copy(dst[start+n:], dst[body:])
-	return dst[:start+n+size]
+	n := len(h)
+	switch {
+	case n > room: // the body moves up
+		dst = append(dst, envelopeRoom[:n-room]...)
+		copy(dst[start+n:], dst[body:body+size])
+	case n < room:
+		copy(dst[start+n:], dst[body:])
+	}
+	copy(dst[start:], h)
+	return dst[:start+n+size], n
 }
 
 // appendProtocolMessage writes an AirbyteMessageProtobuf holding a JSON
