@@ -66,7 +66,7 @@ func appendValueFast(dst, body []byte) ([]byte, bool) {
 		if n <= 0 || 1+n != len(body) {
 			return dst, false
 		}
-		return strconv.AppendInt(dst, protowire.DecodeZigZag(v), 10), true
+		return appendInt(dst, protowire.DecodeZigZag(v)), true
 	case tagNumber:
 		if len(body) != 9 {
 			return dst, false
@@ -225,4 +225,30 @@ func uvarint(b []byte) (uint64, int) {
 		}
 	}
 	return protowire.ConsumeVarint(b)
+}
+
+// appendInt is strconv.AppendInt in base 10, two digits at a time for
+// the integers of up to 16 digits that records mostly hold.
+func appendInt(dst []byte, x int64) []byte {
+	if x < 0 || x >= 1e16 {
+		return strconv.AppendInt(dst, x, 10)
+	}
+	var buf [16]byte
+	i := len(buf)
+	u := uint64(x)
+	for u >= 100 {
+		q := u / 100
+		r := u - q*100
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		u = q
+	}
+	if u >= 10 {
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*u], digitPairs[2*u+1]
+	} else {
+		i--
+		buf[i] = byte('0' + u)
+	}
+	return append(dst, buf[i:]...)
 }

@@ -2,6 +2,7 @@ package protobuf
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -199,6 +200,24 @@ func TestUvarint(t *testing.T) {
 		wv, wn := protowire.ConsumeVarint(b)
 		if v != wv || n != wn {
 			t.Fatalf("%x: uvarint %d,%d, ConsumeVarint %d,%d", b, v, n, wv, wn)
+		}
+	}
+}
+
+// TestAppendInt compares appendInt with strconv.AppendInt around every
+// power of ten and on random integers.
+func TestAppendInt(t *testing.T) {
+	xs := []int64{0, 1, -1, 9, 10, 99, 100, math.MaxInt64, math.MinInt64}
+	for p := int64(1); p <= 1e18; p *= 10 {
+		xs = append(xs, p-1, p, p+1, -p)
+	}
+	r := rand.New(rand.NewPCG(2, 2))
+	for range 100000 {
+		xs = append(xs, r.Int64()>>r.IntN(64), -r.Int64()>>r.IntN(64))
+	}
+	for _, x := range xs {
+		if got, want := appendInt([]byte("x"), x), strconv.AppendInt([]byte("x"), x, 10); !bytes.Equal(got, want) {
+			t.Fatalf("%d: appendInt %s, strconv %s", x, got, want)
 		}
 	}
 }
