@@ -1,6 +1,9 @@
 package protobuf
 
-import "slices"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Writing the common timestamps with timezone in one go: years 0000-9999,
 // whole seconds, an offset of whole minutes, and a form that only chooses
@@ -12,6 +15,18 @@ import "slices"
 const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
 	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
 	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" + "90919293949596979899"
+
+// pairs holds "00" to "99" as little-endian uint16s, and zeros up to a
+// power of two, so that an index masked with 127 needs no bounds check.
+var pairs = func() (t [128]uint16) {
+	for i := range 100 {
+		t[i] = uint16('0'+i/10) | uint16('0'+i%10)<<8
+	}
+	return t
+}()
+
+// utcColon is `+00:00"` and a byte past it, little-endian.
+const utcColon = '+' | '0'<<8 | '0'<<16 | ':'<<24 | '0'<<32 | '0'<<40 | '"'<<48
 
 // appendTimestampQuoted writes the quoted text of an OffsetDateTime, or
 // reports false, with dst unchanged, when it is not one of the common
@@ -47,18 +62,18 @@ func appendTimestampQuoted(dst []byte, epochSec int64, nano uint32, off int32, f
 	}
 	b := dst[n : n+28]
 	h, mi, sc := secs/3600, secs/60%60, secs%60
-	yh, yl := y/100, y%100
-	b[0], b[1], b[2], b[3], b[4], b[5] = '"', digitPairs[2*yh], digitPairs[2*yh+1], digitPairs[2*yl], digitPairs[2*yl+1], '-'
-	b[6], b[7], b[8], b[9], b[10], b[11] = digitPairs[2*m], digitPairs[2*m+1], '-', digitPairs[2*d], digitPairs[2*d+1], sep
-	b[12], b[13], b[14], b[15], b[16] = digitPairs[2*h], digitPairs[2*h+1], ':', digitPairs[2*mi], digitPairs[2*mi+1]
-	b[17], b[18], b[19] = ':', digitPairs[2*sc], digitPairs[2*sc+1]
+	// Eight bytes at a time: `"YYYY-MM`, `-DDTHH:M`, `M:SS`.
+	binary.LittleEndian.PutUint64(b[0:], '"'|uint64(pairs[y/100&127])<<8|uint64(pairs[y%100&127])<<24|'-'<<40|uint64(pairs[m&127])<<48)
+	mm := pairs[mi&127]
+	binary.LittleEndian.PutUint64(b[8:], '-'|uint64(pairs[d&127])<<8|uint64(sep)<<24|uint64(pairs[h&127])<<32|':'<<48|uint64(mm&0xff)<<56)
+	binary.LittleEndian.PutUint32(b[16:], uint32(mm>>8)|':'<<8|uint32(pairs[sc&127])<<16)
 	k := 6
 	if off == 0 && form&formOffset == offsetColon {
-		copy(b[20:26], "+00:00") // UTC as most sources write it
+		binary.LittleEndian.PutUint64(b[20:], utcColon) // UTC as most sources write it
 	} else {
 		k = putOffsetFast(b[20:27], off, form&formOffset)
 	}
-	b[20+k] = '"'
+	b[20+k] = '"' // already there after +00:00
 	return dst[:n+21+k], true
 }
 
