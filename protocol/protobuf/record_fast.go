@@ -59,6 +59,16 @@ type fastRecord struct {
 func (r *fastRecord) parse(body []byte) bool {
 	r.body = body
 	for i := 0; i < len(body); {
+		// Values come in a run, each under 128 bytes: placed in a tight
+		// loop.
+		for i+1 < len(body) && body[i] == tagRecData && body[i+1] < 0x80 && i+2+int(body[i+1]) <= len(body) && r.nv < fastMaxValues {
+			r.pos[r.nv] = uint32(i + 2)
+			r.nv++
+			i += 2 + int(body[i+1])
+		}
+		if i == len(body) {
+			break
+		}
 		if i+1 >= len(body) {
 			return false
 		}
