@@ -120,22 +120,18 @@ func (r *fastRecord) appendData(out []byte, s *RecordSchema) ([]byte, bool) {
 	if r.nv > s.Len() {
 		return out, false
 	}
-	out = append(out, '{')
-	first := true
+	// Every key goes with its ',': the first one's becomes the '{'.
+	start := len(out)
 	for _, k := range s.decl {
 		var raw []byte
 		if int(k) < r.nv {
 			p := r.pos[k]
 			raw = r.body[p : p+uint32(r.body[p-1])]
 		}
-		key := s.keys[k]
-		if first {
-			key = key[1:]
-		}
 		mark := len(out)
-		out = append(out, key...)
+		out = append(out, s.keys[k]...)
 		if v, ok := appendValueFast(out, raw); ok {
-			out, first = v, false
+			out = v
 			continue
 		}
 		v, present, err := appendValue(out, raw)
@@ -146,8 +142,12 @@ func (r *fastRecord) appendData(out []byte, s *RecordSchema) ([]byte, bool) {
 			out = out[:mark]
 			continue
 		}
-		out, first = v, false
+		out = v
 	}
+	if len(out) == start {
+		return append(out, "{}"...), true
+	}
+	out[start] = '{'
 	return append(out, '}'), true
 }
 
