@@ -24,7 +24,7 @@ const fastMaxValues = 64
 const (
 	tagRecNamespace   = recNamespace<<3 | 2
 	tagRecStream      = recStream<<3 | 2
-	tagRecEmittedAt   = recEmittedAt<<3 | 0
+	tagRecEmittedAt   = recEmittedAt << 3 // a varint: wire type 0
 	tagRecPartitionID = recPartitionID<<3 | 2
 )
 
