@@ -91,10 +91,14 @@ func NewStdioIntake(r io.Reader, maxLine int) Intake {
 	return in
 }
 
-// newBatchFunc is the New of an intake's batch pool.
+// newBatchFunc is the New of an intake's batch pool. Inputs is made
+// whole up front: grown by appends, a full batch of small records left
+// twice its size in garbage, whose collections emptied the pools, so
+// that batches were made anew (a PROTOBUF destination's peak RSS fell
+// from about 120 to 80 MB on 1M records).
 func newBatchFunc(pool *sync.Pool) func() any {
 	return func() any {
-		return &InputBatch{arena: make([]byte, 0, intakeBatchBytes+64<<10), pool: pool}
+		return &InputBatch{Inputs: make([]Input, 0, intakeBatchInputs), arena: make([]byte, 0, intakeBatchBytes+64<<10), pool: pool}
 	}
 }
 

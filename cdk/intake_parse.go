@@ -185,9 +185,11 @@ func recordHeader(body []byte, ns, stream, pid *[]byte) {
 	for len(body) > 1 {
 		// A run of values (data = 5) under 128 bytes each, the bulk of a
 		// record, skipped in a tight loop.
-		for len(body) > 1 && body[0] == 5<<3|byte(protowire.BytesType) && body[1] < 0x80 && 2+int(body[1]) <= len(body) {
-			body = body[2+int(body[1]):]
+		i := 0
+		for i+1 < len(body) && body[i] == 5<<3|byte(protowire.BytesType) && body[i+1] < 0x80 && i+2+int(body[i+1]) <= len(body) {
+			i += 2 + int(body[i+1])
 		}
+		body = body[i:]
 		if len(body) < 2 {
 			break
 		}

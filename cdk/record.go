@@ -110,6 +110,25 @@ func (r *Record) Fields() (RecordFields, error) {
 	return f, nil
 }
 
+// AppendData appends the record's data object, RecordFields.Data, to dst
+// and returns the record's emitted_at, RecordFields.EmittedAt. A
+// protobuf record's data is written as JSON straight from its values,
+// without the record's line in between, when it is a common record
+// (protobuf.RecordSchema.AppendDataFast); every other record goes
+// through Fields, with its errors.
+func (r *Record) AppendData(dst []byte) ([]byte, int64, error) {
+	if r.Line == nil && r.Proto != nil && r.schema != nil {
+		if out, at, ok := r.schema.AppendDataFast(dst, r.Proto); ok {
+			return out, at, nil
+		}
+	}
+	f, err := r.Fields()
+	if err != nil {
+		return dst, 0, err
+	}
+	return append(dst, f.Data...), f.EmittedAt, nil
+}
+
 // parseMillis reads an integer timestamp, tolerating a fraction.
 func parseMillis(b []byte) (int64, error) {
 	if len(b) > 0 && len(b) <= 18 { // a plain integer, as every source writes it

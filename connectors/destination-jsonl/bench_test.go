@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,11 +33,37 @@ import (
 // of it).
 func BenchmarkSocketIntake(b *testing.B) {
 	faker := cdktest.Build(b, fakerPkg)
-	cat, _ := fakerCatalog(b, faker, writeTempTB(b, `{"count": 1}`))
-	for _, format := range []string{cdk.FormatJSONL, cdk.FormatProtobuf} {
-		wire, records := captureFaker(b, faker, cat, format)
-		b.Run(format, func(b *testing.B) { replayIntake(b, cat, format, wire, records) })
+	all, _ := fakerCatalog(b, faker, writeTempTB(b, `{"count": 1}`))
+	// purchases alone are the records of make bench-sync's rows.
+	for _, cat := range []struct{ name, path string }{{"all", all}, {"purchases", purchasesCatalog(b, all)}} {
+		for _, format := range []string{cdk.FormatJSONL, cdk.FormatProtobuf} {
+			wire, records := captureFaker(b, faker, cat.path, format)
+			b.Run(format+"/"+cat.name, func(b *testing.B) { replayIntake(b, cat.path, format, wire, records) })
+		}
 	}
+}
+
+// purchasesCatalog is the configured catalog at path with its purchases
+// stream alone.
+func purchasesCatalog(b *testing.B, path string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cc protocol.ConfiguredCatalog
+	if err := json.Unmarshal(raw, &cc); err != nil {
+		b.Fatal(err)
+	}
+	cc.Streams = slices.DeleteFunc(cc.Streams, func(s protocol.ConfiguredStream) bool { return s.Stream.Name != "purchases" })
+	out, err := json.Marshal(cc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := filepath.Join(b.TempDir(), "purchases.json")
+	if err := os.WriteFile(p, out, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return p
 }
 
 // benchIntakeCount is how many users and purchases faker makes.
@@ -45,6 +72,10 @@ const benchIntakeCount = 200_000
 // captureFaker runs faker over one socket in format and returns every byte
 // it sent and the number of records among them.
 func captureFaker(b *testing.B, faker, cat, format string) ([]byte, int) {
+	streams, err := os.ReadFile(cat)
+	if err != nil {
+		b.Fatal(err)
+	}
 	dir := b.TempDir()
 	cfg := writeTempTB(b, fmt.Sprintf(`{"count": %d, "seed": 5, "records_per_slice": 1000}`, benchIntakeCount))
 	path := filepath.Join(dir, "s.sock")
@@ -55,7 +86,6 @@ func captureFaker(b *testing.B, faker, cat, format string) ([]byte, int) {
 		b.Fatal(err)
 	}
 	var conn net.Conn
-	var err error
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) { // until faker listens (a benchmark only)
 		if conn, err = net.Dial("unix", path); err == nil {
 			break
@@ -72,7 +102,10 @@ func captureFaker(b *testing.B, faker, cat, format string) ([]byte, int) {
 	if err := src.Wait(); err != nil {
 		b.Fatalf("faker: %v", err)
 	}
-	return wire, 2*benchIntakeCount + 100
+	if bytes.Count(streams, []byte(`"sync_mode"`)) == 1 {
+		return wire, benchIntakeCount // purchases
+	}
+	return wire, 2*benchIntakeCount + 100 // users, purchases and faker's 100 products
 }
 
 // replayIntake writes wire to destination-jsonl over one socket, b.N
@@ -162,11 +195,30 @@ func BenchmarkProtoToJSON(b *testing.B) {
 		}
 		frames = append(frames, append([]byte(nil), f...))
 	}
-	b.SetBytes(int64(len(wire)))
+	// The bench rows of make bench-sync carry purchases alone.
+	var purchases [][]byte
+	var conv protobuf.Converter
+	for _, f := range frames {
+		if out, _, err := conv.AppendMessageJSONSpans(cat, nil, f); err == nil && bytes.Contains(out, []byte(`"stream":"purchases"`)) {
+			purchases = append(purchases, f)
+		}
+	}
+	b.Run("all", func(b *testing.B) { convertFrames(b, cat, frames) })
+	b.Run("purchases", func(b *testing.B) { convertFrames(b, cat, purchases) })
+}
+
+// convertFrames converts frames to JSON lines, b.N times.
+func convertFrames(b *testing.B, cat *protobuf.Catalog, frames [][]byte) {
+	var n int64
+	for _, f := range frames {
+		n += int64(len(f))
+	}
+	b.SetBytes(n)
 	var out []byte
 	var conv protobuf.Converter
 	for b.Loop() {
 		for _, f := range frames {
+			var err error
 			out, _, err = conv.AppendMessageJSONSpans(cat, out[:0], f)
 			if err != nil && !errors.Is(err, protobuf.ErrProbe) {
 				b.Fatal(err)

@@ -23,6 +23,12 @@ type writer struct {
 
 func (w *writer) Close(ctx context.Context) error { return nil }
 
+// ProtobufRecords: in PROTOBUF socket mode the kit hands records over as
+// they came, and Write turns each one's values into its data JSON in
+// place (cdk.Record.AppendData) instead of the kit converting it to a
+// whole message line that Write then copies the data out of.
+func (w *writer) ProtobufRecords() bool { return true }
+
 // OpenStream picks the file a stream writes to.
 //
 // A stream that truncates (overwrite, or minimum_generation_id equal to
@@ -95,22 +101,30 @@ type streamWriter struct {
 
 // Write appends each record as Airbyte's local-json does:
 // {"_airbyte_ab_id":uuid,"_airbyte_emitted_at":ms,"_airbyte_data":data}.
+// The data goes into the line first, after room for the members before
+// it, which need its emitted_at: a PROTOBUF record's data is written
+// there straight from its values (ProtobufRecords), with no copy.
 func (s *streamWriter) Write(ctx context.Context, batch []cdk.Record) error {
+	if cap(s.line) < prefixRoom {
+		s.line = make([]byte, 0, 4<<10)
+	}
 	for i := range batch {
-		f, err := batch[i].Fields()
+		b, at, err := batch[i].AppendData(s.line[:prefixRoom])
 		if err != nil {
 			return err
 		}
-		b := append(s.line[:0], `{"_airbyte_ab_id":"`...)
-		b = s.w.ids.append(b)
-		b = append(b, `","_airbyte_emitted_at":`...)
-		b = strconv.AppendInt(b, f.EmittedAt, 10)
-		b = append(b, `,"_airbyte_data":`...)
-		b = append(b, f.Data...)
+		var pre [prefixRoom]byte
+		p := append(pre[:0], `{"_airbyte_ab_id":"`...)
+		p = s.w.ids.append(p)
+		p = append(p, `","_airbyte_emitted_at":`...)
+		p = strconv.AppendInt(p, at, 10)
+		p = append(p, `,"_airbyte_data":`...)
+		start := prefixRoom - len(p)
+		copy(b[start:], p)
 		b = append(b, s.genSuffix...)
 		b = append(b, "}\n"...)
 		s.line = b
-		if _, err := s.bw.Write(b); err != nil {
+		if _, err := s.bw.Write(b[start:]); err != nil {
 			return err
 		}
 	}
@@ -119,6 +133,10 @@ func (s *streamWriter) Write(ctx context.Context, batch []cdk.Record) error {
 	}
 	return nil
 }
+
+// prefixRoom holds the members before a line's data: the id (36 bytes),
+// the emitted_at (at most 20) and their keys (60).
+const prefixRoom = 128
 
 // Flush writes the buffer and fsyncs: the kit acknowledges states only
 // after this returns.

@@ -209,6 +209,14 @@ func (v *Converter) AppendMessageJSONSpans(c *Catalog, dst, msg []byte) ([]byte,
 
 // appendMessageJSON is AppendMessageJSONSpans on d, which has been reset.
 func (c *Catalog) appendMessageJSON(d *recordDecoder, dst, msg []byte) ([]byte, protocol.RecordSpans, error) {
+	if out, spans, ok := c.appendRecordFast(d, dst, msg); ok {
+		return out, spans, nil
+	}
+	return c.appendMessageGeneral(d, dst, msg)
+}
+
+// appendMessageGeneral is appendMessageJSON for any message.
+func (c *Catalog) appendMessageGeneral(d *recordDecoder, dst, msg []byte) ([]byte, protocol.RecordSpans, error) {
 	var spans protocol.RecordSpans
 	var member protowire.Number
 	var text []byte
@@ -250,7 +258,7 @@ func (c *Catalog) appendMessageJSON(d *recordDecoder, dst, msg []byte) ([]byte, 
 	}
 	switch member {
 	case 1:
-		s := c.byNamespace[string(d.namespace)][string(d.stream)]
+		s := d.schemaOf(c, d.namespace, d.stream)
 		if s == nil {
 			desc := protocol.StreamDescriptor{Name: string(d.stream), Namespace: string(d.namespace)}
 			return dst, spans, fmt.Errorf("record of stream %s: %w", desc, ErrUnknownStream)

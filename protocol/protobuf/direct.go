@@ -41,8 +41,15 @@ func appendValue(dst, body []byte) (out []byte, present bool, err error) {
 	if out, ok := appendValueFast(dst, body); ok {
 		return out, true, nil
 	}
+	if string(body) == absentBody {
+		return dst, false, nil // what the walk finds for Ferry's marker
+	}
 	return appendValueWalk(dst, body)
 }
+
+// absentBody is the body Ferry's encoder writes for a property the record
+// does not have: is_null, then the absent marker (pvalue.appendMember).
+var absentBody = string(appendAbsent([]byte{fieldIsNull<<3 | byte(protowire.VarintType), 1}))
 
 // appendValueWalk is appendValue for any body.
 func appendValueWalk(dst, body []byte) (out []byte, present bool, err error) {

@@ -39,9 +39,6 @@ func onlyPayload(body []byte) ([]byte, bool) {
 	return body[1+k:], true
 }
 
-// formTag is the two bytes of extForm's tag, a varint.
-var formTag = protowire.AppendTag(nil, extForm, protowire.VarintType)
-
 // appendValueFast writes body's JSON when body is one of the common
 // shapes, and reports whether it did; dst is unchanged when it did not.
 func appendValueFast(dst, body []byte) ([]byte, bool) {
@@ -69,7 +66,7 @@ func appendValueFast(dst, body []byte) ([]byte, bool) {
 		if n <= 0 || 1+n != len(body) {
 			return dst, false
 		}
-		return strconv.AppendInt(dst, protowire.DecodeZigZag(v), 10), true
+		return appendInt(dst, protowire.DecodeZigZag(v)), true
 	case tagNumber:
 		if len(body) != 9 {
 			return dst, false
@@ -111,10 +108,13 @@ func appendTimestampTZFast(dst, body []byte) ([]byte, bool) {
 	msg, rest := body[2:2+n], body[2+n:]
 	var form TextForm
 	if len(rest) > 0 {
-		if len(rest) < 3 || rest[0] != formTag[0] || rest[1] != formTag[1] {
+		if len(rest) < 3 || rest[0] != formTag0 || rest[1] != formTag1 {
 			return dst, false
 		}
-		v, k := uvarint(rest[2:])
+		v, k := uint64(rest[2]), 1
+		if v >= 0x80 {
+			v, k = protowire.ConsumeVarint(rest[2:])
+		}
 		if k <= 0 || 2+k != len(rest) || v&^uint64(formAll) != 0 {
 			return dst, false
 		}
@@ -148,6 +148,15 @@ func appendTimestampTZFast(dst, body []byte) ([]byte, bool) {
 	}
 	return append(out, '"'), true
 }
+
+// formTag is the two bytes of extForm's tag, a varint; formTag0 and
+// formTag1 are they as constants (TestFormTag).
+var formTag = protowire.AppendTag(nil, extForm, protowire.VarintType)
+
+const (
+	formTag0 = byte(extForm<<3&0x7f | 0x80)
+	formTag1 = byte(extForm << 3 >> 7)
+)
 
 // appendASCII writes s quoted when every byte is printable ASCII that
 // JSON does not escape, eight bytes at a time.
@@ -185,10 +194,61 @@ func le64(b []byte) uint64 {
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
-// uvarint is protowire.ConsumeVarint with the one-byte case inlined.
+// uvarint is protowire.ConsumeVarint for varints of up to five bytes
+// (epoch seconds, most lengths and integers) without a call; longer ones
+// go to it.
 func uvarint(b []byte) (uint64, int) {
 	if len(b) > 0 && b[0] < 0x80 {
 		return uint64(b[0]), 1
 	}
+	if len(b) >= 5 {
+		v := uint64(b[0]) & 0x7f
+		c := uint64(b[1])
+		v |= (c & 0x7f) << 7
+		if c < 0x80 {
+			return v, 2
+		}
+		c = uint64(b[2])
+		v |= (c & 0x7f) << 14
+		if c < 0x80 {
+			return v, 3
+		}
+		c = uint64(b[3])
+		v |= (c & 0x7f) << 21
+		if c < 0x80 {
+			return v, 4
+		}
+		c = uint64(b[4])
+		v |= (c & 0x7f) << 28
+		if c < 0x80 {
+			return v, 5
+		}
+	}
 	return protowire.ConsumeVarint(b)
+}
+
+// appendInt is strconv.AppendInt in base 10, two digits at a time for
+// the integers of up to 16 digits that records mostly hold.
+func appendInt(dst []byte, x int64) []byte {
+	if x < 0 || x >= 1e16 {
+		return strconv.AppendInt(dst, x, 10)
+	}
+	var buf [16]byte
+	i := len(buf)
+	u := uint64(x)
+	for u >= 100 {
+		q := u / 100
+		r := u - q*100
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		u = q
+	}
+	if u >= 10 {
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*u], digitPairs[2*u+1]
+	} else {
+		i--
+		buf[i] = byte('0' + u)
+	}
+	return append(dst, buf[i:]...)
 }

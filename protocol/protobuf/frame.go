@@ -49,6 +49,8 @@ type RecordValues struct {
 	schema *RecordSchema
 	vals   []pvalue
 	bad    int // 1 + the position of a string that is not valid UTF-8
+	enc    recordEncoder
+	room   int // the length prefixes of the last frame (appendRecordEnvelopeRoom)
 }
 
 // NewRecordValues returns a record of the schema with every value absent.
@@ -63,19 +65,28 @@ func (v *RecordValues) Reset() {
 }
 
 // SetAbsent makes value i absent: the record does not have property i.
-func (v *RecordValues) SetAbsent(i int) { v.vals[i] = pvalue{} }
+func (v *RecordValues) SetAbsent(i int) { v.slot(i) }
 
 // SetNull sets value i to null.
-func (v *RecordValues) SetNull(i int) { v.vals[i] = pvalue{c: valNull} }
+func (v *RecordValues) SetNull(i int) { v.slot(i).c = valNull }
 
 // SetInt sets value i to an integer.
-func (v *RecordValues) SetInt(i int, x int64) { v.vals[i] = pvalue{c: fieldInteger, i: x} }
+func (v *RecordValues) SetInt(i int, x int64) {
+	p := v.slot(i)
+	p.c, p.i = fieldInteger, x
+}
 
 // SetNumber sets value i to a double.
-func (v *RecordValues) SetNumber(i int, f float64) { v.vals[i] = pvalue{c: fieldNumber, f: f} }
+func (v *RecordValues) SetNumber(i int, f float64) {
+	p := v.slot(i)
+	p.c, p.f = fieldNumber, f
+}
 
 // SetBool sets value i to a boolean.
-func (v *RecordValues) SetBool(i int, b bool) { v.vals[i] = pvalue{c: fieldBoolean, b: b} }
+func (v *RecordValues) SetBool(i int, b bool) {
+	p := v.slot(i)
+	p.c, p.b = fieldBoolean, b
+}
 
 // SetString sets value i to a string, which must be valid UTF-8.
 func (v *RecordValues) SetString(i int, s string) {
@@ -88,14 +99,16 @@ func (v *RecordValues) SetStringBytes(i int, s []byte) {
 	if v.bad == 0 && !validText(s) {
 		v.bad = i + 1
 	}
-	v.vals[i] = pvalue{c: fieldString, s: s}
+	p := v.slot(i)
+	p.c, p.s = fieldString, s
 }
 
 // SetTimestampTZ sets value i to a timestamp_with_timezone: seconds since
 // the epoch, nanoseconds, the offset from UTC in seconds, and the form of
 // its text (TemporalForm; 0 for the canonical form).
 func (v *RecordValues) SetTimestampTZ(i int, epochSecond int64, nano uint32, offsetSeconds int32, form TextForm) {
-	v.vals[i] = pvalue{c: fieldTimestampTZ, i: epochSecond, nano: nano, off: offsetSeconds, form: form}
+	p := v.slot(i)
+	p.c, p.i, p.nano, p.off, p.form = fieldTimestampTZ, epochSecond, nano, offsetSeconds, form
 }
 
 // SetJSON sets value i to JSON text (an object, an array, a union), held
@@ -104,7 +117,19 @@ func (v *RecordValues) SetJSON(i int, raw []byte) {
 	if v.bad == 0 && !utf8.Valid(raw) {
 		v.bad = i + 1
 	}
-	v.vals[i] = pvalue{c: fieldJSON, s: raw}
+	p := v.slot(i)
+	p.c, p.s = fieldJSON, raw
+}
+
+// slot returns value i, made zero field by field: assigning a whole
+// pvalue, which holds pointers, costs a runtime copy per value.
+func (v *RecordValues) slot(i int) *pvalue {
+	p := &v.vals[i]
+	if p.s != nil || p.text != nil {
+		p.s, p.text = nil, nil
+	}
+	p.c, p.b, p.i, p.u, p.f, p.nano, p.off, p.form = 0, false, 0, 0, 0, 0, 0, 0
+	return p
 }
 
 // AppendValuesFrame appends a record given as its header and its values
@@ -119,10 +144,19 @@ func (s *RecordSchema) AppendValuesFrame(dst []byte, h *RecordHeader, v *RecordV
 	case v.bad > 0:
 		return dst, fmt.Errorf("record value %s is not valid UTF-8", s.names[v.bad-1])
 	}
-	e := recordEncoder{schema: s, vals: v.vals, hasNamespace: len(h.Namespace) > 0,
-		namespace: h.Namespace, stream: h.Stream, partitionID: h.PartitionID, emittedAt: uint64(h.EmittedAt)}
-	if err := e.finish(); err != nil {
-		return dst, err
+	// The encoder is kept with the values: a new one, a large struct,
+	// would be zeroed for every record. Only these fields are read.
+	e := &v.enc
+	e.schema, e.vals, e.hasNamespace = s, v.vals, len(h.Namespace) > 0
+	e.namespace, e.stream, e.partitionID, e.emittedAt = h.Namespace, h.Stream, h.PartitionID, uint64(h.EmittedAt)
+	e.meta, e.metaSize, e.extra, e.orderExt, e.recExtra = nil, 0, nil, nil, nil
+	err := e.finish()
+	if err == nil {
+		if v.room == 0 {
+			v.room = 3 // a record under 126 bytes
+		}
+		dst, v.room = appendRecordEnvelopeRoom(dst, e, true, v.room)
 	}
-	return appendRecordEnvelope(dst, &e, true), nil
+	e.namespace, e.stream, e.partitionID = nil, nil, nil // the caller's
+	return dst, err
 }

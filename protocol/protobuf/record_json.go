@@ -42,6 +42,8 @@ type recordDecoder struct {
 	// mostly share it.
 	lastAt     uint64
 	lastAtText []byte
+	// last is the schema of the last record's stream (record_fast.go).
+	last lastSchema
 }
 
 var decoderPool = sync.Pool{New: func() any { return new(recordDecoder) }}

@@ -94,6 +94,10 @@ func (e *recordEncoder) appendTo(b []byte) []byte {
 			b = appendBytes(b, v.s)
 			continue
 		}
+		if out, ok := appendValueWire(b, &e.vals[i]); ok {
+			b = out
+			continue
+		}
 		// Each value goes after a one-byte length, which nearly every
 		// value fits; a longer one moves to make room for its length.
 		b = append(b, tagRecData, 0)

@@ -113,9 +113,10 @@ func (w *Writer) Buffered() int { return w.bw.Buffered() }
 // take: two varints and a byte.
 var envelopeRoom [2*binary.MaxVarintLen64 + 1]byte
 
-// envelopeGuess is the body size the room before a record is made for:
-// any body of 128 bytes to 16 KiB needs the same room, so such a record,
-// the costly kind to move, never moves.
+// envelopeGuess is the body size the room before a record is made for
+// when there is no previous record to go by: any body of 128 bytes to 16
+// KiB needs the same room, so such a record, the costly kind to move,
+// does not move.
 const envelopeGuess = 1 << 10
 
 // appendRecordEnvelope writes an AirbyteMessageProtobuf holding the
@@ -124,22 +125,33 @@ const envelopeGuess = 1 << 10
 // needs; they go in front of it when its size is known. A body whose
 // lengths take more or less room moves to fit them.
 func appendRecordEnvelope(dst []byte, e *recordEncoder, framed bool) []byte {
-	start := len(dst)
 	var hdr [len(envelopeRoom)]byte
-	room := len(envelopeHeader(hdr[:0], envelopeGuess, framed))
+	dst, _ = appendRecordEnvelopeRoom(dst, e, framed, len(envelopeHeader(hdr[:0], envelopeGuess, framed)))
+	return dst
+}
+
+// appendRecordEnvelopeRoom is appendRecordEnvelope leaving room bytes for
+// the lengths: when they take exactly that, as a guess from the stream's
+// previous record mostly makes them, the body does not move. It returns
+// the room they took, the next record's guess.
+func appendRecordEnvelopeRoom(dst []byte, e *recordEncoder, framed bool, room int) ([]byte, int) {
+	start := len(dst)
 	dst = append(dst, envelopeRoom[:room]...)
 	body := len(dst)
 	dst = e.appendTo(dst)
 	size := len(dst) - body
+	var hdr [len(envelopeRoom)]byte
 	h := envelopeHeader(hdr[:0], size, framed)
-	if len(h) > room {
-		dst = append(dst, envelopeRoom[:len(h)-room]...)
-	}
-	if len(h) != room {
-		copy(dst[start+len(h):], dst[body:body+size])
+	n := len(h)
+	switch {
+	case n > room: // the body moves up
+		dst = append(dst, envelopeRoom[:n-room]...)
+		copy(dst[start+n:], dst[body:body+size])
+	case n < room:
+		copy(dst[start+n:], dst[body:])
 	}
 	copy(dst[start:], h)
-	return dst[:start+len(h)+size]
+	return dst[:start+n+size], n
 }
 
 // envelopeHeader appends the lengths and the tag before a record body of
