@@ -107,7 +107,8 @@ bench:
 ## CI. BENCH_RECORDS sizes the main runs; BENCH_SCALE_RECORDS and
 ## BENCH_SCALE_SIZES the scaling rows (e.g. 100000,1000000,5000000 and
 ## 50,5000); BENCH_RUNTIMES=local skips Docker; BENCH_TAG is the image tag
-## the Docker paths use (built here).
+## the Docker paths use (built here); BENCH_ONLY keeps the paths whose
+## names contain one of its |-separated strings.
 BENCH_RECORDS       ?= 1000000
 BENCH_REPS          ?= 2
 BENCH_RUNTIMES      ?= local,docker
@@ -115,12 +116,13 @@ BENCH_SOCKETS       ?= 2,8
 BENCH_SCALE_RECORDS ?= 100000,1000000,5000000
 BENCH_SCALE_SIZES   ?= 50,5000
 BENCH_TAG           ?= dev
+BENCH_ONLY          ?=
 bench-sync: build connectors
 	@if echo "$(BENCH_RUNTIMES)" | grep -q docker && docker info >/dev/null 2>&1; then \
 		TAG=$(BENCH_TAG) scripts/build-images.sh $(CONNECTORS) sockbench=./scripts/sockbench; fi
 	cd bench && CGO_ENABLED=0 $(GO) build -trimpath -o ../$(BIN)/bench .
 	$(BIN)/bench -root . -records $(BENCH_RECORDS) -reps $(BENCH_REPS) -runtimes $(BENCH_RUNTIMES) \
-		-sockets $(BENCH_SOCKETS) -scale-records "$(BENCH_SCALE_RECORDS)" -scale-sizes "$(BENCH_SCALE_SIZES)" -tag $(BENCH_TAG)
+		-sockets $(BENCH_SOCKETS) -scale-records "$(BENCH_SCALE_RECORDS)" -scale-sizes "$(BENCH_SCALE_SIZES)" -tag $(BENCH_TAG) -only "$(BENCH_ONLY)"
 
 ## run: build Ferry and the connectors (and their images when Docker
 ## answers), then ferry serve on $(DATA_DIR): the demo connection syncs at once
