@@ -48,7 +48,8 @@ func (s *RecordSchema) AppendRecordFrame(dst []byte, h *RecordHeader, data []byt
 type RecordValues struct {
 	schema *RecordSchema
 	vals   []pvalue
-	bad    int // 1 + the position of a string that is not valid UTF-8
+	bad    int    // 1 + the position of the first value that cannot be sent
+	badWhy string // what is wrong with it
 	enc    recordEncoder
 	room   int // the length prefixes of the last frame (appendRecordEnvelopeRoom)
 }
@@ -61,7 +62,7 @@ func (s *RecordSchema) NewRecordValues() *RecordValues {
 // Reset makes every value absent.
 func (v *RecordValues) Reset() {
 	clear(v.vals)
-	v.bad = 0
+	v.bad, v.badWhy = 0, ""
 }
 
 // SetAbsent makes value i absent: the record does not have property i.
@@ -97,7 +98,7 @@ func (v *RecordValues) SetString(i int, s string) {
 // UTF-8 and stay unchanged until the record is appended.
 func (v *RecordValues) SetStringBytes(i int, s []byte) {
 	if v.bad == 0 && !validText(s) {
-		v.bad = i + 1
+		v.bad, v.badWhy = i+1, "is not valid UTF-8"
 	}
 	p := v.slot(i)
 	p.c, p.s = fieldString, s
@@ -107,15 +108,29 @@ func (v *RecordValues) SetStringBytes(i int, s []byte) {
 // the epoch, nanoseconds, the offset from UTC in seconds, and the form of
 // its text (TemporalForm; 0 for the canonical form).
 func (v *RecordValues) SetTimestampTZ(i int, epochSecond int64, nano uint32, offsetSeconds int32, form TextForm) {
+	if v.bad == 0 && !timestampInRange(epochSecond, nano, offsetSeconds, form) {
+		v.bad, v.badWhy = i+1, "is a timestamp out of range"
+	}
 	p := v.slot(i)
 	p.c, p.i, p.nano, p.off, p.form = fieldTimestampTZ, epochSecond, nano, offsetSeconds, form
+}
+
+// timestampInRange reports whether a timestamp_with_timezone can be sent:
+// a destination turns anything else into an error ("temporal value out of
+// range"), so the source refuses it rather than send it.
+func timestampInRange(epochSecond int64, nano uint32, offsetSeconds int32, form TextForm) bool {
+	const maxSecond = maxEpochDay * secondsPerDay
+	local := epochSecond + int64(offsetSeconds) // wraps only for an epochSecond out of range, refused anyway
+	return nano < nanosPerSecond && -maxOffsetSeconds <= offsetSeconds && offsetSeconds <= maxOffsetSeconds &&
+		-maxSecond <= epochSecond && epochSecond <= maxSecond && -maxSecond <= local && local <= maxSecond &&
+		form&^formAll == 0
 }
 
 // SetJSON sets value i to JSON text (an object, an array, a union), held
 // in raw, which must stay unchanged until the record is appended.
 func (v *RecordValues) SetJSON(i int, raw []byte) {
 	if v.bad == 0 && !utf8.Valid(raw) {
-		v.bad = i + 1
+		v.bad, v.badWhy = i+1, "is not valid UTF-8"
 	}
 	p := v.slot(i)
 	p.c, p.s = fieldJSON, raw
@@ -142,7 +157,7 @@ func (s *RecordSchema) AppendValuesFrame(dst []byte, h *RecordHeader, v *RecordV
 	case h.EmittedAt < 0:
 		return dst, fmt.Errorf("record emitted_at %d is negative", h.EmittedAt)
 	case v.bad > 0:
-		return dst, fmt.Errorf("record value %s is not valid UTF-8", s.names[v.bad-1])
+		return dst, fmt.Errorf("record value %s %s", s.names[v.bad-1], v.badWhy)
 	}
 	// The encoder is kept with the values: a new one, a large struct,
 	// would be zeroed for every record. Only these fields are read.
