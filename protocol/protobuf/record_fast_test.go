@@ -221,3 +221,36 @@ func TestAppendInt(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordFastReusedDecoder: one decoder converts the seeds and their
+// corruptions in turn, as a socket reader's does, and its caches (the last
+// stream's schema, the last emitted_at's text) never change an outcome:
+// each conversion equals the general path's with a fresh decoder.
+func TestRecordFastReusedDecoder(t *testing.T) {
+	c, seeds := recordFastSeeds(t)
+	r := rand.New(rand.NewPCG(7, 9))
+	var fd recordDecoder
+	taken := 0
+	for round := range 5000 {
+		msg := append([]byte(nil), seeds[r.IntN(len(seeds))]...)
+		if round%3 == 2 && len(msg) > 0 {
+			msg[r.IntN(len(msg))] ^= byte(1 + r.IntN(255))
+		}
+		got, gotSpans, ok := c.appendRecordFast(&fd, []byte("x"), msg)
+		if !ok {
+			if string(got) != "x" {
+				t.Fatalf("message %x: declined but wrote %q", msg, got)
+			}
+			continue
+		}
+		taken++
+		var gd recordDecoder
+		want, wantSpans, err := c.appendMessageGeneral(&gd, []byte("x"), msg)
+		if err != nil || !bytes.Equal(got, want) || gotSpans != wantSpans {
+			t.Fatalf("round %d, message %x:\nfast    %s %+v\ngeneral %s %+v (error %v)", round, msg, got, gotSpans, want, wantSpans, err)
+		}
+	}
+	if taken < 1000 {
+		t.Fatalf("the fast path took only %d of 5000 messages: the test checks little", taken)
+	}
+}
